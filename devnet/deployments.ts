@@ -1,0 +1,75 @@
+/**
+ * The deployments file: what the devnet deployed where. `ponder.config.ts`, the relayer, the API and
+ * the tests read it; its schema is validated so a stale or hand-edited file fails with a clear message.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { getAddress } from "viem";
+import { z } from "zod";
+
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an 0x-prefixed 20-byte address").transform((a) => getAddress(a));
+
+export const chainDeploymentSchema = z.object({
+  name: z.string(),
+  chainId: z.number().int().positive(),
+  eid: z.number().int().positive(),
+  rpcUrl: z.string().url(),
+  endpoint: address,
+  messageLib: address,
+  /** Block of the endpoint deployment: indexing starts here. */
+  startBlock: z.number().int().nonnegative(),
+});
+
+export const collectionDeploymentSchema = z.object({
+  chainId: z.number().int().positive(),
+  eid: z.number().int().positive(),
+  /** `onft`: CosmicONFT721 (burn/mint); `adapter`: CosmicONFT721Adapter over `token` (lock/unlock). */
+  kind: z.enum(["onft", "adapter"]),
+  address,
+  /** The ERC-721 holding the tokens: the ONFT itself, or the adapted collection. */
+  token: address,
+  startBlock: z.number().int().nonnegative(),
+});
+
+export const collectionSchema = z.object({
+  slug: z.string().regex(/^[a-z0-9-]+$/),
+  name: z.string(),
+  symbol: z.string(),
+  deployments: z.array(collectionDeploymentSchema).min(1),
+});
+
+export const deploymentsSchema = z.object({
+  network: z.literal("devnet"),
+  createdAt: z.string(),
+  /** Changes with every new devnet: Ponder's data folder is keyed by it (see the "cache trap"). */
+  devnetId: z.string(),
+  chains: z.array(chainDeploymentSchema).min(1),
+  collections: z.array(collectionSchema),
+  accounts: z.array(z.object({ address, privateKey: z.string().regex(/^0x[0-9a-f]{64}$/) })),
+});
+
+export type ChainDeployment = z.infer<typeof chainDeploymentSchema>;
+export type CollectionDeployment = z.infer<typeof collectionDeploymentSchema>;
+export type Collection = z.infer<typeof collectionSchema>;
+export type Deployments = z.infer<typeof deploymentsSchema>;
+
+export const DEFAULT_DEPLOYMENTS_FILE = ".devnet/deployments.json";
+
+export class DeploymentsFileError extends Error {
+  override name = "DeploymentsFileError";
+}
+
+export function readDeployments(file = process.env.DEVNET_DEPLOYMENTS ?? DEFAULT_DEPLOYMENTS_FILE): Deployments {
+  let raw: string;
+  try {
+    raw = readFileSync(path.resolve(file), "utf8");
+  } catch (cause) {
+    throw new DeploymentsFileError(`no devnet deployments at ${file}: start the devnet first (npm run devnet)`, { cause });
+  }
+  const parsed = deploymentsSchema.safeParse(JSON.parse(raw));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new DeploymentsFileError(`invalid deployments file ${file}: ${issue?.path.join(".")}: ${issue?.message}`);
+  }
+  return parsed.data;
+}
