@@ -1,0 +1,145 @@
+/**
+ * Configuration of the API process, read once from the environment. Every later service adds its
+ * own section here; nothing else reads `process.env` directly.
+ */
+import path from "node:path";
+import { getAddress, isAddress } from "viem";
+import { z } from "zod";
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export type ChainConfig = { chainId: number; rpcUrl: string };
+
+export type Config = {
+  env: "development" | "test" | "production";
+  dataDir: string;
+  /** Postgres URL of the off-chain store; undefined → PGlite in `${dataDir}/offchain`. */
+  databaseUrl: string | undefined;
+  offchainDataDir: string;
+  /** Redis URL; undefined → in-process adapter (single process only). */
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  logLevel: string;
+  /** Chains whose signatures we verify and that SIWE messages may name. */
+  chains: ChainConfig[];
+  trustProxy: boolean;
+  auth: {
+    /** SIWE `domain` (RFC 3986 authority) every message must carry. */
+    siweDomain: string;
+    /** SIWE `uri` every message must carry. */
+    siweUri: string;
+    nonceTtlSeconds: number;
+    clockSkewSeconds: number;
+    jwtIssuer: string;
+    jwtAudience: string;
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+    refreshGraceSeconds: number;
+    /** Private JWKs (JSON array); the first signs, all verify. Undefined → dev key in dataDir. */
+    jwtKeys: string | undefined;
+    adminAddresses: `0x${string}`[];
+    rateLimit: { windowSeconds: number; perIp: number; perAddress: number };
+  };
+};
+
+const intFrom = (name: string, def: number, min = 0) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return def;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min) {
+        ctx.addIssue({ code: "custom", message: `${name} must be an integer >= ${min} (got "${v}")` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+/** Chains come from `PONDER_RPC_URL_<chainId>` (the same variables Ponder's config reads). */
+function chainsFromEnv(env: NodeJS.ProcessEnv): ChainConfig[] {
+  const chains: ChainConfig[] = [];
+  for (const [key, value] of Object.entries(env)) {
+    const match = /^PONDER_RPC_URL_(\d+)$/.exec(key);
+    if (!match || !value) continue;
+    const rpcUrl = value.split(",")[0]!.trim();
+    try {
+      new URL(rpcUrl);
+    } catch {
+      throw new ConfigError(`${key} is not a URL`);
+    }
+    chains.push({ chainId: Number(match[1]), rpcUrl });
+  }
+  return chains.sort((a, b) => a.chainId - b.chainId);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const ints = z
+    .object({
+      AUTH_NONCE_TTL_SECONDS: intFrom("AUTH_NONCE_TTL_SECONDS", 600, 10),
+      AUTH_CLOCK_SKEW_SECONDS: intFrom("AUTH_CLOCK_SKEW_SECONDS", 60),
+      AUTH_ACCESS_TOKEN_TTL_SECONDS: intFrom("AUTH_ACCESS_TOKEN_TTL_SECONDS", 900, 10),
+      AUTH_REFRESH_TOKEN_TTL_SECONDS: intFrom("AUTH_REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600, 60),
+      AUTH_REFRESH_GRACE_SECONDS: intFrom("AUTH_REFRESH_GRACE_SECONDS", 10),
+      AUTH_RATE_LIMIT_WINDOW_SECONDS: intFrom("AUTH_RATE_LIMIT_WINDOW_SECONDS", 60, 1),
+      AUTH_RATE_LIMIT_PER_IP: intFrom("AUTH_RATE_LIMIT_PER_IP", 60, 1),
+      AUTH_RATE_LIMIT_PER_ADDRESS: intFrom("AUTH_RATE_LIMIT_PER_ADDRESS", 20, 1),
+    })
+    .safeParse(env);
+  if (!ints.success) throw new ConfigError(ints.error.issues.map((i) => i.message).join("; "));
+  const n = ints.data;
+
+  const nodeEnv = env.NODE_ENV === "production" ? "production" : env.NODE_ENV === "test" ? "test" : "development";
+  const dataDir = path.resolve(env.DATA_DIR || ".data");
+  const chains = chainsFromEnv(env);
+
+  const admins = (env.ADMIN_ADDRESSES ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((a) => {
+      if (!isAddress(a, { strict: false })) throw new ConfigError(`ADMIN_ADDRESSES: "${a}" is not an address`);
+      return getAddress(a);
+    });
+
+  const siweUri = env.AUTH_SIWE_URI || "http://localhost:42069";
+  let siweDomain = env.AUTH_SIWE_DOMAIN;
+  try {
+    siweDomain ||= new URL(siweUri).host;
+  } catch {
+    throw new ConfigError("AUTH_SIWE_URI must be an absolute URI");
+  }
+  if (nodeEnv === "production" && !env.AUTH_JWT_KEYS) throw new ConfigError("AUTH_JWT_KEYS is required in production");
+
+  return {
+    env: nodeEnv,
+    dataDir,
+    databaseUrl: env.DATABASE_URL || undefined,
+    offchainDataDir: path.resolve(env.OFFCHAIN_DATA_DIR || path.join(dataDir, "offchain")),
+    redisUrl: env.REDIS_URL || undefined,
+    redisPrefix: env.REDIS_PREFIX ?? "cosmic:",
+    logLevel: env.LOG_LEVEL || (nodeEnv === "test" ? "silent" : "info"),
+    chains,
+    trustProxy: env.TRUST_PROXY === "1" || env.TRUST_PROXY === "true",
+    auth: {
+      siweDomain,
+      siweUri,
+      nonceTtlSeconds: n.AUTH_NONCE_TTL_SECONDS,
+      clockSkewSeconds: n.AUTH_CLOCK_SKEW_SECONDS,
+      jwtIssuer: env.AUTH_JWT_ISSUER || siweUri,
+      jwtAudience: env.AUTH_JWT_AUDIENCE || "cosmic-loop-api",
+      accessTokenTtlSeconds: n.AUTH_ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlSeconds: n.AUTH_REFRESH_TOKEN_TTL_SECONDS,
+      refreshGraceSeconds: n.AUTH_REFRESH_GRACE_SECONDS,
+      jwtKeys: env.AUTH_JWT_KEYS || undefined,
+      adminAddresses: admins,
+      rateLimit: {
+        windowSeconds: n.AUTH_RATE_LIMIT_WINDOW_SECONDS,
+        perIp: n.AUTH_RATE_LIMIT_PER_IP,
+        perAddress: n.AUTH_RATE_LIMIT_PER_ADDRESS,
+      },
+    },
+  };
+}

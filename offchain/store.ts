@@ -1,0 +1,100 @@
+/**
+ * The off-chain store: its own pool on DATABASE_URL (schema `offchain`, never Ponder's schema), or a
+ * PGlite database of its own in a data folder when there is no DATABASE_URL.
+ */
+import { mkdirSync } from "node:fs";
+import { PGlite } from "@electric-sql/pglite";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import pg from "pg";
+import { type MigrationExecutor, runMigrations } from "./migrate.js";
+import { schema } from "./schema.js";
+
+export type OffchainDb = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export interface OffchainStore {
+  readonly kind: "postgres" | "pglite";
+  readonly db: OffchainDb;
+  /** Applies pending migrations; returns the versions applied now. */
+  migrate(): Promise<number[]>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export type StoreOptions = { databaseUrl: string; poolSize?: number } | { dataDir: string } | { memory: true };
+
+export function createPostgresStore(databaseUrl: string, poolSize = 10): OffchainStore {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize, connectionTimeoutMillis: 5_000, application_name: "cosmic-offchain" });
+  // An idle client losing its connection must not crash the process; queries then fail → 503.
+  pool.on("error", () => {});
+  const db = drizzlePg(pool, { schema }) as unknown as OffchainDb;
+  const transaction: MigrationExecutor = async (fn) => {
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      const result = await fn(async (sql, params) => (params ? await client.query(sql, params) : await client.query(sql)));
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
+  let closed = false;
+  return {
+    kind: "postgres",
+    db,
+    migrate: () => runMigrations(transaction),
+    async ping() {
+      try {
+        await pool.query("SELECT 1");
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+  };
+}
+
+export function createPgliteStore(dataDir: string | undefined): OffchainStore {
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const client = new PGlite(dataDir);
+  const db = drizzlePglite(client, { schema }) as unknown as OffchainDb;
+  const transaction: MigrationExecutor = (fn) =>
+    client.transaction(async (tx) =>
+      fn(async (sql, params) => {
+        if (params) return (await tx.query(sql, params)) as { rows: Record<string, unknown>[] };
+        const results = await tx.exec(sql);
+        return { rows: (results.at(-1)?.rows ?? []) as Record<string, unknown>[] };
+      }),
+    );
+  return {
+    kind: "pglite",
+    db,
+    migrate: () => runMigrations(transaction),
+    async ping() {
+      try {
+        await client.query("SELECT 1");
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      if (!client.closed) await client.close();
+    },
+  };
+}
+
+export function createOffchainStore(options: StoreOptions): OffchainStore {
+  if ("databaseUrl" in options) return createPostgresStore(options.databaseUrl, options.poolSize);
+  return createPgliteStore("dataDir" in options ? options.dataDir : undefined);
+}
