@@ -19,8 +19,8 @@ import {
   createWalletClient,
   defineChain,
   http,
-  nonceManager,
 } from "viem";
+import { createNonceManager, jsonRpc } from "viem/nonce";
 import { privateKeyToAccount } from "viem/accounts";
 
 export type SentTransaction = {
@@ -68,7 +68,10 @@ export type ChainSigner = ReturnType<typeof createChainSigner>;
 
 export function createChainSigner(options: SignerOptions) {
   const chain = localChain(options.chainId, options.rpcUrl);
-  const account: Account = privateKeyToAccount(options.privateKey, { nonceManager });
+  // One nonce manager per signer, not viem's process-wide `nonceManager`: that one remembers the last
+  // nonce per (address, chainId) forever, so a devnet restarted in the same process (same chain ids,
+  // fresh state) would get nonces far in the future and its transactions would never be mined.
+  const account: Account = privateKeyToAccount(options.privateKey, { nonceManager: createNonceManager({ source: jsonRpc() }) });
   const transport = http(options.rpcUrl, { batch: false, retryCount: 2 });
   const pollingInterval = options.pollingInterval ?? 50;
   const publicClient: PublicClient = createPublicClient({ chain, transport, pollingInterval });
@@ -121,6 +124,8 @@ export function createChainSigner(options: SignerOptions) {
       value?: bigint;
       /** Skip estimation and send with the gas cap (to put a reverting call on chain on purpose). */
       skipSimulation?: boolean;
+      /** Gas limit to send with, when the caller has already estimated (skips estimation). */
+      gas?: bigint;
     }): Promise<TransactionReceipt> {
       const request = {
         address: params.address,
@@ -132,9 +137,9 @@ export function createChainSigner(options: SignerOptions) {
         chain,
       } as never;
       // Estimation runs the call first, so a revert surfaces with its decoded reason before any gas is spent.
-      const estimated = params.skipSimulation ? gasCap : await publicClient.estimateContractGas(request);
+      const estimated = params.gas ?? (params.skipSimulation ? gasCap : await publicClient.estimateContractGas(request));
       if (estimated > gasCap) throw new Error(`${String(params.functionName)} needs ${estimated} gas, above the cap of ${gasCap}`);
-      const withHeadroom = (estimated * 12n) / 10n;
+      const withHeadroom = params.gas !== undefined ? params.gas : (estimated * 12n) / 10n;
       const gas = withHeadroom > gasCap ? gasCap : withHeadroom;
       const hash = await walletClient.writeContract({ ...(request as object), gas } as never);
       const record: SentTransaction = {

@@ -68,8 +68,9 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
       eid: baseEid + i,
       port: basePort + i,
     }));
-    // Start sequentially into `anvils` so a failure can stop what already started.
-    await Promise.all(
+    // Start in parallel, but wait for every start to settle before failing, so `stop` reaches each
+    // anvil that did start (a plain Promise.all would reject while others are still coming up).
+    const started = await Promise.allSettled(
       specs.map(async (spec, i) => {
         const anvil = await startAnvil({
           port: spec.port,
@@ -80,6 +81,8 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
         anvils.push(anvil);
       }),
     );
+    const failure = started.find((result): result is PromiseRejectedResult => result.status === "rejected");
+    if (failure) throw failure.reason;
     log("deploying LayerZero EndpointV2 + SimpleMessageLib and collections");
     const accounts = devnetAccounts();
     const deployments = deploymentsSchema.parse(await deployDevnet({

@@ -1,0 +1,181 @@
+/**
+ * Real cross-chain moves on a 3-chain devnet: ONFT A→B→C, the adapter's lock/unlock, in-flight
+ * observability with a delivery delay, and the relayer's failure switch.
+ */
+import { getAbiItem, hexToString, keccak256, parseEventLogs, zeroHash } from "viem";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
+import { EndpointV2Abi } from "../../abis/EndpointV2Abi.js";
+import { LegacyERC721Abi } from "../../abis/LegacyERC721Abi.js";
+import { quoteSend, sendToken, tokenIdInRange } from "../../chain/onft.js";
+import { startRelayer } from "../../devnet/relayer.js";
+import type { Devnet } from "../../devnet/start.js";
+import { decodeOnftMessage, decodePacket } from "../../src/lib/lzPacket.js";
+import { accounts, chainAt, collectionOn, deployer, ownerOf, signerFor, startTestDevnet, waitFor } from "../helpers/devnet.js";
+
+let devnet: Devnet;
+const alice = accounts[1]!;
+const bob = accounts[2]!;
+const carol = accounts[3]!;
+
+beforeAll(async () => {
+  devnet = await startTestDevnet({ chains: 3 });
+});
+afterAll(async () => {
+  await devnet?.stop();
+});
+
+async function mintCosmic(chainIndex: number, serial: bigint, to: `0x${string}`): Promise<bigint> {
+  const chain = chainAt(devnet.deployments, chainIndex);
+  const cosmic = collectionOn(devnet.deployments, "cosmic", chain.chainId);
+  const tokenId = tokenIdInRange(chain.eid, serial);
+  await signerFor(chain, deployer.privateKey).write({ address: cosmic.address, abi: CosmicONFT721Abi, functionName: "mint", args: [to, tokenId] });
+  return tokenId;
+}
+
+describe("devnet bridge", () => {
+  it("sends a token A→B→C paying the quoteSend fee; it exists only at its destination", async () => {
+    const [a, b, c] = [0, 1, 2].map((i) => chainAt(devnet.deployments, i));
+    const cosmicA = collectionOn(devnet.deployments, "cosmic", a!.chainId);
+    const cosmicB = collectionOn(devnet.deployments, "cosmic", b!.chainId);
+    const cosmicC = collectionOn(devnet.deployments, "cosmic", c!.chainId);
+    const tokenId = await mintCosmic(0, 1n, alice.address);
+    expect(await ownerOf(a!, cosmicA.token, tokenId)).toBe(alice.address);
+
+    const relayer = await startRelayer({ deployments: devnet.deployments, pollingIntervalMs: 50 });
+    try {
+      const fee = await quoteSend(signerFor(a!, alice.privateKey).publicClient, cosmicA, { tokenId, dstEid: b!.eid, to: bob.address });
+      expect(fee.nativeFee).toBe(100n); // SimpleMessageLib's fixed fee
+      const first = await sendToken({ signer: signerFor(a!, alice.privateKey), deployment: cosmicA, tokenId, dstEid: b!.eid, to: bob.address });
+      expect(first.fee).toEqual(fee);
+      expect(first.guid).toMatch(/^0x[0-9a-f]{64}$/);
+      await relayer.idle();
+      expect(await ownerOf(b!, cosmicB.token, tokenId)).toBe(bob.address);
+      expect(await ownerOf(a!, cosmicA.token, tokenId)).toBeNull();
+
+      const second = await sendToken({ signer: signerFor(b!, bob.privateKey), deployment: cosmicB, tokenId, dstEid: c!.eid, to: carol.address });
+      await relayer.idle();
+      expect(await ownerOf(c!, cosmicC.token, tokenId)).toBe(carol.address);
+      expect(await ownerOf(b!, cosmicB.token, tokenId)).toBeNull();
+      expect(await ownerOf(a!, cosmicA.token, tokenId)).toBeNull();
+      expect(relayer.delivered).toBe(2);
+
+      // The ONFTReceived on C carries the guid of the B→C send.
+      const received = await signerFor(c!, deployer.privateKey).publicClient.getLogs({
+        address: cosmicC.address,
+        event: getAbiItem({ abi: CosmicONFT721Abi, name: "ONFTReceived" }),
+        fromBlock: 0n,
+        strict: true,
+      });
+      expect(received.map((log) => log.args.guid)).toEqual([second.guid]);
+    } finally {
+      await relayer.stop();
+    }
+  });
+
+  it("locks a legacy token in the adapter on send and unlocks it on the way back", async () => {
+    const [a, b] = [0, 1].map((i) => chainAt(devnet.deployments, i));
+    const adapter = collectionOn(devnet.deployments, "legacy", a!.chainId);
+    const legacyB = collectionOn(devnet.deployments, "legacy", b!.chainId);
+    expect(adapter.kind).toBe("adapter");
+    const tokenId = 7n;
+    await signerFor(a!, deployer.privateKey).write({ address: adapter.token, abi: LegacyERC721Abi, functionName: "mint", args: [alice.address, tokenId] });
+
+    const relayer = await startRelayer({ deployments: devnet.deployments, pollingIntervalMs: 50 });
+    try {
+      await sendToken({ signer: signerFor(a!, alice.privateKey), deployment: adapter, tokenId, dstEid: b!.eid, to: bob.address });
+      expect(await ownerOf(a!, adapter.token, tokenId)).toBe(adapter.address); // locked
+      await relayer.idle();
+      expect(await ownerOf(b!, legacyB.token, tokenId)).toBe(bob.address);
+
+      await sendToken({ signer: signerFor(b!, bob.privateKey), deployment: legacyB, tokenId, dstEid: a!.eid, to: carol.address });
+      expect(await ownerOf(b!, legacyB.token, tokenId)).toBeNull();
+      await relayer.idle();
+      expect(await ownerOf(a!, adapter.token, tokenId)).toBe(carol.address); // unlocked
+    } finally {
+      await relayer.stop();
+    }
+  });
+
+  it("with a delivery delay the token is absent on both chains until delivered", async () => {
+    const [a, b] = [0, 1].map((i) => chainAt(devnet.deployments, i));
+    const cosmicA = collectionOn(devnet.deployments, "cosmic", a!.chainId);
+    const cosmicB = collectionOn(devnet.deployments, "cosmic", b!.chainId);
+    const tokenId = await mintCosmic(0, 2n, alice.address);
+    const relayer = await startRelayer({ deployments: devnet.deployments, pollingIntervalMs: 50, delayMs: 1500 });
+    try {
+      await relayer.idle(); // packets of earlier tests are already delivered: nothing pending
+      const sentAt = Date.now();
+      await sendToken({ signer: signerFor(a!, alice.privateKey), deployment: cosmicA, tokenId, dstEid: b!.eid, to: bob.address });
+      let observedInFlight = 0;
+      while (Date.now() - sentAt < 1000) {
+        expect(await ownerOf(a!, cosmicA.token, tokenId)).toBeNull();
+        expect(await ownerOf(b!, cosmicB.token, tokenId)).toBeNull();
+        observedInFlight++;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(observedInFlight).toBeGreaterThan(3);
+      await waitFor(async () => (await ownerOf(b!, cosmicB.token, tokenId)) === bob.address, 10_000, "delayed delivery");
+      expect(Date.now() - sentAt).toBeGreaterThanOrEqual(1500);
+      expect(relayer.delivered).toBe(1);
+    } finally {
+      await relayer.stop();
+    }
+  });
+
+  it("failure switch: delivery becomes an LzReceiveAlert, nothing is minted, the packet stays verified", async () => {
+    const [a, b] = [0, 1].map((i) => chainAt(devnet.deployments, i));
+    const cosmicA = collectionOn(devnet.deployments, "cosmic", a!.chainId);
+    const cosmicB = collectionOn(devnet.deployments, "cosmic", b!.chainId);
+    const tokenId = await mintCosmic(0, 3n, alice.address);
+    const relayer = await startRelayer({
+      deployments: devnet.deployments,
+      pollingIntervalMs: 50,
+      shouldFail: (packet) => (decodeOnftMessage(packet.message).tokenId === tokenId ? "test says no" : false),
+    });
+    try {
+      const sent = await sendToken({ signer: signerFor(a!, alice.privateKey), deployment: cosmicA, tokenId, dstEid: b!.eid, to: bob.address });
+      await relayer.idle();
+      expect(relayer.failed).toBe(1);
+      expect(relayer.delivered).toBe(0);
+      expect(await ownerOf(b!, cosmicB.token, tokenId)).toBeNull();
+      expect(await ownerOf(a!, cosmicA.token, tokenId)).toBeNull();
+
+      const clientB = signerFor(b!, deployer.privateKey).publicClient;
+      const alerts = await clientB.getLogs({
+        address: b!.endpoint,
+        event: getAbiItem({ abi: EndpointV2Abi, name: "LzReceiveAlert" }),
+        args: { receiver: cosmicB.address },
+        fromBlock: 0n,
+        strict: true,
+      });
+      const alert = alerts.find((log) => log.args.guid === sent.guid);
+      expect(alert).toBeDefined();
+      expect(hexToString(alert!.args.reason)).toBe("test says no");
+
+      // Still verified: the payload hash is stored and the packet can be retried.
+      const packetSent = parseEventLogs({ abi: EndpointV2Abi, eventName: "PacketSent", logs: sent.receipt.logs })[0]!;
+      const packet = decodePacket(packetSent.args.encodedPayload);
+      const stored = await clientB.readContract({
+        address: b!.endpoint,
+        abi: EndpointV2Abi,
+        functionName: "inboundPayloadHash",
+        args: [cosmicB.address, packet.srcEid, packet.sender, packet.nonce],
+      });
+      expect(stored).not.toBe(zeroHash);
+      expect(stored).toBe(keccak256(packet.payload));
+    } finally {
+      await relayer.stop();
+    }
+
+    // A restarted relayer sees the alert on chain and does not report the packet again.
+    const again = await startRelayer({ deployments: devnet.deployments, pollingIntervalMs: 50 });
+    try {
+      await again.idle();
+      expect(again.delivered).toBe(0);
+      expect(again.failed).toBe(1);
+    } finally {
+      await again.stop();
+    }
+  });
+});
