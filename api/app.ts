@@ -1,0 +1,51 @@
+/**
+ * The REST app, built from explicit dependencies so tests (and Ponder's src/api/index.ts) can build
+ * it without globals. Each domain contributes a router created with `createRouter()`; mount new
+ * services in `buildApp` below.
+ */
+import { bodyLimit } from "hono/body-limit";
+import type { Config } from "../infra/config.js";
+import type { Logger } from "../infra/logger.js";
+import type { KeyValueStore } from "../infra/redis.js";
+import type { OffchainStore } from "../offchain/store.js";
+import type { JwtKeys } from "./auth/jwt.js";
+import { createAuthRoutes } from "./auth/routes.js";
+import { AuthService } from "./auth/service.js";
+import type { ChainVerifiers } from "./auth/siwe.js";
+import type { AppEnv, RequestDeps } from "./http/context.js";
+import { createErrorHandler, errorJson, notFoundHandler } from "./http/errors.js";
+import { requestContext, requestLogger } from "./http/middleware.js";
+import { createRouter, mountDocs } from "./http/openapi.js";
+import { createUserRoutes } from "./users/routes.js";
+
+export type AppDependencies = {
+  config: Config;
+  store: OffchainStore;
+  kv: KeyValueStore;
+  logger: Logger;
+  /** Access-token keys (see JwtKeys.load). */
+  keys: JwtKeys;
+  /** Signature verification per chain id (viem public clients). */
+  verifiers: ChainVerifiers;
+};
+
+export function buildApp(deps: AppDependencies) {
+  const auth = new AuthService(deps);
+  const requestDeps: RequestDeps = { config: deps.config, store: deps.store, kv: deps.kv, logger: deps.logger, auth };
+  const app = createRouter<AppEnv>();
+
+  app.use("*", requestContext(requestDeps));
+  app.use("*", requestLogger());
+  app.use("*", bodyLimit({ maxSize: 256 * 1024, onError: (c) => errorJson(c, 413, "PAYLOAD_TOO_LARGE", "request body exceeds 256 KiB") }));
+  app.onError(createErrorHandler((c) => (c.get("log") as Logger | undefined) ?? deps.logger));
+  app.notFound(notFoundHandler);
+
+  app.route("/", createAuthRoutes());
+  app.route("/", createUserRoutes());
+  // Later services: app.route("/", createNftRoutes()); ...
+
+  mountDocs(app, { title: "Cosmic Loop API", version: "0.1.0" });
+  return app;
+}
+
+export type App = ReturnType<typeof buildApp>;

@@ -1,0 +1,105 @@
+/**
+ * Middleware shared by every service: request ids, request logs, client IP, rate limits, and the
+ * authentication guards `requireAuth` / `requireRole(...)`.
+ */
+import { randomUUID } from "node:crypto";
+import type { Context, MiddlewareHandler } from "hono";
+import type { AppEnv, Principal, RequestDeps, Role } from "./context.js";
+import { forbidden, tooManyRequests, unauthorized } from "./errors.js";
+
+const REQUEST_ID = /^[\w.:-]{1,100}$/;
+
+/** Puts deps, a request id (incoming `x-request-id` if sane) and a child logger on the context. */
+export function requestContext(deps: RequestDeps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const incoming = c.req.header("x-request-id");
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    c.set("requestId", requestId);
+    c.set("deps", deps);
+    c.set("log", deps.logger.child({ requestId }));
+    c.header("x-request-id", requestId);
+    await next();
+  };
+}
+
+/** One line per request: method, path (no query string: it may carry secrets), status, duration. */
+export function requestLogger(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    await next();
+    const principal = c.get("principal");
+    c.get("log").info(
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        ...(principal ? { principal: principal.kind === "user" ? principal.address : `apiKey:${principal.apiKeyId}` } : {}),
+      },
+      "request",
+    );
+  };
+}
+
+/** Client IP: first X-Forwarded-For hop when TRUST_PROXY, else the socket address (node server). */
+export function clientIp(c: Context<AppEnv>): string {
+  if (c.get("deps").config.trustProxy) {
+    const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+    if (forwarded) return forwarded.slice(0, 64);
+  }
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress ?? "unknown";
+}
+
+/** Fixed-window counter in the key-value store (Redis or in-process): 429 + Retry-After above `limit`. */
+export async function hitRateLimit(c: Context<AppEnv>, bucket: string, key: string, limit: number, windowSeconds: number): Promise<void> {
+  const { kv } = c.get("deps");
+  const { value, ttlMs } = await kv.incr(`ratelimit:${bucket}:${key}`, windowSeconds * 1000);
+  if (value > limit) throw tooManyRequests(ttlMs / 1000);
+}
+
+/** Per-IP limit of a route group (configured by AUTH_RATE_LIMIT_*). */
+export function rateLimitByIp(bucket: string): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const { windowSeconds, perIp } = c.get("deps").config.auth.rateLimit;
+    await hitRateLimit(c, `${bucket}:ip`, clientIp(c), perIp, windowSeconds);
+    await next();
+  };
+}
+
+async function authenticate(c: Context<AppEnv>): Promise<Principal> {
+  const { auth } = c.get("deps");
+  const apiKey = c.req.header("x-api-key");
+  const authorization = c.req.header("authorization");
+  if (authorization !== undefined) {
+    const match = /^Bearer\s+([\w-]+\.[\w-]+\.[\w-]*)$/i.exec(authorization.trim());
+    if (!match) throw unauthorized("TOKEN_INVALID", "Authorization must be `Bearer <access token>`");
+    return await auth.authenticateBearer(match[1]!);
+  }
+  if (apiKey !== undefined) return await auth.authenticateApiKey(apiKey.trim());
+  throw unauthorized("UNAUTHENTICATED", "send Authorization: Bearer <access token> or x-api-key");
+}
+
+/** Requires a valid access token (Bearer) or API key; sets `c.get("principal")`. */
+export const requireAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.set("principal", await authenticate(c));
+  await next();
+};
+
+/** Requires authentication and at least one of `roles` (admins pass every role check). */
+export function requireRole(...roles: Role[]): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const principal = await authenticate(c);
+    c.set("principal", principal);
+    if (!principal.roles.includes("admin") && !roles.some((r) => principal.roles.includes(r)))
+      throw forbidden("MISSING_ROLE", `requires role ${roles.join(" or ")}`);
+    await next();
+  };
+}
+
+/** Requires a signed-in wallet (not an API key); returns it. */
+export function userPrincipal(c: Context<AppEnv>): Extract<Principal, { kind: "user" }> {
+  const principal = c.get("principal");
+  if (principal?.kind !== "user") throw forbidden("USER_SESSION_REQUIRED", "this route needs a wallet session, not an API key");
+  return principal;
+}
