@@ -1,0 +1,76 @@
+/**
+ * Ponder configuration, built from indexer/setup.ts (devnet deployments file, or PONDER_NETWORK=
+ * mainnet|testnet with INDEXER_COLLECTIONS + RPC_URL_<CHAIN>). See docs/indexer.md.
+ *
+ * Contracts (each only fetches the events that have a handler in src/):
+ * - CosmicONFT721: the burn/mint ONFTs — Transfer, ONFTSent, ONFTReceived, PeerSet,
+ *   OwnershipTransferred, MinterSet, MetadataUpdate.
+ * - CosmicONFT721Adapter: the lock/unlock adapters — ONFTSent, ONFTReceived, PeerSet, OwnershipTransferred.
+ * - LegacyERC721: the ERC-721s behind adapters (all transfers: holders, locks and unlocks).
+ * - EndpointV2: LzReceiveAlert filtered by receiver (our OApps) everywhere; on the devnet also
+ *   PacketSent/PacketVerified/PacketDelivered (no indexed field, so unscoped: the handlers keep our
+ *   packets only). On real networks PacketSent is read from the receipt of our ONFTSent transaction
+ *   instead (context.client, cached by Ponder), so LayerZero's whole traffic is never indexed.
+ */
+import { createConfig } from "ponder";
+import type { Abi, Address } from "viem";
+import { CosmicONFT721Abi } from "./abis/CosmicONFT721Abi.js";
+import { CosmicONFT721AdapterAbi } from "./abis/CosmicONFT721AdapterAbi.js";
+import { EndpointV2Abi } from "./abis/EndpointV2Abi.js";
+import { LegacyERC721Abi } from "./abis/LegacyERC721Abi.js";
+import { type IndexerDeployment, IndexerConfigError, loadIndexerSetup } from "./indexer/setup.js";
+
+let setup: ReturnType<typeof loadIndexerSetup>;
+try {
+  setup = loadIndexerSetup();
+} catch (error) {
+  if (error instanceof IndexerConfigError) {
+    // One clear line instead of a build stack trace.
+    console.error(`\n[indexer config] ${error.message}\n`);
+  }
+  throw error;
+}
+
+type PerChain = { [chainName: string]: { address: Address[]; startBlock: number } };
+
+function perChain(deployments: IndexerDeployment[], pick: (d: IndexerDeployment) => Address): PerChain {
+  const out: PerChain = {};
+  for (const d of deployments) {
+    const entry = (out[d.chainName] ??= { address: [], startBlock: d.startBlock });
+    if (!entry.address.includes(pick(d))) entry.address.push(pick(d));
+    entry.startBlock = Math.min(entry.startBlock, d.startBlock);
+  }
+  return out;
+}
+
+const onfts = setup.deployments.filter((d) => d.kind === "onft");
+const adapters = setup.deployments.filter((d) => d.kind === "adapter");
+const oapps = setup.deployments.map((d) => d.address);
+
+const endpoints: PerChain = {};
+for (const chain of setup.chains) {
+  if (setup.deployments.some((d) => d.chainId === chain.chainId))
+    endpoints[chain.name] = { address: [chain.endpoint], startBlock: Math.min(...setup.deployments.filter((d) => d.chainId === chain.chainId).map((d) => d.startBlock)) };
+}
+
+const pgliteDir = process.env.PONDER_PGLITE_DIR ?? `.ponder/${setup.id}/pglite`;
+
+export default createConfig({
+  ordering: "multichain",
+  database: process.env.DATABASE_URL
+    ? { kind: "postgres", connectionString: process.env.DATABASE_URL, poolConfig: { max: Number(process.env.PONDER_PG_POOL_MAX ?? 10) } }
+    : { kind: "pglite", directory: pgliteDir },
+  chains: Object.fromEntries(
+    setup.chains.map((c) => [c.name, { id: c.chainId, rpc: c.rpcUrl, pollingInterval: c.pollingInterval }]),
+  ) as Record<string, { id: number; rpc: string; pollingInterval: number }>,
+  contracts: {
+    CosmicONFT721: { abi: CosmicONFT721Abi, chain: perChain(onfts, (d) => d.address) },
+    CosmicONFT721Adapter: { abi: CosmicONFT721AdapterAbi, chain: perChain(adapters, (d) => d.address) },
+    LegacyERC721: { abi: LegacyERC721Abi, chain: perChain(adapters, (d) => d.token) },
+    EndpointV2: {
+      abi: EndpointV2Abi as Abi as typeof EndpointV2Abi,
+      chain: endpoints,
+      filter: { event: "LzReceiveAlert", args: { receiver: oapps } },
+    },
+  },
+});

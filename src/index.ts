@@ -1,0 +1,436 @@
+/**
+ * Indexing functions. Pure functions of the event and the indexed state (no HTTP, clock or Redis),
+ * so Ponder can revert and replay them on reorgs. Every row written here belongs to the chain of
+ * the event (chain id in its primary key): bridges are joined by guid at read time.
+ */
+import { ponder } from "ponder:registry";
+import { activity, bridgeReceive, lzPacket, bridgeSend, collection, collectionDeployment, contractOwner, minter, peer, token, transfer } from "ponder:schema";
+import { type Address, type Hex, decodeEventLog, getAbiItem, pad, toEventSelector, zeroAddress } from "viem";
+import { EndpointV2Abi } from "../abis/EndpointV2Abi.js";
+import { type IndexerDeployment, loadIndexerSetup, setupIndex } from "../indexer/setup.js";
+import { computeGuid, decodeOnftMessage, decodePacket } from "./lib/lzPacket.js";
+import { describeRevert, orderKey } from "./lib/model.js";
+
+const setup = loadIndexerSetup();
+const lookup = setupIndex(setup);
+
+const PACKET_SENT = getAbiItem({ abi: EndpointV2Abi, name: "PacketSent" });
+const PACKET_SENT_TOPIC = toEventSelector(PACKET_SENT);
+const TRANSFER_TOPIC = toEventSelector("event Transfer(address indexed from, address indexed to, uint256 indexed tokenId)");
+
+const same = (a: string | null | undefined, b: string | null | undefined) => !!a && !!b && a.toLowerCase() === b.toLowerCase();
+
+type Ctx = { chain: { id: number }; db: any };
+type BlockInfo = { number: bigint; timestamp: bigint };
+
+function chainOf(chainId: number) {
+  const chain = lookup.chain(chainId);
+  if (!chain) throw new Error(`chain ${chainId} is not in the indexer setup`);
+  return chain;
+}
+
+// ---------------------------------------------------------------- setup: static rows of each chain
+ponder.on("EndpointV2:setup", async ({ context }) => {
+  const chainId = context.chain.id;
+  for (const d of setup.deployments.filter((d) => d.chainId === chainId)) {
+    await context.db
+      .insert(collectionDeployment)
+      .values({ chainId, address: d.address, collection: d.slug, kind: d.kind, eid: d.eid, token: d.token, owner: null, supply: 0, minted: 0, bridgedOut: 0, bridgedIn: 0 })
+      .onConflictDoNothing();
+  }
+  for (const c of setup.collections.filter((c) => c.deployments[0]?.chainId === chainId)) {
+    await context.db.insert(collection).values({ slug: c.slug, name: c.name, symbol: c.symbol, homeChainId: chainId }).onConflictDoNothing();
+  }
+});
+
+// ---------------------------------------------------------------- ERC-721 transfers
+async function onTransfer(
+  event: { args: { from: Address; to: Address; tokenId: bigint }; log: { address: Address; logIndex: number }; block: BlockInfo; transaction: { hash: Hex } },
+  context: Ctx,
+) {
+  const chainId = context.chain.id;
+  const dep = lookup.token(chainId, event.log.address);
+  if (!dep) return;
+  const { from, to, tokenId } = event.args;
+  const adapter = dep.kind === "adapter" ? dep.address : undefined;
+  const kind = from === zeroAddress ? "mint" : to === zeroAddress ? "burn" : same(to, adapter) ? "lock" : same(from, adapter) ? "unlock" : "transfer";
+  const state = to === zeroAddress ? "burned" : same(to, adapter) ? "locked" : "present";
+  const key = orderKey(event.block.timestamp, chainId, event.block.number, event.log.logIndex);
+
+  await context.db.insert(transfer).values({
+    chainId,
+    txHash: event.transaction.hash,
+    logIndex: event.log.logIndex,
+    blockNumber: event.block.number,
+    timestamp: event.block.timestamp,
+    collection: dep.slug,
+    contract: dep.token,
+    tokenId,
+    from,
+    to,
+    kind,
+    guid: null,
+    orderKey: key,
+  });
+  await context.db
+    .insert(token)
+    .values({
+      chainId,
+      contract: dep.token,
+      tokenId,
+      collection: dep.slug,
+      owner: to,
+      state,
+      lastSendGuid: null,
+      lastReceiveGuid: null,
+      metadataVersion: 0,
+      mintedBlock: event.block.number,
+      updatedBlock: event.block.number,
+      updatedTimestamp: event.block.timestamp,
+      updatedOrderKey: key,
+      lastTxHash: event.transaction.hash,
+      lastLogIndex: event.log.logIndex,
+    })
+    .onConflictDoUpdate({
+      owner: to,
+      state,
+      updatedBlock: event.block.number,
+      updatedTimestamp: event.block.timestamp,
+      updatedOrderKey: key,
+      lastTxHash: event.transaction.hash,
+      lastLogIndex: event.log.logIndex,
+    });
+
+  const presentBefore = from !== zeroAddress && !same(from, adapter);
+  const presentAfter = to !== zeroAddress && !same(to, adapter);
+  const delta = Number(presentAfter) - Number(presentBefore);
+  if (delta !== 0 || kind === "mint") {
+    await context.db
+      .update(collectionDeployment, { chainId, address: dep.address })
+      .set((row: typeof collectionDeployment.$inferSelect) => ({ supply: row.supply + delta, minted: row.minted + (kind === "mint" ? 1 : 0) }));
+  }
+  // Burns, locks and unlocks are parts of bridges: the bridge handlers replace them in the feed.
+  await context.db.insert(activity).values({
+    chainId,
+    blockNumber: event.block.number,
+    logIndex: event.log.logIndex,
+    orderKey: key,
+    type: kind === "mint" ? "minted" : kind === "burn" ? "burned" : "transferred",
+    collection: dep.slug,
+    tokenId,
+    from,
+    to,
+    guid: null,
+    otherChainId: null,
+    txHash: event.transaction.hash,
+    timestamp: event.block.timestamp,
+  });
+}
+
+ponder.on("CosmicONFT721:Transfer", async ({ event, context }) => onTransfer(event, context));
+ponder.on("LegacyERC721:Transfer", async ({ event, context }) => onTransfer(event, context));
+
+// ---------------------------------------------------------------- bridge: source half
+type PacketFacts = { nonce: bigint; srcEid: number; sender: Hex; dstEid: number; receiver: Hex; recipient: Address; tokenId: bigint };
+
+function packetFacts(encodedPayload: Hex): PacketFacts & { guid: Hex } {
+  const packet = decodePacket(encodedPayload);
+  const message = decodeOnftMessage(packet.message);
+  return { guid: packet.guid, nonce: packet.nonce, srcEid: packet.srcEid, sender: packet.sender, dstEid: packet.dstEid, receiver: packet.receiver, recipient: message.to, tokenId: message.tokenId };
+}
+
+/** Where the send handler finds our PacketSent: the indexed endpoint event (devnet) or the tx receipt. */
+const PACKET_SOURCE = (process.env.INDEXER_PACKET_SOURCE ?? (setup.mode === "devnet" ? "event" : "receipt")) as "event" | "receipt";
+
+async function onSent(
+  event: { args: { guid: Hex; dstEid: number; fromAddress: Address; tokenId: bigint }; log: { address: Address; logIndex: number }; block: BlockInfo; transaction: { hash: Hex } },
+  context: Ctx & { client: { getTransactionReceipt(args: { hash: Hex }): Promise<{ logs: { address: Address; topics: Hex[]; data: Hex }[] }> } },
+) {
+  const chainId = context.chain.id;
+  const chain = chainOf(chainId);
+  const dep = lookup.oapp(chainId, event.log.address);
+  if (!dep) return;
+  const { guid, dstEid, fromAddress, tokenId } = event.args;
+
+  let packet: PacketFacts | null = (await context.db.find(lzPacket, { chainId, guid })) as PacketFacts | null;
+  if (!packet && PACKET_SOURCE === "receipt") {
+    // Real networks: our PacketSent is in the same transaction; Ponder caches this request.
+    const receipt = await context.client.getTransactionReceipt({ hash: event.transaction.hash });
+    for (const log of receipt.logs) {
+      if (!same(log.address, chain.endpoint) || log.topics[0] !== PACKET_SENT_TOPIC) continue;
+      const { args } = decodeEventLog({ abi: [PACKET_SENT], data: log.data, topics: log.topics as [Hex, ...Hex[]] });
+      const facts = packetFacts(args.encodedPayload);
+      if (facts.guid !== guid) continue;
+      packet = facts;
+      await context.db.insert(lzPacket).values({ chainId, ...facts, txHash: event.transaction.hash, blockNumber: event.block.number }).onConflictDoNothing();
+      break;
+    }
+  }
+  const key = orderKey(event.block.timestamp, chainId, event.block.number, event.log.logIndex);
+  const dstChainId = lookup.chainByEid(dstEid)?.chainId ?? null;
+  const recipient = packet?.recipient ?? zeroAddress;
+
+  await context.db.insert(bridgeSend).values({
+    guid,
+    chainId,
+    collection: dep.slug,
+    srcEid: chain.eid,
+    dstEid,
+    dstChainId,
+    nonce: packet?.nonce ?? 0n,
+    oapp: dep.address,
+    dstOapp: packet ? (`0x${packet.receiver.slice(26)}` as Address) : zeroAddress,
+    fromAddress,
+    recipient,
+    tokenId,
+    txHash: event.transaction.hash,
+    blockNumber: event.block.number,
+    logIndex: event.log.logIndex,
+    timestamp: event.block.timestamp,
+    orderKey: key,
+  });
+
+  // The debit (burn on an ONFT, lock into an adapter) is the token's last Transfer, in this transaction.
+  const tokenPk = { chainId, contract: dep.token, tokenId };
+  const row = (await context.db.find(token, tokenPk)) as typeof token.$inferSelect | null;
+  if (row) {
+    if (row.lastTxHash === event.transaction.hash && row.lastLogIndex < event.log.logIndex) {
+      const pk = { chainId, txHash: event.transaction.hash, logIndex: row.lastLogIndex };
+      if (await context.db.find(transfer, pk)) await context.db.update(transfer, pk).set({ kind: "bridge_out", guid });
+      const activityPk = { chainId, blockNumber: event.block.number, logIndex: row.lastLogIndex };
+      if (await context.db.find(activity, activityPk)) await context.db.delete(activity, activityPk);
+    }
+    await context.db.update(token, tokenPk).set({ state: dep.kind === "onft" ? "bridged_out" : "locked", lastSendGuid: guid });
+  }
+  await context.db.update(collectionDeployment, { chainId, address: dep.address }).set((r: typeof collectionDeployment.$inferSelect) => ({ bridgedOut: r.bridgedOut + 1 }));
+  await context.db.insert(activity).values({
+    chainId,
+    blockNumber: event.block.number,
+    logIndex: event.log.logIndex,
+    orderKey: key,
+    type: "bridge_sent",
+    collection: dep.slug,
+    tokenId,
+    from: fromAddress,
+    to: recipient,
+    guid,
+    otherChainId: dstChainId,
+    txHash: event.transaction.hash,
+    timestamp: event.block.timestamp,
+  });
+}
+
+ponder.on("CosmicONFT721:ONFTSent", async ({ event, context }) => onSent(event, context as never));
+ponder.on("CosmicONFT721Adapter:ONFTSent", async ({ event, context }) => onSent(event, context as never));
+
+// ---------------------------------------------------------------- bridge: destination half
+type ReceiveFacts = Partial<typeof bridgeReceive.$inferInsert>;
+
+async function upsertReceive(context: Ctx, dep: IndexerDeployment, guid: Hex, srcEid: number, key: string, facts: ReceiveFacts) {
+  const chainId = context.chain.id;
+  const existing = (await context.db.find(bridgeReceive, { guid, chainId })) as typeof bridgeReceive.$inferSelect | null;
+  const merged = { ...(existing ?? {}), ...Object.fromEntries(Object.entries(facts).filter(([, v]) => v !== undefined)) } as typeof bridgeReceive.$inferSelect;
+  // Delivery is final; a failure only counts while the packet is still undelivered.
+  const status = merged.deliveredTxHash ? "DELIVERED" : merged.failedTxHash ? "FAILED" : "VERIFIED";
+  if (existing) {
+    await context.db.update(bridgeReceive, { guid, chainId }).set({ ...facts, status });
+  } else {
+    await context.db.insert(bridgeReceive).values({
+      guid,
+      chainId,
+      collection: dep.slug,
+      srcEid,
+      dstEid: chainOf(chainId).eid,
+      srcChainId: lookup.chainByEid(srcEid)?.chainId ?? null,
+      nonce: null,
+      oapp: dep.address,
+      srcOapp: null,
+      recipient: null,
+      tokenId: null,
+      failureCount: 0,
+      orderKey: key,
+      ...facts,
+      status,
+    });
+  }
+}
+
+async function onReceived(
+  event: { args: { guid: Hex; srcEid: number; toAddress: Address; tokenId: bigint }; log: { address: Address; logIndex: number }; block: BlockInfo; transaction: { hash: Hex } },
+  context: Ctx,
+) {
+  const chainId = context.chain.id;
+  const dep = lookup.oapp(chainId, event.log.address);
+  if (!dep) return;
+  const { guid, srcEid, toAddress, tokenId } = event.args;
+  const key = orderKey(event.block.timestamp, chainId, event.block.number, event.log.logIndex);
+  await upsertReceive(context, dep, guid, srcEid, key, {
+    recipient: toAddress,
+    tokenId,
+    deliveredTxHash: event.transaction.hash,
+    deliveredBlock: event.block.number,
+    deliveredTimestamp: event.block.timestamp,
+  });
+  // The credit (mint on an ONFT, unlock from an adapter) is the token's last Transfer, in this transaction.
+  const tokenPk = { chainId, contract: dep.token, tokenId };
+  const row = (await context.db.find(token, tokenPk)) as typeof token.$inferSelect | null;
+  if (row) {
+    if (row.lastTxHash === event.transaction.hash && row.lastLogIndex < event.log.logIndex) {
+      const pk = { chainId, txHash: event.transaction.hash, logIndex: row.lastLogIndex };
+      const credit = (await context.db.find(transfer, pk)) as typeof transfer.$inferSelect | null;
+      if (credit) {
+        await context.db.update(transfer, pk).set({ kind: "bridge_in", guid });
+        if (credit.kind === "mint")
+          await context.db.update(collectionDeployment, { chainId, address: dep.address }).set((r: typeof collectionDeployment.$inferSelect) => ({ minted: r.minted - 1 }));
+      }
+      const activityPk = { chainId, blockNumber: event.block.number, logIndex: row.lastLogIndex };
+      if (await context.db.find(activity, activityPk)) await context.db.delete(activity, activityPk);
+    }
+    await context.db.update(token, tokenPk).set({ lastReceiveGuid: guid });
+  }
+  await context.db.update(collectionDeployment, { chainId, address: dep.address }).set((row: typeof collectionDeployment.$inferSelect) => ({ bridgedIn: row.bridgedIn + 1 }));
+  await context.db.insert(activity).values({
+    chainId,
+    blockNumber: event.block.number,
+    logIndex: event.log.logIndex,
+    orderKey: key,
+    type: "bridge_delivered",
+    collection: dep.slug,
+    tokenId,
+    from: null,
+    to: toAddress,
+    guid,
+    otherChainId: lookup.chainByEid(srcEid)?.chainId ?? null,
+    txHash: event.transaction.hash,
+    timestamp: event.block.timestamp,
+  });
+}
+
+ponder.on("CosmicONFT721:ONFTReceived", async ({ event, context }) => onReceived(event, context));
+ponder.on("CosmicONFT721Adapter:ONFTReceived", async ({ event, context }) => onReceived(event, context));
+
+ponder.on("EndpointV2:LzReceiveAlert", async ({ event, context }) => {
+  const chainId = context.chain.id;
+  const { receiver, origin, guid, message, reason } = event.args;
+  const dep = lookup.oapp(chainId, receiver);
+  if (!dep) return;
+  let recipient: Address | undefined;
+  let tokenId: bigint | undefined;
+  try {
+    ({ to: recipient, tokenId } = decodeOnftMessage(message));
+  } catch {}
+  const key = orderKey(event.block.timestamp, chainId, event.block.number, event.log.logIndex);
+  const existing = (await context.db.find(bridgeReceive, { guid, chainId })) as typeof bridgeReceive.$inferSelect | null;
+  await upsertReceive(context, dep, guid, origin.srcEid, key, {
+    nonce: origin.nonce,
+    srcOapp: `0x${origin.sender.slice(26)}` as Address,
+    recipient,
+    tokenId,
+    failedTxHash: event.transaction.hash,
+    failedBlock: event.block.number,
+    failedTimestamp: event.block.timestamp,
+    failureReason: describeRevert(reason),
+    failureReasonData: reason,
+    failureCount: (existing?.failureCount ?? 0) + 1,
+  });
+  await context.db.insert(activity).values({
+    chainId,
+    blockNumber: event.block.number,
+    logIndex: event.log.logIndex,
+    orderKey: key,
+    type: "bridge_failed",
+    collection: dep.slug,
+    tokenId: tokenId ?? 0n,
+    from: null,
+    to: recipient ?? null,
+    guid,
+    otherChainId: lookup.chainByEid(origin.srcEid)?.chainId ?? null,
+    txHash: event.transaction.hash,
+    timestamp: event.block.timestamp,
+  });
+});
+
+// Devnet only: PacketVerified/PacketDelivered have no indexed field, so on a real network they
+// would be LayerZero's whole traffic. On the devnet every packet is ours (handlers still check).
+if (setup.mode === "devnet") {
+  const guidOf = (chainId: number, origin: { srcEid: number; sender: Hex; nonce: bigint }, receiver: Address) =>
+    computeGuid({ nonce: origin.nonce, srcEid: origin.srcEid, sender: origin.sender, dstEid: chainOf(chainId).eid, receiver: pad(receiver, { size: 32 }) });
+
+  if (PACKET_SOURCE === "event") ponder.on("EndpointV2:PacketSent", async ({ event, context }) => {
+    const chainId = context.chain.id;
+    let facts: ReturnType<typeof packetFacts>;
+    try {
+      facts = packetFacts(event.args.encodedPayload);
+    } catch {
+      return; // not an ONFT packet
+    }
+    if (!lookup.oapp(chainId, `0x${facts.sender.slice(26)}`)) return;
+    await context.db.insert(lzPacket).values({ chainId, ...facts, txHash: event.transaction.hash, blockNumber: event.block.number }).onConflictDoNothing();
+  });
+
+  ponder.on("EndpointV2:PacketVerified", async ({ event, context }) => {
+    const chainId = context.chain.id;
+    const dep = lookup.oapp(chainId, event.args.receiver);
+    if (!dep) return;
+    const { origin } = event.args;
+    const key = orderKey(event.block.timestamp, chainId, event.block.number, event.log.logIndex);
+    await upsertReceive(context, dep, guidOf(chainId, origin, event.args.receiver), origin.srcEid, key, {
+      nonce: origin.nonce,
+      srcOapp: `0x${origin.sender.slice(26)}` as Address,
+      verifiedTxHash: event.transaction.hash,
+      verifiedBlock: event.block.number,
+      verifiedTimestamp: event.block.timestamp,
+    });
+  });
+
+  ponder.on("EndpointV2:PacketDelivered", async ({ event, context }) => {
+    const chainId = context.chain.id;
+    const dep = lookup.oapp(chainId, event.args.receiver);
+    if (!dep) return;
+    const { origin } = event.args;
+    const key = orderKey(event.block.timestamp, chainId, event.block.number, event.log.logIndex);
+    await upsertReceive(context, dep, guidOf(chainId, origin, event.args.receiver), origin.srcEid, key, {
+      nonce: origin.nonce,
+      srcOapp: `0x${origin.sender.slice(26)}` as Address,
+      deliveredTxHash: event.transaction.hash,
+      deliveredBlock: event.block.number,
+      deliveredTimestamp: event.block.timestamp,
+    });
+  });
+}
+
+// ---------------------------------------------------------------- configuration events
+async function onOwnership(event: { args: { newOwner: Address }; log: { address: Address }; block: BlockInfo }, context: Ctx) {
+  const chainId = context.chain.id;
+  await context.db
+    .insert(contractOwner)
+    .values({ chainId, address: event.log.address, owner: event.args.newOwner, blockNumber: event.block.number })
+    .onConflictDoUpdate({ owner: event.args.newOwner, blockNumber: event.block.number });
+  const dep = lookup.oapp(chainId, event.log.address);
+  if (dep && (await context.db.find(collectionDeployment, { chainId, address: dep.address })))
+    await context.db.update(collectionDeployment, { chainId, address: dep.address }).set({ owner: event.args.newOwner });
+}
+ponder.on("CosmicONFT721:OwnershipTransferred", async ({ event, context }) => onOwnership(event, context));
+ponder.on("CosmicONFT721Adapter:OwnershipTransferred", async ({ event, context }) => onOwnership(event, context));
+ponder.on("LegacyERC721:OwnershipTransferred", async ({ event, context }) => onOwnership(event, context));
+
+async function onPeerSet(event: { args: { eid: number; peer: Hex }; log: { address: Address }; block: BlockInfo }, context: Ctx) {
+  await context.db
+    .insert(peer)
+    .values({ chainId: context.chain.id, oapp: event.log.address, eid: event.args.eid, peer: event.args.peer, blockNumber: event.block.number })
+    .onConflictDoUpdate({ peer: event.args.peer, blockNumber: event.block.number });
+}
+ponder.on("CosmicONFT721:PeerSet", async ({ event, context }) => onPeerSet(event, context));
+ponder.on("CosmicONFT721Adapter:PeerSet", async ({ event, context }) => onPeerSet(event, context));
+
+ponder.on("CosmicONFT721:MinterSet", async ({ event, context }) => {
+  await context.db
+    .insert(minter)
+    .values({ chainId: context.chain.id, contract: event.log.address, account: event.args.account, allowed: event.args.allowed, blockNumber: event.block.number })
+    .onConflictDoUpdate({ allowed: event.args.allowed, blockNumber: event.block.number });
+});
+
+ponder.on("CosmicONFT721:MetadataUpdate", async ({ event, context }) => {
+  const pk = { chainId: context.chain.id, contract: event.log.address, tokenId: event.args._tokenId };
+  if (await context.db.find(token, pk)) await context.db.update(token, pk).set((row: typeof token.$inferSelect) => ({ metadataVersion: row.metadataVersion + 1 }));
+});
