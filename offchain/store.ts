@@ -68,14 +68,14 @@ export function createPgliteStore(dataDir: string | undefined): OffchainStore {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const client = new PGlite(dataDir);
   const db = drizzlePglite(client, { schema }) as unknown as OffchainDb;
-  const transaction: MigrationExecutor = (fn) =>
-    client.transaction(async (tx) =>
+  const transaction: MigrationExecutor = async <T>(fn: Parameters<MigrationExecutor>[0]) =>
+    (await client.transaction(async (tx) =>
       fn(async (sql, params) => {
         if (params) return (await tx.query(sql, params)) as { rows: Record<string, unknown>[] };
         const results = await tx.exec(sql);
         return { rows: (results.at(-1)?.rows ?? []) as Record<string, unknown>[] };
       }),
-    );
+    )) as T;
   return {
     kind: "pglite",
     db,

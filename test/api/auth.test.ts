@@ -234,7 +234,7 @@ describe.each<KvMode>(["redis", "memory"])("auth with %s key-value store", (mode
       await expectError(await me(await forge(payload)), 401, "TOKEN_INVALID"); // right kid, wrong key
       await expectError(await me(await forge(payload, "unknown-kid")), 401, "TOKEN_INVALID");
 
-      const keys = t.deps.keys as unknown as { signing: { key: CryptoKey; kid: string } };
+      const keys = t.deps.keys as unknown as { signing: { key: Parameters<SignJWT["sign"]>[0]; kid: string } };
       const sign = (claims: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ alg: "ES256", kid: keys.signing.kid }).sign(keys.signing.key);
       const now = Math.floor(Date.now() / 1000);
       await expectError(await me(await sign({ ...payload, iat: now - 3600, exp: now - 1800 })), 401, "TOKEN_EXPIRED");
