@@ -13,7 +13,11 @@ import { ApiError, badRequest, dependencyDown, unauthorized, unprocessable } fro
 const { ParsedMessage } = pkg;
 
 /** Verifies a signature for an address on a chain (viem public client: EOA, ERC-1271, ERC-6492). */
-export type SignatureVerifier = { verifyMessage(args: { address: Hex; message: string; signature: Hex }): Promise<boolean> };
+export type SignatureVerifier = {
+  verifyMessage(args: { address: Hex; message: string; signature: Hex }): Promise<boolean>;
+  /** Liveness probe: viem's verifyMessage answers false (not an error) when the RPC is down. */
+  getChainId?(): Promise<number>;
+};
 export type ChainVerifiers = ReadonlyMap<number, SignatureVerifier>;
 
 export type SiweSettings = {
@@ -139,6 +143,14 @@ export async function verifySiwe(
     } catch (error) {
       if (isRpcFailure(error)) throw dependencyDown("CHAIN_UNAVAILABLE", `cannot reach chain ${parsed.chainId} to verify the signature`);
       valid = false; // malformed signature bytes, reverting wallet, ...
+    }
+    if (!valid && verifier.getChainId) {
+      // Tell "invalid" from "could not ask the chain" before rejecting the credential.
+      try {
+        await verifier.getChainId();
+      } catch {
+        throw dependencyDown("CHAIN_UNAVAILABLE", `cannot reach chain ${parsed.chainId} to verify the signature`);
+      }
     }
   }
   if (!valid) throw unauthorized("SIWE_INVALID_SIGNATURE", "signature does not match the message and address");

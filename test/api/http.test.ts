@@ -76,6 +76,17 @@ describe("http foundation", () => {
     expect(await huge.json()).toMatchObject({ error: { code: "PAYLOAD_TOO_LARGE" } });
   });
 
+  it("answers 503 CHAIN_UNAVAILABLE when a signature needs the chain and its RPC is down", async () => {
+    const account = privateKeyToAccount(generatePrivateKey());
+    const other = privateKeyToAccount(generatePrivateKey());
+    const { nonce } = (await (await t.app.request(`/auth/nonce/${account.address}`)).json()) as { nonce: string };
+    const message = siweMessage({ address: account.address, nonce, chainId: CHAIN_ID });
+    // Not the address's EOA signature: only the chain can tell whether it is a contract wallet's.
+    const res = await t.app.request("/auth/login", json({ message, signature: await other.signMessage({ message }) }));
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ error: { code: "CHAIN_UNAVAILABLE" } });
+  });
+
   it("propagates or creates request ids", async () => {
     const own = await t.app.request("/.well-known/jwks.json", { headers: { "x-request-id": "req-123" } });
     expect(own.headers.get("x-request-id")).toBe("req-123");
