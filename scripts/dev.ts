@@ -1,0 +1,118 @@
+/**
+ * `npm run dev`: the whole backend locally in one command — a fresh devnet (anvil chains with
+ * LayerZero + our collections), the devnet relayer, and the Ponder indexer/API on top.
+ *
+ * Every devnet gets its own Ponder data: PGlite in `.ponder/<devnetId>/pglite`, or with DATABASE_URL
+ * a Postgres schema `dev_<devnetId>` (and Ponder's RPC cache `ponder_sync` is dropped first, because
+ * a new devnet reuses the chain ids of the old one: DESIGN.md §2, "Ponder cache trap").
+ * Ctrl-C stops everything this script started.
+ *
+ * Env: DEVNET_CHAINS (3), DEVNET_PORT (8545), PORT (42069), RELAYER_DELAY_MS (0), DATABASE_URL.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { userInfo } from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { type Relayer, startRelayer } from "../devnet/relayer.js";
+import { type Devnet, startDevnet } from "../devnet/start.js";
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+const log = (line: string) => console.log(`[dev] ${line}`);
+
+let devnet: Devnet | undefined;
+let relayer: Relayer | undefined;
+let ponder: ChildProcess | undefined;
+let stopping = false;
+
+async function shutdown(code: number) {
+  if (stopping) return;
+  stopping = true;
+  log("stopping…");
+  if (ponder && ponder.exitCode === null && ponder.signalCode === null) {
+    const exited = new Promise((r) => ponder!.once("exit", r));
+    ponder.kill("SIGTERM");
+    const timer = setTimeout(() => ponder?.kill("SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  await relayer?.stop().catch(() => {});
+  await devnet?.stop().catch(() => {});
+  log("stopped");
+  process.exit(code);
+}
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+
+async function main() {
+  const chains = Number(process.env.DEVNET_CHAINS ?? 3);
+  const basePort = Number(process.env.DEVNET_PORT ?? 8545);
+  const port = Number(process.env.PORT ?? 42069);
+  const deploymentsFile = path.resolve(process.env.DEVNET_DEPLOYMENTS ?? ".devnet/deployments.json");
+
+  const started = performance.now();
+  devnet = await startDevnet({ chains, basePort, deploymentsFile, log: (l) => log(l) });
+  const { deployments } = devnet;
+  for (const c of deployments.chains) log(`  ${c.name}: chain ${c.chainId}, EID ${c.eid}, ${c.rpcUrl}`);
+  relayer = await startRelayer({ deployments, delayMs: Number(process.env.RELAYER_DELAY_MS ?? 0), log: (l) => log(`relayer: ${l}`) });
+
+  const dataDir = path.join(ROOT, ".ponder", deployments.devnetId);
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(path.join(dataDir, "deployments.json"), JSON.stringify(deployments, null, 2));
+  const schema = `dev_${deployments.devnetId.replace(/-/g, "").slice(0, 12)}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PONDER_TELEMETRY_DISABLED: "1",
+    DEVNET_DEPLOYMENTS: deploymentsFile,
+    PONDER_PGLITE_DIR: path.join(dataDir, "pglite"),
+  };
+  if (process.env.DATABASE_URL) {
+    env.PGUSER ??= process.env.USER || userInfo().username;
+    const client = new pg.Client({ connectionString: process.env.DATABASE_URL, user: env.PGUSER });
+    await client.connect();
+    await client.query("DROP SCHEMA IF EXISTS ponder_sync CASCADE");
+    await client.end();
+    log(`Postgres: schema ${schema} (RPC cache ponder_sync reset for the new devnet)`);
+  } else {
+    log(`PGlite: ${path.relative(ROOT, path.join(dataDir, "pglite"))}`);
+  }
+
+  ponder = spawn(process.execPath, [path.join(ROOT, "node_modules/ponder/dist/esm/bin/ponder.js"), "start", "--schema", schema, "--port", String(port)], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  ponder.once("exit", (code, signal) => {
+    if (!stopping) {
+      log(`ponder exited (${code ?? signal})`);
+      void shutdown(1);
+    }
+  });
+
+  // Ready = every chain indexed up to its head at the time we ask.
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 200));
+    if (stopping) return;
+    try {
+      const status = (await (await fetch(`${url}/status`)).json()) as Record<string, { id: number; block?: { number: number } }>;
+      const heads = await Promise.all(
+        deployments.chains.map(async (c) => {
+          const res = await fetch(c.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }) });
+          return { id: c.chainId, head: Number(((await res.json()) as { result: string }).result) };
+        }),
+      );
+      const indexed = new Map(Object.values(status).map((s) => [s.id, s.block?.number ?? -1]));
+      if (heads.every((h) => (indexed.get(h.id) ?? -1) >= h.head)) break;
+    } catch {}
+  }
+  log(`GraphQL:  ${url}/graphql`);
+  log(`SQL:      ${url}/sql/*   token view: ${url}/indexer/tokens/<collection>/<tokenId>`);
+  log(`deployments: ${path.relative(ROOT, deploymentsFile)}`);
+  log(`ready in ${((performance.now() - started) / 1000).toFixed(1)} s — Ctrl-C stops devnet, relayer and indexer`);
+}
+
+main().catch((error) => {
+  console.error(`[dev] ${error instanceof Error ? error.message : String(error)}`);
+  void shutdown(1);
+});
