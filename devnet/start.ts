@@ -19,6 +19,8 @@ export type DevnetOptions = {
   blockTime?: number;
   /** Fork a real chain for the first devnet chain (`anvil --fork-url`). */
   forkUrl?: string;
+  /** Called as soon as each anvil process is up (the CLI tracks them to kill them on any exit). */
+  onAnvil?: (anvil: AnvilProcess) => void;
   /** Where to write the deployments file; not written when null. */
   deploymentsFile?: string | null;
   log?: (line: string) => void;
@@ -79,6 +81,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
           forkUrl: i === 0 ? options.forkUrl : undefined,
         });
         anvils.push(anvil);
+        options.onAnvil?.(anvil);
       }),
     );
     const failure = started.find((result): result is PromiseRejectedResult => result.status === "rejected");

@@ -1,0 +1,218 @@
+/**
+ * `npm run devnet [-- flags]`: starts N anvil chains, deploys LayerZero V2 + our collections, wires
+ * them, writes the deployments file, prints a summary, runs the relayer, and stops everything it
+ * started on Ctrl-C / SIGTERM / exit.
+ *
+ * Bad input exits non-zero with one line on stderr saying what to change, with no anvil left behind.
+ */
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { DEPLOYER_INDEX, RELAYER_INDEX } from "./accounts.js";
+import { type AnvilProcess, DevnetConfigError, redactUrl } from "./anvil.js";
+import { DEFAULT_DEPLOYMENTS_FILE, type Deployments } from "./deployments.js";
+import { type Relayer, startRelayer } from "./relayer.js";
+import { DEVNET_DEFAULTS, type Devnet, type DevnetOptions, startDevnet, validateDevnetOptions } from "./start.js";
+
+export const USAGE = `usage: npm run devnet -- [--chains N] [--port P] [--block-time S] [--delay MS] [--no-relayer] [--deployments FILE]
+  --chains N          number of anvil chains (1-16, default ${DEVNET_DEFAULTS.chains})
+  --port P            RPC port of the first chain; chain i uses P+i (default ${DEVNET_DEFAULTS.basePort}, env DEVNET_PORT)
+  --block-time S      seconds between blocks (default: mine on every transaction)
+  --delay MS          relayer delivery delay after a PacketSent is seen (default 0)
+  --no-relayer        do not run the relayer (run your own, or observe packets stuck in flight)
+  --deployments FILE  where to write the deployments file (default ${DEFAULT_DEPLOYMENTS_FILE}, env DEVNET_DEPLOYMENTS)
+  env DEVNET_FORK_URL  fork a real chain (http(s)/ws(s) RPC URL) as the first devnet chain`;
+
+export type CliSettings = {
+  devnet: DevnetOptions & { deploymentsFile: string };
+  relayer: boolean;
+  delayMs: number;
+  help: boolean;
+};
+
+function integer(value: string, flag: string, what: string): number {
+  if (!/^\d+$/.test(value.trim())) throw new DevnetConfigError(`${flag} must be ${what} (got "${value}")`);
+  return Number(value);
+}
+
+/** Parses and validates argv/env without starting anything. Throws DevnetConfigError with a one-line fix. */
+export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): CliSettings {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        chains: { type: "string" },
+        port: { type: "string" },
+        "block-time": { type: "string" },
+        delay: { type: "string" },
+        "no-relayer": { type: "boolean" },
+        deployments: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (error) {
+    const message = (error as Error).message.split("\n")[0]!.replace(/\. To specify a positional argument.*$/, "");
+    throw new DevnetConfigError(`${message}: see --help for the flags`);
+  }
+  const chains = values.chains !== undefined ? integer(values.chains as string, "--chains", "a whole number from 1 to 16") : undefined;
+  const portValue = (values.port as string | undefined) ?? env.DEVNET_PORT;
+  const basePort = portValue !== undefined ? integer(portValue, "--port", "a port number") : undefined;
+  let blockTime: number | undefined;
+  if (values["block-time"] !== undefined) {
+    blockTime = Number(values["block-time"]);
+    if (!Number.isFinite(blockTime) || blockTime <= 0) throw new DevnetConfigError(`--block-time must be a positive number of seconds (got "${values["block-time"]}")`);
+  }
+  const delayMs = values.delay !== undefined ? integer(values.delay as string, "--delay", "a whole number of milliseconds") : 0;
+  const forkUrl = env.DEVNET_FORK_URL?.trim() ? env.DEVNET_FORK_URL.trim() : undefined;
+  const deploymentsFile = (values.deployments as string | undefined) ?? env.DEVNET_DEPLOYMENTS ?? DEFAULT_DEPLOYMENTS_FILE;
+  const devnet = { chains, basePort, blockTime, forkUrl, deploymentsFile };
+  validateDevnetOptions(devnet);
+  return { devnet, relayer: values["no-relayer"] !== true, delayMs, help: values.help === true };
+}
+
+/** The summary printed once the devnet is up. */
+export function formatSummary(deployments: Deployments, settings: { deploymentsFile: string; relayer: boolean; delayMs: number; forkUrl?: string }): string {
+  const table = (headers: string[], rows: string[][]): string[] => {
+    const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+    const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+    return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)];
+  };
+  const out: string[] = ["", "Cosmic Loop devnet is up", ""];
+  out.push(
+    ...table(
+      ["chain", "chain id", "EID", "RPC URL", "EndpointV2", "SimpleMessageLib", "start block"],
+      deployments.chains.map((c) => [c.name, String(c.chainId), String(c.eid), c.rpcUrl, c.endpoint, c.messageLib, String(c.startBlock)]),
+    ),
+  );
+  out.push("");
+  for (const collection of deployments.collections) {
+    out.push(`${collection.name} (${collection.slug}, ${collection.symbol})`);
+    out.push(
+      ...table(
+        ["chain", "kind", "ONFT / adapter", "ERC-721 token", "token ids minted here"],
+        collection.deployments.map((d) => {
+          const chain = deployments.chains.find((c) => c.chainId === d.chainId);
+          const range = d.kind === "onft" && collection.slug !== "legacy" ? `(${d.eid} << 64) | n` : d.kind === "adapter" ? "any (existing collection)" : "none (bridged in only)";
+          return [chain?.name ?? String(d.chainId), d.kind, d.address, d.token, range];
+        }),
+      ).map((l) => `  ${l}`),
+    );
+    out.push("");
+  }
+  out.push("Funded test accounts (10000 ETH each on every chain). PUBLIC anvil test keys: never use them on a real network.");
+  out.push(
+    ...table(
+      ["#", "address", "private key", "role"],
+      deployments.accounts.map((a, i) => [
+        String(i),
+        a.address,
+        a.privateKey,
+        i === DEPLOYER_INDEX ? "deployer, owner, minter" : i === RELAYER_INDEX ? "relayer" : "user",
+      ]),
+    ),
+  );
+  out.push("");
+  out.push(`deployments file: ${settings.deploymentsFile}`);
+  if (settings.forkUrl) out.push(`${deployments.chains[0]?.name} forks ${redactUrl(settings.forkUrl)}`);
+  out.push(settings.relayer ? `relayer: running${settings.delayMs ? `, delivery delay ${settings.delayMs} ms` : ""}` : "relayer: not running (--no-relayer)");
+  out.push("Press Ctrl-C to stop every chain.");
+  return out.join("\n");
+}
+
+export type RunningDevnet = { devnet: Devnet; relayer?: Relayer; stop(): Promise<void> };
+
+/** Starts what the CLI starts, for tests and scripts: devnet + optional relayer. */
+export async function runDevnet(
+  settings: CliSettings,
+  log: (line: string) => void = () => {},
+  onAnvil?: DevnetOptions["onAnvil"],
+): Promise<RunningDevnet> {
+  const devnet = await startDevnet({ ...settings.devnet, log, onAnvil });
+  let relayer: Relayer | undefined;
+  try {
+    if (settings.relayer) relayer = await startRelayer({ deployments: devnet.deployments, delayMs: settings.delayMs, log });
+  } catch (error) {
+    await devnet.stop();
+    throw error;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    devnet,
+    relayer,
+    stop() {
+      stopping ??= (async () => {
+        await relayer?.stop();
+        await devnet.stop();
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let settings: CliSettings;
+  try {
+    settings = parseCli(process.argv.slice(2));
+  } catch (error) {
+    fail(error);
+  }
+  if (settings.help) {
+    console.log(USAGE);
+    return;
+  }
+  const started = performance.now();
+  const log = (line: string) => console.log(line);
+  let running: RunningDevnet | undefined;
+  let exiting = false;
+  // Last resort: whatever happens (even a signal during startup), the anvil children die with this process.
+  const children: AnvilProcess[] = [];
+  process.on("exit", () => {
+    for (const anvil of children) if (anvil.process.exitCode === null && anvil.process.signalCode === null) anvil.process.kill("SIGKILL");
+  });
+  const shutdown = async (signal: string) => {
+    if (exiting) {
+      process.exit(130);
+    }
+    exiting = true;
+    console.log(`\n${signal}: stopping the relayer and ${children.length} anvil chains`);
+    await running?.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGHUP", () => void shutdown("SIGHUP"));
+
+  try {
+    running = await runDevnet(settings, log, (anvil) => children.push(anvil));
+  } catch (error) {
+    fail(error);
+  }
+  if (exiting) return;
+  console.log(
+    formatSummary(running.devnet.deployments, {
+      deploymentsFile: path.relative(process.cwd(), path.resolve(settings.devnet.deploymentsFile)) || settings.devnet.deploymentsFile,
+      relayer: settings.relayer,
+      delayMs: settings.delayMs,
+      forkUrl: settings.devnet.forkUrl,
+    }),
+  );
+  console.log(`started in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** One line on stderr, non-zero exit. startDevnet has already stopped any anvil it started. */
+function fail(error: unknown): never {
+  if (error instanceof DevnetConfigError) {
+    process.stderr.write(`devnet: ${error.message}\n`);
+    process.exit(2);
+  }
+  const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+  process.stderr.write(`devnet: failed to start: ${message}\n`);
+  process.exit(1);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  await main();
+}
