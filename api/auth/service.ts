@@ -10,7 +10,7 @@ import type { KeyValueStore } from "../../infra/redis.js";
 import { apiKeys, auditLog, refreshTokens, sessions, users } from "../../offchain/schema.js";
 import type { OffchainDb, OffchainStore } from "../../offchain/store.js";
 import { type Principal, ROLES, type Role } from "../http/context.js";
-import { conflict, notFound, unauthorized } from "../http/errors.js";
+import { conflict, notFound, unauthorized, unprocessable } from "../http/errors.js";
 import type { JwtKeys } from "./jwt.js";
 import { type ChainVerifiers, issueNonce, type SiweSettings, verifySiwe } from "./siwe.js";
 
@@ -207,7 +207,7 @@ export class AuthService {
         if (v === null) delete preferences[k];
         else preferences[k] = v;
       }
-      if (JSON.stringify(preferences).length > 16_384) throw conflict("PREFERENCES_TOO_LARGE", "preferences exceed 16 KiB");
+      if (JSON.stringify(preferences).length > 16_384) throw unprocessable("PREFERENCES_TOO_LARGE", "preferences exceed 16 KiB");
       const [updated] = await tx.update(users).set({ preferences, updatedAt: new Date() }).where(eq(users.address, address)).returning();
       return view(updated!);
     });

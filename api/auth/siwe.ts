@@ -100,6 +100,9 @@ export async function verifySiwe(
   const parsed = parseSiweMessage(input.message);
 
   if (parsed.domain !== settings.domain) throw unprocessable("SIWE_DOMAIN_MISMATCH", `domain must be ${settings.domain}`);
+  // Optional `scheme://` before the domain (EIP-4361): when present it must be the URI's scheme.
+  if (parsed.scheme && parsed.scheme !== new URL(settings.uri).protocol.replace(/:$/, ""))
+    throw unprocessable("SIWE_DOMAIN_MISMATCH", `scheme must be ${new URL(settings.uri).protocol.replace(/:$/, "")}`);
   if (parsed.uri !== settings.uri) throw unprocessable("SIWE_URI_MISMATCH", `uri must be ${settings.uri}`);
   if (!settings.chainIds.includes(parsed.chainId)) throw unprocessable("SIWE_CHAIN_NOT_SUPPORTED", `chain ${parsed.chainId} is not supported (supported: ${settings.chainIds.join(", ") || "none"})`);
 

@@ -24,7 +24,7 @@ const patchMeRoute = createRoute({
         .openapi("PatchMeRequest"),
     ),
   },
-  responses: { 200: jsonContent(UserSchema, "Updated account"), ...errorResponses(400, 401, 403, 404, 409, 503) },
+  responses: { 200: jsonContent(UserSchema, "Updated account"), ...errorResponses(400, 401, 403, 404, 422, 503) },
 });
 
 const roleParams = z.object({ address: AddressSchema, role: RoleSchema });

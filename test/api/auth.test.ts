@@ -170,6 +170,7 @@ describe.each<KvMode>(["redis", "memory"])("auth with %s key-value store", (mode
     });
     it("wrong domain, URI, version, chain", async () => {
       await expectError(await attempt({ domain: "evil.example" }), 422, "SIWE_DOMAIN_MISMATCH");
+      await expectError(await attempt({}, (m) => `http://${m}`), 422, "SIWE_DOMAIN_MISMATCH"); // scheme ≠ the URI's
       await expectError(await attempt({ uri: "https://evil.example/login" }), 422, "SIWE_URI_MISMATCH");
       await expectError(await attempt({}, (m) => m.replace("Version: 1", "Version: 2")), 422, "SIWE_UNSUPPORTED_VERSION");
       await expectError(await attempt({ chainId: 1 }), 422, "SIWE_CHAIN_NOT_SUPPORTED");
