@@ -107,6 +107,11 @@ it("keeps offchain rows through ponder start, a schema change and a full re-inde
   expect(nonce.status, first.output().slice(-1000)).toBe(200);
   expect(((await nonce.json()) as { chainIds: number[] }).chainIds).toEqual([31337]);
   expect((await fetch(`http://127.0.0.1:${first.port}/openapi.json`)).status).toBe(200);
+  // Our error handler still answers for our routes inside Ponder's app.
+  const me = await fetch(`http://127.0.0.1:${first.port}/auth/me`);
+  expect({ status: me.status, body: await me.json() }).toMatchObject({ status: 401, body: { error: { code: "UNAUTHENTICATED" } } });
+  const bad = await fetch(`http://127.0.0.1:${first.port}/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" });
+  expect({ status: bad.status, body: await bad.json() }).toMatchObject({ status: 400, body: { error: { code: "MALFORMED_JSON" } } });
   await first.stop();
 
   // A new build (schema changed) must re-index from scratch into a new schema; the old one is dropped.
