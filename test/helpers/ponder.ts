@@ -6,11 +6,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { freePort } from "../../devnet/anvil.js";
 import type { Deployments } from "../../devnet/deployments.js";
+
+// node-postgres takes the user name from $USER, which some CI shells leave unset.
+process.env.PGUSER ??= process.env.USER || userInfo().username;
 
 export const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? "postgresql://127.0.0.1:5432/test";
 export type DbKind = "pglite" | "postgres";
