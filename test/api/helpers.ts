@@ -91,7 +91,13 @@ export async function createTestApp(options: {
   store?: "postgres" | "pglite";
 }): Promise<TestApp> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "cosmic-api-test-"));
-  const db = options.store === "pglite" ? undefined : await createTestDatabase();
+  let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+  try {
+    db = options.store === "pglite" ? undefined : await createTestDatabase();
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   const env: NodeJS.ProcessEnv = {
     NODE_ENV: "test",
     DATA_DIR: dataDir,
