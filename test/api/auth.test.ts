@@ -196,6 +196,11 @@ describe.each<KvMode>(["redis", "memory"])("auth with %s key-value store", (mode
       const stolen = siweMessage({ address: account.address, nonce, chainId: CHAIN_ID });
       await expectError(await req("/auth/login", json({ message: stolen, signature: await account.signMessage({ message: stolen }) })), 401, "SIWE_NONCE_ADDRESS_MISMATCH");
     });
+    it("concurrent logins with one nonce: exactly one succeeds", async () => {
+      const a = await signIn(account);
+      const results = await Promise.all(Array.from({ length: 6 }, () => req("/auth/login", json({ message: a.message, signature: a.signature }))));
+      expect(results.map((r) => r.status).sort()).toEqual([200, 401, 401, 401, 401, 401]);
+    });
     it("signatures: another key, a different message; the nonce is consumed by a failed attempt", async () => {
       const other = privateKeyToAccount(generatePrivateKey());
       const a = await signIn(account);
