@@ -18,6 +18,5 @@ export function devnetAccounts(count = 10): DevnetAccount[] {
   });
 }
 
-/** Roles of the default accounts on the devnet. */
-export const DEPLOYER_INDEX = 0; // owns every contract, minter, relayer's default key is separate
-export const RELAYER_INDEX = 9;
+/** Roles of the default accounts on the devnet (defined in options.ts, which the CLI loads first). */
+export { DEPLOYER_INDEX, RELAYER_INDEX } from "./options.js";

@@ -8,11 +8,19 @@
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { DEPLOYER_INDEX, RELAYER_INDEX } from "./accounts.js";
+// Only light modules are imported up front: bad input is rejected before viem, zod and the ABIs load.
 import { type AnvilProcess, DevnetConfigError, redactUrl } from "./anvil.js";
-import { DEFAULT_DEPLOYMENTS_FILE, type Deployments } from "./deployments.js";
-import { type Relayer, startRelayer } from "./relayer.js";
-import { DEVNET_DEFAULTS, type Devnet, type DevnetOptions, startDevnet, validateDevnetOptions } from "./start.js";
+import type { Deployments } from "./deployments.js";
+import {
+  DEFAULT_DEPLOYMENTS_FILE,
+  DEPLOYER_INDEX,
+  DEVNET_DEFAULTS,
+  type DevnetOptions,
+  RELAYER_INDEX,
+  validateDevnetOptions,
+} from "./options.js";
+import type { Relayer } from "./relayer.js";
+import type { Devnet } from "./start.js";
 
 export const USAGE = `usage: npm run devnet -- [--chains N] [--port P] [--block-time S] [--delay MS] [--no-relayer] [--deployments FILE]
   --chains N          number of anvil chains (1-16, default ${DEVNET_DEFAULTS.chains})
@@ -54,7 +62,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       },
     }));
   } catch (error) {
-    const message = (error as Error).message.split("\n")[0]!.replace(/\. To specify a positional argument.*$/, "");
+    const message = (error as Error).message.split("\n")[0]!.replace(/\. To specify a positional argument.*$/, "").replace(/\.$/, "");
     throw new DevnetConfigError(`${message}: see --help for the flags`);
   }
   const chains = values.chains !== undefined ? integer(values.chains as string, "--chains", "a whole number from 1 to 16") : undefined;
@@ -130,6 +138,7 @@ export async function runDevnet(
   log: (line: string) => void = () => {},
   onAnvil?: DevnetOptions["onAnvil"],
 ): Promise<RunningDevnet> {
+  const [{ startDevnet }, { startRelayer }] = await Promise.all([import("./start.js"), import("./relayer.js")]);
   const devnet = await startDevnet({ ...settings.devnet, log, onAnvil });
   let relayer: Relayer | undefined;
   try {

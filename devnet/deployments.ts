@@ -53,7 +53,8 @@ export type CollectionDeployment = z.infer<typeof collectionDeploymentSchema>;
 export type Collection = z.infer<typeof collectionSchema>;
 export type Deployments = z.infer<typeof deploymentsSchema>;
 
-export const DEFAULT_DEPLOYMENTS_FILE = ".devnet/deployments.json";
+export { DEFAULT_DEPLOYMENTS_FILE } from "./options.js";
+import { DEFAULT_DEPLOYMENTS_FILE } from "./options.js";
 
 export class DeploymentsFileError extends Error {
   override name = "DeploymentsFileError";
