@@ -2,7 +2,7 @@
  * Real cross-chain moves on a 3-chain devnet: ONFT A→B→C, the adapter's lock/unlock, in-flight
  * observability with a delivery delay, and the relayer's failure switch.
  */
-import { getAbiItem, hexToString, keccak256, parseEventLogs, zeroHash } from "viem";
+import { decodeErrorResult, getAbiItem, hexToString, keccak256, pad, parseEventLogs, zeroHash } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { EndpointV2Abi } from "../../abis/EndpointV2Abi.js";
@@ -176,6 +176,43 @@ describe("devnet bridge", () => {
       expect(again.failed).toBe(1);
     } finally {
       await again.stop();
+    }
+  });
+  it("a delivery that would revert becomes an LzReceiveAlert carrying the revert data", async () => {
+    const [a, c] = [0, 2].map((i) => chainAt(devnet.deployments, i));
+    const cosmicA = collectionOn(devnet.deployments, "cosmic", a!.chainId);
+    const cosmicC = collectionOn(devnet.deployments, "cosmic", c!.chainId);
+    const owner = signerFor(c!, deployer.privateKey);
+    const relayer = await startRelayer({ deployments: devnet.deployments, pollingIntervalMs: 50 });
+    try {
+      // The path A→C is initialised by a first delivery; then C stops trusting A, so lzReceive reverts (OnlyPeer).
+      const first = await mintCosmic(0, 4n, alice.address);
+      await sendToken({ signer: signerFor(a!, alice.privateKey), deployment: cosmicA, tokenId: first, dstEid: c!.eid, to: bob.address });
+      await relayer.idle();
+      expect(await ownerOf(c!, cosmicC.token, first)).toBe(bob.address);
+      const failedBefore = relayer.failed; // the earlier test's alerted packet counts as failed here too
+      const stranger = pad(carol.address, { size: 32 });
+      await owner.write({ address: cosmicC.address, abi: CosmicONFT721Abi, functionName: "setPeer", args: [a!.eid, stranger] });
+
+      const second = await mintCosmic(0, 5n, alice.address);
+      const sent = await sendToken({ signer: signerFor(a!, alice.privateKey), deployment: cosmicA, tokenId: second, dstEid: c!.eid, to: bob.address });
+      await relayer.idle();
+      expect(relayer.failed).toBe(failedBefore + 1);
+      expect(await ownerOf(c!, cosmicC.token, second)).toBeNull();
+      const alerts = await owner.publicClient.getLogs({
+        address: c!.endpoint,
+        event: getAbiItem({ abi: EndpointV2Abi, name: "LzReceiveAlert" }),
+        args: { receiver: cosmicC.address },
+        fromBlock: 0n,
+        strict: true,
+      });
+      const alert = alerts.find((log) => log.args.guid === sent.guid)!;
+      expect(alert).toBeDefined();
+      const decoded = decodeErrorResult({ abi: CosmicONFT721Abi, data: alert.args.reason });
+      expect(decoded.errorName).toBe("OnlyPeer");
+    } finally {
+      await owner.write({ address: cosmicC.address, abi: CosmicONFT721Abi, functionName: "setPeer", args: [a!.eid, pad(cosmicA.address, { size: 32 })] });
+      await relayer.stop();
     }
   });
 });
