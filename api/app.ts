@@ -7,6 +7,8 @@ import { bodyLimit } from "hono/body-limit";
 import type { Config } from "../infra/config.js";
 import type { Logger } from "../infra/logger.js";
 import type { KeyValueStore } from "../infra/redis.js";
+import type { ServerSigners } from "../chain/serverSigners.js";
+import type { IndexerSetup } from "../indexer/setup.js";
 import type { OffchainStore } from "../offchain/store.js";
 import type { JwtKeys } from "./auth/jwt.js";
 import { createAuthRoutes } from "./auth/routes.js";
@@ -27,6 +29,10 @@ export type AppDependencies = {
   keys: JwtKeys;
   /** Signature verification per chain id (viem public clients). */
   verifiers: ChainVerifiers;
+  /** Chains and collection deployments (the indexer's setup); absent when none is configured. */
+  network?: IndexerSetup;
+  /** The server's transaction signers (minter key); absent when no key is configured. */
+  signers?: ServerSigners;
 };
 
 export function buildApp(deps: AppDependencies) {

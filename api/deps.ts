@@ -3,8 +3,11 @@
  * pino, JWT keys, one viem public client per configured chain. Used by Ponder's src/api/index.ts
  * and by the standalone server (api/main.ts).
  */
-import { createPublicClient, http } from "viem";
-import { type Config, loadConfig } from "../infra/config.js";
+import { type Hex, createPublicClient, http } from "viem";
+import { createServerSigners, type ServerSigners } from "../chain/serverSigners.js";
+import { readDeployments } from "../devnet/deployments.js";
+import { type IndexerSetup, IndexerConfigError, loadIndexerSetup } from "../indexer/setup.js";
+import { type Config, ConfigError, loadConfig } from "../infra/config.js";
 import { createLogger, type Logger } from "../infra/logger.js";
 import { createKeyValueStore, type KeyValueStore } from "../infra/redis.js";
 import { createOffchainStore, type OffchainStore } from "../offchain/store.js";
@@ -21,9 +24,43 @@ export function createChainVerifiers(config: Pick<Config, "chains">): ChainVerif
   );
 }
 
+/**
+ * The network the API serves: the indexer's setup (devnet deployments file, or PONDER_NETWORK env).
+ * On the devnet a missing deployments file only disables chain features (auth still works).
+ */
+export function loadNetwork(env: NodeJS.ProcessEnv, log: Logger): IndexerSetup | undefined {
+  try {
+    return loadIndexerSetup(env);
+  } catch (error) {
+    if (error instanceof IndexerConfigError && (env.PONDER_NETWORK ?? "devnet") === "devnet") {
+      log.warn({ reason: error.message }, "no devnet deployments: chain features (mint, bridge) are disabled");
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/** Minter key: MINTER_PRIVATE_KEY, or on the devnet its funded deployer account (a public test key). */
+export function createSigners(env: NodeJS.ProcessEnv, network: IndexerSetup | undefined, log: Logger): ServerSigners | undefined {
+  if (!network) return undefined;
+  let privateKey = env.MINTER_PRIVATE_KEY as Hex | undefined;
+  if (privateKey && !/^0x[0-9a-fA-F]{64}$/.test(privateKey)) throw new ConfigError("MINTER_PRIVATE_KEY must be a 0x-prefixed 32-byte hex key");
+  if (!privateKey && network.mode === "devnet") privateKey = readDeployments(env.DEVNET_DEPLOYMENTS).accounts[0]?.privateKey as Hex | undefined;
+  if (!privateKey) {
+    log.warn("no MINTER_PRIVATE_KEY: minting and distributions are disabled");
+    return undefined;
+  }
+  return createServerSigners({ chains: network.chains, privateKey, pollingInterval: network.mode === "devnet" ? 50 : 1000 });
+}
+
 export async function createDependencies(env: NodeJS.ProcessEnv = process.env, logger?: Logger): Promise<AppDependencies & { close(): Promise<void> }> {
-  const config = loadConfig(env);
-  const log = logger ?? createLogger({ level: config.logLevel });
+  const loaded = loadConfig(env);
+  const log = logger ?? createLogger({ level: loaded.logLevel });
+  const network = loadNetwork(env, log);
+  // Sign-in accepts the chains we index unless PONDER_RPC_URL_<chainId> lists others explicitly.
+  const config =
+    loaded.chains.length === 0 && network ? { ...loaded, chains: network.chains.map((c) => ({ chainId: c.chainId, rpcUrl: c.rpcUrl })) } : loaded;
+  const signers = createSigners(env, network, log);
   let store: OffchainStore | undefined;
   let kv: KeyValueStore | undefined;
   try {
@@ -52,6 +89,8 @@ export async function createDependencies(env: NodeJS.ProcessEnv = process.env, l
       logger: log,
       keys,
       verifiers: createChainVerifiers(config),
+      network,
+      signers,
       async close() {
         await Promise.allSettled([s.close(), k.close()]);
       },
