@@ -9,6 +9,7 @@ import type { Logger } from "../infra/logger.js";
 import type { KeyValueStore } from "../infra/redis.js";
 import type { ServerSigners } from "../chain/serverSigners.js";
 import type { IndexerSetup } from "../indexer/setup.js";
+import type { IndexedDb } from "./indexed/db.js";
 import type { OffchainStore } from "../offchain/store.js";
 import type { JwtKeys } from "./auth/jwt.js";
 import { createAuthRoutes } from "./auth/routes.js";
@@ -31,6 +32,8 @@ export type AppDependencies = {
   verifiers: ChainVerifiers;
   /** Chains and collection deployments (the indexer's setup); absent when none is configured. */
   network?: IndexerSetup;
+  /** Read access to the indexed tables (api/indexed/db.ts); absent when the API runs without an index. */
+  indexed?: IndexedDb;
   /** The server's transaction signers (minter key); absent when no key is configured. */
   signers?: ServerSigners;
 };

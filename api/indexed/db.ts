@@ -1,0 +1,44 @@
+/**
+ * Read access to the indexed (onchain) tables for our routes. Inside Ponder's process this is the
+ * `db` of "ponder:api" (read-only; on PGlite the only way in). An API replica or a test reads the
+ * same tables from Postgres through its own read-only pool whose search_path is the Ponder schema
+ * (the `--schema` of `ponder start`, or its `--views-schema`).
+ */
+import { drizzle } from "drizzle-orm/node-postgres";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import pg from "pg";
+import * as ponderSchema from "../../ponder.schema.js";
+
+export const indexedTables = ponderSchema;
+
+// biome-ignore lint: drizzle's driver-specific HKT differs between node-postgres and PGlite.
+export type IndexedDatabase = PgDatabase<PgQueryResultHKT, typeof ponderSchema>;
+
+export type IndexedDb = {
+  db: IndexedDatabase;
+  /** Postgres schema holding the tables (undefined when served by Ponder's own `db`). */
+  schema?: string;
+  close(): Promise<void>;
+};
+
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** A read-only pool on `schema` of `databaseUrl` (every transaction READ ONLY, search_path pinned). */
+export function connectIndexedDb(options: { databaseUrl: string; schema: string; max?: number }): IndexedDb {
+  if (!SCHEMA_NAME.test(options.schema)) throw new Error(`invalid Ponder schema name "${options.schema}"`);
+  const pool = new pg.Pool({
+    connectionString: options.databaseUrl,
+    max: options.max ?? 10,
+    options: `-c search_path="${options.schema}" -c default_transaction_read_only=on`,
+  });
+  return {
+    db: drizzle(pool, { schema: ponderSchema }) as unknown as IndexedDatabase,
+    schema: options.schema,
+    close: () => pool.end(),
+  };
+}
+
+/** Wraps Ponder's own read-only `db` (from "ponder:api"). */
+export function ponderIndexedDb(db: unknown): IndexedDb {
+  return { db: db as IndexedDatabase, close: async () => {} };
+}
