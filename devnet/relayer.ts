@@ -179,13 +179,22 @@ export async function startRelayer(options: RelayerOptions): Promise<Relayer> {
         return finish(state, "failed");
       }
     } else {
-      await dst.signer.write({
-        label: "SimpleMessageLib.validatePacket",
-        address: dst.chain.messageLib,
-        abi: SimpleMessageLibAbi,
-        functionName: "validatePacket",
-        args: [state.encoded],
-      });
+      try {
+        await dst.signer.write({
+          label: "SimpleMessageLib.validatePacket",
+          address: dst.chain.messageLib,
+          abi: SimpleMessageLibAbi,
+          functionName: "validatePacket",
+          args: [state.encoded],
+        });
+      } catch (error) {
+        // Not verifiable (e.g. the receiver does not trust the sender: LZ_PathNotInitializable). On a
+        // real network such a packet stays in flight forever; retrying would never succeed.
+        const data = revertData(error);
+        if (data === undefined) throw error;
+        log(`relayer: ${label} cannot be verified (revert ${data.slice(0, 74)}): left in flight`);
+        return finish(state, "failed");
+      }
       log(`relayer: ${label} verified`);
     }
 

@@ -215,4 +215,26 @@ describe("devnet bridge", () => {
       await relayer.stop();
     }
   });
+  it("a packet the destination cannot verify stays in flight and does not stall the relayer", async () => {
+    const [a, c] = [0, 2].map((i) => chainAt(devnet.deployments, i));
+    const adapter = collectionOn(devnet.deployments, "legacy", a!.chainId);
+    const legacyC = collectionOn(devnet.deployments, "legacy", c!.chainId);
+    const owner = signerFor(c!, deployer.privateKey);
+    // C does not trust A before the path A→C was ever used: verification reverts (LZ_PathNotInitializable).
+    await owner.write({ address: legacyC.address, abi: CosmicONFT721Abi, functionName: "setPeer", args: [a!.eid, pad(carol.address, { size: 32 })] });
+    const lines: string[] = [];
+    const relayer = await startRelayer({ deployments: devnet.deployments, pollingIntervalMs: 50, log: (line) => lines.push(line) });
+    try {
+      const tokenId = 8n;
+      await signerFor(a!, deployer.privateKey).write({ address: adapter.token, abi: LegacyERC721Abi, functionName: "mint", args: [alice.address, tokenId] });
+      await sendToken({ signer: signerFor(a!, alice.privateKey), deployment: adapter, tokenId, dstEid: c!.eid, to: bob.address });
+      await relayer.idle(); // resolves: the packet is given up, not retried forever
+      expect(lines.some((line) => line.includes("cannot be verified"))).toBe(true);
+      expect(await ownerOf(a!, adapter.token, tokenId)).toBe(adapter.address); // still locked
+      expect(await ownerOf(c!, legacyC.token, tokenId)).toBeNull();
+    } finally {
+      await owner.write({ address: legacyC.address, abi: CosmicONFT721Abi, functionName: "setPeer", args: [a!.eid, pad(adapter.address, { size: 32 })] });
+      await relayer.stop();
+    }
+  });
 });
