@@ -22,6 +22,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
   const stop = async () => {
     await Promise.all(anvils.map((anvil) => anvil.stop()));
   };
+  const wholeSeconds = options.blockTime !== undefined && Number.isInteger(options.blockTime);
   try {
     log(`starting ${chains} anvil chains`);
     const specs = Array.from({ length: chains }, (_, i) => ({
@@ -37,7 +38,10 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
         const anvil = await startAnvil({
           port: spec.port,
           chainId: spec.chainId,
-          blockTime: options.blockTime,
+          // Whole-second block times are switched on after deployment (evm_setIntervalMining), so the
+          // ~20 sequential deployment transactions per chain do not each wait for a block. anvil's RPC
+          // only takes whole seconds: a fractional block time is set at start (slower deployment).
+          blockTime: wholeSeconds ? undefined : options.blockTime,
           forkUrl: i === 0 ? options.forkUrl : undefined,
         });
         anvils.push(anvil);
@@ -54,6 +58,10 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
       deployer: accounts[DEPLOYER_INDEX]!,
       log,
     }));
+    if (wholeSeconds) {
+      log(`switching to interval mining: a block every ${options.blockTime} s`);
+      await Promise.all(anvils.map((anvil) => rpc(anvil.rpcUrl, "evm_setIntervalMining", [options.blockTime])));
+    }
     if (options.deploymentsFile !== null) {
       const file = path.resolve(options.deploymentsFile ?? DEFAULT_DEPLOYMENTS_FILE);
       mkdirSync(path.dirname(file), { recursive: true });
@@ -65,4 +73,15 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     await stop();
     throw error;
   }
+}
+
+async function rpc(url: string, method: string, params: unknown[]): Promise<unknown> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  const body = (await response.json()) as { result?: unknown; error?: { message: string } };
+  if (body.error) throw new Error(`${method} failed on ${url}: ${body.error.message}`);
+  return body.result;
 }

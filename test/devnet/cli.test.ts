@@ -119,7 +119,7 @@ describe("devnet CLI", () => {
     const base = await freeBasePort(2);
     const file = path.join(tmp, "deployments.json");
     const started = Date.now();
-    const run = cli(["--chains", "2", "--port", String(base), "--deployments", file, "--delay", "10"], {}, true);
+    const run = cli(["--chains", "2", "--port", String(base), "--deployments", file, "--delay", "10", "--block-time", "1"], {}, true);
     try {
       while (!run.output().includes("Press Ctrl-C")) {
         if (run.child.exitCode !== null) throw new Error(`devnet exited early: ${(await run.done).stderr}`);
@@ -136,6 +136,18 @@ describe("devnet CLI", () => {
       expect(deployments.chains.map((c) => c.rpcUrl)).toEqual([`http://127.0.0.1:${base}`, `http://127.0.0.1:${base + 1}`]);
       expect(deployments.collections.map((c) => c.slug)).toEqual(["cosmic", "legacy"]);
       expect(anvilsOn(range(base, 2))).toHaveLength(2);
+      // Interval mining is on once deployed: blocks come without transactions.
+      const blockNumber = async () => {
+        const response = await fetch(`http://127.0.0.1:${base}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }),
+        });
+        return BigInt(((await response.json()) as { result: string }).result);
+      };
+      const before = await blockNumber();
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      expect(await blockNumber()).toBeGreaterThan(before);
     } finally {
       run.child.kill("SIGTERM"); // to the CLI process only: it must stop its anvils itself
     }
