@@ -1,0 +1,131 @@
+/**
+ * Read-through cache in the key-value store (Redis, or in-process without REDIS_URL).
+ *
+ * Staleness contract: every key includes the versions the answer depends on —
+ *   - the indexer checkpoint (`indexerVersion(indexed)`: latest indexed block of every chain, read
+ *     from Ponder's `_ponder_checkpoint`, memoised for 250 ms per process),
+ *   - off-chain scopes (`cacheVersion(kv, scope)`, bumped by writers after their commit with
+ *     `bumpCacheVersion(kv, scope)`),
+ * so a new indexed block or a committed write changes the key and the old entry is never read again.
+ * An answer is therefore at most 250 ms behind the index, and at most `ttlMs`
+ * behind an off-chain write whose bump failed (Redis down at that moment).
+ *
+ * When the store is unavailable the loader answers directly (uncached): reads never fail because
+ * of the cache. Values are JSON with bigints preserved.
+ *
+ *   const view = await cached(deps.kv, ["nft", id, await indexerVersion(deps.indexed)], 30_000, () => load(id));
+ */
+import { sql } from "drizzle-orm";
+import type { IndexedDb } from "../api/indexed/db.js";
+import { cacheRequests } from "./metrics.js";
+import type { KeyValueStore } from "./redis.js";
+
+export type KeyPart = string | number | bigint | boolean | null | undefined;
+
+/** Redis operations of the cache give up after this long (the loader answers instead). */
+const KV_TIMEOUT_MS = 250;
+
+/**
+ * False while an ioredis client has lost its connection (commands would wait for the reconnect and
+ * fail slowly): callers skip the store at once. A client still connecting for the first time is tried.
+ */
+export function kvReady(kv: KeyValueStore): boolean {
+  const status = (kv as { client?: { status?: string } }).client?.status;
+  return kv.kind === "memory" || !(status === "reconnecting" || status === "close" || status === "end");
+}
+
+function withTimeout<T>(promise: Promise<T>, ms = KV_TIMEOUT_MS): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("cache timeout")), ms);
+    }),
+  ]);
+}
+
+export function cacheKey(parts: readonly KeyPart[]): string {
+  return `cache:${parts.map((p) => encodeURIComponent(String(p ?? ""))).join(":")}`;
+}
+
+const BIGINT = "$bigint";
+export const serialize = (value: unknown) => JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? { [BIGINT]: v.toString() } : v));
+export const deserialize = <T>(text: string): T =>
+  JSON.parse(text, (_k, v) => (v && typeof v === "object" && typeof v[BIGINT] === "string" && Object.keys(v).length === 1 ? BigInt(v[BIGINT]) : v)) as T;
+
+/**
+ * Returns the cached value of `parts`, or runs `loader` and stores its result for `ttlMs`.
+ * `name` labels the hit/miss metric (defaults to the first key part).
+ */
+export async function cached<T>(kv: KeyValueStore, parts: readonly KeyPart[], ttlMs: number, loader: () => Promise<T>, name = String(parts[0] ?? "default")): Promise<T> {
+  const key = cacheKey(parts);
+  if (!kvReady(kv)) {
+    cacheRequests.inc({ cache: name, result: "bypass" });
+    return await loader();
+  }
+  try {
+    const hit = await withTimeout(kv.get(key));
+    if (hit !== null) {
+      cacheRequests.inc({ cache: name, result: "hit" });
+      return deserialize<T>(hit);
+    }
+  } catch {
+    cacheRequests.inc({ cache: name, result: "bypass" });
+    return await loader();
+  }
+  cacheRequests.inc({ cache: name, result: "miss" });
+  const value = await loader();
+  // Undefined (e.g. "not found" signalled by the loader) is not cached.
+  if (value !== undefined) void withTimeout(kv.set(key, serialize(value), ttlMs)).catch(() => {});
+  return value;
+}
+
+/** Current version of an off-chain scope ("0" when never bumped or when the store is down). */
+export async function cacheVersion(kv: KeyValueStore, scope: string): Promise<string> {
+  if (!kvReady(kv)) return "down";
+  try {
+    return (await withTimeout(kv.get(`cachever:${scope}`))) ?? "0";
+  } catch {
+    return "down";
+  }
+}
+
+/** Call after committing a write that changes what `scope` answers. Never throws. */
+export async function bumpCacheVersion(kv: KeyValueStore, scope: string, ttlMs = 7 * 24 * 3600_000): Promise<void> {
+  try {
+    await withTimeout(kv.incr(`cachever:${scope}`, ttlMs), 1_000);
+  } catch {
+    // Entries of this scope stay readable until their TTL: the stated bound when Redis is down.
+  }
+}
+
+/** Ponder checkpoints are `timestamp(10) chainId(16) block(16) ...`. */
+export function checkpointBlock(checkpoint: string): number {
+  return Number(checkpoint.slice(26, 42));
+}
+
+export async function readIndexerCheckpoints(indexed: IndexedDb): Promise<{ chainId: number; block: number; checkpoint: string }[]> {
+  const result = (await indexed.db.execute(sql`SELECT chain_id, latest_checkpoint FROM _ponder_checkpoint ORDER BY chain_id`)) as unknown;
+  const rows = (Array.isArray(result) ? result : (result as { rows: Record<string, unknown>[] }).rows) as { chain_id: unknown; latest_checkpoint: string }[];
+  return rows.map((r) => ({ chainId: Number(r.chain_id), block: checkpointBlock(String(r.latest_checkpoint)), checkpoint: String(r.latest_checkpoint) }));
+}
+
+const memo = new WeakMap<IndexedDb, { at: number; value: Promise<string> }>();
+
+/**
+ * A version string of the whole index ("<chainId>.<block>_..."), memoised for `refreshMs`.
+ * Without an index (undefined) it is "none".
+ */
+export async function indexerVersion(indexed: IndexedDb | undefined, refreshMs = 250): Promise<string> {
+  if (!indexed) return "none";
+  const entry = memo.get(indexed);
+  if (entry && Date.now() - entry.at < refreshMs) return await entry.value;
+  const value = readIndexerCheckpoints(indexed).then((rows) => rows.map((r) => `${r.chainId}.${r.block}`).join("_") || "empty");
+  memo.set(indexed, { at: Date.now(), value });
+  try {
+    return await value;
+  } catch (error) {
+    memo.delete(indexed);
+    throw error;
+  }
+}
