@@ -1,0 +1,142 @@
+/**
+ * Generates an on-chain history for indexer tests and the benchmark: batch mints on every chain,
+ * transfers between holders, bridges (ONFT and adapter) delivered by the devnet relayer, optionally
+ * failed deliveries. Deterministic in content (token ids, holders, routes); not in block timing.
+ */
+import type { Hex } from "viem";
+import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
+import { LegacyERC721Abi } from "../../abis/LegacyERC721Abi.js";
+import { sendToken, tokenIdInRange } from "../../chain/onft.js";
+import { createChainSigner } from "../../chain/signer.js";
+import { DEPLOYER_INDEX, devnetAccounts } from "../../devnet/accounts.js";
+import type { ChainDeployment, Deployments } from "../../devnet/deployments.js";
+import { startRelayer } from "../../devnet/relayer.js";
+
+export type HistoryOptions = {
+  /** Cosmic tokens minted per chain (mintBatch). */
+  mintsPerChain: number;
+  batchSize?: number;
+  /** Transfers per chain (holder → next holder). */
+  transfersPerChain: number;
+  /** Cosmic bridges per chain (to the next chain), plus one adapter round trip when > 0. */
+  bridgesPerChain: number;
+  /** Of the bridges, how many the relayer fails (LzReceiveAlert). */
+  failedBridges?: number;
+  /** Parallel transactions per chain for transfers/bridges. */
+  concurrency?: number;
+  /**
+   * Empty blocks mined at the end, so the whole history is older than Ponder's 30-block finality on
+   * anvil and is indexed by the (fast, batched) backfill rather than block by block. Default 35.
+   */
+  settleBlocks?: number;
+  log?: (line: string) => void;
+};
+
+/** Mines `blocks` empty blocks on every chain (anvil_mine). */
+export async function mineEmpty(deployments: Deployments, blocks: number): Promise<void> {
+  await Promise.all(
+    deployments.chains.map((c) =>
+      fetch(c.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "anvil_mine", params: [`0x${blocks.toString(16)}`] }) }),
+    ),
+  );
+}
+
+const accounts = devnetAccounts();
+const holders = [accounts[1]!, accounts[2]!, accounts[3]!, accounts[4]!];
+
+async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<unknown>) {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
+}
+
+export async function generateHistory(deployments: Deployments, options: HistoryOptions): Promise<{ mints: number; transfers: number; bridges: number; failed: number }> {
+  const log = options.log ?? (() => {});
+  const batchSize = options.batchSize ?? 200;
+  const concurrency = options.concurrency ?? 16;
+  const deployer = accounts[DEPLOYER_INDEX]!;
+  // Fresh signers (and nonce managers) for this history: safe after reorgs and restarts.
+  const signer = (chain: ChainDeployment, key: Hex) => createChainSigner({ chainId: chain.chainId, rpcUrl: chain.rpcUrl, privateKey: key, pollingInterval: 10 });
+  const cosmic = (chainId: number) => deployments.collections.find((c) => c.slug === "cosmic")!.deployments.find((d) => d.chainId === chainId)!;
+  let failedSoFar = 0;
+  const failedBridges = options.failedBridges ?? 0;
+  const relayer = await startRelayer({
+    deployments,
+    pollingIntervalMs: 50,
+    shouldFail: () => (failedSoFar < failedBridges ? (failedSoFar++, "history: simulated failure") : false),
+  });
+  const holderSigners = new Map<string, ReturnType<typeof signer>>();
+  const holderSigner = (chain: ChainDeployment, i: number) => {
+    const key = `${chain.chainId}:${i}`;
+    if (!holderSigners.has(key)) holderSigners.set(key, signer(chain, holders[i % holders.length]!.privateKey));
+    return holderSigners.get(key)!;
+  };
+  try {
+    // 1. Mints.
+    await Promise.all(
+      deployments.chains.map(async (chain) => {
+        const s = signer(chain, deployer.privateKey);
+        const dep = cosmic(chain.chainId);
+        for (let start = 0; start < options.mintsPerChain; start += batchSize) {
+          const n = Math.min(batchSize, options.mintsPerChain - start);
+          const ids = Array.from({ length: n }, (_, i) => tokenIdInRange(chain.eid, BigInt(start + i + 1)));
+          await s.write({ address: dep.address, abi: CosmicONFT721Abi, functionName: "mintBatch", args: [ids.map((_, i) => holders[(start + i) % holders.length]!.address), ids] });
+        }
+      }),
+    );
+    log(`minted ${options.mintsPerChain} per chain`);
+    // 2. Transfers: token k (owned by holder k%4) → holder (k+1)%4.
+    await Promise.all(
+      deployments.chains.map(async (chain) => {
+        const dep = cosmic(chain.chainId);
+        const ks = Array.from({ length: Math.min(options.transfersPerChain, options.mintsPerChain) }, (_, k) => k);
+        await inBatches(ks, concurrency, async (k) => {
+          const from = holders[k % holders.length]!;
+          const to = holders[(k + 1) % holders.length]!;
+          await holderSigner(chain, k % holders.length).write({
+            address: dep.address,
+            abi: CosmicONFT721Abi,
+            functionName: "transferFrom",
+            args: [from.address, to.address, tokenIdInRange(chain.eid, BigInt(k + 1))],
+          });
+        });
+      }),
+    );
+    log(`transferred ${options.transfersPerChain} per chain`);
+    // 3. Bridges: tokens from the end of each chain's range, to the next chain.
+    await Promise.all(
+      deployments.chains.map(async (chain, ci) => {
+        const next = deployments.chains[(ci + 1) % deployments.chains.length]!;
+        if (next.chainId === chain.chainId) return;
+        const dep = cosmic(chain.chainId);
+        const ks = Array.from({ length: Math.min(options.bridgesPerChain, options.mintsPerChain - options.transfersPerChain) }, (_, j) => options.mintsPerChain - 1 - j);
+        await inBatches(ks, Math.min(concurrency, 4), async (k) => {
+          const holder = k % holders.length;
+          await sendToken({ signer: holderSigner(chain, holder), deployment: dep, tokenId: tokenIdInRange(chain.eid, BigInt(k + 1)), dstEid: next.eid, to: holders[(holder + 2) % holders.length]!.address });
+        });
+      }),
+    );
+    // One adapter round trip (legacy collection: lock on chain 0, unlock on return).
+    if (options.bridgesPerChain > 0 && deployments.chains.length > 1) {
+      const [a, b] = [deployments.chains[0]!, deployments.chains[1]!];
+      const legacy = deployments.collections.find((c) => c.slug === "legacy")!;
+      const legacyA = legacy.deployments.find((d) => d.chainId === a.chainId)!;
+      const legacyB = legacy.deployments.find((d) => d.chainId === b.chainId)!;
+      await signer(a, deployer.privateKey).write({ address: legacyA.token, abi: LegacyERC721Abi, functionName: "mint", args: [holders[0]!.address, 42n] });
+      await relayer.idle();
+      failedSoFar = failedBridges; // the round trip must succeed
+      await sendToken({ signer: holderSigner(a, 0), deployment: legacyA, tokenId: 42n, dstEid: b.eid, to: holders[1]!.address });
+      await relayer.idle();
+      await sendToken({ signer: holderSigner(b, 1), deployment: legacyB, tokenId: 42n, dstEid: a.eid, to: holders[0]!.address });
+    }
+    await relayer.idle();
+    if ((options.settleBlocks ?? 35) > 0) await mineEmpty(deployments, options.settleBlocks ?? 35);
+    log(`bridged ${options.bridgesPerChain} per chain (${relayer.failed} failed)`);
+    return {
+      mints: options.mintsPerChain * deployments.chains.length,
+      transfers: options.transfersPerChain * deployments.chains.length,
+      bridges: relayer.delivered + relayer.failed,
+      failed: relayer.failed,
+    };
+  } finally {
+    await relayer.stop();
+  }
+}
