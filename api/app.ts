@@ -12,6 +12,11 @@ import type { IndexerSetup } from "../indexer/setup.js";
 import type { IndexedDb } from "./indexed/db.js";
 import type { OffchainStore } from "../offchain/store.js";
 import type { JwtKeys } from "./auth/jwt.js";
+import { createBridgeRoutes } from "./bridge/routes.js";
+import { createChainRoutes } from "./chains/routes.js";
+import { createCollectionRoutes } from "./collections/routes.js";
+import { createNftRoutes } from "./nfts/routes.js";
+import { type NftSettings, nftSettings } from "./nfts/settings.js";
 import { createAuthRoutes } from "./auth/routes.js";
 import { AuthService } from "./auth/service.js";
 import type { ChainVerifiers } from "./auth/siwe.js";
@@ -20,6 +25,10 @@ import { createErrorHandler, errorJson, notFoundHandler } from "./http/errors.js
 import { requestContext, requestLogger } from "./http/middleware.js";
 import { createRouter, mountDocs } from "./http/openapi.js";
 import { createUserRoutes } from "./users/routes.js";
+import type { JobQueue } from "../jobs/types.js";
+import { createEventRoutes } from "./events/routes.js";
+import { loadTicketSecret, TicketKeys } from "./events/tickets.js";
+import { createJobRoutes } from "./jobs/routes.js";
 
 export type AppDependencies = {
   config: Config;
@@ -36,11 +45,27 @@ export type AppDependencies = {
   indexed?: IndexedDb;
   /** The server's transaction signers (minter key); absent when no key is configured. */
   signers?: ServerSigners;
+  /** NFT/metadata/bridge settings; defaults (media under config.dataDir) when absent. */
+  nft?: NftSettings;
+  /** Background jobs (jobs/index.ts); absent → job routes answer 503. */
+  jobs?: JobQueue;
+  /** Event ticket keys; default: EVENTS_TICKET_SECRET or the dev secret in config.dataDir. */
+  tickets?: TicketKeys;
 };
 
 export function buildApp(deps: AppDependencies) {
   const auth = new AuthService(deps);
-  const requestDeps: RequestDeps = { config: deps.config, store: deps.store, kv: deps.kv, logger: deps.logger, auth };
+  const requestDeps: RequestDeps = {
+    config: deps.config,
+    store: deps.store,
+    kv: deps.kv,
+    logger: deps.logger,
+    auth,
+    network: deps.network,
+    indexed: deps.indexed,
+    signers: deps.signers,
+    nft: deps.nft ?? nftSettings({ dataDir: deps.config.dataDir }),
+  };
   const app = createRouter<AppEnv>();
 
   app.use("*", requestContext(requestDeps));
@@ -51,7 +76,13 @@ export function buildApp(deps: AppDependencies) {
 
   app.route("/", createAuthRoutes());
   app.route("/", createUserRoutes());
-  // Later services: app.route("/", createNftRoutes()); ...
+  app.route("/", createNftRoutes());
+  app.route("/", createCollectionRoutes());
+  app.route("/", createBridgeRoutes());
+  app.route("/", createChainRoutes());
+  const tickets = deps.tickets ?? new TicketKeys(loadTicketSecret(deps.config.events.ticketSecret, deps.config.dataDir), deps.config.events.codeStepSeconds);
+  app.route("/", createEventRoutes({ tickets, jobs: deps.jobs }));
+  app.route("/", createJobRoutes());
 
   mountDocs(app, { title: "Cosmic Loop API", version: "0.1.0" });
   return app;

@@ -59,3 +59,9 @@ export const auditLog = offchain.table("audit_log", {
 });
 
 export const schema = { users, sessions, refreshTokens, apiKeys, auditLog };
+
+// ---------------------------------------------------------------- NFT and bridge services (0002_nfts.sql)
+export * from "./tables/nfts.js";
+
+// ---------------------------------------------------------------- Events service and jobs (0003_events.sql)
+export * from "./tables/events.js";

@@ -4,6 +4,10 @@ import type { Logger } from "../../infra/logger.js";
 import type { KeyValueStore } from "../../infra/redis.js";
 import type { OffchainStore } from "../../offchain/store.js";
 import type { AuthService } from "../auth/service.js";
+import type { ServerSigners } from "../../chain/serverSigners.js";
+import type { IndexerSetup } from "../../indexer/setup.js";
+import type { IndexedDb } from "../indexed/db.js";
+import type { NftSettings } from "../nfts/settings.js";
 
 export const ROLES = ["user", "organizer", "minter", "admin"] as const;
 export type Role = (typeof ROLES)[number];
@@ -19,6 +23,14 @@ export type RequestDeps = {
   kv: KeyValueStore;
   logger: Logger;
   auth: AuthService;
+  /** Chains and collection deployments; absent when none is configured. */
+  network?: IndexerSetup;
+  /** Read access to the indexed tables; absent when the API runs without an index. */
+  indexed?: IndexedDb;
+  /** The server's transaction signers (minter key); absent when no key is configured. */
+  signers?: ServerSigners;
+  /** NFT/metadata/bridge settings (api/nfts/settings.ts). */
+  nft: NftSettings;
 };
 
 export type AppEnv = {

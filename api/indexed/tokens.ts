@@ -1,0 +1,113 @@
+/**
+ * Read queries over the indexed tables for the NFT and collection routes. Every function takes the
+ * IndexedDatabase (Ponder's read-only `db`, or a read-only pool on the Ponder schema) so the same
+ * code runs inside Ponder and in API replicas. Addresses in the index are lowercase.
+ */
+import { and, asc, count, countDistinct, desc, eq, gt, inArray, or, sql } from "drizzle-orm";
+import { type OmnichainToken, deriveLocation, joinBridge } from "../../indexer/omnichain.js";
+import type { IndexedDatabase } from "./db.js";
+import { indexedTables as t } from "./db.js";
+
+export type TokenRow = typeof t.token.$inferSelect;
+export type TransferRow = typeof t.transfer.$inferSelect;
+export type SendRow = typeof t.bridgeSend.$inferSelect;
+export type ReceiveRow = typeof t.bridgeReceive.$inferSelect;
+
+const lower = (a: string) => a.toLowerCase() as `0x${string}`;
+
+export type TokenView = OmnichainToken & {
+  chains: TokenRow[];
+  transfers: TransferRow[];
+  bridges: ReturnType<typeof joinBridge>[];
+  sends: SendRow[];
+  receives: ReceiveRow[];
+};
+
+/** One token across chains: per-chain rows, derived location, its bridges, its last transfers. Undefined when never indexed. */
+export async function readTokenView(db: IndexedDatabase, collection: string, tokenId: bigint, lastTransfers = 10): Promise<TokenView | undefined> {
+  const [rows, sends, transfers] = await Promise.all([
+    db.select().from(t.token).where(and(eq(t.token.collection, collection), eq(t.token.tokenId, tokenId))),
+    db.select().from(t.bridgeSend).where(and(eq(t.bridgeSend.collection, collection), eq(t.bridgeSend.tokenId, tokenId))),
+    db
+      .select()
+      .from(t.transfer)
+      .where(and(eq(t.transfer.collection, collection), eq(t.transfer.tokenId, tokenId)))
+      .orderBy(desc(t.transfer.orderKey))
+      .limit(lastTransfers),
+  ]);
+  if (rows.length === 0 && sends.length === 0) return undefined;
+  const receives = sends.length ? await db.select().from(t.bridgeReceive).where(inArray(t.bridgeReceive.guid, sends.map((s) => s.guid))) : [];
+  const derived = deriveLocation(rows, sends, receives);
+  const bridges = [...sends].sort((a, b) => b.orderKey.localeCompare(a.orderKey)).map((s) => joinBridge(s, receives.find((r) => r.guid === s.guid)));
+  return { ...derived, chains: rows, transfers, bridges, sends, receives };
+}
+
+export type OwnerCursor = { chainId: number; contract: string; tokenId: bigint };
+
+/**
+ * Tokens present on some chain and owned by `owner`, in (chainId, contract, tokenId) order from
+ * after `cursor` (keyset pagination: tokens arriving meanwhile never shift a page, so no gaps or
+ * duplicates among tokens that exist throughout).
+ */
+export async function listOwnerTokens(db: IndexedDatabase, owner: string, options: { chainId?: number; after?: OwnerCursor; limit: number }): Promise<TokenRow[]> {
+  const where = [eq(t.token.owner, lower(owner)), eq(t.token.state, "present")];
+  if (options.chainId !== undefined) where.push(eq(t.token.chainId, options.chainId));
+  const a = options.after;
+  if (a) {
+    where.push(
+      or(
+        gt(t.token.chainId, a.chainId),
+        and(eq(t.token.chainId, a.chainId), gt(t.token.contract, lower(a.contract))),
+        and(eq(t.token.chainId, a.chainId), eq(t.token.contract, lower(a.contract)), gt(t.token.tokenId, a.tokenId)),
+      )!,
+    );
+  }
+  return await db
+    .select()
+    .from(t.token)
+    .where(and(...where))
+    .orderBy(asc(t.token.chainId), asc(t.token.contract), asc(t.token.tokenId))
+    .limit(options.limit);
+}
+
+/** Highest token id minted so far in [from, to) on a chain's contract (to start the server's serials after it). */
+export async function maxTokenIdInRange(db: IndexedDatabase, chainId: number, contract: string, from: bigint, to: bigint): Promise<bigint | undefined> {
+  const [row] = await db
+    .select({ max: sql<string | null>`max(${t.token.tokenId})` })
+    .from(t.token)
+    .where(and(eq(t.token.chainId, chainId), eq(t.token.contract, lower(contract)), sql`${t.token.tokenId} >= ${from}`, sql`${t.token.tokenId} < ${to}`));
+  return row?.max == null ? undefined : BigInt(row.max);
+}
+
+export async function listCollections(db: IndexedDatabase) {
+  const [collections, deployments] = await Promise.all([
+    db.select().from(t.collection).orderBy(asc(t.collection.slug)),
+    db.select().from(t.collectionDeployment).orderBy(asc(t.collectionDeployment.chainId), asc(t.collectionDeployment.address)),
+  ]);
+  return collections.map((c) => ({ ...c, deployments: deployments.filter((d) => d.collection === c.slug) }));
+}
+
+/** A collection with its deployments, distinct holders (overall and per chain) and bridge counts. */
+export async function readCollectionStats(db: IndexedDatabase, slug: string) {
+  const [collection] = await db.select().from(t.collection).where(eq(t.collection.slug, slug));
+  if (!collection) return undefined;
+  const present = and(eq(t.token.collection, slug), eq(t.token.state, "present"));
+  const [deployments, holdersPerChain, [holders], sendsPerChain, receivesPerStatus] = await Promise.all([
+    db.select().from(t.collectionDeployment).where(eq(t.collectionDeployment.collection, slug)).orderBy(asc(t.collectionDeployment.chainId)),
+    db.select({ chainId: t.token.chainId, holders: countDistinct(t.token.owner) }).from(t.token).where(present).groupBy(t.token.chainId),
+    db.select({ holders: countDistinct(t.token.owner) }).from(t.token).where(present),
+    db.select({ chainId: t.bridgeSend.chainId, n: count() }).from(t.bridgeSend).where(eq(t.bridgeSend.collection, slug)).groupBy(t.bridgeSend.chainId),
+    db.select({ status: t.bridgeReceive.status, n: count() }).from(t.bridgeReceive).where(eq(t.bridgeReceive.collection, slug)).groupBy(t.bridgeReceive.status),
+  ]);
+  return { collection, deployments, holders: holders?.holders ?? 0, holdersPerChain, sendsPerChain, receivesPerStatus };
+}
+
+/** Per-chain progress of the indexer (Ponder's `_ponder_checkpoint`): the latest indexed block and the checkpoint string. */
+export async function readCheckpoints(db: IndexedDatabase): Promise<{ chainId: number; block: number; checkpoint: string }[]> {
+  const result = (await db.execute(sql`SELECT chain_id, latest_checkpoint FROM _ponder_checkpoint`)) as unknown as
+    | { rows: { chain_id: string | number; latest_checkpoint: string }[] }
+    | { chain_id: string | number; latest_checkpoint: string }[];
+  const rows = Array.isArray(result) ? result : result.rows;
+  // Checkpoint layout: timestamp(10) chainId(16) blockNumber(16) ... (ponder/utils/checkpoint).
+  return rows.map((r) => ({ chainId: Number(r.chain_id), block: Number(r.latest_checkpoint.slice(26, 42)), checkpoint: r.latest_checkpoint }));
+}

@@ -1,0 +1,5 @@
+import { createRouter } from "../http/openapi.js";
+
+export function createNftRoutes() {
+  return createRouter();
+}

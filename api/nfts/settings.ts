@@ -1,0 +1,108 @@
+/**
+ * Settings of the NFT, metadata and bridge services, read once from the environment by api/deps.ts
+ * (tests build them with `nftSettings({...})`). Defaults suit production; see docs/nfts.md.
+ */
+import path from "node:path";
+import { z } from "zod";
+import { ConfigError } from "../../infra/config.js";
+
+export type NftSettings = {
+  /** A bridge in flight longer than this is reported `stuck` (and counted in the stuck gauge). */
+  bridgeStuckAfterSeconds: number;
+  /** How long a fee quote is cached (Redis) and announced as valid (`expiresAt`). */
+  bridgeEstimateTtlSeconds: number;
+  /** Margin added to the quoted fee in a prepared transaction's `value`, in basis points (LayerZero refunds the excess). */
+  bridgeFeeMarginBps: number;
+  /** Gateway for `ipfs://` URIs: `<gateway><cid>/<path>`. */
+  ipfsGateway: string;
+  fetchTimeoutMs: number;
+  /** Largest metadata JSON fetched from a tokenURI. */
+  metadataMaxBytes: number;
+  /** Largest image fetched for a thumbnail. */
+  imageMaxBytes: number;
+  /** Largest off-chain metadata override (PUT /nfts/{id}/metadata), serialized. */
+  overrideMaxBytes: number;
+  /** Per-token cooldown of POST /nfts/{id}/metadata/refresh. */
+  refreshCooldownSeconds: number;
+  /** Folder of the content-addressed thumbnail store. */
+  mediaDir: string;
+  thumbnailSize: number;
+  /** `host:port` origins exempt from the SSRF address check (development fixtures only). */
+  fetchAllowHosts: string[];
+  /** Public base URL of this API, to build absolute thumbnail URLs (relative when unset). */
+  publicBaseUrl: string | undefined;
+};
+
+export const NFT_DEFAULTS = {
+  bridgeStuckAfterSeconds: 900,
+  bridgeEstimateTtlSeconds: 15,
+  bridgeFeeMarginBps: 1000,
+  ipfsGateway: "https://ipfs.io/ipfs/",
+  fetchTimeoutMs: 5000,
+  metadataMaxBytes: 256 * 1024,
+  imageMaxBytes: 10 * 1024 * 1024,
+  overrideMaxBytes: 16 * 1024,
+  refreshCooldownSeconds: 60,
+  thumbnailSize: 256,
+} as const;
+
+export function nftSettings(overrides: Partial<NftSettings> & { dataDir?: string } = {}): NftSettings {
+  const { dataDir, ...rest } = overrides;
+  return {
+    ...NFT_DEFAULTS,
+    mediaDir: path.resolve(dataDir ?? ".data", "media"),
+    fetchAllowHosts: [],
+    publicBaseUrl: undefined,
+    ...rest,
+  };
+}
+
+const int = (name: string, min: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return undefined;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min) {
+        ctx.addIssue({ code: "custom", message: `${name} must be an integer >= ${min} (got "${v}")` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+export function loadNftSettings(env: NodeJS.ProcessEnv, dataDir: string): NftSettings {
+  const parsed = z
+    .object({
+      BRIDGE_STUCK_AFTER_SECONDS: int("BRIDGE_STUCK_AFTER_SECONDS", 1),
+      BRIDGE_ESTIMATE_TTL_SECONDS: int("BRIDGE_ESTIMATE_TTL_SECONDS", 1),
+      BRIDGE_FEE_MARGIN_BPS: int("BRIDGE_FEE_MARGIN_BPS", 0),
+      METADATA_FETCH_TIMEOUT_MS: int("METADATA_FETCH_TIMEOUT_MS", 100),
+      METADATA_MAX_BYTES: int("METADATA_MAX_BYTES", 1024),
+      METADATA_IMAGE_MAX_BYTES: int("METADATA_IMAGE_MAX_BYTES", 1024),
+      METADATA_OVERRIDE_MAX_BYTES: int("METADATA_OVERRIDE_MAX_BYTES", 256),
+      METADATA_REFRESH_COOLDOWN_SECONDS: int("METADATA_REFRESH_COOLDOWN_SECONDS", 0),
+      THUMBNAIL_SIZE: int("THUMBNAIL_SIZE", 16),
+    })
+    .safeParse(env);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => i.message).join("; "));
+  const gateway = env.IPFS_GATEWAY ?? NFT_DEFAULTS.ipfsGateway;
+  if (!/^https?:\/\/.+\/$/.test(gateway)) throw new ConfigError(`IPFS_GATEWAY must be an http(s) URL ending with / (got "${gateway}")`);
+  const p = parsed.data;
+  const defined = <T>(v: T | undefined, d: T) => (v === undefined ? d : v);
+  return {
+    bridgeStuckAfterSeconds: defined(p.BRIDGE_STUCK_AFTER_SECONDS, NFT_DEFAULTS.bridgeStuckAfterSeconds),
+    bridgeEstimateTtlSeconds: defined(p.BRIDGE_ESTIMATE_TTL_SECONDS, NFT_DEFAULTS.bridgeEstimateTtlSeconds),
+    bridgeFeeMarginBps: defined(p.BRIDGE_FEE_MARGIN_BPS, NFT_DEFAULTS.bridgeFeeMarginBps),
+    ipfsGateway: gateway,
+    fetchTimeoutMs: defined(p.METADATA_FETCH_TIMEOUT_MS, NFT_DEFAULTS.fetchTimeoutMs),
+    metadataMaxBytes: defined(p.METADATA_MAX_BYTES, NFT_DEFAULTS.metadataMaxBytes),
+    imageMaxBytes: defined(p.METADATA_IMAGE_MAX_BYTES, NFT_DEFAULTS.imageMaxBytes),
+    overrideMaxBytes: defined(p.METADATA_OVERRIDE_MAX_BYTES, NFT_DEFAULTS.overrideMaxBytes),
+    refreshCooldownSeconds: defined(p.METADATA_REFRESH_COOLDOWN_SECONDS, NFT_DEFAULTS.refreshCooldownSeconds),
+    mediaDir: path.resolve(env.MEDIA_DIR ?? path.join(dataDir, "media")),
+    thumbnailSize: defined(p.THUMBNAIL_SIZE, NFT_DEFAULTS.thumbnailSize),
+    fetchAllowHosts: (env.METADATA_FETCH_ALLOW_HOSTS ?? "").split(",").map((h) => h.trim().toLowerCase()).filter(Boolean),
+    publicBaseUrl: env.PUBLIC_BASE_URL?.replace(/\/$/, ""),
+  };
+}
