@@ -81,7 +81,7 @@ export function buildApp(deps: AppDependencies) {
   app.route("/", createBridgeRoutes());
   app.route("/", createChainRoutes());
   const tickets = deps.tickets ?? new TicketKeys(loadTicketSecret(deps.config.events.ticketSecret, deps.config.dataDir), deps.config.events.codeStepSeconds);
-  app.route("/", createEventRoutes({ tickets, jobs: deps.jobs }));
+  app.route("/", createEventRoutes({ tickets, jobs: deps.jobs, network: deps.network, signers: deps.signers }));
   app.route("/", createJobRoutes());
 
   mountDocs(app, { title: "Cosmic Loop API", version: "0.1.0" });

@@ -11,6 +11,8 @@ import { type Config, ConfigError, loadConfig } from "../infra/config.js";
 import { createLogger, type Logger } from "../infra/logger.js";
 import { createKeyValueStore, type KeyValueStore } from "../infra/redis.js";
 import { createOffchainStore, type OffchainStore } from "../offchain/store.js";
+import { startJobQueue } from "../jobs/index.js";
+import type { JobQueue } from "../jobs/types.js";
 import { type AppDependencies, buildApp } from "./app.js";
 import { JwtKeys } from "./auth/jwt.js";
 import type { ChainVerifiers, SignatureVerifier } from "./auth/siwe.js";
@@ -63,6 +65,7 @@ export async function createDependencies(env: NodeJS.ProcessEnv = process.env, l
   const signers = createSigners(env, network, log);
   let store: OffchainStore | undefined;
   let kv: KeyValueStore | undefined;
+  let jobs: JobQueue | undefined;
   try {
     store = createOffchainStore(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: config.offchainDataDir });
     const applied = await store.migrate();
@@ -82,6 +85,9 @@ export async function createDependencies(env: NodeJS.ProcessEnv = process.env, l
     if (config.chains.length === 0) log.warn("no PONDER_RPC_URL_<chainId>: SIWE logins will be refused (no chain configured)");
     const s = store;
     const k = kv;
+    // Job queue (BullMQ on REDIS_URL, else in-process); its workers run here unless JOBS_WORKER=0.
+    jobs = await startJobQueue({ config, store: s, kv: k, logger: log, network, signers });
+    const j = jobs;
     return {
       config,
       store: s,
@@ -91,11 +97,14 @@ export async function createDependencies(env: NodeJS.ProcessEnv = process.env, l
       verifiers: createChainVerifiers(config),
       network,
       signers,
+      jobs: j,
       async close() {
+        await j.close();
         await Promise.allSettled([s.close(), k.close()]);
       },
     };
   } catch (error) {
+    await jobs?.close();
     await Promise.allSettled([store?.close(), kv?.close()]);
     throw error;
   }

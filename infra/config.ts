@@ -42,6 +42,23 @@ export type Config = {
     adminAddresses: `0x${string}`[];
     rateLimit: { windowSeconds: number; perIp: number; perAddress: number };
   };
+  /** Events service and background jobs (docs/events.md). */
+  events: {
+    /** Master secret of tickets (signatures, per-ticket code secrets); undefined → dev secret in dataDir. */
+    ticketSecret: string | undefined;
+    /** Rotation step of the QR code, seconds. */
+    codeStepSeconds: number;
+    /** Attendees per `distribute` transaction. */
+    distributionBatchSize: number;
+  };
+  jobs: {
+    /** Attempts per job (first run included) before it is marked failed. */
+    attempts: number;
+    /** First retry delay; doubles at each attempt. */
+    backoffMs: number;
+    /** Run the job workers in this process (false: enqueue only, workers run in `jobs/main.ts`). */
+    runWorkers: boolean;
+  };
 };
 
 const intFrom = (name: string, def: number, min = 0) =>
@@ -86,6 +103,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       AUTH_RATE_LIMIT_WINDOW_SECONDS: intFrom("AUTH_RATE_LIMIT_WINDOW_SECONDS", 60, 1),
       AUTH_RATE_LIMIT_PER_IP: intFrom("AUTH_RATE_LIMIT_PER_IP", 60, 1),
       AUTH_RATE_LIMIT_PER_ADDRESS: intFrom("AUTH_RATE_LIMIT_PER_ADDRESS", 20, 1),
+      EVENTS_CODE_STEP_SECONDS: intFrom("EVENTS_CODE_STEP_SECONDS", 30, 5),
+      EVENTS_DISTRIBUTION_BATCH_SIZE: intFrom("EVENTS_DISTRIBUTION_BATCH_SIZE", 100, 1),
+      JOBS_ATTEMPTS: intFrom("JOBS_ATTEMPTS", 5, 1),
+      JOBS_BACKOFF_MS: intFrom("JOBS_BACKOFF_MS", 1000, 0),
     })
     .safeParse(env);
   if (!ints.success) throw new ConfigError(ints.error.issues.map((i) => i.message).join("; "));
@@ -112,6 +133,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError("AUTH_SIWE_URI must be an absolute URI");
   }
   if (nodeEnv === "production" && !env.AUTH_JWT_KEYS) throw new ConfigError("AUTH_JWT_KEYS is required in production");
+  if (nodeEnv === "production" && !env.EVENTS_TICKET_SECRET) throw new ConfigError("EVENTS_TICKET_SECRET is required in production");
+  if (env.EVENTS_TICKET_SECRET && env.EVENTS_TICKET_SECRET.length < 32) throw new ConfigError("EVENTS_TICKET_SECRET must be at least 32 characters");
 
   return {
     env: nodeEnv,
@@ -140,6 +163,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         perIp: n.AUTH_RATE_LIMIT_PER_IP,
         perAddress: n.AUTH_RATE_LIMIT_PER_ADDRESS,
       },
+    },
+    events: {
+      ticketSecret: env.EVENTS_TICKET_SECRET || undefined,
+      codeStepSeconds: n.EVENTS_CODE_STEP_SECONDS,
+      distributionBatchSize: Math.min(n.EVENTS_DISTRIBUTION_BATCH_SIZE, 500),
+    },
+    jobs: {
+      attempts: n.JOBS_ATTEMPTS,
+      backoffMs: n.JOBS_BACKOFF_MS,
+      runWorkers: env.JOBS_WORKER !== "0" && env.JOBS_WORKER !== "false",
     },
   };
 }

@@ -1,0 +1,22 @@
+/**
+ * Push hooks: after its commit the API publishes on the `realtime` channel (infra/redis.ts adds the
+ * prefix) a JSON envelope `{ type, rooms, data }`; the realtime service fans it out to the sockets in
+ * those rooms. A failed publish never fails the request that committed.
+ */
+import type { Logger } from "../../infra/logger.js";
+import type { KeyValueStore } from "../../infra/redis.js";
+
+export const REALTIME_CHANNEL = "realtime";
+
+export type RealtimeEnvelope = { type: "event:registered" | "event:attended"; rooms: string[]; data: Record<string, unknown> };
+
+export async function publishEventUpdate(kv: KeyValueStore, log: Logger, envelope: RealtimeEnvelope): Promise<void> {
+  try {
+    await kv.publish(REALTIME_CHANNEL, JSON.stringify(envelope));
+  } catch (error) {
+    log.warn({ err: error, type: envelope.type }, "realtime publish failed");
+  }
+}
+
+export const eventRoom = (eventId: string) => `event:${eventId}`;
+export const userRoom = (address: string) => `user:${address}`;

@@ -1,0 +1,58 @@
+/** The job abstraction shared by the BullMQ queue and the in-process fallback. */
+import type { ServerSigners } from "../chain/serverSigners.js";
+import type { IndexerSetup } from "../indexer/setup.js";
+import type { Config } from "../infra/config.js";
+import type { Logger } from "../infra/logger.js";
+import type { KeyValueStore } from "../infra/redis.js";
+import type { OffchainStore } from "../offchain/store.js";
+import type { jobs } from "../offchain/tables/events.js";
+
+export type JobRow = typeof jobs.$inferSelect;
+
+/** What workers may use (a subset of the API's dependencies, so `jobs/main.ts` can run them alone). */
+export type WorkerDeps = {
+  config: Config;
+  store: OffchainStore;
+  kv: KeyValueStore;
+  logger: Logger;
+  network?: IndexerSetup;
+  signers?: ServerSigners;
+};
+
+export type JobContext = {
+  jobId: string;
+  /** 1 for the first run. */
+  attempt: number;
+  /** Persists progress (shown by GET /jobs/:id). */
+  progress(progress: Record<string, unknown>): Promise<void>;
+  /** Aborted when the queue closes: stop between units of work, the job resumes later. */
+  signal: AbortSignal;
+  log: Logger;
+};
+
+export type JobHandler = (data: Record<string, unknown>, ctx: JobContext) => Promise<unknown>;
+
+/** A failure that retrying cannot fix (missing event, chain not configured): the job fails at once. */
+export class PermanentJobError extends Error {
+  override name = "PermanentJobError";
+}
+
+export type EnqueueRequest = {
+  type: string;
+  data: Record<string, unknown>;
+  /** Checksummed address or `apiKey:<id>`: who may read the job. */
+  createdBy: string;
+  /** At most one queued/running/retrying job per key; enqueueing again returns that one. */
+  dedupeKey?: string;
+};
+
+export interface JobQueue {
+  readonly kind: "bullmq" | "memory";
+  enqueue(request: EnqueueRequest): Promise<{ job: JobRow; created: boolean }>;
+  /** Declares the handler of a job type (before `start`). */
+  register(type: string, handler: JobHandler): void;
+  /** Starts processing in this process. */
+  start(): Promise<void>;
+  /** Stops taking jobs, aborts running ones (they resume later) and waits for them. */
+  close(): Promise<void>;
+}
