@@ -1,0 +1,118 @@
+/**
+ * Configuration of the realtime service, rate limits, CORS, health and metrics (docs/operations.md).
+ * Every problem is reported, one line each, in a single ConfigError at start.
+ */
+import { z } from "zod";
+import { ConfigError } from "./config.js";
+
+export type OpsConfig = {
+  realtime: {
+    port: number;
+    host: string;
+    path: string;
+    maxBufferBytes: number;
+    heartbeatMs: number;
+    maxRoomsPerClient: number;
+    allowAnonymous: boolean;
+    /** Run the notifier in this process (every replica may: ticks are serialised by a lock). */
+    notifier: boolean;
+    pollMs: number;
+    finalityBlocks: number;
+    maxEventAgeSeconds: number;
+    bridgeStuckSeconds: number;
+  };
+  /** Schema of the indexed tables for processes outside Ponder (the views schema in production). */
+  indexedSchema: string | undefined;
+  rateLimit: { windowSeconds: number; perIp: number; perWallet: number; graphqlPerIp: number };
+  /** "*" → any origin, no credentials; a list → those origins, credentials allowed. */
+  corsOrigins: "*" | string[];
+  health: { maxLagBlocks: number; rpcTimeoutMs: number };
+  /** When set, /api/metrics requires `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
+};
+
+const int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return def;
+      const n = Number(v);
+      if (!Number.isInteger(n)) ctx.addIssue({ code: "custom", message: `must be an integer (got "${v}")` });
+      else if (n < min || n > max) ctx.addIssue({ code: "custom", message: `must be between ${min} and ${max} (got ${n})` });
+      else return n;
+      return z.NEVER;
+    });
+const bool = (def: boolean) =>
+  z
+    .enum(["1", "0", "true", "false", ""])
+    .optional()
+    .transform((v) => (v === undefined || v === "" ? def : v === "1" || v === "true"));
+
+const schema = z.object({
+  REALTIME_PORT: int(42080, 0, 65535),
+  REALTIME_HOST: z.string().optional(),
+  REALTIME_PATH: z.string().regex(/^\/[\w/-]*$/, "must be a path such as /ws").optional(),
+  REALTIME_MAX_BUFFER_BYTES: int(1024 * 1024, 1024),
+  REALTIME_HEARTBEAT_MS: int(30_000, 100),
+  REALTIME_MAX_ROOMS: int(100, 1, 10_000),
+  REALTIME_ALLOW_ANONYMOUS: bool(true),
+  REALTIME_NOTIFIER: bool(true),
+  REALTIME_POLL_MS: int(100, 10),
+  REALTIME_FINALITY_BLOCKS: int(30, 1),
+  REALTIME_MAX_EVENT_AGE_SECONDS: int(3600, 1),
+  REALTIME_BRIDGE_STUCK_SECONDS: int(900, 1),
+  INDEXED_SCHEMA: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, "must be a Postgres schema name").optional(),
+  DATABASE_SCHEMA: z.string().optional(),
+  RATE_LIMIT_WINDOW_SECONDS: int(60, 1),
+  RATE_LIMIT_PER_IP: int(600, 1),
+  RATE_LIMIT_PER_WALLET: int(300, 1),
+  RATE_LIMIT_GRAPHQL_PER_IP: int(300, 1),
+  CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (!v || v.trim() === "*") return "*" as const;
+      const origins = v.split(",").map((s) => s.trim()).filter(Boolean);
+      for (const o of origins) {
+        try {
+          const u = new URL(o);
+          if (u.origin !== o) throw new Error();
+        } catch {
+          ctx.addIssue({ code: "custom", message: `"${o}" is not an origin (scheme://host[:port], no path)` });
+        }
+      }
+      return origins;
+    }),
+  HEALTH_MAX_LAG_BLOCKS: int(50, 0),
+  HEALTH_RPC_TIMEOUT_MS: int(2_000, 100),
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+});
+
+export function loadOpsConfig(env: NodeJS.ProcessEnv = process.env): OpsConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join("\n"));
+  const e = parsed.data;
+  const indexedSchema = e.INDEXED_SCHEMA ?? (e.DATABASE_SCHEMA && /^[A-Za-z_]\w{0,62}$/.test(e.DATABASE_SCHEMA) ? e.DATABASE_SCHEMA : undefined);
+  return {
+    realtime: {
+      port: e.REALTIME_PORT,
+      host: e.REALTIME_HOST || "0.0.0.0",
+      path: e.REALTIME_PATH || "/ws",
+      maxBufferBytes: e.REALTIME_MAX_BUFFER_BYTES,
+      heartbeatMs: e.REALTIME_HEARTBEAT_MS,
+      maxRoomsPerClient: e.REALTIME_MAX_ROOMS,
+      allowAnonymous: e.REALTIME_ALLOW_ANONYMOUS,
+      notifier: e.REALTIME_NOTIFIER,
+      pollMs: e.REALTIME_POLL_MS,
+      finalityBlocks: e.REALTIME_FINALITY_BLOCKS,
+      maxEventAgeSeconds: e.REALTIME_MAX_EVENT_AGE_SECONDS,
+      bridgeStuckSeconds: e.REALTIME_BRIDGE_STUCK_SECONDS,
+    },
+    indexedSchema,
+    rateLimit: { windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS, perIp: e.RATE_LIMIT_PER_IP, perWallet: e.RATE_LIMIT_PER_WALLET, graphqlPerIp: e.RATE_LIMIT_GRAPHQL_PER_IP },
+    corsOrigins: e.CORS_ORIGINS,
+    health: { maxLagBlocks: e.HEALTH_MAX_LAG_BLOCKS, rpcTimeoutMs: e.HEALTH_RPC_TIMEOUT_MS },
+    metricsToken: e.METRICS_TOKEN || undefined,
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * Companion process of each API replica: `npm run realtime` (REALTIME_PORT, default 42080).
+ * Reads the indexed tables from Postgres (DATABASE_URL, schema INDEXED_SCHEMA or DATABASE_SCHEMA),
+ * fans out the `realtime` channel of Redis to its sockets, and runs the notifier (one tick at a
+ * time across all companions). See docs/realtime.md.
+ */
+import { AuthService } from "../api/auth/service.js";
+import { createDependencies } from "../api/deps.js";
+import { connectIndexedDb } from "../api/indexed/db.js";
+import { loadOpsConfig } from "../infra/opsConfig.js";
+import { startRealtime } from "./service.js";
+
+const ops = loadOpsConfig(process.env);
+const deps = await createDependencies(process.env);
+const indexed =
+  deps.config.databaseUrl && ops.indexedSchema ? connectIndexedDb({ databaseUrl: deps.config.databaseUrl, schema: ops.indexedSchema, max: 4 }) : undefined;
+const service = await startRealtime({ ...deps, auth: new AuthService(deps), indexed, ops });
+
+let closing = false;
+const shutdown = () => {
+  if (closing) return;
+  closing = true;
+  void service
+    .close()
+    .then(() => Promise.allSettled([indexed?.close(), deps.close()]))
+    .finally(() => process.exit(0));
+};
+process.once("SIGINT", shutdown);
+process.once("SIGTERM", shutdown);

@@ -1,0 +1,322 @@
+/**
+ * Chain pushes from committed indexed state. Every tick (one at a time across replicas: a
+ * transaction-level Postgres advisory lock) compares, per chain, the activity rows of the window
+ * (cursor − finality, newly indexed block] with the rows already handled (offchain.realtime_pushed):
+ *   - a row not handled yet is published (`nft:minted`, `nft:transferred`, `bridge:initiated`, ...),
+ *   - a handled row that is gone (a reorg removed it) is retracted with a `reorg` push,
+ * then moves the cursor and forgets rows that fell out of the finality window. State changes commit
+ * after the publishes succeed, so a restart or a failover resumes exactly where the last committed
+ * tick ended (a crash between publish and commit can repeat a push with the same `id`, never skip one).
+ *
+ * With no cursor for a chain (first start) the notifier starts at the indexed head: history is
+ * marked handled without pushes. Rows older than `maxEventAgeSeconds` are also consumed silently
+ * (a backfill still running when the notifier first starts).
+ */
+import { and, asc, eq, gt, inArray, lte, or, sql } from "drizzle-orm";
+import { getAddress, zeroAddress } from "viem";
+import type { IndexedDb } from "../api/indexed/db.js";
+import { indexedTables } from "../api/indexed/db.js";
+import { readIndexerCheckpoints } from "../infra/cache.js";
+import type { Logger } from "../infra/logger.js";
+import {
+  bridgeLatency,
+  bridgesCompleted,
+  bridgesFailed,
+  bridgesInitiated,
+  bridgesStuck,
+  nftsMinted,
+  notifierLag,
+  notifierPushed,
+} from "../infra/metrics.js";
+import type { KeyValueStore } from "../infra/redis.js";
+import type { OffchainStore } from "../offchain/store.js";
+import { type Envelope, REALTIME_CHANNEL } from "./protocol.js";
+
+const { activity, bridgeSend, bridgeReceive } = indexedTables;
+
+/** pg_try_advisory_xact_lock key of the notifier (arbitrary constant). */
+export const NOTIFIER_LOCK_KEY = 7_202_611_250_004;
+
+export type NotifierOptions = {
+  indexed: IndexedDb;
+  store: OffchainStore;
+  kv: KeyValueStore;
+  logger: Logger;
+  intervalMs?: number;
+  /** Blocks a reorg can reach (Ponder: 30 on unknown chains such as the devnet). */
+  finalityBlocks?: number;
+  maxEventAgeSeconds?: number;
+  /** A bridge sent this long ago and not delivered is announced as stuck. */
+  stuckAfterSeconds?: number;
+  stuckScanIntervalMs?: number;
+  maxBlocksPerTick?: number;
+  now?: () => number;
+};
+
+export type TickResult = { leader: boolean; pushed: number; retracted: number; stuck: number };
+
+type ActivityRow = typeof activity.$inferSelect;
+type Row = Record<string, unknown>;
+const rowsOf = (result: unknown): Row[] => (Array.isArray(result) ? result : ((result as { rows?: Row[] }).rows ?? [])) as Row[];
+
+const PUSH_TYPE: Record<string, string> = {
+  minted: "nft:minted",
+  transferred: "nft:transferred",
+  burned: "nft:burned",
+  bridge_sent: "bridge:initiated",
+  bridge_delivered: "bridge:completed",
+  bridge_failed: "bridge:failed",
+};
+
+export const activityId = (r: Pick<ActivityRow, "chainId" | "blockNumber" | "logIndex" | "txHash">) => `${r.chainId}:${r.blockNumber}:${r.logIndex}:${r.txHash}`;
+const checksum = (a: string | null | undefined) => (a && a !== zeroAddress ? getAddress(a) : null);
+
+type SendInfo = { guid: string; chainId: number; fromAddress: string; txHash: string; timestamp: bigint };
+
+export class Notifier {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = false;
+  private lastStuckScan = 0;
+  private readonly log: Logger;
+  private readonly o: Required<Omit<NotifierOptions, "indexed" | "store" | "kv" | "logger">>;
+
+  constructor(private readonly deps: NotifierOptions) {
+    this.log = deps.logger.child({ component: "notifier" });
+    this.o = {
+      intervalMs: deps.intervalMs ?? 100,
+      finalityBlocks: deps.finalityBlocks ?? 30,
+      maxEventAgeSeconds: deps.maxEventAgeSeconds ?? 3600,
+      stuckAfterSeconds: deps.stuckAfterSeconds ?? 900,
+      stuckScanIntervalMs: deps.stuckScanIntervalMs ?? 15_000,
+      maxBlocksPerTick: deps.maxBlocksPerTick ?? 2_000,
+      now: deps.now ?? Date.now,
+    };
+  }
+
+  start() {
+    this.stopped = false;
+    const loop = async () => {
+      if (this.stopped) return;
+      this.running = this.tick().catch((error) => this.log.warn({ err: error }, "notifier tick failed (retrying)"));
+      await this.running;
+      if (!this.stopped) this.timer = setTimeout(loop, this.o.intervalMs);
+    };
+    void loop();
+    return this;
+  }
+
+  /** Waits for the tick in progress (its state commits), then stops. */
+  async stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  async tick(): Promise<TickResult> {
+    const checkpoints = await readIndexerCheckpoints(this.deps.indexed);
+    const published: Envelope[] = [];
+    const result = await this.deps.store.db.transaction(async (tx) => {
+      const lock = rowsOf(await tx.execute(sql`SELECT pg_try_advisory_xact_lock(${NOTIFIER_LOCK_KEY}) AS ok`));
+      if (!lock[0]?.ok) return { leader: false, pushed: 0, retracted: 0, stuck: 0 };
+      const cursors = new Map(rowsOf(await tx.execute(sql`SELECT chain_id, block_number FROM offchain.realtime_cursor`)).map((r) => [Number(r.chain_id), Number(r.block_number)]));
+      const fresh: { row: ActivityRow; envelope: Envelope }[] = [];
+      const retractions: Envelope[] = [];
+      const nowSeconds = this.o.now() / 1000;
+
+      for (const cp of checkpoints) {
+        const previous = cursors.get(cp.chainId);
+        const starting = previous === undefined;
+        const cursor = previous ?? cp.block;
+        const hi = Math.max(cursor, Math.min(cp.block, cursor + this.o.maxBlocksPerTick));
+        const lo = cursor - this.o.finalityBlocks;
+        const present = await this.deps.indexed.db
+          .select()
+          .from(activity)
+          .where(and(eq(activity.chainId, cp.chainId), gt(activity.blockNumber, BigInt(lo)), lte(activity.blockNumber, BigInt(hi))))
+          .orderBy(asc(activity.blockNumber), asc(activity.logIndex));
+        const handled = rowsOf(
+          await tx.execute(sql`SELECT id, type, rooms, data, silent FROM offchain.realtime_pushed WHERE chain_id = ${cp.chainId} AND block_number > ${lo}`),
+        );
+        const handledIds = new Set(handled.map((h) => String(h.id)));
+        const presentIds = new Set(present.map(activityId));
+
+        const added = present.filter((r) => !handledIds.has(activityId(r)));
+        const envelopes = await this.envelopes(tx, added);
+        for (const row of added) {
+          const envelope = envelopes.get(activityId(row))!;
+          const silent = starting || Number(row.timestamp) < nowSeconds - this.o.maxEventAgeSeconds;
+          await tx.execute(sql`INSERT INTO offchain.realtime_pushed (id, chain_id, block_number, type, rooms, data, silent)
+            VALUES (${envelope.id}, ${row.chainId}, ${Number(row.blockNumber)}, ${envelope.type}, ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(envelope.rooms)}::jsonb)), ${JSON.stringify(envelope.data)}::jsonb, ${silent})
+            ON CONFLICT (id) DO NOTHING`);
+          if (!silent) fresh.push({ row, envelope });
+        }
+        for (const gone of handled.filter((h) => !presentIds.has(String(h.id)))) {
+          await tx.execute(sql`DELETE FROM offchain.realtime_pushed WHERE id = ${gone.id}`);
+          if (gone.silent) continue;
+          const data = (typeof gone.data === "string" ? JSON.parse(gone.data) : gone.data) as Record<string, unknown>;
+          retractions.push({ type: "reorg", id: `reorg:${gone.id}`, rooms: parseTextArray(gone.rooms), data: { retracts: String(gone.id), retractedType: String(gone.type), ...data } });
+        }
+        await tx.execute(sql`INSERT INTO offchain.realtime_cursor (chain_id, block_number) VALUES (${cp.chainId}, ${hi})
+          ON CONFLICT (chain_id) DO UPDATE SET block_number = EXCLUDED.block_number, updated_at = now()`);
+        await tx.execute(sql`DELETE FROM offchain.realtime_pushed WHERE chain_id = ${cp.chainId} AND block_number <= ${hi - this.o.finalityBlocks}`);
+      }
+
+      // Retractions first (the reorg happened before the rows that replaced it), then a total order.
+      fresh.sort((a, b) => (a.row.orderKey < b.row.orderKey ? -1 : a.row.orderKey > b.row.orderKey ? 1 : 0));
+      published.push(...retractions, ...fresh.map((f) => f.envelope));
+      let stuck = 0;
+      if (this.o.now() - this.lastStuckScan >= this.o.stuckScanIntervalMs) {
+        const announced = await this.scanStuck(tx);
+        published.push(...announced);
+        stuck = announced.length;
+      }
+      // Published inside the transaction: a failed publish rolls the state back (retried next tick).
+      for (const envelope of published) await this.deps.kv.publish(REALTIME_CHANNEL, JSON.stringify(envelope));
+      for (const { row, envelope } of fresh) this.count(row, envelope);
+      if (fresh.length) notifierLag.set(Math.max(0, nowSeconds - Number(fresh.at(-1)!.row.timestamp)));
+      return { leader: true, pushed: fresh.length, retracted: retractions.length, stuck };
+    });
+    if (result.leader && this.o.now() - this.lastStuckScan >= this.o.stuckScanIntervalMs) this.lastStuckScan = this.o.now();
+    if (published.length) this.log.debug({ ...result }, "notifier published");
+    return result;
+  }
+
+  private count(row: ActivityRow, envelope: Envelope) {
+    notifierPushed.inc({ type: envelope.type });
+    if (row.type === "minted") nftsMinted.inc({ chain_id: String(row.chainId) });
+    else if (row.type === "bridge_sent") bridgesInitiated.inc();
+    else if (row.type === "bridge_failed") bridgesFailed.inc();
+    else if (row.type === "bridge_delivered") {
+      bridgesCompleted.inc();
+      const latency = envelope.data.latencySeconds;
+      if (typeof latency === "number") bridgeLatency.observe(latency);
+    }
+  }
+
+  /** Envelopes of activity rows; bridge rows are joined with their send half and the off-chain operation. */
+  private async envelopes(tx: Tx, rows: ActivityRow[]): Promise<Map<string, Envelope>> {
+    const guids = [...new Set(rows.map((r) => r.guid).filter((g): g is `0x${string}` => !!g))];
+    const sends = new Map<string, SendInfo>();
+    if (guids.length) {
+      const found = await this.deps.indexed.db
+        .select({ guid: bridgeSend.guid, chainId: bridgeSend.chainId, fromAddress: bridgeSend.fromAddress, txHash: bridgeSend.txHash, timestamp: bridgeSend.timestamp })
+        .from(bridgeSend)
+        .where(inArray(bridgeSend.guid, guids));
+      for (const s of found) sends.set(s.guid, s);
+    }
+    const operations = await this.operationIds(tx, guids, rows.filter((r) => r.type === "bridge_sent").map((r) => r.txHash));
+    const out = new Map<string, Envelope>();
+    for (const row of rows) {
+      const id = activityId(row);
+      const send = row.guid ? sends.get(row.guid) : undefined;
+      const from = checksum(row.from ?? send?.fromAddress);
+      const to = checksum(row.to);
+      const data: Record<string, unknown> = {
+        chainId: row.chainId,
+        blockNumber: String(row.blockNumber),
+        logIndex: row.logIndex,
+        txHash: row.txHash,
+        timestamp: Number(row.timestamp),
+        orderKey: row.orderKey,
+        collection: row.collection,
+        tokenId: String(row.tokenId),
+        from,
+        to,
+        ...(row.guid ? { guid: row.guid, otherChainId: row.otherChainId } : {}),
+      };
+      const rooms = [`collection:${row.collection}`, `nft:${row.collection}:${row.tokenId}`];
+      if (from) rooms.push(`user:${from}`);
+      if (to) rooms.push(`user:${to}`);
+      if (row.guid) {
+        rooms.push(`bridge:${row.guid}`);
+        const sourceTx = row.type === "bridge_sent" ? row.txHash : send?.txHash;
+        if (sourceTx) rooms.push(`bridge:${sourceTx.toLowerCase()}`);
+        const operation = operations.get(row.guid) ?? (sourceTx ? operations.get(sourceTx.toLowerCase()) : undefined);
+        if (operation) {
+          rooms.push(`bridge:${operation}`);
+          data.operationId = operation;
+        }
+        if (send && row.type !== "bridge_sent") {
+          data.srcChainId = send.chainId;
+          data.srcTxHash = send.txHash;
+          if (row.type === "bridge_delivered") data.latencySeconds = Number(row.timestamp - send.timestamp);
+        }
+      }
+      out.set(id, { type: PUSH_TYPE[row.type] ?? `activity:${row.type}`, id, rooms: [...new Set(rooms)], data });
+    }
+    return out;
+  }
+
+  /** Off-chain bridge operation ids (api/bridge) by guid or source tx hash, when that table exists. */
+  private async operationIds(tx: Tx, guids: string[], txHashes: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const keys = [...guids, ...txHashes].map((k) => k.toLowerCase());
+    if (!keys.length) return out;
+    const exists = rowsOf(await tx.execute(sql`SELECT to_regclass('offchain.bridge_operations') IS NOT NULL AS ok`));
+    if (!exists[0]?.ok) return out;
+    const list = sql.join(keys.map((k) => sql`${k}`), sql`, `);
+    const rows = rowsOf(await tx.execute(sql`SELECT id, lower(guid) AS guid, lower(tx_hash) AS tx_hash FROM offchain.bridge_operations WHERE lower(guid) IN (${list}) OR lower(tx_hash) IN (${list})`));
+    for (const r of rows) {
+      if (r.guid) out.set(String(r.guid), String(r.id));
+      if (r.tx_hash) out.set(String(r.tx_hash), String(r.id));
+    }
+    return out;
+  }
+
+  /** Bridges sent more than stuckAfterSeconds ago and not delivered: gauge, and one push each. */
+  private async scanStuck(tx: Tx): Promise<Envelope[]> {
+    const before = BigInt(Math.floor(this.o.now() / 1000 - this.o.stuckAfterSeconds));
+    const { db } = this.deps.indexed;
+    const stuck = await db
+      .select({ guid: bridgeSend.guid, chainId: bridgeSend.chainId, dstChainId: bridgeSend.dstChainId, collection: bridgeSend.collection, tokenId: bridgeSend.tokenId, fromAddress: bridgeSend.fromAddress, recipient: bridgeSend.recipient, txHash: bridgeSend.txHash, timestamp: bridgeSend.timestamp, status: bridgeReceive.status, failureReason: bridgeReceive.failureReason })
+      .from(bridgeSend)
+      .leftJoin(bridgeReceive, eq(bridgeReceive.guid, bridgeSend.guid))
+      .where(and(lte(bridgeSend.timestamp, before), or(sql`${bridgeReceive.status} IS NULL`, sql`${bridgeReceive.status} <> 'DELIVERED'`)))
+      .limit(1000);
+    bridgesStuck.set(stuck.length);
+    if (!stuck.length) return [];
+    const list = sql.join(stuck.map((s) => sql`${s.guid}`), sql`, `);
+    const known = new Set(rowsOf(await tx.execute(sql`SELECT guid FROM offchain.realtime_stuck WHERE guid IN (${list})`)).map((r) => String(r.guid)));
+    const operations = await this.operationIds(tx, stuck.map((s) => s.guid), stuck.map((s) => s.txHash));
+    const out: Envelope[] = [];
+    for (const s of stuck.filter((s) => !known.has(s.guid)).slice(0, 100)) {
+      await tx.execute(sql`INSERT INTO offchain.realtime_stuck (guid) VALUES (${s.guid}) ON CONFLICT DO NOTHING`);
+      const from = checksum(s.fromAddress);
+      const to = checksum(s.recipient);
+      const operation = operations.get(s.guid) ?? operations.get(s.txHash.toLowerCase());
+      const rooms = [`bridge:${s.guid}`, `bridge:${s.txHash.toLowerCase()}`, `collection:${s.collection}`, `nft:${s.collection}:${s.tokenId}`];
+      if (operation) rooms.push(`bridge:${operation}`);
+      if (from) rooms.push(`user:${from}`);
+      if (to) rooms.push(`user:${to}`);
+      out.push({
+        type: "bridge:stuck",
+        id: `stuck:${s.guid}`,
+        rooms: [...new Set(rooms)],
+        data: {
+          guid: s.guid,
+          chainId: s.chainId,
+          dstChainId: s.dstChainId,
+          collection: s.collection,
+          tokenId: String(s.tokenId),
+          from,
+          to,
+          txHash: s.txHash,
+          sentAt: Number(s.timestamp),
+          status: s.status ?? "INFLIGHT",
+          failureReason: s.failureReason ?? null,
+          ...(operation ? { operationId: operation } : {}),
+        },
+      });
+    }
+    return out;
+  }
+}
+
+type Tx = Parameters<Parameters<OffchainStore["db"]["transaction"]>[0]>[0];
+
+function parseTextArray(value: unknown): string[] {
+  if (Array.isArray(value)) return value.map(String);
+  const text = String(value ?? "");
+  return text.replace(/^\{|\}$/g, "").split(",").filter(Boolean).map((s) => s.replace(/^"|"$/g, ""));
+}

@@ -1,0 +1,256 @@
+/**
+ * The WebSocket endpoint: its own HTTP server (Ponder does not expose its own, see docs/realtime.md),
+ * JWT checked on the upgrade, rooms, heartbeats, and fan-out of the `realtime` pub/sub channel to
+ * the sockets of this process. Each socket has a bounded send buffer: a client that does not read is
+ * closed with 4008 instead of growing memory or delaying anyone else (sends never await a client).
+ */
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { decodeJwt } from "jose";
+import { WebSocket, WebSocketServer } from "ws";
+import type { Principal } from "../api/http/context.js";
+import type { Logger } from "../infra/logger.js";
+import { wsConnections, wsDropped, wsMessages } from "../infra/metrics.js";
+import type { KeyValueStore, Unsubscribe } from "../infra/redis.js";
+import { canonicalRoom, CLOSE, ClientMessage, type Envelope, parseEnvelope, REALTIME_CHANNEL } from "./protocol.js";
+
+export type RealtimeAuth = { authenticateBearer(jwt: string): Promise<Principal> };
+
+export type RealtimeServerOptions = {
+  kv: KeyValueStore;
+  auth: RealtimeAuth;
+  logger: Logger;
+  port: number;
+  host?: string;
+  path?: string;
+  /** Close a socket whose unsent data exceeds this (bytes). */
+  maxBufferBytes?: number;
+  heartbeatMs?: number;
+  maxRoomsPerClient?: number;
+  /** Sockets without a token may join public rooms (event, collection, bridge, nft). */
+  allowAnonymous?: boolean;
+};
+
+type Client = {
+  ws: WebSocket;
+  principal: Extract<Principal, { kind: "user" }> | undefined;
+  rooms: Set<string>;
+  alive: boolean;
+  errors: number;
+  expiryTimer?: NodeJS.Timeout;
+};
+
+export type RealtimeServer = {
+  port: number;
+  url: string;
+  server: Server;
+  /** Delivers an envelope to this process's sockets (what the pub/sub handler calls). */
+  deliver(envelope: Envelope): number;
+  clientCount(): number;
+  close(): Promise<void>;
+};
+
+function bearerFrom(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  const match = header ? /^Bearer\s+(\S+)$/i.exec(header.trim()) : null;
+  if (match) return match[1];
+  const url = new URL(req.url ?? "/", "http://x");
+  return url.searchParams.get("access_token") ?? undefined;
+}
+
+function reject(socket: Duplex, status: number, code: string, message: string) {
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(`HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : status === 503 ? "Service Unavailable" : status === 404 ? "Not Found" : "Bad Request"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
+
+export async function startRealtimeServer(options: RealtimeServerOptions): Promise<RealtimeServer> {
+  const log = options.logger.child({ component: "realtime" });
+  const wsPath = options.path ?? "/ws";
+  const maxBuffer = options.maxBufferBytes ?? 1024 * 1024;
+  const maxRooms = options.maxRoomsPerClient ?? 100;
+  const clients = new Set<Client>();
+  const rooms = new Map<string, Set<Client>>();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+
+  const server = createServer((req, res) => {
+    if (req.url === "/health") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ status: "ok", connections: clients.size }));
+      return;
+    }
+    res.writeHead(426, { "content-type": "application/json" });
+    res.end(JSON.stringify({ error: { code: "UPGRADE_REQUIRED", message: `connect a WebSocket to ${wsPath}` } }));
+  });
+
+  const send = (client: Client, text: string): boolean => {
+    if (client.ws.readyState !== WebSocket.OPEN) return false;
+    if (client.ws.bufferedAmount + text.length > maxBuffer) {
+      drop(client, CLOSE.SLOW_CONSUMER, "slow consumer: send buffer full", "slow_consumer");
+      return false;
+    }
+    client.ws.send(text);
+    return true;
+  };
+
+  const drop = (client: Client, code: number, reason: string, metric: string) => {
+    if (client.ws.readyState === WebSocket.CLOSED) return;
+    wsDropped.inc({ reason: metric });
+    log.info({ code, reason, principal: client.principal?.address }, "closing socket");
+    // Nothing more is queued after the close frame (memory stays bounded); a client that drains its
+    // buffer reads the code, one that does not is cut off after the grace period.
+    try {
+      client.ws.close(code, reason);
+    } catch {}
+    setTimeout(() => client.ws.terminate(), 5_000).unref();
+  };
+
+  const join = (client: Client, room: string) => {
+    client.rooms.add(room);
+    let members = rooms.get(room);
+    if (!members) rooms.set(room, (members = new Set()));
+    members.add(client);
+  };
+  const leave = (client: Client, room: string) => {
+    client.rooms.delete(room);
+    const members = rooms.get(room);
+    members?.delete(client);
+    if (members?.size === 0) rooms.delete(room);
+  };
+
+  const reply = (client: Client, body: Record<string, unknown>) => send(client, JSON.stringify(body));
+  const protocolError = (client: Client, code: string, message: string) => {
+    reply(client, { type: "error", code, message });
+    if (++client.errors > 20) drop(client, CLOSE.POLICY, "too many protocol errors", "policy");
+  };
+
+  const onMessage = (client: Client, raw: string) => {
+    let parsed: ClientMessage;
+    try {
+      const result = ClientMessage.safeParse(JSON.parse(raw));
+      if (!result.success) return protocolError(client, "BAD_MESSAGE", "expected {type: subscribe|unsubscribe, rooms: string[]} or {type: ping}");
+      parsed = result.data;
+    } catch {
+      return protocolError(client, "MALFORMED_JSON", "messages are JSON");
+    }
+    if (parsed.type === "ping") return void reply(client, { type: "pong", at: Date.now() });
+    const names = parsed.rooms.map((r) => ({ raw: r, room: canonicalRoom(r) }));
+    const invalid = names.filter((n) => !n.room).map((n) => n.raw);
+    if (invalid.length) return protocolError(client, "INVALID_ROOM", `unknown room name(s): ${invalid.slice(0, 5).join(", ")}`);
+    const valid = names.map((n) => n.room!);
+    if (parsed.type === "unsubscribe") {
+      for (const room of valid) leave(client, room);
+      return void reply(client, { type: "unsubscribed", rooms: valid });
+    }
+    // A user room is private to its wallet.
+    const foreign = valid.filter((r) => r.startsWith("user:") && r !== `user:${client.principal?.address}`);
+    if (foreign.length) return protocolError(client, "FORBIDDEN_ROOM", "user rooms are only open to their own wallet (sign in)");
+    if (new Set([...client.rooms, ...valid]).size > maxRooms) return protocolError(client, "TOO_MANY_ROOMS", `at most ${maxRooms} rooms per socket`);
+    for (const room of valid) join(client, room);
+    reply(client, { type: "subscribed", rooms: valid });
+  };
+
+  server.on("upgrade", (req, socket, head) => {
+    socket.on("error", () => {});
+    const url = new URL(req.url ?? "/", "http://x");
+    if (url.pathname !== wsPath) return reject(socket, 404, "ROUTE_NOT_FOUND", `WebSocket endpoint is ${wsPath}`);
+    const token = bearerFrom(req);
+    void (async () => {
+      let principal: Client["principal"];
+      if (token) {
+        try {
+          const p = await options.auth.authenticateBearer(token);
+          if (p.kind !== "user") return reject(socket, 401, "TOKEN_INVALID", "a wallet access token is required");
+          principal = p;
+        } catch (error) {
+          const status = (error as { status?: number }).status;
+          if (status === 401) return reject(socket, 401, (error as { code?: string }).code ?? "TOKEN_INVALID", (error as Error).message);
+          // Revocation list unreachable (Redis down): fail closed.
+          log.warn({ err: error }, "realtime handshake: authentication unavailable");
+          return reject(socket, 503, "DEPENDENCY_UNAVAILABLE", "authentication is unavailable, retry later");
+        }
+      } else if (options.allowAnonymous === false) {
+        return reject(socket, 401, "UNAUTHENTICATED", "send Authorization: Bearer <access token> or ?access_token=");
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const client: Client = { ws, principal, rooms: new Set(), alive: true, errors: 0 };
+        clients.add(client);
+        wsConnections.inc();
+        if (principal) join(client, `user:${principal.address}`);
+        // Verified above, so its exp can be read without re-verifying.
+        const exp = token ? decodeJwt(token).exp : undefined;
+        if (exp) client.expiryTimer = setTimeout(() => drop(client, CLOSE.TOKEN_EXPIRED, "access token expired", "token_expired"), Math.max(0, exp * 1000 - Date.now()));
+        ws.on("pong", () => (client.alive = true));
+        ws.on("message", (data, isBinary) => (isBinary ? protocolError(client, "BAD_MESSAGE", "text frames only") : onMessage(client, data.toString())));
+        ws.on("error", () => {});
+        ws.on("close", () => {
+          clearTimeout(client.expiryTimer);
+          for (const room of [...client.rooms]) leave(client, room);
+          if (clients.delete(client)) wsConnections.dec();
+        });
+        reply(client, { type: "welcome", address: principal?.address ?? null, rooms: [...client.rooms] });
+      });
+    })();
+  });
+
+  const heartbeat = setInterval(() => {
+    for (const client of clients) {
+      if (!client.alive) {
+        drop(client, CLOSE.HEARTBEAT_TIMEOUT, "heartbeat timeout", "heartbeat");
+        continue;
+      }
+      client.alive = false;
+      try {
+        client.ws.ping();
+      } catch {}
+    }
+  }, options.heartbeatMs ?? 30_000);
+  heartbeat.unref();
+
+  const deliver = (envelope: Envelope): number => {
+    const targets = new Map<Client, string[]>();
+    for (const room of envelope.rooms) for (const client of rooms.get(room) ?? []) targets.set(client, [...(targets.get(client) ?? []), room]);
+    if (targets.size === 0) return 0;
+    // The payload is serialised once; only the room list differs per socket.
+    const head = `{"type":${JSON.stringify(envelope.type)},"id":${JSON.stringify(envelope.id ?? null)},"data":${JSON.stringify(envelope.data)},"rooms":`;
+    let sent = 0;
+    for (const [client, matched] of targets) if (send(client, `${head}${JSON.stringify(matched)}}`)) sent++;
+    wsMessages.inc({ type: envelope.type }, sent);
+    return sent;
+  };
+
+  let unsubscribe: Unsubscribe | undefined;
+  unsubscribe = await options.kv.subscribe(REALTIME_CHANNEL, (message) => {
+    const envelope = parseEnvelope(message);
+    if (!envelope) return void log.warn("realtime: malformed envelope on the channel");
+    deliver(envelope);
+  });
+
+  await new Promise<void>((resolve, rejectListen) => {
+    server.once("error", rejectListen);
+    server.listen(options.port, options.host ?? "0.0.0.0", () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : options.port;
+  log.info({ port, path: wsPath }, "realtime WebSocket server listening");
+
+  return {
+    port,
+    url: `ws://127.0.0.1:${port}${wsPath}`,
+    server,
+    deliver,
+    clientCount: () => clients.size,
+    async close() {
+      clearInterval(heartbeat);
+      await unsubscribe?.().catch(() => {});
+      for (const client of clients) {
+        try {
+          client.ws.close(CLOSE.GOING_AWAY, "server shutting down");
+        } catch {}
+        client.ws.terminate();
+      }
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,56 @@
+/** The realtime service: WebSocket server + (optionally) the notifier, sharing one set of dependencies. */
+import type { IndexedDb } from "../api/indexed/db.js";
+import type { Logger } from "../infra/logger.js";
+import type { OpsConfig } from "../infra/opsConfig.js";
+import type { KeyValueStore } from "../infra/redis.js";
+import type { OffchainStore } from "../offchain/store.js";
+import { Notifier } from "./notifier.js";
+import { type RealtimeAuth, type RealtimeServer, startRealtimeServer } from "./server.js";
+
+export type RealtimeService = { server: RealtimeServer; notifier: Notifier | undefined; close(): Promise<void> };
+
+export async function startRealtime(deps: {
+  kv: KeyValueStore;
+  store: OffchainStore;
+  logger: Logger;
+  auth: RealtimeAuth;
+  indexed: IndexedDb | undefined;
+  ops: OpsConfig;
+}): Promise<RealtimeService> {
+  const r = deps.ops.realtime;
+  const server = await startRealtimeServer({
+    kv: deps.kv,
+    auth: deps.auth,
+    logger: deps.logger,
+    port: r.port,
+    host: r.host,
+    path: r.path,
+    maxBufferBytes: r.maxBufferBytes,
+    heartbeatMs: r.heartbeatMs,
+    maxRoomsPerClient: r.maxRoomsPerClient,
+    allowAnonymous: r.allowAnonymous,
+  });
+  let notifier: Notifier | undefined;
+  if (r.notifier && deps.indexed) {
+    notifier = new Notifier({
+      indexed: deps.indexed,
+      store: deps.store,
+      kv: deps.kv,
+      logger: deps.logger,
+      intervalMs: r.pollMs,
+      finalityBlocks: r.finalityBlocks,
+      maxEventAgeSeconds: r.maxEventAgeSeconds,
+      stuckAfterSeconds: r.bridgeStuckSeconds,
+    }).start();
+  } else if (r.notifier) {
+    deps.logger.warn("realtime: no indexed database (DATABASE_URL + INDEXED_SCHEMA): chain pushes are off in this process");
+  }
+  return {
+    server,
+    notifier,
+    async close() {
+      await notifier?.stop();
+      await server.close();
+    },
+  };
+}
