@@ -46,7 +46,49 @@ export type PonderInstance = {
   kill(): Promise<void>;
 };
 
+/**
+ * Ponder's boot (build, database setup, migrations of the shared ponder_sync schema) is CPU-heavy
+ * and contends on Postgres locks: test files running in parallel boot one Ponder at a time,
+ * through an exclusive lock file (stale locks of dead processes are taken over).
+ */
+async function withBootLock<T>(fn: () => Promise<T>): Promise<T> {
+  const { openSync, closeSync, readFileSync, unlinkSync, writeSync } = await import("node:fs");
+  const file = path.join(tmpdir(), "cosmic-loop-ponder-boot.lock");
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    try {
+      const fd = openSync(file, "wx");
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      break;
+    } catch {
+      try {
+        const holder = Number(readFileSync(file, "utf8"));
+        if (holder && holder !== process.pid) process.kill(holder, 0);
+      } catch {
+        try {
+          unlinkSync(file); // holder is gone
+        } catch {}
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error("timed out waiting for the Ponder boot lock");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    try {
+      unlinkSync(file);
+    } catch {}
+  }
+}
+
 export async function startPonder(options: PonderOptions): Promise<PonderInstance> {
+  return await withBootLock(() => bootPonder(options));
+}
+
+async function bootPonder(options: PonderOptions): Promise<PonderInstance> {
   const dataDir = options.reuse?.dataDir ?? mkdtempSync(path.join(tmpdir(), "ponder-test-"));
   const schema = options.reuse?.schema ?? `t_${randomBytes(5).toString("hex")}`;
   const deploymentsFile = options.reuse?.deploymentsFile ?? path.join(dataDir, "deployments.json");
@@ -97,7 +139,7 @@ export async function startPonder(options: PonderOptions): Promise<PonderInstanc
     },
   };
   // Wait for the HTTP server (it starts before the backfill finishes).
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`ponder exited (${child.exitCode}):\n${output}`);
     try {
@@ -106,7 +148,7 @@ export async function startPonder(options: PonderOptions): Promise<PonderInstanc
     } catch {}
     if (Date.now() > deadline) {
       await instance.kill();
-      throw new Error(`ponder did not start in 60 s:\n${output}`);
+      throw new Error(`ponder did not start in 120 s:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -1,0 +1,9 @@
+// @ts-nocheck — typed against bench/minimal/ponder.config.ts at runtime by Ponder, not by the root tsconfig.
+import { db } from "ponder:api";
+import schema from "ponder:schema";
+import { Hono } from "hono";
+import { graphql } from "ponder";
+
+const app = new Hono();
+app.use("/graphql", graphql({ db, schema }));
+export default app;
