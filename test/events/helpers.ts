@@ -10,9 +10,12 @@ import type { IndexedDb } from "../../api/indexed/db.js";
 import { createJobQueue } from "../../jobs/index.js";
 import type { JobQueue } from "../../jobs/types.js";
 import type { IndexerSetup } from "../../indexer/setup.js";
-import { createTestApp, json, type KvMode, siweMessage, type TestApp } from "../api/helpers.js";
+import { sql } from "drizzle-orm";
+import { createTestApp, json, PG_URL, type KvMode, siweMessage, type TestApp } from "../api/helpers.js";
 
 export type EventsApp = TestApp & {
+  /** URL of the test database (Postgres mode), for child processes. */
+  databaseUrl?: string;
   jobs: JobQueue;
   tickets: TicketKeys;
   request(path: string, init?: RequestInit): Promise<Response>;
@@ -58,8 +61,17 @@ export async function createEventsApp(options: {
     return { token: ((await res.json()) as { accessToken: string }).accessToken, address: account.address };
   }
   const adminSession = await login(admin);
+  let databaseUrl: string | undefined;
+  if (t.deps.store.kind === "postgres") {
+    const result = (await t.deps.store.db.execute(sql`SELECT current_database() AS name`)) as unknown as { rows: { name: string }[] };
+    const url = new URL(PG_URL);
+    url.pathname = `/${result.rows[0]!.name}`;
+    databaseUrl = url.toString();
+  }
   return {
     ...t,
+    deps: { ...deps, jobs, tickets },
+    databaseUrl,
     app,
     jobs,
     tickets,
