@@ -33,7 +33,7 @@ import {
   VerifyBody,
 } from "./schemas.js";
 import { register, verifyAttendance } from "./service.js";
-import { type EventRow, eventCounts, findEvent, findParticipant, type ParticipantRow, type EventCounts } from "./store.js";
+import { type EventRow, eventCounts, findEvent, findEventOfToken, findParticipant, type ParticipantRow, type EventCounts } from "./store.js";
 import { qrPng, qrSvg, type TicketKeys } from "./tickets.js";
 
 export type EventRoutesOptions = {
@@ -252,6 +252,23 @@ const reportJobRoute = createRoute({
   responses: { 202: jsonContent(EnqueuedSchema, "Queued"), ...errorResponses(400, 401, 403, 404, 503) },
 });
 
+const tokenEventRoute = createRoute({
+  method: "get",
+  path: "/events/tokens/{chainId}/{tokenId}",
+  tags,
+  summary: "The event an attendance NFT was distributed for (how minted tokens link back to events)",
+  request: {
+    params: z.object({
+      chainId: z.coerce.number().int().positive().openapi({ param: { name: "chainId", in: "path" } }),
+      tokenId: z.string().regex(/^\d{1,78}$/).openapi({ param: { name: "tokenId", in: "path" }, description: "decimal uint256" }),
+    }),
+  },
+  responses: {
+    200: jsonContent(z.object({ event: EventSchema, address: z.string(), tokenId: z.string(), txHash: z.string().nullable(), mintedAt: z.string().nullable() }).openapi("EventToken"), "The event and attendee"),
+    ...errorResponses(400, 404, 503),
+  },
+});
+
 export function createEventRoutes(options: EventRoutesOptions) {
   const { tickets } = options;
   const app = createRouter();
@@ -358,6 +375,19 @@ export function createEventRoutes(options: EventRoutesOptions) {
     const page = rows.slice(0, q.limit);
     const counts = await eventCounts(db, page.map((e) => e.id));
     return c.json({ items: page.map((e) => eventView(e, counts.get(e.id)!, now.getTime())), nextCursor: rows.length > q.limit ? encodeCursor(page.at(-1)!) : null }, 200);
+  });
+
+  app.openapi(tokenEventRoute, async (c) => {
+    const { chainId, tokenId } = c.req.valid("param");
+    const db = c.get("deps").store.db;
+    const link = await findEventOfToken(db, chainId, BigInt(tokenId));
+    const participant = link && (await findParticipant(db, link.eventId, link.address));
+    if (!link || participant?.distributionStatus !== "minted") throw notFound("TOKEN_NOT_FROM_EVENT", "no event distributed this token");
+    const event = (await findEvent(db, link.eventId))!;
+    return c.json(
+      { event: eventView(event, (await eventCounts(db, [event.id])).get(event.id)!), address: participant.address, tokenId, txHash: participant.txHash, mintedAt: participant.mintedAt?.toISOString() ?? null },
+      200,
+    );
   });
 
   app.openapi(registerRoute, async (c) => {

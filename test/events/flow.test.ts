@@ -123,6 +123,11 @@ describe("event lifecycle on a devnet", () => {
     expect(minted).toHaveLength(30);
     for (const p of minted) expect(p.txHash).toBe(mintTx.get(p.tokenId!));
 
+    // The API links a minted token back to its event and attendee.
+    const link = (await (await t.request(`/events/tokens/${chain.chainId}/${minted[0]!.tokenId}`)).json()) as any;
+    expect(link).toMatchObject({ address: minted[0]!.address, tokenId: minted[0]!.tokenId, txHash: minted[0]!.txHash, event: { id: event.id } });
+    expect((await t.request(`/events/tokens/${chain.chainId}/1`)).status).toBe(404);
+
     // In the index: each attendee owns exactly one token of the collection, the derived one.
     await waitForHead(ponder!, devnet.deployments);
     const tokens = await indexed!.db.select().from(indexedTables.token).where(eq(indexedTables.token.contract, contract.toLowerCase() as Address));
