@@ -6,6 +6,7 @@ import { jobs } from "../offchain/tables/events.js";
 import type { EnqueueRequest, JobContext, JobHandler, JobRow } from "./types.js";
 import { PermanentJobError } from "./types.js";
 import type { Logger } from "../infra/logger.js";
+import { jobsFailed } from "../infra/metrics.js";
 
 const ACTIVE = sql`status IN ('queued', 'running', 'retrying')`;
 
@@ -95,7 +96,10 @@ export async function runAttempt(
       .update(jobs)
       .set({ status: last ? "failed" : "retrying", error: message(error), updatedAt: new Date(), ...(last ? { finishedAt: new Date() } : {}) })
       .where(eq(jobs.id, id));
-    if (last) log.error({ err: error }, "job failed");
+    if (last) {
+      jobsFailed.inc({ queue: row.type });
+      log.error({ err: error }, "job failed");
+    }
     else log.warn({ err: error }, "job attempt failed, will retry");
     return { outcome: last ? "failed" : "retry" };
   }

@@ -16,6 +16,7 @@ import { badRequest, conflict, dependencyDown, errorJson, forbidden, notFound, u
 import { requireAuth, requireRole, userPrincipal } from "../http/middleware.js";
 import { API_KEY, BEARER, createRouter, errorResponses, jsonBody, jsonContent } from "../http/openapi.js";
 import { jobView, principalId } from "../jobs/routes.js";
+import { attendance, eventsCreated, registrations } from "../../infra/metrics.js";
 import { publishEventUpdate, eventRoom, userRoom } from "./notify.js";
 import { buildReport, reportCsv } from "./report.js";
 import {
@@ -317,6 +318,7 @@ export function createEventRoutes(options: EventRoutesOptions) {
         status: "active",
       })
       .returning();
+    eventsCreated.inc();
     return c.json(eventView(row!, { registered: 0, attended: 0, minted: 0 }), 201);
   });
 
@@ -395,8 +397,10 @@ export function createEventRoutes(options: EventRoutesOptions) {
     const { store, kv } = c.get("deps");
     const event = await loadEvent(c, c.req.valid("param").id);
     const { participant, created } = await register(store.db, event, user.address);
+    if (created) registrations.inc();
     if (created)
       await publishEventUpdate(kv, c.get("log"), {
+        id: `event:registered:${event.id}:${user.address}`,
         type: "event:registered",
         rooms: [eventRoom(event.id), userRoom(user.address)],
         data: { eventId: event.id, address: user.address, registeredAt: participant.registeredAt.toISOString(), registered: (await findEvent(store.db, event.id))?.registered ?? null, capacity: event.capacity },
@@ -438,7 +442,9 @@ export function createEventRoutes(options: EventRoutesOptions) {
     if (!outcome.ok)
       return errorJson(c, 409, outcome.code, outcome.message, { attendedAt: outcome.attendedAt.toISOString(), verifiedBy: outcome.verifiedBy }) as never;
     const p = outcome.participant;
+    attendance.inc();
     await publishEventUpdate(kv, c.get("log"), {
+      id: `event:attended:${event.id}:${p.address}`,
       type: "event:attended",
       rooms: [eventRoom(event.id), userRoom(p.address)],
       data: { eventId: event.id, address: p.address, attendedAt: p.attendedAt.toISOString() },

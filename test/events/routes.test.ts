@@ -185,6 +185,7 @@ describe.each(modes)("events routes ($store, $kv)", ({ kv, store }) => {
     const forEvent = published.filter((m) => m.rooms.includes(`event:${event.id}`));
     expect(forEvent.map((m) => m.type)).toEqual(["event:registered", "event:attended"]);
     expect(forEvent[0]!.rooms).toEqual([`event:${event.id}`, `user:${holder.address}`]);
+    expect((forEvent[0] as { id?: string }).id).toBe(`event:registered:${event.id}:${holder.address}`);
     expect(forEvent[1]!.data).toMatchObject({ eventId: event.id, address: holder.address, attendedAt: attendance.attendedAt });
   });
 

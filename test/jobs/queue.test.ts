@@ -11,6 +11,7 @@ import { MemoryJobQueue } from "../../jobs/memory.js";
 import { getJob } from "../../jobs/store.js";
 import { type JobQueue, type JobRow, PermanentJobError } from "../../jobs/types.js";
 import { createLogger } from "../../infra/logger.js";
+import { jobsFailed } from "../../infra/metrics.js";
 import { createOffchainStore, type OffchainStore } from "../../offchain/store.js";
 import { createTestDatabase, REDIS_URL } from "../api/helpers.js";
 
@@ -92,6 +93,7 @@ describe.each(["bullmq", "memory"] as const)("%s job queue", (kind) => {
   });
 
   it("marks a job failed with its error after the last attempt", async () => {
+    const failedBefore = (await jobsFailed.get()).values.find((v) => v.labels.queue === "broken")?.value ?? 0;
     const { job } = await queue.enqueue({ type: "broken", data: {}, createdBy: "tester" });
     const retrying = await until(job.id, ["retrying", "failed"]);
     expect(retrying.error).toContain("always broken");
@@ -99,6 +101,7 @@ describe.each(["bullmq", "memory"] as const)("%s job queue", (kind) => {
     expect(failed).toMatchObject({ status: "failed", attempts: 3 });
     expect(failed.error).toBe("Error: always broken");
     expect(failed.finishedAt).toBeInstanceOf(Date);
+    expect((await jobsFailed.get()).values.find((v) => v.labels.queue === "broken")?.value).toBe(failedBefore + 1);
   });
 
   it("does not retry a permanent failure", async () => {
