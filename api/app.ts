@@ -29,6 +29,11 @@ import type { JobQueue } from "../jobs/types.js";
 import { createEventRoutes } from "./events/routes.js";
 import { loadTicketSecret, TicketKeys } from "./events/tickets.js";
 import { createJobRoutes } from "./jobs/routes.js";
+import type { OpsConfig } from "../infra/opsConfig.js";
+import { createHealthRoutes } from "./health/routes.js";
+import { corsFromConfig } from "./http/cors.js";
+import { createMetricsRoutes, httpMetrics } from "./http/metrics.js";
+import { globalRateLimit } from "./http/ratelimit.js";
 
 export type AppDependencies = {
   config: Config;
@@ -51,6 +56,8 @@ export type AppDependencies = {
   jobs?: JobQueue;
   /** Event ticket keys; default: EVENTS_TICKET_SECRET or the dev secret in config.dataDir. */
   tickets?: TicketKeys;
+  /** Rate limits, CORS, health thresholds (infra/opsConfig.ts). Absent (unit tests): no global rate limit, no CORS. */
+  ops?: OpsConfig;
 };
 
 export function buildApp(deps: AppDependencies) {
@@ -70,6 +77,11 @@ export function buildApp(deps: AppDependencies) {
 
   app.use("*", requestContext(requestDeps));
   app.use("*", requestLogger());
+  app.use("*", httpMetrics());
+  if (deps.ops) {
+    app.use("*", corsFromConfig(deps.ops.corsOrigins));
+    app.use("*", globalRateLimit(deps.ops.rateLimit));
+  }
   app.use("*", bodyLimit({ maxSize: 256 * 1024, onError: (c) => errorJson(c, 413, "PAYLOAD_TOO_LARGE", "request body exceeds 256 KiB") }));
   app.onError(createErrorHandler((c) => (c.get("log") as Logger | undefined) ?? deps.logger));
   app.notFound(notFoundHandler);
@@ -83,6 +95,8 @@ export function buildApp(deps: AppDependencies) {
   const tickets = deps.tickets ?? new TicketKeys(loadTicketSecret(deps.config.events.ticketSecret, deps.config.dataDir), deps.config.events.codeStepSeconds);
   app.route("/", createEventRoutes({ tickets, jobs: deps.jobs, network: deps.network, signers: deps.signers }));
   app.route("/", createJobRoutes());
+  app.route("/", createHealthRoutes({ maxLagBlocks: deps.ops?.health.maxLagBlocks ?? 50, timeoutMs: deps.ops?.health.rpcTimeoutMs ?? 2_000 }));
+  app.route("/", createMetricsRoutes(deps.ops?.metricsToken));
 
   mountDocs(app, { title: "Cosmic Loop API", version: "0.1.0" });
   return app;

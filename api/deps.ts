@@ -9,12 +9,14 @@ import { readDeployments } from "../devnet/deployments.js";
 import { type IndexerSetup, IndexerConfigError, loadIndexerSetup } from "../indexer/setup.js";
 import { type Config, ConfigError, loadConfig } from "../infra/config.js";
 import { createLogger, type Logger } from "../infra/logger.js";
+import { loadOpsConfig } from "../infra/opsConfig.js";
 import { createKeyValueStore, type KeyValueStore } from "../infra/redis.js";
 import { createOffchainStore, type OffchainStore } from "../offchain/store.js";
 import { startJobQueue } from "../jobs/index.js";
 import type { JobQueue } from "../jobs/types.js";
 import { type AppDependencies, buildApp } from "./app.js";
 import { JwtKeys } from "./auth/jwt.js";
+import { loadNftSettings } from "./nfts/settings.js";
 import type { ChainVerifiers, SignatureVerifier } from "./auth/siwe.js";
 
 export function createChainVerifiers(config: Pick<Config, "chains">): ChainVerifiers {
@@ -57,6 +59,7 @@ export function createSigners(env: NodeJS.ProcessEnv, network: IndexerSetup | un
 
 export async function createDependencies(env: NodeJS.ProcessEnv = process.env, logger?: Logger): Promise<AppDependencies & { close(): Promise<void> }> {
   const loaded = loadConfig(env);
+  const ops = loadOpsConfig(env);
   const log = logger ?? createLogger({ level: loaded.logLevel });
   const network = loadNetwork(env, log);
   // Sign-in accepts the chains we index unless PONDER_RPC_URL_<chainId> lists others explicitly.
@@ -97,7 +100,9 @@ export async function createDependencies(env: NodeJS.ProcessEnv = process.env, l
       verifiers: createChainVerifiers(config),
       network,
       signers,
+      nft: loadNftSettings(env, config.dataDir),
       jobs: j,
+      ops,
       async close() {
         await j.close();
         await Promise.allSettled([s.close(), k.close()]);

@@ -5,7 +5,8 @@
 import { randomUUID } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv, Principal, RequestDeps, Role } from "./context.js";
-import { forbidden, tooManyRequests, unauthorized } from "./errors.js";
+import { forbidden, unauthorized } from "./errors.js";
+import { consumeRateLimit } from "./ratelimit.js";
 
 const REQUEST_ID = /^[\w.:-]{1,100}$/;
 
@@ -51,11 +52,12 @@ export function clientIp(c: Context<AppEnv>): string {
   return env?.incoming?.socket?.remoteAddress ?? "unknown";
 }
 
-/** Fixed-window counter in the key-value store (Redis or in-process): 429 + Retry-After above `limit`. */
+/**
+ * Limit of `key` in `bucket` (rate-limiter-flexible over Redis, or in-process): 429 + Retry-After +
+ * RateLimit-* headers above `limit` per `windowSeconds`; 503 when Redis is down (auth fails closed).
+ */
 export async function hitRateLimit(c: Context<AppEnv>, bucket: string, key: string, limit: number, windowSeconds: number): Promise<void> {
-  const { kv } = c.get("deps");
-  const { value, ttlMs } = await kv.incr(`ratelimit:${bucket}:${key}`, windowSeconds * 1000);
-  if (value > limit) throw tooManyRequests(ttlMs / 1000);
+  await consumeRateLimit(c.get("deps").kv, { name: bucket, points: limit, windowSeconds, failOpen: false }, key);
 }
 
 /** Per-IP limit of a route group (configured by AUTH_RATE_LIMIT_*). */

@@ -1,0 +1,45 @@
+/**
+ * Request metrics (latency per route template) and GET /api/metrics, our Prometheus registry
+ * (Ponder keeps /metrics for its own). Off-chain business counters come from successful routes.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import { attendance, eventsCreated, httpDuration, registrations, registry } from "../../infra/metrics.js";
+import type { AppEnv } from "./context.js";
+import { unauthorized } from "./errors.js";
+import { createRouter, errorResponses } from "./openapi.js";
+
+const BUSINESS: Record<string, { inc(): void }> = {
+  "POST /events": eventsCreated,
+  "POST /events/:id/register": registrations,
+  "POST /events/:id/verify": attendance,
+};
+
+export function httpMetrics(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    await next();
+    // The matched template (never the raw path: ids would explode the label set).
+    const route = c.req.routePath && c.req.routePath !== "*" && c.res.status !== 404 ? c.req.routePath : "unmatched";
+    httpDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, (performance.now() - started) / 1000);
+    if (c.res.status < 300) BUSINESS[`${c.req.method} ${route}`]?.inc();
+  };
+}
+
+const metricsRoute = createRoute({
+  method: "get",
+  path: "/api/metrics",
+  tags: ["operations"],
+  summary: "Prometheus metrics of the API (Ponder's own are at /metrics)",
+  description: "Requires `Authorization: Bearer <METRICS_TOKEN>` when METRICS_TOKEN is set.",
+  responses: { 200: { description: "Prometheus text format", content: { "text/plain": { schema: z.string() } } }, ...errorResponses(401) },
+});
+
+export function createMetricsRoutes(token: string | undefined) {
+  const app = createRouter();
+  app.openapi(metricsRoute, async (c) => {
+    if (token && c.req.header("authorization") !== `Bearer ${token}`) throw unauthorized("METRICS_TOKEN_REQUIRED", "send Authorization: Bearer <METRICS_TOKEN>");
+    return c.text(await registry.metrics(), 200, { "content-type": registry.contentType });
+  });
+  return app;
+}

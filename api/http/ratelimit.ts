@@ -1,0 +1,154 @@
+/**
+ * Rate limits with rate-limiter-flexible: Redis (shared by replicas) or in-process without REDIS_URL.
+ *
+ * Two behaviours when Redis is unavailable:
+ *   - `failOpen` limiters (the global per-IP / per-wallet limits that guard reads) fall back to an
+ *     in-process limiter with the same budget (its insurance limiter): reads keep answering;
+ *   - the others (auth routes) answer 503: auth and writes fail closed.
+ * Every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds) and
+ * `RateLimit-Policy`; a 429 adds `Retry-After`.
+ */
+import { createHash } from "node:crypto";
+import type { Context, MiddlewareHandler } from "hono";
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+import { kvReady } from "../../infra/cache.js";
+import { rateLimited } from "../../infra/metrics.js";
+import type { OpsConfig } from "../../infra/opsConfig.js";
+import type { KeyValueStore, RedisKeyValueStore } from "../../infra/redis.js";
+import type { AppEnv } from "./context.js";
+import { ApiError, dependencyDown } from "./errors.js";
+
+export type LimitSpec = { name: string; points: number; windowSeconds: number; failOpen: boolean };
+type Pair = { store?: RateLimiterRedis; memory: RateLimiterMemory };
+export type LimitResult = { limit: number; remaining: number; resetSeconds: number; windowSeconds: number };
+
+const limiters = new WeakMap<KeyValueStore, Map<string, Pair>>();
+
+function limiterFor(kv: KeyValueStore, spec: LimitSpec): Pair {
+  let byName = limiters.get(kv);
+  if (!byName) limiters.set(kv, (byName = new Map()));
+  const id = `${spec.name}:${spec.points}:${spec.windowSeconds}:${spec.failOpen}`;
+  let pair = byName.get(id);
+  if (!pair) {
+    const memory = new RateLimiterMemory({ keyPrefix: `rl:${spec.name}`, points: spec.points, duration: spec.windowSeconds });
+    const redis = kv.kind === "redis" ? (kv as RedisKeyValueStore) : undefined;
+    const store = redis
+      ? new RateLimiterRedis({
+          storeClient: redis.client,
+          keyPrefix: `${redis.prefix}rl:${spec.name}`,
+          points: spec.points,
+          duration: spec.windowSeconds,
+          // Redis errors fall back to the in-process budget (kvReady() skips Redis at once while it reconnects).
+          ...(spec.failOpen ? { insuranceLimiter: memory } : {}),
+        })
+      : undefined;
+    byName.set(id, (pair = { store, memory }));
+  }
+  return pair;
+}
+
+const toResult = (spec: LimitSpec, res: RateLimiterRes): LimitResult => ({
+  limit: spec.points,
+  remaining: Math.max(0, res.remainingPoints),
+  resetSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)),
+  windowSeconds: spec.windowSeconds,
+});
+
+export function rateLimitHeaders(r: LimitResult): Record<string, string> {
+  return {
+    "RateLimit-Limit": String(r.limit),
+    "RateLimit-Remaining": String(r.remaining),
+    "RateLimit-Reset": String(r.resetSeconds),
+    "RateLimit-Policy": `${r.limit};w=${r.windowSeconds}`,
+  };
+}
+
+/** Consumes one point of `key`; throws 429 (over the limit) or 503 (store down, fail-closed limiter). */
+export async function consumeRateLimit(kv: KeyValueStore, spec: LimitSpec, key: string): Promise<LimitResult> {
+  const { store, memory } = limiterFor(kv, spec);
+  let limiter: RateLimiterRedis | RateLimiterMemory = store ?? memory;
+  if (store && !kvReady(kv)) {
+    if (!spec.failOpen) throw dependencyDown("DEPENDENCY_UNAVAILABLE", "rate limit store unavailable, retry later");
+    limiter = memory;
+  }
+  try {
+    return toResult(spec, await limiter.consume(key, 1));
+  } catch (error) {
+    if (error instanceof RateLimiterRes) {
+      const result = toResult(spec, error);
+      rateLimited.inc({ scope: spec.name });
+      throw new ApiError(429, "RATE_LIMITED", "too many requests, retry later", { ...rateLimitHeaders(result), "Retry-After": String(result.resetSeconds) });
+    }
+    if (spec.failOpen) return toResult(spec, await memory.consume(key, 1).catch((e: unknown) => Promise.reject(e instanceof RateLimiterRes ? e : error)));
+    throw dependencyDown("DEPENDENCY_UNAVAILABLE", "rate limit store unavailable, retry later");
+  }
+}
+
+/** Client IP: first X-Forwarded-For hop when TRUST_PROXY, else the socket address. */
+export function requestIp(c: Context, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+    if (forwarded) return forwarded.slice(0, 64);
+  }
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress ?? "unknown";
+}
+
+/** Paths a load balancer or Prometheus polls: never limited. */
+const EXEMPT = new Set(["/api/health", "/api/ready", "/api/metrics"]);
+
+/**
+ * Global limits on every route: per client IP, and per wallet (a Bearer token whose signature
+ * verifies, or an API key) — whichever is exhausted first answers 429.
+ */
+export function globalRateLimit(limits: OpsConfig["rateLimit"]): MiddlewareHandler<AppEnv> {
+  const ipSpec: LimitSpec = { name: "ip", points: limits.perIp, windowSeconds: limits.windowSeconds, failOpen: true };
+  const walletSpec: LimitSpec = { name: "wallet", points: limits.perWallet, windowSeconds: limits.windowSeconds, failOpen: true };
+  return async (c, next) => {
+    if (EXEMPT.has(c.req.path)) return await next();
+    const deps = c.get("deps");
+    const results: LimitResult[] = [];
+    const wallet = await walletKey(c);
+    // A 429 carries its headers through the error handler.
+    results.push(await consumeRateLimit(deps.kv, ipSpec, requestIp(c, deps.config.trustProxy)));
+    if (wallet) results.push(await consumeRateLimit(deps.kv, walletSpec, wallet));
+    const tightest = results.reduce((a, b) => (b.remaining < a.remaining ? b : a));
+    await next();
+    for (const [k, v] of Object.entries(rateLimitHeaders(tightest))) c.res.headers.set(k, v);
+  };
+}
+
+/** The wallet of a verifiable access token (no revocation lookup: that is requireAuth's job), or an API key hash. */
+async function walletKey(c: Context<AppEnv>): Promise<string | undefined> {
+  const authorization = c.req.header("authorization");
+  const match = authorization ? /^Bearer\s+([\w-]+\.[\w-]+\.[\w-]*)$/i.exec(authorization.trim()) : null;
+  if (match) {
+    try {
+      return `addr:${(await c.get("deps").auth.keys.verify(match[1]!)).sub.toLowerCase()}`;
+    } catch {
+      return undefined; // the route answers 401
+    }
+  }
+  const apiKey = c.req.header("x-api-key");
+  if (apiKey) return `key:${createHash("sha256").update(apiKey.trim()).digest("hex").slice(0, 32)}`;
+  return undefined;
+}
+
+/**
+ * Per-IP limit for Ponder's GraphQL / SQL endpoints (plain Hono middleware for src/api/index.ts:
+ * `app.use("/graphql", graphqlRateLimit(kv, ops))`). Ponder's graphql() adds its own depth, alias
+ * and token limits.
+ */
+export function graphqlRateLimit(kv: KeyValueStore, ops: OpsConfig, trustProxy = false): MiddlewareHandler {
+  const spec: LimitSpec = { name: "graphql", points: ops.rateLimit.graphqlPerIp, windowSeconds: ops.rateLimit.windowSeconds, failOpen: true };
+  return async (c, next) => {
+    try {
+      const result = await consumeRateLimit(kv, spec, requestIp(c, trustProxy));
+      await next();
+      for (const [k, v] of Object.entries(rateLimitHeaders(result))) c.res.headers.set(k, v);
+    } catch (error) {
+      if (error instanceof ApiError) return c.json({ error: { code: error.code, message: error.message } }, error.status, error.headers);
+      throw error;
+    }
+  };
+}
