@@ -33,8 +33,8 @@ export const cacheRequests = new Counter({
 
 export const rateLimited = new Counter({ name: "cosmic_rate_limited_total", help: "Requests answered 429", labelNames: ["scope"] as const, registers: [registry] });
 
-// Business counters. Chain facts are counted by the notifier (one replica per activity row);
-// off-chain facts by the metrics middleware from the successful route (api/http/metrics.ts).
+// Business counters. Chain facts are counted by the notifier (once per activity row, whichever
+// replica's tick handled it); off-chain facts by the route that commits them (api/events/routes.ts).
 export const nftsMinted = new Counter({ name: "cosmic_nfts_minted_total", help: "NFT mints seen on chain", labelNames: ["chain_id"] as const, registers: [registry] });
 export const bridgesInitiated = new Counter({ name: "cosmic_bridges_initiated_total", help: "Bridge sends seen on chain", registers: [registry] });
 export const bridgesCompleted = new Counter({ name: "cosmic_bridges_completed_total", help: "Bridges delivered", registers: [registry] });

@@ -1,19 +1,14 @@
 /**
  * Request metrics (latency per route template) and GET /api/metrics, our Prometheus registry
- * (Ponder keeps /metrics for its own). Off-chain business counters come from successful routes.
+ * (Ponder keeps /metrics for its own). Business counters are incremented where the fact is
+ * committed (events routes, notifier), see infra/metrics.ts.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
-import { attendance, eventsCreated, httpDuration, registrations, registry } from "../../infra/metrics.js";
+import { httpDuration, registry } from "../../infra/metrics.js";
 import type { AppEnv } from "./context.js";
 import { unauthorized } from "./errors.js";
 import { createRouter, errorResponses } from "./openapi.js";
-
-const BUSINESS: Record<string, { inc(): void }> = {
-  "POST /events": eventsCreated,
-  "POST /events/:id/register": registrations,
-  "POST /events/:id/verify": attendance,
-};
 
 export function httpMetrics(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -22,7 +17,6 @@ export function httpMetrics(): MiddlewareHandler<AppEnv> {
     // The matched template (never the raw path: ids would explode the label set).
     const route = c.req.routePath && c.req.routePath !== "*" && c.res.status !== 404 ? c.req.routePath : "unmatched";
     httpDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, (performance.now() - started) / 1000);
-    if (c.res.status < 300) BUSINESS[`${c.req.method} ${route}`]?.inc();
   };
 }
 

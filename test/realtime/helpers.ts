@@ -19,8 +19,8 @@ export type Cluster = { base: TestApp; replicas: Replica[]; token(address: `0x${
  * `count` replicas: each with its own Postgres pool, Redis connections, REST app and WebSocket server
  * (the notifier runs in every replica when `indexed` is given: the lock lets one tick at a time).
  */
-export async function startCluster(options: { count?: number; indexed?: () => IndexedDb; ops?: Record<string, string> } = {}): Promise<Cluster> {
-  const base = await createTestApp({ kv: "redis" });
+export async function startCluster(options: { count?: number; indexed?: () => IndexedDb; ops?: Record<string, string>; base?: TestApp } = {}): Promise<Cluster> {
+  const base = options.base ?? (await createTestApp({ kv: "redis" }));
   const prefix = (base.deps.kv as RedisKeyValueStore).prefix;
   const databaseUrl = (base.deps.store as unknown as { kind: string }).kind === "postgres" ? databaseUrlOf(base) : undefined;
   const replicas: Replica[] = [];
@@ -49,7 +49,7 @@ export async function startCluster(options: { count?: number; indexed?: () => In
     token: (address) => base.deps.keys.sign({ sub: address, sid: randomUUID(), roles: ["user"] }),
     async close() {
       for (const r of replicas) await r.close();
-      await base.close();
+      if (!options.base) await base.close();
     },
   };
 }

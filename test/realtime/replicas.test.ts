@@ -5,21 +5,46 @@
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REALTIME_CHANNEL } from "../../realtime/protocol.js";
+import { createEventsApp, type EventsApp, fakeNetwork, inMinutes, organizer, post } from "../events/helpers.js";
 import { type Cluster, connect, handshakeStatus, startCluster } from "./helpers.js";
 
 let cluster: Cluster;
+let events: EventsApp;
 const alice = privateKeyToAccount(generatePrivateKey()).address;
 const bob = privateKeyToAccount(generatePrivateKey()).address;
 
 beforeAll(async () => {
-  cluster = await startCluster({ count: 2, ops: { REALTIME_MAX_BUFFER_BYTES: "262144" } });
+  events = await createEventsApp({ kv: "redis", network: fakeNetwork(), startJobs: false });
+  cluster = await startCluster({ count: 2, base: events, ops: { REALTIME_MAX_BUFFER_BYTES: "262144" } });
 });
 afterAll(async () => {
   await cluster?.close();
+  await events?.close();
 });
 
 describe("fan-out across replicas", () => {
-  it("a socket on B receives a registration published by A (its user room and the event room)", async () => {
+  it("a socket on B receives the push of a registration made through A's route", async () => {
+    const [a, b] = cluster.replicas as [Cluster["replicas"][0], Cluster["replicas"][0]];
+    const org = await organizer(events);
+    const created = await a.app.request("/events", post({ name: "Launch", startsAt: inMinutes(30), endsAt: inMinutes(90), capacity: 5, collection: "cosmic", chainId: 31337 }, org.token));
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const user = await events.login();
+    const watcher = await connect(b.realtime.server.url, user.token);
+    const anonymous = await connect(b.realtime.server.url);
+    anonymous.send({ type: "subscribe", rooms: [`event:${id}`] });
+    await anonymous.next((m) => m.type === "subscribed");
+    const registered = await a.app.request(`/events/${id}/register`, { method: "POST", headers: { authorization: `Bearer ${user.token}` } });
+    expect(registered.status).toBe(201);
+    const own = await watcher.next((m) => m.type === "event:registered");
+    expect(own).toMatchObject({ rooms: [`user:${user.address}`], data: { eventId: id, address: user.address } });
+    const room = await anonymous.next((m) => m.type === "event:registered");
+    expect(room.rooms).toEqual([`event:${id}`]);
+    watcher.close();
+    anonymous.close();
+  });
+
+  it("a socket on B receives an envelope published by A (its user room and the event room, once)", async () => {
     const [a, b] = cluster.replicas as [Cluster["replicas"][0], Cluster["replicas"][0]];
     const socket = await connect(b.realtime.server.url, await cluster.token(alice));
     expect(socket.messages[0]).toMatchObject({ type: "welcome", address: alice, rooms: [`user:${alice}`] });
