@@ -22,7 +22,17 @@ export class BullJobQueue implements JobQueue {
   constructor(
     private readonly db: OffchainDb,
     private readonly log: Logger,
-    private readonly options: { redisUrl: string; prefix: string; attempts: number; backoffMs: number; concurrency?: number; lockDurationMs?: number },
+    private readonly options: {
+      redisUrl: string;
+      prefix: string;
+      attempts: number;
+      backoffMs: number;
+      concurrency?: number;
+      /** How long a worker's lock on a job lives without renewal (a dead worker's job is free after it). */
+      lockDurationMs?: number;
+      /** How often workers look for stalled jobs (BullMQ default 30 s). */
+      stalledIntervalMs?: number;
+    },
   ) {
     this.queue = new Queue(QUEUE_NAME, { connection: { url: options.redisUrl }, prefix: `${options.prefix}bull` });
     this.queue.on("error", (error) => this.log.warn({ err: error }, "job queue connection error"));
@@ -69,6 +79,7 @@ export class BullJobQueue implements JobQueue {
         prefix: `${this.options.prefix}bull`,
         concurrency: this.options.concurrency ?? 2,
         lockDuration: this.options.lockDurationMs ?? 30_000,
+        stalledInterval: this.options.stalledIntervalMs ?? 30_000,
       },
     );
     this.worker.on("error", (error) => this.log.warn({ err: error }, "job worker connection error"));
