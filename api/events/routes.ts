@@ -260,7 +260,7 @@ const tokenEventRoute = createRoute({
   summary: "The event an attendance NFT was distributed for (how minted tokens link back to events)",
   request: {
     params: z.object({
-      chainId: z.coerce.number().int().positive().openapi({ param: { name: "chainId", in: "path" } }),
+      chainId: z.coerce.number().int().positive().max(2_147_483_647).openapi({ param: { name: "chainId", in: "path" } }),
       tokenId: z.string().regex(/^\d{1,78}$/).openapi({ param: { name: "tokenId", in: "path" }, description: "decimal uint256" }),
     }),
   },

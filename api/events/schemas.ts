@@ -17,7 +17,7 @@ export const CreateEventBody = z
     registrationClosesAt: Instant.optional().openapi({ description: "default: endsAt" }),
     capacity: z.number().int().min(1).max(1_000_000),
     collection: z.string().regex(/^[a-z0-9-]{1,64}$/).openapi({ example: "cosmic" }),
-    chainId: z.number().int().positive(),
+    chainId: z.number().int().positive().max(2_147_483_647),
     organizer: AddressSchema.optional().openapi({ description: "admins only: create on behalf of an organizer (default: the caller)" }),
   })
   .strict()

@@ -49,6 +49,8 @@ describe.each(modes)("events routes ($store, $kv)", ({ kv, store }) => {
     expect(await errorOf(await createEvent({ capacity: 0 }))).toEqual({ status: 400, code: "VALIDATION_FAILED" });
     expect(await errorOf(await t.request("/events/not-a-uuid"))).toEqual({ status: 400, code: "VALIDATION_FAILED" });
     expect(await errorOf(await t.request(`/events/${randomUUID()}`))).toEqual({ status: 404, code: "EVENT_NOT_FOUND" });
+    expect(await errorOf(await t.request("/events/tokens/99999999999/1"))).toEqual({ status: 400, code: "VALIDATION_FAILED" });
+    expect(await errorOf(await t.request(`/events/tokens/31337/${"9".repeat(78)}`))).toEqual({ status: 404, code: "TOKEN_NOT_FROM_EVENT" });
   });
 
   it("lists with opaque cursors and filters", async () => {
