@@ -67,7 +67,7 @@ const schema = z.object({
   RATE_LIMIT_WINDOW_SECONDS: int(60, 1),
   RATE_LIMIT_PER_IP: int(600, 1),
   RATE_LIMIT_PER_WALLET: int(300, 1),
-  RATE_LIMIT_GRAPHQL_PER_IP: int(300, 1),
+  RATE_LIMIT_GRAPHQL_PER_IP: int(3000, 1),
   CORS_ORIGINS: z
     .string()
     .optional()

@@ -9,8 +9,15 @@ import { Hono } from "hono";
 import { and, asc, client, desc, eq, graphql, gt, inArray } from "ponder";
 import { type Address, isAddress } from "viem";
 import { deriveLocation, joinBridge } from "../../indexer/omnichain.js";
+import { ponderRouteLimit } from "../../api/http/ponderGuards.js";
 
 const app = new Hono();
+
+// Per-IP rate limit of the generated reads (RATE_LIMIT_GRAPHQL_PER_IP per RATE_LIMIT_WINDOW_SECONDS).
+const routeLimit = ponderRouteLimit();
+app.use("/graphql", routeLimit);
+app.use("/", routeLimit);
+app.use("/sql/*", routeLimit);
 
 app.use("/graphql", graphql({ db, schema }));
 app.use("/", graphql({ db, schema }));

@@ -45,7 +45,7 @@ beforeAll(async () => {
   relayer = await startRelayer({ deployments: devnet.deployments, pollingIntervalMs: 50 });
   // History before the notifier ever ran: must never be pushed.
   await mint(alice.address, 1);
-  ponder = await startPonder({ deployments: devnet.deployments, db: "postgres" });
+  ponder = await startPonder({ deployments: devnet.deployments, db: "postgres", env: { RATE_LIMIT_GRAPHQL_PER_IP: "5", RATE_LIMIT_WINDOW_SECONDS: "60" } });
   await waitForHead(ponder, devnet.deployments);
   cluster = await startCluster({ count: 2, indexed: () => connectIndexedDb({ databaseUrl: PG_URL, schema: ponder.schema, max: 2 }) });
   socket = await connect(cluster.replicas[1]!.realtime.server.url, await cluster.token(alice.address));
@@ -62,6 +62,19 @@ afterAll(async () => {
 });
 
 const pushes = () => socket.messages.filter((m) => m.id);
+
+describe("Ponder's GraphQL is rate limited per IP", () => {
+  it("admits RATE_LIMIT_GRAPHQL_PER_IP queries, then 429 with Retry-After and RateLimit headers", async () => {
+    const query = () => fetch(`${ponder.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ collections { items { slug } } }" }) });
+    const responses = await Promise.all(Array.from({ length: 50 }, query));
+    expect(responses.filter((r) => r.status === 200)).toHaveLength(5);
+    const limited = responses.find((r) => r.status === 429)!;
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(limited.headers.get("ratelimit-limit")).toBe("5");
+    expect(await limited.json()).toMatchObject({ error: { code: "RATE_LIMITED" } });
+    expect((await fetch(`${ponder.url}/status`)).status).toBe(200);
+  });
+});
 
 describe("chain pushes", () => {
   it("pushes a new mint to a socket of replica B, and nothing of the history", async () => {
