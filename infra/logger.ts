@@ -19,6 +19,9 @@ export const REDACT_PATHS = [
   "privateKey",
   "secret",
   "password",
+  "token",
+  "access_token",
+  "cookie",
   "*.authorization",
   '*["x-api-key"]',
   "*.apiKey",
@@ -28,6 +31,9 @@ export const REDACT_PATHS = [
   "*.privateKey",
   "*.secret",
   "*.password",
+  "*.token",
+  "*.access_token",
+  "*.cookie",
   "*.d",
 ];
 

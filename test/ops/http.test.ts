@@ -124,3 +124,16 @@ describe("CORS, metrics, health", () => {
     );
   });
 });
+
+describe("logs", () => {
+  it("redacts tokens wherever they sit in a log object", async () => {
+    const { createLogger } = await import("../../infra/logger.js");
+    const { logCollector } = await import("../api/helpers.js");
+    const sink = logCollector();
+    const log = createLogger({ destination: sink.destination });
+    log.info({ token: "eyJ.secret.jwt", nested: { access_token: "abc", token: "def", cookie: "sid=1" }, ok: "visible" }, "x");
+    await new Promise((r) => setTimeout(r, 10));
+    expect(sink.lines.join("\n")).not.toMatch(/eyJ\.secret|abc|def|sid=1/);
+    expect(sink.lines.join("\n")).toContain("visible");
+  });
+});
