@@ -11,7 +11,8 @@ import { loadOpsConfig } from "../infra/opsConfig.js";
 import { startRealtime } from "./service.js";
 
 const ops = loadOpsConfig(process.env);
-const deps = await createDependencies(process.env);
+// Job workers run in the API / jobs processes, not here (enqueue-only queue handle).
+const deps = await createDependencies({ ...process.env, JOBS_WORKER: process.env.JOBS_WORKER ?? "0" });
 const indexed =
   deps.config.databaseUrl && ops.indexedSchema ? connectIndexedDb({ databaseUrl: deps.config.databaseUrl, schema: ops.indexedSchema, max: 4 }) : undefined;
 const service = await startRealtime({ ...deps, auth: new AuthService(deps), indexed, ops });
