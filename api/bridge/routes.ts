@@ -1,5 +1,203 @@
-import { createRouter } from "../http/openapi.js";
+/** Bridge routes: fee estimate, prepare (unsigned tx), report tx, status by operation id / guid / tx hash, history. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { eq, or } from "drizzle-orm";
+import { type Hex, getAddress } from "viem";
+import { bridgeOperations } from "../../offchain/tables/nfts.js";
+import { requireIndexed } from "../chains/clients.js";
+import { forbidden, notFound } from "../http/errors.js";
+import { requireAuth, userPrincipal } from "../http/middleware.js";
+import { BEARER, createRouter, errorResponses, jsonBody, jsonContent } from "../http/openapi.js";
+import { bridgeByGuid, bridgeHistory, receivesFor, sendByTxHash } from "../indexed/bridges.js";
+import type { ReceiveRow, SendRow } from "../indexed/tokens.js";
+import { AddressParam, PageQuery, decodeCursor, encodeCursor, toJson } from "../nfts/ids.js";
+import { type Operation, estimate, linkOperation, prepare, reportTransaction } from "./prepare.js";
+import { composeBridge } from "./status.js";
+
+const Json = z.record(z.string(), z.unknown());
+const TokenIdQ = z.string().regex(/^(\d{1,78}|0x[0-9a-fA-F]{1,64})$/, "a decimal or 0x-hex uint256").transform((v) => BigInt(v));
+const Slug = z.string().regex(/^[a-z0-9-]{1,64}$/);
+const Hash32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
+
+const EstimateSchema = z
+  .object({ nativeFee: z.string(), lzTokenFee: z.string(), symbol: z.string(), expiresAt: z.string(), srcChainId: z.number(), dstChainId: z.number(), dstEid: z.number() })
+  .openapi("BridgeEstimate");
+const estimateRoute = createRoute({
+  method: "get",
+  path: "/bridge/estimate",
+  tags: ["bridge"],
+  summary: "LayerZero fee quote (quoteSend on the source chain) for a token and route",
+  request: {
+    query: z.object({ collection: Slug, tokenId: TokenIdQ, srcChain: z.coerce.number().int().positive(), dstChain: z.coerce.number().int().positive(), to: AddressParam.optional() }),
+  },
+  responses: { 200: jsonContent(EstimateSchema, "Quote"), ...errorResponses(400, 404, 422, 503) },
+});
+
+const TxSchema = z.object({ to: z.string(), data: z.string(), value: z.string(), chainId: z.number() });
+const prepareRoute = createRoute({
+  method: "post",
+  path: "/bridge",
+  tags: ["bridge"],
+  summary: "Prepare a bridge: fee and the unsigned send transaction for the owner's wallet; tracked by operation id",
+  security: [BEARER],
+  middleware: [requireAuth] as const,
+  request: {
+    body: jsonBody(
+      z
+        .object({
+          collection: Slug,
+          tokenId: TokenIdQ,
+          srcChainId: z.number().int().positive(),
+          dstChainId: z.number().int().positive(),
+          recipient: AddressParam.optional().openapi({ description: "default: the sender" }),
+        })
+        .strict()
+        .openapi("BridgePrepareRequest"),
+    ),
+  },
+  responses: {
+    201: jsonContent(
+      z
+        .object({ operationId: z.string(), status: z.literal("PREPARED"), createdAt: z.string(), fee: Json, transaction: TxSchema, approval: TxSchema.nullable() })
+        .openapi("PreparedBridge"),
+      "Prepared: sign `approval` first when present, then `transaction`",
+    ),
+    ...errorResponses(400, 401, 403, 404, 422, 503),
+  },
+});
+
+const OperationParam = z.object({
+  operationId: z
+    .string()
+    .regex(/^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|0x[0-9a-fA-F]{64})$/, "an operation id (uuid), a LayerZero guid or a source tx hash")
+    .openapi({ param: { name: "operationId", in: "path" } }),
+});
+
+const reportRoute = createRoute({
+  method: "post",
+  path: "/bridge/{operationId}/tx",
+  tags: ["bridge"],
+  summary: "Report the signed send's tx hash: links the operation at once (receipt read from the chain)",
+  security: [BEARER],
+  middleware: [requireAuth] as const,
+  request: { params: OperationParam, body: jsonBody(z.object({ txHash: Hash32 }).strict()) },
+  responses: { 200: jsonContent(Json.openapi("Bridge"), "The operation"), ...errorResponses(400, 401, 403, 404, 422, 503) },
+});
+
+const statusRoute = createRoute({
+  method: "get",
+  path: "/bridge/{operationId}",
+  tags: ["bridge"],
+  summary: "Bridge status by operation id, LayerZero guid or source tx hash: steps, latency, verification, stuck",
+  request: { params: OperationParam },
+  responses: { 200: jsonContent(Json.openapi("Bridge"), "The bridge"), ...errorResponses(400, 404, 503) },
+});
+
+const historyRoute = createRoute({
+  method: "get",
+  path: "/bridge/history/{address}",
+  tags: ["bridge"],
+  summary: "Bridges sent or received by an address, newest first",
+  request: { params: z.object({ address: AddressParam }), query: z.object(PageQuery) },
+  responses: { 200: jsonContent(z.object({ items: z.array(Json), nextCursor: z.string().nullable() }), "A page"), ...errorResponses(400, 503) },
+});
+
+const isHistoryCursor = (v: unknown): v is [string, string] => Array.isArray(v) && v.length === 2 && typeof v[0] === "string" && v[0].length < 100 && typeof v[1] === "string" && /^0x[0-9a-f]{64}$/.test(v[1]);
 
 export function createBridgeRoutes() {
-  return createRouter();
+  const app = createRouter();
+
+  const present = (c: { get(k: "deps"): import("../http/context.js").RequestDeps }, send?: SendRow, receive?: ReceiveRow, op?: Operation) =>
+    toJson(
+      composeBridge({
+        send,
+        receive,
+        operation: op ? { ...op, tokenId: op.tokenId } : undefined,
+        nowMs: Date.now(),
+        stuckAfterSeconds: c.get("deps").nft.bridgeStuckAfterSeconds,
+      }),
+    ) as Record<string, unknown>;
+
+  app.openapi(estimateRoute, async (c) => {
+    const q = c.req.valid("query");
+    const { checked: _checked, holder: _holder, ...quote } = await estimate(
+      c.get("deps"),
+      { collection: q.collection, tokenId: q.tokenId, srcChainId: q.srcChain, dstChainId: q.dstChain },
+      q.to ? getAddress(q.to) : undefined,
+    );
+    return c.json(quote, 200);
+  });
+
+  app.openapi(historyRoute, async (c) => {
+    const deps = c.get("deps");
+    const db = requireIndexed(deps);
+    const { address } = c.req.valid("param");
+    const { cursor, limit } = c.req.valid("query");
+    const before = cursor ? (([orderKey, guid]) => ({ orderKey, guid }))(decodeCursor(cursor, isHistoryCursor)) : undefined;
+    const sends = await bridgeHistory(db, address, { before, limit: limit + 1 });
+    const page = sends.slice(0, limit);
+    const receives = await receivesFor(db, page.map((s) => s.guid));
+    const me = address.toLowerCase();
+    const items = page.map((s) => ({
+      direction: s.fromAddress === me ? (s.recipient === me ? "self" : "sent") : "received",
+      ...present(c, s, receives.find((r) => r.guid === s.guid)),
+    }));
+    const last = page.at(-1);
+    return c.json({ items, nextCursor: sends.length > limit && last ? encodeCursor([last.orderKey, last.guid]) : null }, 200);
+  });
+
+  app.openapi(prepareRoute, async (c) => {
+    const principal = userPrincipal(c);
+    const body = c.req.valid("json");
+    const result = await prepare(
+      c.get("deps"),
+      principal.address,
+      { collection: body.collection, tokenId: body.tokenId, srcChainId: body.srcChainId, dstChainId: body.dstChainId },
+      getAddress(body.recipient ?? principal.address),
+    );
+    return c.json(result, 201);
+  });
+
+  async function findOperation(deps: import("../http/context.js").RequestDeps, key: string): Promise<Operation | undefined> {
+    const k = key.toLowerCase();
+    const [op] = await deps.store.db
+      .select()
+      .from(bridgeOperations)
+      .where(k.startsWith("0x") ? or(eq(bridgeOperations.guid, k), eq(bridgeOperations.txHash, k)) : eq(bridgeOperations.id, k))
+      .limit(1);
+    return op;
+  }
+
+  app.openapi(reportRoute, async (c) => {
+    const deps = c.get("deps");
+    const principal = userPrincipal(c);
+    const op = await findOperation(deps, c.req.valid("param").operationId);
+    if (!op) throw notFound("BRIDGE_NOT_FOUND", "no such bridge operation");
+    if (op.address !== principal.address) throw forbidden("NOT_OPERATION_OWNER", "this operation was prepared by another address");
+    const linked = await reportTransaction(deps, op, c.req.valid("json").txHash.toLowerCase() as Hex);
+    const halves = deps.indexed && linked.guid ? await bridgeByGuid(deps.indexed.db, linked.guid) : { send: undefined, receive: undefined };
+    return c.json(present(c, halves.send, halves.receive, linked), 200);
+  });
+
+  app.openapi(statusRoute, async (c) => {
+    const deps = c.get("deps");
+    const key = c.req.valid("param").operationId.toLowerCase();
+    let op = await findOperation(deps, key);
+    let send: SendRow | undefined;
+    let receive: ReceiveRow | undefined;
+    if (deps.indexed) {
+      if (op) send = (op.guid ? (await bridgeByGuid(deps.indexed.db, op.guid)).send : undefined) ?? (await linkOperation(deps, op));
+      else if (key.startsWith("0x")) {
+        const byGuid = await bridgeByGuid(deps.indexed.db, key);
+        send = byGuid.send ?? (await sendByTxHash(deps.indexed.db, key));
+        receive = byGuid.receive;
+        if (send) op = await findOperation(deps, send.guid);
+      }
+      const guid = send?.guid ?? op?.guid;
+      if (guid && !receive) receive = (await bridgeByGuid(deps.indexed.db, guid)).receive;
+    }
+    if (!op && !send && !receive) throw notFound("BRIDGE_NOT_FOUND", "no bridge with that operation id, guid or tx hash");
+    return c.json(present(c, send, receive, op), 200);
+  });
+
+  return app;
 }

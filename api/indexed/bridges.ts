@@ -52,12 +52,14 @@ export async function bridgeHistory(db: IndexedDatabase, address: string, option
   return await db.select().from(t.bridgeSend).where(and(...where)).orderBy(desc(t.bridgeSend.orderKey), desc(t.bridgeSend.guid)).limit(options.limit);
 }
 
-/** Sends without a DELIVERED receive whose source block is older than `olderThanSeconds` (unix seconds `now`). */
-export async function countStuckSends(db: IndexedDatabase, nowSeconds: number, olderThanSeconds: number): Promise<number> {
+/** Sends still in flight (no receive, or only VERIFIED) whose source block is more than `olderThanSeconds` before `nowMs`. */
+export async function countStuckSends(db: IndexedDatabase, nowMs: number, olderThanSeconds: number): Promise<number> {
+  // Same boundary as the per-bridge `stuck` flag (milliseconds), so the gauge and the responses agree.
+  const cutoff = String((nowMs - olderThanSeconds * 1000) / 1000);
   const [row] = await db
     .select({ n: sql<string>`count(*)` })
     .from(t.bridgeSend)
-    .leftJoin(t.bridgeReceive, and(eq(t.bridgeReceive.guid, t.bridgeSend.guid), eq(t.bridgeReceive.status, "DELIVERED")))
-    .where(and(isNull(t.bridgeReceive.guid), lt(t.bridgeSend.timestamp, BigInt(nowSeconds - olderThanSeconds))));
+    .leftJoin(t.bridgeReceive, eq(t.bridgeReceive.guid, t.bridgeSend.guid))
+    .where(and(or(isNull(t.bridgeReceive.guid), eq(t.bridgeReceive.status, "VERIFIED")), sql`${t.bridgeSend.timestamp} < ${cutoff}::numeric`));
   return Number(row?.n ?? 0);
 }

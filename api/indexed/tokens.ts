@@ -15,7 +15,7 @@ export type ReceiveRow = typeof t.bridgeReceive.$inferSelect;
 
 const lower = (a: string) => a.toLowerCase() as `0x${string}`;
 
-export type TokenView = OmnichainToken & {
+export type TokenView = Omit<OmnichainToken, "chains"> & {
   chains: TokenRow[];
   transfers: TransferRow[];
   bridges: ReturnType<typeof joinBridge>[];
@@ -100,14 +100,4 @@ export async function readCollectionStats(db: IndexedDatabase, slug: string) {
     db.select({ status: t.bridgeReceive.status, n: count() }).from(t.bridgeReceive).where(eq(t.bridgeReceive.collection, slug)).groupBy(t.bridgeReceive.status),
   ]);
   return { collection, deployments, holders: holders?.holders ?? 0, holdersPerChain, sendsPerChain, receivesPerStatus };
-}
-
-/** Per-chain progress of the indexer (Ponder's `_ponder_checkpoint`): the latest indexed block and the checkpoint string. */
-export async function readCheckpoints(db: IndexedDatabase): Promise<{ chainId: number; block: number; checkpoint: string }[]> {
-  const result = (await db.execute(sql`SELECT chain_id, latest_checkpoint FROM _ponder_checkpoint`)) as unknown as
-    | { rows: { chain_id: string | number; latest_checkpoint: string }[] }
-    | { chain_id: string | number; latest_checkpoint: string }[];
-  const rows = Array.isArray(result) ? result : result.rows;
-  // Checkpoint layout: timestamp(10) chainId(16) blockNumber(16) ... (ponder/utils/checkpoint).
-  return rows.map((r) => ({ chainId: Number(r.chain_id), block: Number(r.latest_checkpoint.slice(26, 42)), checkpoint: r.latest_checkpoint }));
 }

@@ -1,5 +1,231 @@
-import { createRouter } from "../http/openapi.js";
+/** NFT routes: read one NFT, an owner's NFTs across chains, mint, metadata overrides/refresh, thumbnails. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { readThumbnail } from "../../chain/metadata/images.js";
+import { requireIndexed } from "../chains/clients.js";
+import { conflict, forbidden, notFound, tooManyRequests, unprocessable } from "../http/errors.js";
+import { requireAuth, requireRole } from "../http/middleware.js";
+import { API_KEY, BEARER, createRouter, errorResponses, jsonBody, jsonContent } from "../http/openapi.js";
+import { listOwnerTokens, type OwnerCursor } from "../indexed/tokens.js";
+import { AddressParam, NftIdParam, PageQuery, checksum, decodeCursor, encodeCursor, formatNftId, parseNftId, toJson } from "./ids.js";
+import { MetadataOverrideSchema, overrideHistory, refreshOnchainMetadata, saveOverride, thumbnailUrl } from "./metadata.js";
+import { mint } from "./mint.js";
+import { loadNft, loadNftCached, presentNft } from "./read.js";
+
+const Json = z.record(z.string(), z.unknown());
+const NftSchema = z
+  .object({
+    id: z.string().openapi({ example: "cosmic:922337203685477580801" }),
+    collection: z.string(),
+    tokenId: z.string(),
+    originChainId: z.number().nullable(),
+    state: z.enum(["on_chain", "in_flight", "gone", "unknown"]),
+    chainId: z.number().nullable(),
+    contract: z.string().nullable(),
+    owner: z.string().nullable(),
+    consistent: z.boolean(),
+    chains: z.array(Json),
+    metadata: z.object({ onchain: Json, override: Json.nullable(), merged: Json }),
+    image: z.object({ original: z.string().nullable(), thumbnail: z.string().nullable() }),
+    transfers: z.array(Json),
+    bridge: Json.nullable(),
+  })
+  .openapi("Nft");
+
+const getNft = createRoute({
+  method: "get",
+  path: "/nfts/{id}",
+  tags: ["nfts"],
+  summary: "One NFT: chain, owner, state (incl. in flight), metadata (on-chain + override), images, last transfers, bridge state",
+  request: { params: NftIdParam },
+  responses: { 200: jsonContent(NftSchema, "The NFT"), ...errorResponses(400, 404, 503) },
+});
+
+const OwnedSchema = z.object({ id: z.string(), collection: z.string(), tokenId: z.string(), chainId: z.number(), contract: z.string(), owner: z.string() }).openapi("OwnedNft");
+const ownerNfts = createRoute({
+  method: "get",
+  path: "/nfts/owner/{address}",
+  tags: ["nfts"],
+  summary: "NFTs currently owned by an address across chains (stable order: chain, contract, token id)",
+  request: {
+    params: z.object({ address: AddressParam }),
+    query: z.object({ chain: z.coerce.number().int().positive().optional(), ...PageQuery }),
+  },
+  responses: { 200: jsonContent(z.object({ items: z.array(OwnedSchema), nextCursor: z.string().nullable() }), "A page"), ...errorResponses(400, 503) },
+});
+
+const MintBody = z
+  .object({
+    collection: z.string().regex(/^[a-z0-9-]{1,64}$/),
+    chainId: z.number().int().positive(),
+    recipients: z.array(AddressParam).min(1).max(200).openapi({ description: "one token per entry; several entries mint in one mintBatch" }),
+  })
+  .strict()
+  .openapi("MintRequest");
+const MintResult = z
+  .object({
+    mintId: z.string(),
+    collection: z.string(),
+    chainId: z.number(),
+    contract: z.string(),
+    txHash: z.string(),
+    blockNumber: z.number(),
+    tokens: z.array(z.object({ id: z.string(), tokenId: z.string(), to: z.string() })),
+  })
+  .openapi("MintResult");
+const postNft = createRoute({
+  method: "post",
+  path: "/nfts",
+  tags: ["nfts"],
+  summary: "Mint on a chain with the server's minter key (role minter or an API key with it); Idempotency-Key makes retries safe",
+  security: [BEARER, API_KEY],
+  middleware: [requireRole("minter")] as const,
+  request: {
+    headers: z.object({ "idempotency-key": z.string().regex(/^[\w.:-]{1,255}$/, "1-255 characters of [A-Za-z0-9_.:-]").optional() }),
+    body: jsonBody(MintBody),
+  },
+  responses: {
+    201: jsonContent(MintResult, "Minted (confirmed on chain)"),
+    200: jsonContent(MintResult, "Replay of an earlier request with the same Idempotency-Key"),
+    ...errorResponses(400, 401, 403, 404, 409, 422, 503),
+  },
+});
+
+const putMetadata = createRoute({
+  method: "put",
+  path: "/nfts/{id}/metadata",
+  tags: ["nfts"],
+  summary: "Set the off-chain metadata override (current owner by wallet session, or admin); adds a version",
+  security: [BEARER, API_KEY],
+  middleware: [requireAuth] as const,
+  request: { params: NftIdParam, body: jsonBody(MetadataOverrideSchema) },
+  responses: {
+    200: jsonContent(z.object({ id: z.string(), version: z.number(), metadata: Json, updatedBy: z.string(), updatedAt: z.string() }), "Stored"),
+    ...errorResponses(400, 401, 403, 404, 409, 422, 503),
+  },
+});
+
+const metadataHistory = createRoute({
+  method: "get",
+  path: "/nfts/{id}/metadata/history",
+  tags: ["nfts"],
+  summary: "Override versions, newest first",
+  request: { params: NftIdParam },
+  responses: { 200: jsonContent(z.object({ items: z.array(z.object({ version: z.number(), metadata: Json, updatedBy: z.string(), updatedAt: z.string() })) }), "Versions"), ...errorResponses(400, 503) },
+});
+
+const refreshMetadata = createRoute({
+  method: "post",
+  path: "/nfts/{id}/metadata/refresh",
+  tags: ["nfts"],
+  summary: "Re-resolve the on-chain tokenURI now (per-token cooldown)",
+  request: { params: NftIdParam },
+  responses: { 200: jsonContent(z.object({ onchain: Json, image: z.object({ thumbnail: z.string().nullable() }) }), "Resolved (or the resolution error)"), ...errorResponses(400, 404, 409, 429, 503) },
+});
+
+const image = createRoute({
+  method: "get",
+  path: "/nfts/images/{file}",
+  tags: ["nfts"],
+  summary: "A cached thumbnail (content-addressed, immutable)",
+  request: { params: z.object({ file: z.string().regex(/^[0-9a-f]{64}\.webp$/) }) },
+  responses: { 200: { description: "WebP image", content: { "image/webp": { schema: z.string().openapi({ format: "binary" }) } } }, ...errorResponses(400, 404) },
+});
+
+const isOwnerCursor = (v: unknown): v is [number, string, string] =>
+  Array.isArray(v) && v.length === 3 && Number.isInteger(v[0]) && typeof v[1] === "string" && /^0x[0-9a-f]{40}$/i.test(v[1]) && typeof v[2] === "string" && /^\d{1,78}$/.test(v[2]);
 
 export function createNftRoutes() {
-  return createRouter();
+  const app = createRouter();
+
+  app.openapi(image, async (c) => {
+    const deps = c.get("deps");
+    const hash = c.req.valid("param").file.slice(0, 64);
+    const bytes = await readThumbnail({ dir: deps.nft.mediaDir, size: deps.nft.thumbnailSize }, hash);
+    if (!bytes) throw notFound("IMAGE_NOT_FOUND", "no such thumbnail");
+    return c.body(new Uint8Array(bytes), 200, { "content-type": "image/webp", "cache-control": "public, max-age=31536000, immutable", etag: `"${hash}"` }) as never;
+  });
+
+  app.openapi(ownerNfts, async (c) => {
+    const deps = c.get("deps");
+    const db = requireIndexed(deps);
+    const { address } = c.req.valid("param");
+    const { chain, cursor, limit } = c.req.valid("query");
+    let after: OwnerCursor | undefined;
+    if (cursor) {
+      const [chainId, contract, tokenId] = decodeCursor(cursor, isOwnerCursor);
+      after = { chainId, contract, tokenId: BigInt(tokenId) };
+    }
+    // One extra row tells whether there is a next page.
+    const rows = await listOwnerTokens(db, address, { chainId: chain, after, limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return c.json(
+      {
+        items: page.map((r) => ({ id: formatNftId(r.collection, r.tokenId), collection: r.collection, tokenId: r.tokenId.toString(), chainId: r.chainId, contract: checksum(r.contract), owner: checksum(r.owner) })),
+        nextCursor: rows.length > limit && last ? encodeCursor([last.chainId, last.contract, last.tokenId.toString()]) : null,
+      },
+      200,
+    );
+  });
+
+  app.openapi(getNft, async (c) => {
+    const deps = c.get("deps");
+    const nft = parseNftId(c.req.valid("param").id);
+    const loaded = await loadNftCached(deps, nft);
+    if (!loaded) throw notFound("NFT_NOT_FOUND", `${nft.id} is not indexed`);
+    return c.json(toJson(presentNft(deps, nft, loaded)) as never, 200);
+  });
+
+  app.openapi(postNft, async (c) => {
+    const deps = c.get("deps");
+    const { result, replayed } = await mint(deps, c.get("principal"), c.req.valid("json"), c.req.valid("header")["idempotency-key"]);
+    if (replayed) c.header("Idempotent-Replayed", "true");
+    return c.json(result, replayed ? 200 : 201);
+  });
+
+  app.openapi(putMetadata, async (c) => {
+    const deps = c.get("deps");
+    const nft = parseNftId(c.req.valid("param").id);
+    const body = c.req.valid("json");
+    const size = Buffer.byteLength(JSON.stringify(body));
+    if (size > deps.nft.overrideMaxBytes) throw unprocessable("METADATA_TOO_LARGE", `metadata is ${size} bytes, the limit is ${deps.nft.overrideMaxBytes}`);
+    const principal = c.get("principal");
+    // Ownership from the index, uncached: the owner as of the latest indexed block.
+    const current = await loadNft(deps, nft);
+    if (!current) throw notFound("NFT_NOT_FOUND", `${nft.id} is not indexed`);
+    const isAdmin = principal.roles.includes("admin");
+    if (!isAdmin) {
+      if (principal.kind !== "user") throw forbidden("USER_SESSION_REQUIRED", "only the owner's wallet session or an admin can set metadata");
+      if (current.state !== "on_chain") throw conflict("NFT_IN_FLIGHT", "the NFT is being bridged; retry when it has arrived");
+      if (current.owner !== principal.address) throw forbidden("NOT_OWNER", "only the current owner (or an admin) can set this NFT's metadata");
+    }
+    const row = await saveOverride(deps, nft, body, principal.kind === "user" ? principal.address : `apiKey:${principal.apiKeyId}`);
+    return c.json({ id: nft.id, version: row.version, metadata: row.metadata, updatedBy: row.updatedBy, updatedAt: row.createdAt.toISOString() }, 200);
+  });
+
+  app.openapi(metadataHistory, async (c) => {
+    const nft = parseNftId(c.req.valid("param").id);
+    const rows = await overrideHistory(c.get("deps"), nft);
+    return c.json({ items: rows.map((r) => ({ version: r.version, metadata: r.metadata, updatedBy: r.updatedBy, updatedAt: r.createdAt.toISOString() })) }, 200);
+  });
+
+  app.openapi(refreshMetadata, async (c) => {
+    const deps = c.get("deps");
+    const nft = parseNftId(c.req.valid("param").id);
+    const current = await loadNft(deps, nft);
+    if (!current) throw notFound("NFT_NOT_FOUND", `${nft.id} is not indexed`);
+    if (current.state !== "on_chain" || current.chainId === null || current.contract === null) throw conflict("NFT_IN_FLIGHT", "the NFT is not on a chain right now");
+    const cooldown = deps.nft.refreshCooldownSeconds;
+    if (cooldown > 0 && !(await deps.kv.setIfAbsent(`nft:refresh:${nft.id}`, "1", cooldown * 1000))) throw tooManyRequests(cooldown, "this NFT was refreshed recently");
+    const row = await refreshOnchainMetadata(deps, nft, { chainId: current.chainId, contract: current.contract });
+    return c.json(
+      {
+        onchain: { status: row.error && !row.metadata ? "error" : "resolved", tokenUri: row.tokenUri, data: row.metadata, error: row.error, fetchedAt: row.fetchedAt.toISOString(), chainId: row.chainId },
+        image: { thumbnail: thumbnailUrl(deps, row.imageHash) },
+      },
+      200,
+    );
+  });
+
+  return app;
 }

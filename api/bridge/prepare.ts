@@ -1,0 +1,174 @@
+/** Fee quotes, prepared bridge transactions and linking prepared operations to indexed sends. */
+import { randomUUID } from "node:crypto";
+import { and, eq, isNotNull } from "drizzle-orm";
+import { type Address, type Hex, encodeFunctionData, getAddress, parseEventLogs, zeroHash } from "viem";
+import * as viemChains from "viem/chains";
+import { CosmicONFT721AdapterAbi } from "../../abis/CosmicONFT721AdapterAbi.js";
+import { LegacyERC721Abi } from "../../abis/LegacyERC721Abi.js";
+import { buildSendTransaction, needsApproval, quoteSend } from "../../chain/onft.js";
+import type { IndexerDeployment } from "../../indexer/setup.js";
+import { bridgeOperations } from "../../offchain/tables/nfts.js";
+import { chainById, collectionOf, publicClientFor, requireNetwork } from "../chains/clients.js";
+import type { RequestDeps } from "../http/context.js";
+import { ApiError, dependencyDown, forbidden, unprocessable } from "../http/errors.js";
+import { findSendFor, sendByTxHash } from "../indexed/bridges.js";
+import type { SendRow } from "../indexed/tokens.js";
+
+export type Route = { collection: string; tokenId: bigint; srcChainId: number; dstChainId: number };
+
+const symbols = new Map<number, string>(Object.values(viemChains).map((c) => [(c as { id: number }).id, (c as { nativeCurrency: { symbol: string } }).nativeCurrency.symbol]));
+export const nativeSymbol = (chainId: number) => symbols.get(chainId) ?? "ETH";
+
+function rpcError(error: unknown, chainId: number): never {
+  if (error instanceof ApiError) throw error;
+  throw dependencyDown("CHAIN_UNAVAILABLE", `chain ${chainId} RPC did not answer: ${(error as { shortMessage?: string }).shortMessage ?? "error"}`.slice(0, 200));
+}
+
+/** Validates the route (chains, deployments, peer) and finds the token's holder on the source chain. */
+export async function checkRoute(deps: RequestDeps, route: Route): Promise<{ src: IndexerDeployment; dst: IndexerDeployment; dstEid: number; holder: Address }> {
+  const network = requireNetwork(deps);
+  if (route.srcChainId === route.dstChainId) throw unprocessable("SAME_CHAIN", "source and destination chains are the same");
+  const srcChain = chainById(network, route.srcChainId, "source chain");
+  const dstChain = chainById(network, route.dstChainId, "destination chain");
+  const collection = collectionOf(network, route.collection);
+  const src = collection.deployments.find((d) => d.chainId === srcChain.chainId);
+  const dst = collection.deployments.find((d) => d.chainId === dstChain.chainId);
+  if (!src || !dst) throw unprocessable("NO_ROUTE", `collection ${route.collection} is not deployed on both chains ${srcChain.chainId} and ${dstChain.chainId}`);
+  const client = publicClientFor(deps, srcChain.chainId);
+  let peer: Hex;
+  let holder: Address | undefined;
+  try {
+    [peer, holder] = await Promise.all([
+      client.readContract({ address: src.address, abi: CosmicONFT721AdapterAbi, functionName: "peers", args: [dstChain.eid] }),
+      client.readContract({ address: src.token, abi: LegacyERC721Abi, functionName: "ownerOf", args: [route.tokenId] }).catch((e: unknown) => {
+        if ((e as { name?: string }).name === "ContractFunctionExecutionError") return undefined; // nonexistent token: reverts
+        throw e;
+      }),
+    ]);
+  } catch (error) {
+    rpcError(error, srcChain.chainId);
+  }
+  if (peer === zeroHash) throw unprocessable("NO_PEER", `the ${route.collection} contract on chain ${srcChain.chainId} has no peer on chain ${dstChain.chainId}`);
+  // On an adapter's home chain, a token held by the adapter is away on another chain.
+  if (!holder || getAddress(holder) === getAddress(src.address)) throw unprocessable("TOKEN_NOT_ON_SOURCE_CHAIN", `token ${route.tokenId} is not on chain ${srcChain.chainId}`);
+  return { src, dst, dstEid: dstChain.eid, holder: getAddress(holder) };
+}
+
+/** quoteSend on the source chain, cached briefly per route and token. */
+export async function estimate(deps: RequestDeps, route: Route, to?: Address) {
+  const checked = await checkRoute(deps, route);
+  const ttl = deps.nft.bridgeEstimateTtlSeconds;
+  const key = `bridge:quote:${route.collection}:${route.tokenId}:${route.srcChainId}:${route.dstChainId}`;
+  let quote: { nativeFee: string; lzTokenFee: string; expiresAt: string } | undefined;
+  const hit = await deps.kv.get(key).catch(() => null);
+  if (hit) quote = JSON.parse(hit);
+  if (!quote) {
+    let fee;
+    try {
+      fee = await quoteSend(publicClientFor(deps, route.srcChainId), checked.src, { tokenId: route.tokenId, dstEid: checked.dstEid, to: to ?? checked.holder });
+    } catch (error) {
+      rpcError(error, route.srcChainId);
+    }
+    quote = { nativeFee: fee.nativeFee.toString(), lzTokenFee: fee.lzTokenFee.toString(), expiresAt: new Date(Date.now() + ttl * 1000).toISOString() };
+    await deps.kv.set(key, JSON.stringify(quote), ttl * 1000).catch(() => {});
+  }
+  return { ...quote, symbol: nativeSymbol(route.srcChainId), srcChainId: route.srcChainId, dstChainId: route.dstChainId, dstEid: checked.dstEid, holder: checked.holder, checked };
+}
+
+/** Builds the unsigned send (and approval when an adapter needs one) and records a PREPARED operation. */
+export async function prepare(deps: RequestDeps, sender: Address, route: Route, recipient: Address) {
+  const quote = await estimate(deps, route, recipient);
+  const { src } = quote.checked;
+  if (quote.holder !== sender) throw forbidden("NOT_TOKEN_OWNER", `token ${route.tokenId} on chain ${route.srcChainId} is not owned by ${sender}`);
+  const nativeFee = BigInt(quote.nativeFee);
+  // The endpoint refunds what the message does not use to the refund address (the sender).
+  const value = nativeFee + (nativeFee * BigInt(deps.nft.bridgeFeeMarginBps)) / 10_000n;
+  const tx = buildSendTransaction({ deployment: src, tokenId: route.tokenId, dstEid: quote.dstEid, to: recipient, fee: { nativeFee: value, lzTokenFee: 0n }, refundAddress: sender });
+  let approval: { to: Address; data: Hex; value: string; chainId: number } | null = null;
+  try {
+    if (await needsApproval(publicClientFor(deps, route.srcChainId), src, { tokenId: route.tokenId, holder: sender }))
+      approval = { to: src.token, data: encodeFunctionData({ abi: LegacyERC721Abi, functionName: "approve", args: [src.address, route.tokenId] }), value: "0", chainId: route.srcChainId };
+  } catch (error) {
+    rpcError(error, route.srcChainId);
+  }
+  const id = randomUUID();
+  const [row] = await deps.store.db
+    .insert(bridgeOperations)
+    .values({
+      id,
+      address: sender,
+      collection: route.collection,
+      tokenId: route.tokenId.toString(),
+      srcChainId: route.srcChainId,
+      dstChainId: route.dstChainId,
+      recipient,
+      nativeFee: nativeFee.toString(),
+      value: value.toString(),
+      txTo: tx.to,
+      txData: tx.data,
+    })
+    .returning();
+  return {
+    operationId: id,
+    status: "PREPARED" as const,
+    createdAt: row!.createdAt.toISOString(),
+    fee: { nativeFee: quote.nativeFee, lzTokenFee: quote.lzTokenFee, symbol: quote.symbol, expiresAt: quote.expiresAt },
+    transaction: { to: getAddress(tx.to), data: tx.data, value: value.toString(), chainId: route.srcChainId },
+    approval,
+  };
+}
+
+export type Operation = typeof bridgeOperations.$inferSelect;
+
+/**
+ * The indexed send of a prepared operation: by its reported tx hash, else the first send of that
+ * token by that holder on the source chain since the operation was prepared (and not already
+ * claimed by another operation). The link is stored once found.
+ */
+export async function linkOperation(deps: RequestDeps, op: Operation): Promise<SendRow | undefined> {
+  const db = deps.indexed?.db;
+  if (!db) return undefined;
+  let send: SendRow | undefined;
+  if (op.txHash) send = await sendByTxHash(db, op.txHash);
+  else if (!op.guid) {
+    const claimed = await deps.store.db
+      .select({ guid: bridgeOperations.guid })
+      .from(bridgeOperations)
+      .where(and(eq(bridgeOperations.collection, op.collection), eq(bridgeOperations.tokenId, op.tokenId), eq(bridgeOperations.srcChainId, op.srcChainId), isNotNull(bridgeOperations.guid)));
+    send = await findSendFor(db, {
+      collection: op.collection,
+      tokenId: BigInt(op.tokenId),
+      chainId: op.srcChainId,
+      fromAddress: op.address,
+      // Block timestamps and our clock may differ a little.
+      sinceTimestamp: BigInt(Math.floor(op.createdAt.getTime() / 1000) - 120),
+      excludeGuids: claimed.map((c) => c.guid!),
+    });
+  }
+  if (send && (op.guid !== send.guid || op.txHash !== send.txHash)) {
+    await deps.store.db.update(bridgeOperations).set({ guid: send.guid, txHash: send.txHash, updatedAt: new Date() }).where(eq(bridgeOperations.id, op.id));
+    op.guid = send.guid;
+    op.txHash = send.txHash;
+  }
+  return send;
+}
+
+/**
+ * The client reports its transaction: read the receipt now, check it is this operation's send
+ * (same contract, sender and token) and take its guid, before the indexer catches up.
+ */
+export async function reportTransaction(deps: RequestDeps, op: Operation, txHash: Hex): Promise<Operation> {
+  let receipt;
+  try {
+    receipt = await publicClientFor(deps, op.srcChainId).getTransactionReceipt({ hash: txHash });
+  } catch (error) {
+    if ((error as { name?: string }).name === "TransactionReceiptNotFoundError") throw unprocessable("TX_NOT_FOUND", `no mined transaction ${txHash} on chain ${op.srcChainId}`);
+    rpcError(error, op.srcChainId);
+  }
+  const sent = parseEventLogs({ abi: CosmicONFT721AdapterAbi, eventName: "ONFTSent", logs: receipt.logs }).find(
+    (l) => getAddress(l.address) === getAddress(op.txTo) && l.args.tokenId === BigInt(op.tokenId) && getAddress(l.args.fromAddress) === getAddress(op.address),
+  );
+  if (!sent) throw unprocessable("TX_MISMATCH", "that transaction is not this operation's send (contract, sender or token differ)");
+  const [row] = await deps.store.db.update(bridgeOperations).set({ txHash: receipt.transactionHash, guid: sent.args.guid, updatedAt: new Date() }).where(eq(bridgeOperations.id, op.id)).returning();
+  return row!;
+}

@@ -1,0 +1,96 @@
+/**
+ * GET /nfts/{id}: the token's omnichain view (index) + its metadata (off-chain store). `loadNft`
+ * is the cacheable part (a pure function of the index checkpoint and the token's off-chain
+ * version, see infra/cache.ts); `presentNft` adds what depends on the wall clock (stuck bridges).
+ */
+import { tokenIdOrigin } from "../../chain/onft.js";
+import { cacheVersion, cached, indexerVersion } from "../../infra/cache.js";
+import { chainByEid, requireIndexed } from "../chains/clients.js";
+import type { RequestDeps } from "../http/context.js";
+import { readTokenView } from "../indexed/tokens.js";
+import { composeBridge } from "../bridge/status.js";
+import { type NftId, checksum } from "./ids.js";
+import { displayUrl, latestOverride, readResolved, refreshOnchainMetadata, scope, thumbnailUrl } from "./metadata.js";
+
+const CACHE_TTL_MS = 60_000;
+
+export async function loadNft(deps: RequestDeps, nft: NftId) {
+  const db = requireIndexed(deps);
+  const [view, override, resolved] = await Promise.all([readTokenView(db, nft.collection, nft.tokenId), latestOverride(deps, nft), readResolved(deps, nft)]);
+  if (!view) return undefined;
+  const location = view.location;
+  const onChain = location.status === "on_chain" ? location : undefined;
+  const onchainMeta = resolved?.metadata ?? null;
+  const merged = { ...(onchainMeta ?? {}), ...(override?.metadata ?? {}) };
+  const overrideImage = override?.metadata.image;
+  return {
+    id: nft.id,
+    collection: nft.collection,
+    tokenId: nft.tokenId.toString(),
+    originChainId: deps.network ? (chainByEid(deps.network, tokenIdOrigin(nft.tokenId))?.chainId ?? null) : null,
+    state: location.status,
+    chainId: onChain?.chainId ?? null,
+    contract: onChain ? checksum(onChain.contract) : null,
+    owner: onChain ? checksum(onChain.owner) : null,
+    consistent: view.consistent,
+    chains: view.chains.map((r) => ({
+      chainId: r.chainId,
+      contract: checksum(r.contract),
+      owner: checksum(r.owner),
+      state: r.state,
+      updatedBlock: Number(r.updatedBlock),
+    })),
+    metadata: {
+      onchain: resolved
+        ? { status: resolved.error && !resolved.metadata ? "error" : "resolved", tokenUri: resolved.tokenUri, data: onchainMeta, error: resolved.error, fetchedAt: resolved.fetchedAt.toISOString(), chainId: resolved.chainId }
+        : { status: "pending", tokenUri: null, data: null, error: null, fetchedAt: null, chainId: null },
+      override: override ? { version: override.version, data: override.metadata, updatedBy: override.updatedBy, updatedAt: override.createdAt.toISOString() } : null,
+      merged,
+    },
+    image: {
+      original: displayUrl(deps, merged.image),
+      // The thumbnail is of the on-chain image; an override image is shown as is.
+      thumbnail: overrideImage && overrideImage !== resolved?.imageUrl ? null : thumbnailUrl(deps, resolved?.imageHash),
+    },
+    transfers: view.transfers.map((t) => ({
+      chainId: t.chainId,
+      kind: t.kind,
+      from: checksum(t.from),
+      to: checksum(t.to),
+      txHash: t.txHash,
+      blockNumber: Number(t.blockNumber),
+      at: new Date(Number(t.timestamp) * 1000).toISOString(),
+      guid: t.guid,
+    })),
+    // Halves of the latest bridge; composed with the clock in presentNft.
+    lastBridge: view.bridges[0] ? { send: view.sends.find((s) => s.guid === view.bridges[0]!.guid), receive: view.receives.find((r) => r.guid === view.bridges[0]!.guid) } : null,
+    /** For presentNft: where to read tokenURI when metadata was never resolved. */
+    resolveOn: onChain && !resolved ? { chainId: onChain.chainId, contract: onChain.contract } : null,
+  };
+}
+
+export type LoadedNft = NonNullable<Awaited<ReturnType<typeof loadNft>>>;
+
+/** The cached read (one line around loadNft). */
+export async function loadNftCached(deps: RequestDeps, nft: NftId) {
+  return await cached(deps.kv, ["nft", nft.id, await indexerVersion(deps.indexed), await cacheVersion(deps.kv, scope(nft))], CACHE_TTL_MS, () => loadNft(deps, nft));
+}
+
+export function presentNft(deps: RequestDeps, nft: NftId, loaded: LoadedNft) {
+  const { lastBridge, resolveOn, ...rest } = loaded;
+  if (resolveOn) void resolveInBackground(deps, nft, resolveOn);
+  return {
+    ...rest,
+    bridge: lastBridge ? composeBridge({ send: lastBridge.send, receive: lastBridge.receive, nowMs: Date.now(), stuckAfterSeconds: deps.nft.bridgeStuckAfterSeconds }) : null,
+  };
+}
+
+/** First view of a token: resolve its tokenURI once in the background (one replica at a time). */
+async function resolveInBackground(deps: RequestDeps, nft: NftId, where: { chainId: number; contract: string }) {
+  try {
+    if (!(await deps.kv.setIfAbsent(`nft:resolving:${nft.id}`, "1", deps.nft.fetchTimeoutMs * 3 + 5000))) return;
+    await refreshOnchainMetadata(deps, nft, where);
+  } catch (error) {
+    deps.logger.warn({ err: error, nft: nft.id }, "background metadata resolution failed");
+  }
+}

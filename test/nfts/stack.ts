@@ -1,0 +1,94 @@
+/**
+ * The NFT/bridge test stack: a devnet (2 chains), the devnet relayer (failure switch and pause
+ * under test control), our Ponder indexer as a child process on Postgres, and our REST app built
+ * in-process with `buildApp` reading the Ponder schema through a read-only pool
+ * (`connectIndexedDb`, the API-replica setup) — the approach used by test/nfts and test/bridge.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Hex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { buildApp } from "../../api/app.js";
+import { connectIndexedDb } from "../../api/indexed/db.js";
+import { type NftSettings, nftSettings } from "../../api/nfts/settings.js";
+import { createServerSigners } from "../../chain/serverSigners.js";
+import { type Relayer, startRelayer } from "../../devnet/relayer.js";
+import type { Devnet } from "../../devnet/start.js";
+import { setupFromDeployments } from "../../indexer/setup.js";
+import { createTestApp, json, siweMessage, type TestApp } from "../api/helpers.js";
+import { deployer, startTestDevnet } from "../helpers/devnet.js";
+import { POSTGRES_URL, type PonderInstance, cleanupPonder, startPonder, waitForHead } from "../helpers/ponder.js";
+
+export type Stack = Awaited<ReturnType<typeof startStack>>;
+
+export async function startStack(options: { nft?: Partial<NftSettings> } = {}) {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const fn of cleanups.reverse()) await fn().catch(() => {});
+  };
+  try {
+    const devnet: Devnet = await startTestDevnet({ chains: 2, baseChainId: 100_000 + Math.floor(Math.random() * 800_000) });
+    cleanups.push(() => devnet.stop());
+    const control = { fail: false as boolean | string };
+    let relayer: Relayer | undefined = await startRelayer({ deployments: devnet.deployments, pollingIntervalMs: 50, shouldFail: () => control.fail });
+    cleanups.push(async () => relayer?.stop());
+    const ponder: PonderInstance = await startPonder({ deployments: devnet.deployments, db: "postgres" });
+    cleanups.push(() => cleanupPonder(ponder));
+    const indexed = connectIndexedDb({ databaseUrl: POSTGRES_URL, schema: ponder.schema, max: 4 });
+    cleanups.push(() => indexed.close());
+    const adminKey = generatePrivateKey();
+    const admin = privateKeyToAccount(adminKey);
+    const chains = devnet.deployments.chains.map((c) => ({ chainId: c.chainId, rpcUrl: c.rpcUrl }));
+    const t: TestApp = await createTestApp({ kv: "redis", chains, env: { ADMIN_ADDRESSES: admin.address } });
+    cleanups.push(() => t.close());
+    const mediaDir = mkdtempSync(path.join(os.tmpdir(), "cosmic-nft-media-"));
+    cleanups.push(async () => rmSync(mediaDir, { recursive: true, force: true }));
+    const network = setupFromDeployments(devnet.deployments, 100);
+    const signers = createServerSigners({ chains, privateKey: deployer.privateKey as Hex, pollingInterval: 20 });
+    const deps = { ...t.deps, network, indexed, signers, nft: nftSettings({ mediaDir, refreshCooldownSeconds: 2, fetchTimeoutMs: 2000, ...options.nft }) };
+    const app = buildApp(deps);
+    const req = (p: string, init?: RequestInit) => app.request(p, init);
+
+    const login = async (privateKey: Hex) => {
+      const account = privateKeyToAccount(privateKey);
+      const { nonce } = (await (await req(`/auth/nonce/${account.address}`)).json()) as { nonce: string };
+      const message = siweMessage({ address: account.address, nonce, chainId: chains[0]!.chainId });
+      const res = await req("/auth/login", json({ message, signature: await account.signMessage({ message }) }));
+      if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { accessToken: string }).accessToken;
+    };
+    const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+    return {
+      devnet,
+      deployments: devnet.deployments,
+      ponder,
+      indexed,
+      app,
+      deps,
+      req,
+      admin,
+      login,
+      bearer,
+      relayerControl: control,
+      /** Stops the relayer (bridges stay in flight) until `resumeRelayer`. */
+      async pauseRelayer() {
+        await relayer?.stop();
+        relayer = undefined;
+      },
+      async resumeRelayer() {
+        relayer ??= await startRelayer({ deployments: devnet.deployments, pollingIntervalMs: 50, shouldFail: () => control.fail });
+      },
+      async relayed() {
+        await relayer?.idle();
+      },
+      synced: () => waitForHead(ponder, devnet.deployments),
+      adminLogin: () => login(adminKey),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
