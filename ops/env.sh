@@ -1,0 +1,13 @@
+# Shared by the ops/ scripts: the deploy schema and the stable views schema.
+#   DEPLOY_ID      identifies this build (default: short git commit) → Ponder schema cosmic_<DEPLOY_ID>
+#   VIEWS_SCHEMA   stable schema of views over the live deployment (default: cosmic)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${DATABASE_URL:?DATABASE_URL is required in production (Postgres)}"
+: "${REDIS_URL:?REDIS_URL is required in production (shared by every replica)}"
+DEPLOY_ID="${DEPLOY_ID:-$(git rev-parse --short=12 HEAD 2>/dev/null || date +%Y%m%d%H%M%S)}"
+export DEPLOY_SCHEMA="${DEPLOY_SCHEMA:-cosmic_${DEPLOY_ID}}"
+export VIEWS_SCHEMA="${VIEWS_SCHEMA:-cosmic}"
+export NODE_ENV="${NODE_ENV:-production}"
+export PONDER_TELEMETRY_DISABLED=1
+PONDER_BIN="node node_modules/ponder/dist/esm/bin/ponder.js"
