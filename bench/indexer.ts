@@ -134,25 +134,42 @@ async function main() {
     const transfersPerChain = Math.max(10, Math.floor(targetEvents * 0.03 / 3));
     const bridgesPerChain = Math.max(3, Math.floor(targetEvents * 0.002));
     const t0 = performance.now();
-    const history = await generateHistory(devnet.deployments, { mintsPerChain, batchSize: 200, transfersPerChain, bridgesPerChain, failedBridges: 1, concurrency: 24, log });
+    const history = await generateHistory(devnet.deployments, { mintsPerChain, batchSize: 200, transfersPerChain, bridgesPerChain, failedBridges: 1, concurrency: 8, log });
     log(`history generated in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${JSON.stringify(history)}`);
 
     // Minimal first, then ours: each on its own fresh data, so neither benefits from the other's RPC cache
     // (on Postgres ponder_sync is shared: run order then favours ours; PGlite is the default).
+    log("backfill: minimal indexer…");
     const minimal = await runIndexer("minimal", path.join(ROOT, "bench/minimal"), devnet.deployments, deploymentsFile);
     runs.push(minimal);
     await stopRun(minimal);
+    log(`minimal: ${minimal.events} events, backfill ${minimal.backfillMs} ms; our indexer…`);
     const ours = await runIndexer("cosmic", ROOT, devnet.deployments, deploymentsFile);
     runs.push(ours);
+    log(`cosmic: ${ours.events} events, backfill ${ours.backfillMs} ms; realtime…`);
 
     // Realtime latency: block mined (receipt) → token visible through GraphQL.
     const a = devnet.deployments.chains[0]!;
     const cosmic = devnet.deployments.collections.find((c) => c.slug === "cosmic")!.deployments.find((d) => d.chainId === a.chainId)!;
     const signer = createChainSigner({ chainId: a.chainId, rpcUrl: a.rpcUrl, privateKey: devnetAccounts()[DEPLOYER_INDEX]!.privateKey, pollingInterval: 5 });
     const latencies: number[] = [];
+    const recipient = devnetAccounts()[5]!.address;
     for (let i = 0; i < Number(values.realtime); i++) {
       const id = tokenIdInRange(a.eid, BigInt(10_000_000 + i));
-      await signer.write({ address: cosmic.address, abi: CosmicONFT721Abi, functionName: "mint", args: [devnetAccounts()[5]!.address, id] });
+      const hash = await signer.walletClient.writeContract({
+        address: cosmic.address,
+        abi: CosmicONFT721Abi,
+        functionName: "mint",
+        args: [recipient, id],
+        gas: 300_000n,
+        chain: signer.walletClient.chain,
+        account: signer.walletClient.account!,
+      });
+      const receipt = await signer.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 5, timeout: 15_000 }).catch(() => null);
+      if (!receipt) {
+        log(`realtime mint ${i} not mined in 15 s; stopping the realtime measurement`);
+        break;
+      }
       const mined = performance.now();
       for (;;) {
         const res = await fetch(`${ours.url}/graphql`, {

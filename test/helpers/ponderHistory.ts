@@ -51,10 +51,10 @@ async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<u
 export async function generateHistory(deployments: Deployments, options: HistoryOptions): Promise<{ mints: number; transfers: number; bridges: number; failed: number }> {
   const log = options.log ?? (() => {});
   const batchSize = options.batchSize ?? 200;
-  const concurrency = options.concurrency ?? 16;
+  const concurrency = options.concurrency ?? 8;
   const deployer = accounts[DEPLOYER_INDEX]!;
   // Fresh signers (and nonce managers) for this history: safe after reorgs and restarts.
-  const signer = (chain: ChainDeployment, key: Hex) => createChainSigner({ chainId: chain.chainId, rpcUrl: chain.rpcUrl, privateKey: key, pollingInterval: 10 });
+  const signer = (chain: ChainDeployment, key: Hex) => createChainSigner({ chainId: chain.chainId, rpcUrl: chain.rpcUrl, privateKey: key, pollingInterval: 50 });
   const cosmic = (chainId: number) => deployments.collections.find((c) => c.slug === "cosmic")!.deployments.find((d) => d.chainId === chainId)!;
   let failedSoFar = 0;
   const failedBridges = options.failedBridges ?? 0;
