@@ -5,7 +5,7 @@
  *
  *   /api/health: 200 while the process serves; `status` ok | degraded | down with each check.
  *   /api/ready:  503 when Postgres is down or a chain lags more than HEALTH_MAX_LAG_BLOCKS;
- *                Redis down is `degraded` but ready (reads answer uncached, auth/writes 503).
+ *                Redis down or an unreachable RPC is `degraded` but ready (reads still answer).
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { createPublicClient, http, type PublicClient } from "viem";
@@ -97,8 +97,10 @@ export async function healthReport(deps: RequestDeps, options: { maxLagBlocks: n
       return { chainId: chain.chainId, indexedBlock, headBlock, lagBlocks, ok: lagBlocks !== null && lagBlocks <= options.maxLagBlocks };
     }),
   );
-  const ready = postgres.ok && indexerState.check.ok && chains.every((c) => c.ok);
-  const status: "ok" | "degraded" | "down" = !ready ? "down" : redis.ok ? "ok" : "degraded";
+  // Readiness fails on a known excessive lag only: an unreachable RPC degrades chain features but
+  // must not take every replica out of the load balancer.
+  const ready = postgres.ok && indexerState.check.ok && chains.every((c) => c.lagBlocks === null || c.ok);
+  const status: "ok" | "degraded" | "down" = !ready ? "down" : redis.ok && chains.every((c) => c.ok || !deps.indexed) ? "ok" : "degraded";
   return { ready, body: { status, checks: { postgres, redis, indexer: indexerState.check }, chains, maxLagBlocks: options.maxLagBlocks } };
 }
 

@@ -1,4 +1,4 @@
-/** infra/cache.ts against real Redis and a Postgres schema shaped like Ponder's checkpoint table. */
+/** infra/cache.ts and /api/ready per-chain lag, against real Redis, a real anvil and a Postgres schema shaped like Ponder's checkpoint table. */
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -68,4 +68,35 @@ describe("cached()", () => {
     expect(await indexerVersion(indexed, 0)).toBe("31337.13_31338.40");
     expect(await indexerVersion(undefined)).toBe("none");
   });
+});
+
+describe("/api/health and /api/ready: per-chain lag", () => {
+  it("reports indexed block, head and lag per chain; not ready beyond HEALTH_MAX_LAG_BLOCKS", async () => {
+    const { startAnvil, freePort } = await import("../../devnet/anvil.js");
+    const { buildApp } = await import("../../api/app.js");
+    const { loadOpsConfig } = await import("../../infra/opsConfig.js");
+    const { createTestApp } = await import("../api/helpers.js");
+    const { fakeNetwork } = await import("../events/helpers.js");
+    const anvil = await startAnvil({ port: await freePort(), chainId: 31337 });
+    const t = await createTestApp({ kv: "redis" });
+    try {
+      await fetch(anvil.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "anvil_mine", params: ["0x64"] }) });
+      const base = fakeNetwork(31337);
+      const network = { ...base, chains: base.chains.map((c) => ({ ...c, rpcUrl: anvil.rpcUrl })) };
+      await admin.query(`UPDATE ${schema}._ponder_checkpoint SET latest_checkpoint = $1 WHERE chain_id = 31337`, [checkpoint(1_700_000_005, 31337, 90)]);
+      const app = (maxLag: string) => buildApp({ ...t.deps, network, indexed, ops: loadOpsConfig({ HEALTH_MAX_LAG_BLOCKS: maxLag }) });
+      const ready = await app("50").request("/api/ready");
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ status: "ok", chains: [{ chainId: 31337, indexedBlock: 90, headBlock: 100, lagBlocks: 10, ok: true }] });
+      const lagging = await app("5").request("/api/ready");
+      expect(lagging.status).toBe(503);
+      expect(await lagging.json()).toMatchObject({ status: "down", chains: [{ lagBlocks: 10, ok: false }] });
+      expect((await app("5").request("/api/health")).status).toBe(200);
+      const metrics = await (await app("5").request("/api/metrics")).text();
+      expect(metrics).toMatch(/cosmic_chain_lag_blocks\{chain_id="31337"\} 10/);
+    } finally {
+      await t.close();
+      await anvil.stop();
+    }
+  }, 60_000);
 });
