@@ -29,8 +29,19 @@ export const AddressParam = z
   .refine((a) => isAddress(a, { strict: false }), "not an 0x-prefixed 20-byte address")
   .openapi({ example: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" });
 
-export const checksum = (a: string) => getAddress(a);
-export const checksumOrNull = (a: string | null | undefined) => (a ? getAddress(a) : null);
+// EIP-55 needs a keccak per address; lists repeat the same few owners and contracts, so memoise.
+const checksums = new Map<string, `0x${string}`>();
+export function checksum(a: string): `0x${string}` {
+  const key = a.toLowerCase();
+  let out = checksums.get(key);
+  if (!out) {
+    out = getAddress(key);
+    if (checksums.size >= 50_000) checksums.clear();
+    checksums.set(key, out);
+  }
+  return out;
+}
+export const checksumOrNull = (a: string | null | undefined) => (a ? checksum(a) : null);
 
 export const PageQuery = {
   cursor: z.string().max(500).optional().openapi({ description: "opaque cursor from a previous page's nextCursor" }),

@@ -16,6 +16,7 @@ import { publicClientFor } from "../chains/clients.js";
 import type { RequestDeps } from "../http/context.js";
 import { conflict } from "../http/errors.js";
 import type { NftId } from "./ids.js";
+import { forgetNft } from "./read.js";
 
 const uri = z.string().max(2048).regex(/^(https?:\/\/|ipfs:\/\/|ar:\/\/|data:image\/)/, "must be an http(s)://, ipfs://, ar:// or data:image/ URI");
 
@@ -85,6 +86,7 @@ export async function saveOverride(deps: RequestDeps, nft: NftId, metadata: Meta
       .returning();
     if (row) {
       await bumpCacheVersion(deps.kv, scope(nft));
+      forgetNft(nft);
       return row;
     }
   }
@@ -132,6 +134,7 @@ export async function refreshOnchainMetadata(deps: RequestDeps, nft: NftId, wher
     .onConflictDoUpdate({ target: [nftMetadataResolved.collection, nftMetadataResolved.tokenId], set: values })
     .returning();
   await bumpCacheVersion(deps.kv, scope(nft));
+  forgetNft(nft);
   return row!;
 }
 

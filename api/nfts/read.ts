@@ -71,9 +71,34 @@ export async function loadNft(deps: RequestDeps, nft: NftId) {
 
 export type LoadedNft = NonNullable<Awaited<ReturnType<typeof loadNft>>>;
 
-/** The cached read (one line around loadNft). */
-export async function loadNftCached(deps: RequestDeps, nft: NftId) {
-  return await cached(deps.kv, ["nft", nft.id, await indexerVersion(deps.indexed), await cacheVersion(deps.kv, scope(nft))], CACHE_TTL_MS, () => loadNft(deps, nft));
+/**
+ * Per-process memo in front of the shared cache, for as long as infra/cache.ts memoises the index
+ * checkpoint (250 ms): hot NFTs are then served without any Redis round trip. Writes in this
+ * process drop the entry at once (`forgetNft`); other replicas see them within 250 ms.
+ */
+const LOCAL_TTL_MS = 250;
+const LOCAL_MAX = 10_000;
+const local = new Map<string, { until: number; value: Promise<LoadedNft | undefined> }>();
+
+export function forgetNft(nft: NftId) {
+  local.delete(nft.id);
+}
+
+/** The cached read (one line around loadNft), behind the per-process memo. */
+export async function loadNftCached(deps: RequestDeps, nft: NftId): Promise<LoadedNft | undefined> {
+  const now = Date.now();
+  const hit = local.get(nft.id);
+  if (hit && hit.until > now) return await hit.value;
+  const value = (async () =>
+    await cached(deps.kv, ["nft", nft.id, await indexerVersion(deps.indexed), await cacheVersion(deps.kv, scope(nft))], CACHE_TTL_MS, () => loadNft(deps, nft)))();
+  if (local.size >= LOCAL_MAX) local.clear();
+  local.set(nft.id, { until: now + LOCAL_TTL_MS, value });
+  try {
+    return await value;
+  } catch (error) {
+    local.delete(nft.id);
+    throw error;
+  }
 }
 
 export function presentNft(deps: RequestDeps, nft: NftId, loaded: LoadedNft) {

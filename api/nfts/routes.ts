@@ -6,7 +6,7 @@ import { conflict, forbidden, notFound, tooManyRequests, unprocessable } from ".
 import { requireAuth, requireRole } from "../http/middleware.js";
 import { API_KEY, BEARER, createRouter, errorResponses, jsonBody, jsonContent } from "../http/openapi.js";
 import { listOwnerTokens, type OwnerCursor } from "../indexed/tokens.js";
-import { AddressParam, NftIdParam, PageQuery, checksum, decodeCursor, encodeCursor, formatNftId, parseNftId, toJson } from "./ids.js";
+import { AddressParam, NftIdParam, PageQuery, checksum, decodeCursor, encodeCursor, formatNftId, parseNftId } from "./ids.js";
 import { MetadataOverrideSchema, overrideHistory, refreshOnchainMetadata, saveOverride, thumbnailUrl } from "./metadata.js";
 import { mint } from "./mint.js";
 import { loadNft, loadNftCached, presentNft } from "./read.js";
@@ -173,7 +173,8 @@ export function createNftRoutes() {
     const nft = parseNftId(c.req.valid("param").id);
     const loaded = await loadNftCached(deps, nft);
     if (!loaded) throw notFound("NFT_NOT_FOUND", `${nft.id} is not indexed`);
-    return c.json(toJson(presentNft(deps, nft, loaded)) as never, 200);
+    // presentNft returns plain JSON values (no bigints), so no conversion pass on the hot path.
+    return c.json(presentNft(deps, nft, loaded) as never, 200);
   });
 
   app.openapi(postNft, async (c) => {

@@ -1,0 +1,192 @@
+/**
+ * `npm run bench:api-nfts [-- --size small|medium|large] [--connections 100] [--duration 5]`
+ *
+ * 1. Builds an index of N tokens (small 20k, medium 200k, large 1M) in a fresh Postgres schema with
+ *    Ponder's own DDL for ponder.schema.ts (same tables and indexes `ponder start` creates), owners
+ *    spread 100 tokens each plus one holder of 5,000, and a checkpoint row.
+ * 2. Serves our app (buildApp, Redis cache, read-only pool on that schema) and, in the same process,
+ *    a bare Hono route returning a small JSON: the baseline measured in the same run.
+ * 3. autocannon: bare route, then cached GET /nfts/{id} (same connections and duration), then
+ *    GET /nfts/owner/{address} over random owners; plus the owner query alone (listOwnerTokens) for
+ *    500 random owners, sequentially, to isolate the database part.
+ * Targets (issue 5): /nfts/{id} ≥ 60 % of the bare route's throughput with p99 < 25 ms at 100
+ * connections; owner query p99 < 30 ms over 1M tokens. Everything it creates is dropped at the end.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { serve } from "@hono/node-server";
+// @ts-expect-error autocannon ships no types
+import autocannon from "autocannon";
+import { Hono } from "hono";
+import pg from "pg";
+import { getAddress } from "viem";
+import { buildApp } from "../api/app.js";
+import { JwtKeys } from "../api/auth/jwt.js";
+import { connectIndexedDb } from "../api/indexed/db.js";
+import { listOwnerTokens } from "../api/indexed/tokens.js";
+import { nftSettings } from "../api/nfts/settings.js";
+import { tokenIdInRange } from "../chain/onft.js";
+import { setupFromDeployments } from "../indexer/setup.js";
+import { loadConfig } from "../infra/config.js";
+import { createLogger } from "../infra/logger.js";
+import { createOffchainStore } from "../offchain/store.js";
+import * as ponderSchema from "../ponder.schema.js";
+import { PG_URL, createTestDatabase, createTestKv } from "../test/api/helpers.js";
+
+const SIZES = { small: 20_000, medium: 200_000, large: 1_000_000 } as const;
+const { values } = parseArgs({
+  options: { size: { type: "string", default: "small" }, connections: { type: "string", default: "100" }, duration: { type: "string", default: "5" } },
+});
+const TOKENS = SIZES[values.size as keyof typeof SIZES] ?? Number(values.size);
+if (!(TOKENS > 0)) throw new Error("--size small|medium|large or a token count");
+const CONNECTIONS = Number(values.connections);
+const DURATION = Number(values.duration);
+
+const CHAIN_A = 31337;
+const CHAIN_B = 31338;
+const EID_A = 50001;
+const CONTRACT_A = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
+const CONTRACT_B = "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512";
+const WHALE = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
+const ownerOf = (i: number) => `0x${(1_000_000 + Math.floor(i / 100)).toString(16).padStart(40, "0")}`;
+
+async function createIndex(schema: string) {
+  const kit = await import(pathToFileURL(path.resolve("node_modules/ponder/dist/esm/drizzle/kit/index.js")).href);
+  const ddl = kit.getSql(ponderSchema) as { tables: { sql: string[] }; indexes: { sql: string[] } };
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    await client.query(`CREATE SCHEMA "${schema}"; SET search_path TO "${schema}"`);
+    for (const stmt of ddl.tables.sql.filter((s) => !s.includes('"_reorg__'))) await client.query(stmt);
+    await client.query(`CREATE TABLE _ponder_checkpoint (chain_name text PRIMARY KEY, chain_id bigint NOT NULL, safe_checkpoint varchar(75) NOT NULL, latest_checkpoint varchar(75) NOT NULL, finalized_checkpoint varchar(75) NOT NULL)`);
+    const cp = (chainId: number, block: number) => `${"1700000000"}${String(chainId).padStart(16, "0")}${String(block).padStart(16, "0")}${"0".repeat(33)}`;
+    await client.query(`INSERT INTO _ponder_checkpoint VALUES ('a', ${CHAIN_A}, $1, $1, $1), ('b', ${CHAIN_B}, $2, $2, $2)`, [cp(CHAIN_A, 1000), cp(CHAIN_B, 1000)]);
+    await client.query(`INSERT INTO collection VALUES ('cosmic', 'Cosmic', 'COSMIC', ${CHAIN_A})`);
+    const base = tokenIdInRange(EID_A, 0n).toString();
+    // Tokens: i < TOKENS - 5000 belong to owner i/100 (chain alternates), the last 5000 to one holder.
+    const started = performance.now();
+    const chunk = 200_000;
+    for (let from = 0; from < TOKENS; from += chunk) {
+      const to = Math.min(TOKENS, from + chunk) - 1;
+      await client.query(
+        `INSERT INTO token (chain_id, contract, token_id, collection, owner, state, metadata_version, minted_block, updated_block, updated_timestamp, updated_order_key, last_tx_hash, last_log_index)
+         SELECT CASE WHEN i % 2 = 0 THEN ${CHAIN_A} ELSE ${CHAIN_B} END,
+                CASE WHEN i % 2 = 0 THEN '${CONTRACT_A}' ELSE '${CONTRACT_B}' END,
+                ${base}::numeric + i, 'cosmic',
+                CASE WHEN i >= ${TOKENS - 5000} THEN '${WHALE}' ELSE '0x' || lpad(to_hex(1000000 + i / 100), 40, '0') END,
+                'present', 0, 1, 1, 1700000000, lpad(i::text, 20, '0'), '0x' || lpad(to_hex(i), 64, '0'), 0
+         FROM generate_series(${from}, ${to}) AS i`,
+      );
+    }
+    await client.query(
+      `INSERT INTO transfer SELECT ${CHAIN_A}, '0x' || lpad(to_hex(i), 64, '0'), 0, i, 1700000000 + i, 'cosmic', '${CONTRACT_A}', ${base}::numeric, '0x0000000000000000000000000000000000000000', '${ownerOf(0)}', 'mint', NULL, lpad(i::text, 20, '0') FROM generate_series(1, 3) AS i`,
+    );
+    await client.query("ANALYZE");
+    return { seconds: (performance.now() - started) / 1000, drop: async () => client.query(`DROP SCHEMA "${schema}" CASCADE`).finally(() => client.end()) };
+  } catch (error) {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
+    await client.end();
+    throw error;
+  }
+}
+
+function listen(fetch: (req: Request) => Response | Promise<Response>): Promise<{ url: string; close(): Promise<void> }> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch, port: 0, hostname: "127.0.0.1" }, (info: AddressInfo) =>
+      resolve({ url: `http://127.0.0.1:${info.port}`, close: () => new Promise((r) => server.close(() => r())) }),
+    );
+  });
+}
+
+type Result = { rps: number; p50: number; p99: number; errors: number; non2xx: number };
+async function cannon(url: string, connections: number, requests?: autocannon.Request[]): Promise<Result> {
+  const r = await autocannon({ url, connections, duration: DURATION, ...(requests ? { requests } : {}) });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
+}
+
+async function main() {
+  const schema = `bench_nfts_${Date.now().toString(36)}`;
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "bench-nfts-"));
+  const db = await createTestDatabase();
+  const { kv, cleanup: kvCleanup } = createTestKv("redis");
+  const cleanups: (() => Promise<unknown>)[] = [async () => rmSync(dataDir, { recursive: true, force: true }), () => db.drop(), () => kvCleanup()];
+  try {
+    console.log(`building an index of ${TOKENS.toLocaleString()} tokens in schema ${schema}…`);
+    const index = await createIndex(schema);
+    cleanups.push(() => index.drop());
+    console.log(`  inserted in ${index.seconds.toFixed(1)} s`);
+    const indexed = connectIndexedDb({ databaseUrl: PG_URL, schema, max: 10 });
+    cleanups.push(() => indexed.close());
+    const store = createOffchainStore({ databaseUrl: db.url, poolSize: 10 });
+    cleanups.push(() => store.close());
+    await store.migrate();
+    const config = loadConfig({ NODE_ENV: "test", DATA_DIR: dataDir, LOG_LEVEL: "warn" });
+    const keys = await JwtKeys.fromPrivateJwks([await JwtKeys.generatePrivateJwk()], { issuer: "bench", audience: "bench", ttlSeconds: 900 });
+    const network = setupFromDeployments({
+      devnetId: "bench",
+      accounts: [],
+      chains: [
+        { name: "a", chainId: CHAIN_A, eid: EID_A, rpcUrl: "http://127.0.0.1:1", endpoint: "0x0000000000000000000000000000000000000001", startBlock: 0 },
+        { name: "b", chainId: CHAIN_B, eid: EID_A + 1, rpcUrl: "http://127.0.0.1:1", endpoint: "0x0000000000000000000000000000000000000001", startBlock: 0 },
+      ],
+      collections: [],
+    } as never);
+    const app = buildApp({ config, store, kv, logger: createLogger({ level: "warn" }), keys, verifiers: new Map(), network, indexed, nft: nftSettings({ dataDir }) });
+    // Our full middleware stack around a handler that does nothing: separates the stack's cost from the route's.
+    app.get("/bench/noop", (c) => c.json({ ok: true }));
+    const bare = new Hono().get("/bare", (c) => c.json({ id: "cosmic:1", owner: getAddress(WHALE), state: "on_chain" }));
+    const ours = await listen(app.fetch);
+    const baseline = await listen(bare.fetch);
+    cleanups.push(() => ours.close(), () => baseline.close());
+
+    const nftId = `cosmic:${tokenIdInRange(EID_A, 0n)}`;
+    const warm = await fetch(`${ours.url}/nfts/${nftId}`);
+    if (warm.status !== 200) throw new Error(`GET /nfts/${nftId} → ${warm.status} ${await warm.text()}`);
+    await fetch(`${ours.url}/nfts/${nftId}`);
+
+    console.log(`autocannon: ${CONNECTIONS} connections × ${DURATION} s each`);
+    const bareResult = await cannon(`${baseline.url}/bare`, CONNECTIONS);
+    const noopResult = await cannon(`${ours.url}/bench/noop`, CONNECTIONS);
+    const nftResult = await cannon(`${ours.url}/nfts/${nftId}`, CONNECTIONS);
+    const owners = Array.from({ length: 200 }, () => ownerOf(Math.floor(Math.random() * (TOKENS - 5000))));
+    const ownerRequests = owners.map((o) => ({ method: "GET" as const, path: `/nfts/owner/${o}?limit=50` }));
+    const ownerHttp = await cannon(ours.url, 10, ownerRequests);
+
+    // The owner query alone: random owners (100 tokens), and the 5,000-token holder's first and a middle page.
+    const times: number[] = [];
+    for (let i = 0; i < 500; i++) {
+      const t0 = performance.now();
+      await listOwnerTokens(indexed.db, ownerOf(Math.floor(Math.random() * (TOKENS - 5000))), { limit: 51 });
+      times.push(performance.now() - t0);
+    }
+    const whale: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const t0 = performance.now();
+      await listOwnerTokens(indexed.db, WHALE, { limit: 51, ...(i % 2 ? { after: { chainId: CHAIN_A, contract: CONTRACT_A, tokenId: tokenIdInRange(EID_A, BigInt(TOKENS - 2500)) } } : {}) });
+      whale.push(performance.now() - t0);
+    }
+    const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+
+    const ratio = nftResult.rps / bareResult.rps;
+    const rows = [
+      ["bare Hono route (baseline)", bareResult],
+      ["our app's middleware + empty handler", noopResult],
+      ["GET /nfts/{id} (cached)", nftResult],
+      ["GET /nfts/owner/{address} (10 conns, random owners)", ownerHttp],
+    ] as const;
+    console.log(`\n| measurement | req/s | p50 ms | p99 ms | errors | non-2xx |\n|---|---|---|---|---|---|`);
+    for (const [name, r] of rows) console.log(`| ${name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} |`);
+    console.log(`\nGET /nfts/{id}: ${(ratio * 100).toFixed(0)} % of the bare route's throughput (target ≥ 60 %), p99 ${nftResult.p99} ms (target < 25 ms)`);
+    console.log(`owner query over ${TOKENS.toLocaleString()} tokens (listOwnerTokens, 500 random owners): p50 ${pct(times, 50).toFixed(2)} ms, p99 ${pct(times, 99).toFixed(2)} ms (target < 30 ms)`);
+    console.log(`owner query, 5,000-token holder (first / middle page): p50 ${pct(whale, 50).toFixed(2)} ms, p99 ${pct(whale, 99).toFixed(2)} ms`);
+  } finally {
+    for (const fn of cleanups.reverse()) await fn().catch((e) => console.error("cleanup:", (e as Error).message));
+  }
+}
+
+await main();
+process.exit(0);
