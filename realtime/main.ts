@@ -15,7 +15,7 @@ const ops = loadOpsConfig(process.env);
 const deps = await createDependencies({ ...process.env, JOBS_WORKER: process.env.JOBS_WORKER ?? "0" });
 const indexed =
   deps.config.databaseUrl && ops.indexedSchema ? connectIndexedDb({ databaseUrl: deps.config.databaseUrl, schema: ops.indexedSchema, max: 4 }) : undefined;
-const service = await startRealtime({ ...deps, auth: new AuthService(deps), indexed, ops });
+const service = await startRealtime({ ...deps, auth: new AuthService(deps), indexed, ops, trustProxy: deps.config.trustProxy });
 
 let closing = false;
 const shutdown = () => {

@@ -4,11 +4,12 @@
  * the sockets of this process. Each socket has a bounded send buffer: a client that does not read is
  * closed with 4008 instead of growing memory or delaying anyone else (sends never await a client).
  */
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { decodeJwt } from "jose";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Principal } from "../api/http/context.js";
+import { consumeRateLimit } from "../api/http/ratelimit.js";
 import type { Logger } from "../infra/logger.js";
 import { wsConnections, wsDropped, wsMessages } from "../infra/metrics.js";
 import type { KeyValueStore, Unsubscribe } from "../infra/redis.js";
@@ -29,6 +30,8 @@ export type RealtimeServerOptions = {
   maxRoomsPerClient?: number;
   /** Sockets without a token may join public rooms (event, collection, bridge, nft). */
   allowAnonymous?: boolean;
+  /** Handshakes per client IP per window (the REST per-IP budget, separate bucket). */
+  handshakeLimit?: { points: number; windowSeconds: number; trustProxy: boolean };
 };
 
 type Client = {
@@ -58,9 +61,10 @@ function bearerFrom(req: IncomingMessage): string | undefined {
   return url.searchParams.get("access_token") ?? undefined;
 }
 
-function reject(socket: Duplex, status: number, code: string, message: string) {
+function reject(socket: Duplex, status: number, code: string, message: string, headers: Record<string, string> = {}) {
   const body = JSON.stringify({ error: { code, message } });
-  socket.end(`HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : status === 503 ? "Service Unavailable" : status === 404 ? "Not Found" : "Bad Request"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`);
 }
 
 export async function startRealtimeServer(options: RealtimeServerOptions): Promise<RealtimeServer> {
@@ -155,6 +159,15 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
     if (url.pathname !== wsPath) return reject(socket, 404, "ROUTE_NOT_FOUND", `WebSocket endpoint is ${wsPath}`);
     const token = bearerFrom(req);
     void (async () => {
+      if (options.handshakeLimit) {
+        const { points, windowSeconds, trustProxy } = options.handshakeLimit;
+        const forwarded = trustProxy ? String(req.headers["x-forwarded-for"] ?? "").split(",")[0]!.trim() : "";
+        try {
+          await consumeRateLimit(options.kv, { name: "ws", points, windowSeconds, failOpen: true }, forwarded || req.socket.remoteAddress || "unknown");
+        } catch (error) {
+          return reject(socket, 429, "RATE_LIMITED", "too many connections, retry later", (error as { headers?: Record<string, string> }).headers);
+        }
+      }
       let principal: Client["principal"];
       if (token) {
         try {

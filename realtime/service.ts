@@ -16,6 +16,7 @@ export async function startRealtime(deps: {
   auth: RealtimeAuth;
   indexed: IndexedDb | undefined;
   ops: OpsConfig;
+  trustProxy?: boolean;
 }): Promise<RealtimeService> {
   const r = deps.ops.realtime;
   const server = await startRealtimeServer({
@@ -29,6 +30,7 @@ export async function startRealtime(deps: {
     heartbeatMs: r.heartbeatMs,
     maxRoomsPerClient: r.maxRoomsPerClient,
     allowAnonymous: r.allowAnonymous,
+    handshakeLimit: { points: deps.ops.rateLimit.perIp, windowSeconds: deps.ops.rateLimit.windowSeconds, trustProxy: deps.trustProxy ?? false },
   });
   let notifier: Notifier | undefined;
   if (r.notifier && deps.indexed) {

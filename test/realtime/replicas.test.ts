@@ -103,6 +103,18 @@ describe("fan-out across replicas", () => {
     fast.close();
   });
 
+  it("limits handshakes per IP (429 with Retry-After)", async () => {
+    const small = await startCluster({ count: 1, ops: { RATE_LIMIT_PER_IP: "3" } });
+    try {
+      const url = small.replicas[0]!.realtime.server.url;
+      const statuses = [];
+      for (let i = 0; i < 5; i++) statuses.push(await handshakeStatus(url));
+      expect(statuses).toEqual([101, 101, 101, 429, 429]);
+    } finally {
+      await small.close();
+    }
+  });
+
   it("closes a socket that stops answering heartbeats (4002)", async () => {
     const quick = await startCluster({ count: 1, ops: { REALTIME_HEARTBEAT_MS: "150" } });
     try {
