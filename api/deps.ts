@@ -6,6 +6,7 @@
 import { type Hex, createPublicClient, http } from "viem";
 import { createServerSigners, type ServerSigners } from "../chain/serverSigners.js";
 import { readDeployments } from "../devnet/deployments.js";
+import { connectIndexedDb, type IndexedDb } from "./indexed/db.js";
 import { type IndexerSetup, IndexerConfigError, loadIndexerSetup } from "../indexer/setup.js";
 import { type Config, ConfigError, loadConfig } from "../infra/config.js";
 import { createLogger, type Logger } from "../infra/logger.js";
@@ -57,7 +58,22 @@ export function createSigners(env: NodeJS.ProcessEnv, network: IndexerSetup | un
   return createServerSigners({ chains: network.chains, privateKey, pollingInterval: network.mode === "devnet" ? 50 : 1000 });
 }
 
-export async function createDependencies(env: NodeJS.ProcessEnv = process.env, logger?: Logger): Promise<AppDependencies & { close(): Promise<void> }> {
+/**
+ * Indexed tables for an API process outside Ponder (a replica, the realtime companion): a read-only
+ * pool on INDEXED_SCHEMA (the views schema in production) or DATABASE_SCHEMA. Inside Ponder,
+ * src/api/index.ts passes Ponder's own `db` instead.
+ */
+export function indexedFromEnv(env: NodeJS.ProcessEnv): IndexedDb | undefined {
+  const schema = env.INDEXED_SCHEMA || env.DATABASE_SCHEMA;
+  if (!env.DATABASE_URL || !schema) return undefined;
+  return connectIndexedDb({ databaseUrl: env.DATABASE_URL, schema });
+}
+
+export async function createDependencies(
+  env: NodeJS.ProcessEnv = process.env,
+  logger?: Logger,
+  overrides: { indexed?: IndexedDb } = {},
+): Promise<AppDependencies & { close(): Promise<void> }> {
   const loaded = loadConfig(env);
   const ops = loadOpsConfig(env);
   const log = logger ?? createLogger({ level: loaded.logLevel });
@@ -66,6 +82,7 @@ export async function createDependencies(env: NodeJS.ProcessEnv = process.env, l
   const config =
     loaded.chains.length === 0 && network ? { ...loaded, chains: network.chains.map((c) => ({ chainId: c.chainId, rpcUrl: c.rpcUrl })) } : loaded;
   const signers = createSigners(env, network, log);
+  const indexed = overrides.indexed ?? indexedFromEnv(env);
   let store: OffchainStore | undefined;
   let kv: KeyValueStore | undefined;
   let jobs: JobQueue | undefined;
@@ -100,12 +117,13 @@ export async function createDependencies(env: NodeJS.ProcessEnv = process.env, l
       verifiers: createChainVerifiers(config),
       network,
       signers,
+      indexed,
       nft: loadNftSettings(env, config.dataDir),
       jobs: j,
       ops,
       async close() {
         await j.close();
-        await Promise.allSettled([s.close(), k.close()]);
+        await Promise.allSettled([s.close(), k.close(), overrides.indexed ? undefined : indexed?.close()]);
       },
     };
   } catch (error) {
@@ -116,7 +134,7 @@ export async function createDependencies(env: NodeJS.ProcessEnv = process.env, l
 }
 
 /** The app with production dependencies (Ponder: `app.route("/", (await createProductionApp()).app)`). */
-export async function createProductionApp(env: NodeJS.ProcessEnv = process.env) {
-  const deps = await createDependencies(env);
+export async function createProductionApp(env: NodeJS.ProcessEnv = process.env, overrides: { indexed?: IndexedDb } = {}) {
+  const deps = await createDependencies(env, undefined, overrides);
   return { app: buildApp(deps), deps, close: deps.close };
 }

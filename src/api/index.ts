@@ -10,6 +10,8 @@ import { and, asc, client, desc, eq, graphql, gt, inArray } from "ponder";
 import { type Address, isAddress } from "viem";
 import { deriveLocation, joinBridge } from "../../indexer/omnichain.js";
 import { ponderRouteLimit } from "../../api/http/ponderGuards.js";
+import { createProductionApp } from "../../api/deps.js";
+import { ponderIndexedDb } from "../../api/indexed/db.js";
 
 const app = new Hono();
 
@@ -103,10 +105,13 @@ app.get("/indexer/collections", async (c) => {
 });
 
 // ----------------------------------------------------------------- domain routes (api/)
-// COMPOSITION POINT for the API engineer: api/app.ts builds the REST app (auth, users, nfts,
-// bridge, events…). Mount it here, e.g.
-//   import { buildApp } from "../../api/app.js";
-//   app.route("/", buildApp(await loadAppDependencies()));
-// Keep /graphql, /sql/* and /indexer/* above; Ponder reserves /health, /ready, /status, /metrics.
+// The REST app of api/ (auth, users, nfts, bridge, events, jobs, health). Built once per process:
+// `ponder dev` re-evaluates this module on reload, and a second off-chain store / job queue on the
+// same PGlite folder or queue would fight the first one. It reads the index through Ponder's `db`.
+const restKey = Symbol.for("cosmic-loop.rest-app");
+const holder = globalThis as unknown as Record<symbol, ReturnType<typeof createProductionApp> | undefined>;
+holder[restKey] ??= createProductionApp(process.env, { indexed: ponderIndexedDb(db) });
+const rest = await holder[restKey]!;
+app.route("/", rest.app);
 
 export default app;
