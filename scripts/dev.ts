@@ -54,7 +54,7 @@ async function main() {
   devnet = await startDevnet({ chains, basePort, deploymentsFile, log: (l) => log(l) });
   const { deployments } = devnet;
   for (const c of deployments.chains) log(`  ${c.name}: chain ${c.chainId}, EID ${c.eid}, ${c.rpcUrl}`);
-  relayer = await startRelayer({ deployments, delayMs: Number(process.env.RELAYER_DELAY_MS ?? 0), log: (l) => log(`relayer: ${l}`) });
+  relayer = await startRelayer({ deployments, delayMs: Number(process.env.RELAYER_DELAY_MS ?? 0), log });
 
   const dataDir = path.join(ROOT, ".ponder", deployments.devnetId);
   mkdirSync(dataDir, { recursive: true });
