@@ -66,7 +66,10 @@ export async function listOwnerTokens(db: IndexedDatabase, owner: string, option
     .select()
     .from(t.token)
     .where(and(...where))
-    .orderBy(asc(t.token.chainId), asc(t.token.contract), asc(t.token.tokenId))
+    // `chain_id + 0` keeps the planner on the owner index (owner, chain_id) + a small sort: ordering
+    // by the bare primary-key columns tempts it into walking the whole primary key for a large
+    // holder whose tokens sit at its end (measured: 170 ms → a few ms at 1M tokens, bench/api-nfts.ts).
+    .orderBy(sql`${t.token.chainId} + 0`, asc(t.token.contract), asc(t.token.tokenId))
     .limit(options.limit);
 }
 
