@@ -1,0 +1,55 @@
+/** NFT/bridge settings from the environment: defaults, overrides, one clear error for bad values. */
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { NFT_DEFAULTS, loadNftSettings } from "../../api/nfts/settings.js";
+import { ConfigError } from "../../infra/config.js";
+
+describe("loadNftSettings", () => {
+  it("defaults", () => {
+    const s = loadNftSettings({}, "/data");
+    expect(s).toMatchObject({ ...NFT_DEFAULTS, mediaDir: path.resolve("/data/media"), fetchAllowHosts: [], publicBaseUrl: undefined });
+  });
+
+  it("reads every variable", () => {
+    const s = loadNftSettings(
+      {
+        BRIDGE_STUCK_AFTER_SECONDS: "60",
+        BRIDGE_ESTIMATE_TTL_SECONDS: "5",
+        BRIDGE_FEE_MARGIN_BPS: "0",
+        IPFS_GATEWAY: "https://gw.example/ipfs/",
+        METADATA_FETCH_TIMEOUT_MS: "1500",
+        METADATA_MAX_BYTES: "2048",
+        METADATA_IMAGE_MAX_BYTES: "4096",
+        METADATA_OVERRIDE_MAX_BYTES: "1024",
+        METADATA_REFRESH_COOLDOWN_SECONDS: "0",
+        METADATA_FETCH_ALLOW_HOSTS: "127.0.0.1:8080, Fixture.local:80",
+        MEDIA_DIR: "/srv/media",
+        THUMBNAIL_SIZE: "128",
+        PUBLIC_BASE_URL: "https://api.example/",
+      },
+      "/data",
+    );
+    expect(s).toEqual({
+      bridgeStuckAfterSeconds: 60,
+      bridgeEstimateTtlSeconds: 5,
+      bridgeFeeMarginBps: 0,
+      ipfsGateway: "https://gw.example/ipfs/",
+      fetchTimeoutMs: 1500,
+      metadataMaxBytes: 2048,
+      imageMaxBytes: 4096,
+      overrideMaxBytes: 1024,
+      refreshCooldownSeconds: 0,
+      fetchAllowHosts: ["127.0.0.1:8080", "fixture.local:80"],
+      mediaDir: "/srv/media",
+      thumbnailSize: 128,
+      publicBaseUrl: "https://api.example",
+    });
+  });
+
+  it("rejects bad values with the variable's name", () => {
+    expect(() => loadNftSettings({ BRIDGE_STUCK_AFTER_SECONDS: "soon" }, "/d")).toThrow(ConfigError);
+    expect(() => loadNftSettings({ BRIDGE_STUCK_AFTER_SECONDS: "0" }, "/d")).toThrow(/BRIDGE_STUCK_AFTER_SECONDS/);
+    expect(() => loadNftSettings({ IPFS_GATEWAY: "ftp://x/" }, "/d")).toThrow(/IPFS_GATEWAY/);
+    expect(() => loadNftSettings({ IPFS_GATEWAY: "https://gw.example/ipfs" }, "/d")).toThrow(/IPFS_GATEWAY/);
+  });
+});
