@@ -1,3 +1,6 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
 /** OpenAPIHono factory with our validation hook, plus the OpenAPI document and the /docs page. */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Hook } from "@hono/zod-openapi";
@@ -56,10 +59,30 @@ export function mountDocs(app: OpenAPIHono<AppEnv>, info: { title: string; versi
     c.html(`<!doctype html>
 <html><head><meta charset="utf-8"><title>${info.title} — API docs</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5.17.14/swagger-ui.css"></head>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
 <body><div id="ui"></div>
-<script src="https://unpkg.com/swagger-ui-dist@5.17.14/swagger-ui-bundle.js" crossorigin></script>
-<script>window.ui = SwaggerUIBundle({ url: "./openapi.json", dom_id: "#ui", persistAuthorization: true });</script>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#ui", persistAuthorization: true });</script>
 </body></html>`),
   );
+  // Swagger UI's assets come from the swagger-ui-dist package, so the docs work offline.
+  for (const [file, type] of Object.entries(DOCS_ASSETS)) {
+    app.get(`/docs/assets/${file}`, (c) => {
+      c.header("content-type", type);
+      c.header("cache-control", "public, max-age=86400");
+      return c.body(docsAsset(file));
+    });
+  }
+}
+
+const require = createRequire(import.meta.url);
+const DOCS_ASSETS = { "swagger-ui.css": "text/css; charset=utf-8", "swagger-ui-bundle.js": "text/javascript; charset=utf-8" } as const;
+const assetCache = new Map<string, string>();
+function docsAsset(file: string): string {
+  let body = assetCache.get(file);
+  if (!body) {
+    body = readFileSync(path.join(path.dirname(require.resolve("swagger-ui-dist/package.json")), file), "utf8");
+    assetCache.set(file, body);
+  }
+  return body;
 }

@@ -48,7 +48,15 @@ describe("http foundation", () => {
     expect(doc.components.schemas.Error).toBeDefined();
     const docs = await t.app.request("/docs");
     expect(docs.headers.get("content-type")).toContain("text/html");
-    expect(await docs.text()).toContain("openapi.json");
+    const html = await docs.text();
+    expect(html).toContain("openapi.json");
+    // Swagger UI is served from the swagger-ui-dist package (works offline), not from a CDN.
+    expect(html).not.toMatch(/https?:\/\//);
+    const bundle = await t.app.request("/docs/assets/swagger-ui-bundle.js");
+    expect(bundle.status).toBe(200);
+    expect(bundle.headers.get("content-type")).toContain("javascript");
+    expect((await bundle.text()).length).toBeGreaterThan(100_000);
+    expect((await t.app.request("/docs/assets/swagger-ui.css")).status).toBe(200);
   });
 
   it("answers JSON errors: unknown route, malformed JSON, wrong content type, validation, body too large", async () => {
