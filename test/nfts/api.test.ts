@@ -4,6 +4,7 @@
  * / admin, invalid and oversized), tokenURI refresh with thumbnails and the SSRF guard, owner pages
  * while tokens arrive, collections and their profile, GET /chains.
  */
+import fc from "fast-check";
 import sharp from "sharp";
 import type { Address } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -217,6 +218,37 @@ describe("NFT service", () => {
       expect(item.lagBlocks).toBeGreaterThanOrEqual(0);
       expect(item.collections.map((x: { slug: string }) => x.slug).sort()).toEqual(["cosmic", "legacy"]);
     }
+  });
+
+  it("random input on every NFT, collection and bridge route: never a 5xx, always a JSON error", async () => {
+    const aliceToken = await s.login(alice.privateKey);
+    const text = fc.oneof(fc.string({ maxLength: 80 }), fc.constantFrom("cosmic:1", `cosmic:${aliceId.split(":")[1]}`, "0x" + "f".repeat(64), alice.address, "-1", "1e99", "%00", "../../etc/passwd", "null"));
+    const enc = (v: string) => encodeURIComponent(v);
+    const routes = fc.oneof(
+      text.map((v) => ["GET", `/nfts/${enc(v)}`, undefined] as const),
+      fc.tuple(text, text, text).map(([a, c, l]) => ["GET", `/nfts/owner/${enc(a)}?cursor=${enc(c)}&limit=${enc(l)}`, undefined] as const),
+      text.map((v) => ["GET", `/bridge/${enc(v)}`, undefined] as const),
+      fc.tuple(text, text).map(([a, c]) => ["GET", `/bridge/history/${enc(a)}?cursor=${enc(c)}`, undefined] as const),
+      fc.tuple(text, text, fc.integer(), fc.integer()).map(([col, id, a, b]) => ["GET", `/bridge/estimate?collection=${enc(col)}&tokenId=${enc(id)}&srcChain=${a}&dstChain=${b}`, undefined] as const),
+      text.map((v) => ["GET", `/collections/${enc(v)}`, undefined] as const),
+      fc.jsonValue().map((b) => ["POST", "/nfts", b] as const),
+      fc.record({ collection: text, chainId: fc.oneof(fc.integer(), fc.constant(chain(0).chainId)), recipients: fc.array(text, { maxLength: 3 }) }).map((b) => ["POST", "/nfts", b] as const),
+      fc.jsonValue().map((b) => ["PUT", `/nfts/${aliceId}/metadata`, b] as const),
+      fc.record({ name: fc.jsonValue(), attributes: fc.jsonValue() }).map((b) => ["PUT", `/nfts/${aliceId}/metadata`, b] as const),
+      fc.record({ collection: text, tokenId: text, srcChainId: fc.oneof(fc.integer(), fc.constant(chain(0).chainId)), dstChainId: fc.oneof(fc.integer(), fc.constant(chain(1).chainId)) }).map((b) => ["POST", "/bridge", b] as const),
+      fc.jsonValue().map((b) => ["POST", "/bridge/00000000-0000-4000-8000-000000000000/tx", b] as const),
+    );
+    await fc.assert(
+      fc.asyncProperty(routes, async ([method, p, body]) => {
+        const headers: Record<string, string> = { "x-api-key": minterKey, ...(method === "PUT" || p.startsWith("/bridge") ? { authorization: `Bearer ${aliceToken}` } : {}) };
+        if (headers.authorization) delete headers["x-api-key"];
+        const res = await s.req(p, { method, headers: { "content-type": "application/json", ...headers }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+        const raw = await res.text();
+        expect(res.status, `${method} ${p} ${JSON.stringify(body)} → ${raw}`).toBeLessThan(500);
+        if (res.status >= 400) expect(JSON.parse(raw).error.code).toMatch(/^[A-Z_]+$/);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("documents every route in /openapi.json", async () => {
