@@ -116,6 +116,11 @@ async function main() {
   const db = await createTestDatabase();
   const { kv, cleanup: kvCleanup } = createTestKv("redis");
   const cleanups: (() => Promise<unknown>)[] = [async () => rmSync(dataDir, { recursive: true, force: true }), () => db.drop(), () => kvCleanup()];
+  const runCleanups = async () => {
+    for (const fn of cleanups.splice(0).reverse()) await fn().catch((e) => console.error("cleanup:", (e as Error).message));
+  };
+  // Interrupted (Ctrl-C, a CI timeout): still drop the schema, database and Redis keys.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void runCleanups().finally(() => process.exit(130)));
   try {
     console.log(`building an index of ${TOKENS.toLocaleString()} tokens in schema ${schema}…`);
     const index = await createIndex(schema);
@@ -186,7 +191,7 @@ async function main() {
     console.log(`owner query over ${TOKENS.toLocaleString()} tokens (listOwnerTokens, 500 random owners): p50 ${pct(times, 50).toFixed(2)} ms, p99 ${pct(times, 99).toFixed(2)} ms (target < 30 ms)`);
     console.log(`owner query, 5,000-token holder (first / middle page): p50 ${pct(whale, 50).toFixed(2)} ms, p99 ${pct(whale, 99).toFixed(2)} ms`);
   } finally {
-    for (const fn of cleanups.reverse()) await fn().catch((e) => console.error("cleanup:", (e as Error).message));
+    await runCleanups();
   }
 }
 
