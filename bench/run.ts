@@ -87,18 +87,27 @@ async function main() {
     const file = path.join(ROOT, "BENCHMARKS.md");
     const begin = "<!-- suite:begin -->";
     const end = "<!-- suite:end -->";
+    const current = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmarks\n";
+    const stamp = `${started.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+    const runLine = `Run: \`npm run bench -- --size ${size}${only ? ` --only ${only.join(",")}` : ""}\` on ${stamp}; ${machine}; ${outcomes.map((o) => `${o.name} ${o.seconds.toFixed(0)} s`).join(", ")}.`;
+    // --only: keep the other benchmarks' rows (and run lines) from the previous full run.
+    const previous = current.match(new RegExp(`${begin}([\\s\\S]*?)${end}`))?.[1] ?? "";
+    const kept = only ? previous.split("\n").filter((l) => l.startsWith("| ") && !l.startsWith("| benchmark ") && !only.includes(l.split("|")[1]!.trim())) : [];
+    const keptRuns = only ? previous.split("\n").filter((l) => l.startsWith("Run: ")) : [];
+    const order = (l: string) => BENCHMARKS.findIndex((b) => b.name === l.split("|")[1]!.trim());
+    const rows = [...kept, ...lines.slice(2)].sort((a, b) => order(a) - order(b));
     const section = [
       begin,
       "## Suite (`npm run bench`, bench/run.ts)",
       "",
-      `Run: \`npm run bench -- --size ${size}\` on ${started.toISOString().slice(0, 16).replace("T", " ")} UTC; ${machine}.`,
-      `Durations: ${outcomes.map((o) => `${o.name} ${o.seconds.toFixed(0)} s`).join(", ")}.`,
+      ...keptRuns,
+      runLine,
       "Ratio = ours / baseline, both measured in the same run. Targets are the issue's (full-size) targets; at `small` size they are a smoke check, not a verdict.",
       "",
-      ...lines,
+      ...lines.slice(0, 2),
+      ...rows,
       end,
     ].join("\n");
-    const current = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmarks\n";
     const next = current.includes(begin)
       ? current.replace(new RegExp(`${begin}[\\s\\S]*?${end}`), section)
       : current.replace(/^# Benchmarks\n/, `# Benchmarks\n\n${section}\n`);

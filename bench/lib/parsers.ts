@@ -80,6 +80,17 @@ export const BENCHMARKS: Benchmark[] = [
     },
   },
   {
+    name: "login",
+    file: "bench/lib/login.ts",
+    args: (size) => ["--size", size],
+    parse: (out) => {
+      const n = need(out, /\[bench\] (\d+) logins, concurrency (\d+)/, "header");
+      const base = need(out, /baseline verifyMessage: (\d+) \/s/, "baseline");
+      const ours = need(out, /POST \/auth\/login: (\d+) \/s/, "login");
+      return [{ metric: `SIWE login throughput (${n[1]} wallets, ${n[2]} concurrent; baseline: signature check alone)`, unit: "logins/s", ours: num(ours[1]), baseline: num(base[1]) }];
+    },
+  },
+  {
     name: "distribution",
     file: "bench/distribution.ts",
     args: (size) => ["--size", size],
