@@ -156,7 +156,7 @@ describe("resilience: fuzz every OpenAPI operation", () => {
       note: `statuses ${[...statuses].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}×${n}`).join(" ")}`,
     });
     expect(failures).toEqual([]);
-  });
+  }, 240_000);
 
   it("unknown routes and methods answer a JSON 404/405, never 5xx, for any path", async () => {
     let attempts = 0;

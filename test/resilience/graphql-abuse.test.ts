@@ -49,7 +49,7 @@ describe("resilience: GraphQL abuse against a real Ponder", () => {
     devnet = await startTestDevnet({ chains: 1, baseChainId: 100_000 + Math.floor(Math.random() * 800_000) });
     ponder = await startPonder({ deployments: devnet.deployments, db: "pglite" });
     await waitForHead(ponder, devnet.deployments, 90_000);
-  });
+  }, 300_000); // Ponder boots one at a time across test files (boot lock): allow for the queue
   afterAll(async () => {
     console.log(summary.table("Resilience: GraphQL abuse (Ponder /graphql)"));
     if (ponder) await cleanupPonder(ponder);
