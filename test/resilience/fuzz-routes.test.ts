@@ -119,6 +119,7 @@ describe("resilience: fuzz every OpenAPI operation", () => {
     for (const [i, op] of operations(doc).entries()) {
       const t0 = performance.now();
       let opFailures = 0;
+      await stack.relogin();
       const samples = fc.sample(requestArb(doc, op, stack), { numRuns: RUNS, seed: SEED + i });
       for (const r of samples) {
         total++;

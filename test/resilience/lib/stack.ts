@@ -95,9 +95,21 @@ export async function startFuzzStack() {
       if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
       return ((await res.json()) as { accessToken: string }).accessToken;
     };
-    const adminToken = await login(admin);
-    const userToken = await login(user);
-    return { app, deps: t.deps, adminToken, userToken, admin: admin.address, user: user.address, close };
+    const stack = {
+      app,
+      deps: t.deps,
+      adminToken: await login(admin),
+      userToken: await login(user),
+      admin: admin.address,
+      user: user.address,
+      close,
+      /** Fresh sessions: a fuzzed POST /auth/logout or refresh-reuse revokes the current ones. */
+      async relogin() {
+        stack.adminToken = await login(admin);
+        stack.userToken = await login(user);
+      },
+    };
+    return stack;
   } catch (error) {
     await close();
     throw error;
