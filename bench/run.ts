@@ -103,6 +103,7 @@ async function main() {
       ...keptRuns,
       runLine,
       "Ratio = ours / baseline, both measured in the same run. Targets are the issue's (full-size) targets; at `small` size they are a smoke check, not a verdict.",
+      "The machine is shared (other engineers' test runs, see the load average): compare ratios rather than absolute numbers.",
       "",
       ...lines.slice(0, 2),
       ...rows,
