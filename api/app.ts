@@ -24,6 +24,8 @@ import type { AppEnv, RequestDeps } from "./http/context.js";
 import { createErrorHandler, errorJson, notFoundHandler } from "./http/errors.js";
 import { requestContext, requestLogger } from "./http/middleware.js";
 import { createRouter, mountDocs } from "./http/openapi.js";
+import { countStuckBridges } from "./bridge/metrics.js";
+import { setStuckBridgesSource } from "../infra/metrics.js";
 import { createUserRoutes } from "./users/routes.js";
 import type { JobQueue } from "../jobs/types.js";
 import { createEventRoutes } from "./events/routes.js";
@@ -73,6 +75,12 @@ export function buildApp(deps: AppDependencies) {
     signers: deps.signers,
     nft: deps.nft ?? nftSettings({ dataDir: deps.config.dataDir }),
   };
+  // Every replica with an index reports stuck bridges on scrape, not only the notifier's process.
+  if (deps.indexed) {
+    const indexed = deps.indexed;
+    const stuckAfter = requestDeps.nft.bridgeStuckAfterSeconds;
+    setStuckBridgesSource(() => countStuckBridges(indexed, stuckAfter));
+  }
   const app = createRouter<AppEnv>();
 
   app.use("*", requestContext(requestDeps));

@@ -45,7 +45,28 @@ export const bridgeLatency = new Histogram({
   buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
   registers: [registry],
 });
-export const bridgesStuck = new Gauge({ name: "cosmic_bridges_stuck", help: "Bridges sent but not delivered after REALTIME_BRIDGE_STUCK_SECONDS", registers: [registry] });
+let stuckBridgesSource: (() => Promise<number>) | undefined;
+/**
+ * Where `cosmic_bridges_stuck` reads its value on scrape. An API process with an index registers the
+ * index query (so every replica reports it, not only the one running the notifier); without a source
+ * the gauge keeps the value the notifier last set.
+ */
+export function setStuckBridgesSource(source: (() => Promise<number>) | undefined) {
+  stuckBridgesSource = source;
+}
+export const bridgesStuck = new Gauge({
+  name: "cosmic_bridges_stuck",
+  help: "Bridges sent but neither delivered nor failed after BRIDGE_STUCK_AFTER_SECONDS",
+  registers: [registry],
+  async collect() {
+    if (!stuckBridgesSource) return;
+    try {
+      this.set(await stuckBridgesSource());
+    } catch {
+      // Index unreachable: keep the last value; the service-down alert covers it.
+    }
+  },
+});
 export const eventsCreated = new Counter({ name: "cosmic_events_created_total", help: "Events created", registers: [registry] });
 export const registrations = new Counter({ name: "cosmic_event_registrations_total", help: "Event registrations", registers: [registry] });
 export const attendance = new Counter({ name: "cosmic_event_attendance_total", help: "Tickets checked in", registers: [registry] });

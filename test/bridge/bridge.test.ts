@@ -37,6 +37,13 @@ async function mintTo(owner: Address, onChain = 0): Promise<bigint> {
   return id;
 }
 
+async function stuckGauge(): Promise<number> {
+  const text = await (await s.req("/api/metrics")).text();
+  const line = text.split("\n").find((l) => l.startsWith("cosmic_bridges_stuck "));
+  if (!line) throw new Error("cosmic_bridges_stuck missing from /api/metrics");
+  return Number(line.split(" ")[1]);
+}
+
 async function getJson(path: string, init?: RequestInit) {
   const res = await s.req(path, init);
   return { status: res.status, body: (await res.json()) as any };
@@ -201,11 +208,14 @@ describe("bridge service", () => {
     }, "stuck", (STUCK_AFTER + 5) * 1000);
     expect(stuck.status).toBe("INFLIGHT");
     expect(await countStuckBridges(s.indexed, STUCK_AFTER)).toBeGreaterThanOrEqual(1);
+    // Operators see it on /api/metrics (computed on scrape from the index).
+    expect(await stuckGauge()).toBeGreaterThanOrEqual(1);
     await s.resumeRelayer();
     await s.relayed();
     await s.synced();
     expect((await getJson(`/bridge/${operationId}`)).body).toMatchObject({ status: "DELIVERED", stuck: false });
     expect(await countStuckBridges(s.indexed, STUCK_AFTER)).toBe(0);
+    expect(await stuckGauge()).toBe(0);
   });
 
   it("unknown ids are 404, malformed ones 400; history pages newest first without repeats", async () => {
