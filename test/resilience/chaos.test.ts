@@ -18,7 +18,7 @@ import type { Devnet } from "../../devnet/start.js";
 import { reconcile } from "../../indexer/reconcile.js";
 import { setupFromDeployments } from "../../indexer/setup.js";
 import { accounts, deployer, startTestDevnet } from "../helpers/devnet.js";
-import { type PonderInstance, cleanupPonder, dumpIndex, indexedBlocks, startPonder, startRpcProxy, waitForHead, waitUntil, withRpcUrls } from "../helpers/ponder.js";
+import { type PonderInstance, cleanupPonder, dumpIndex, indexedBlocks, startPonder, startRpcProxy, waitForHead, withRpcUrls } from "../helpers/ponder.js";
 import { generateHistory } from "../helpers/ponderHistory.js";
 import { Summary } from "./lib/summary.js";
 
@@ -46,6 +46,8 @@ describe.skipIf(!ENABLED)("resilience chaos: random reorgs and SIGKILLs during i
   let devnet: Devnet;
   let live: PonderInstance;
   let reference: Record<string, unknown[]>;
+  /** Server up → at head, uninterrupted (the fresh run): the window the kills are spread over. */
+  let backfillMs = 5_000;
   const cleanups: (() => Promise<unknown>)[] = [];
   const summary = new Summary();
 
@@ -115,7 +117,9 @@ describe.skipIf(!ENABLED)("resilience chaos: random reorgs and SIGKILLs during i
     const t0 = performance.now();
     const fresh = await startPonder({ deployments: devnet.deployments, db: "pglite" });
     try {
+      const up = performance.now();
       await waitForHead(fresh, devnet.deployments, 120_000);
+      backfillMs = performance.now() - up;
       reference = await dumpIndex(fresh);
       const same = JSON.stringify(await dumpIndex(live)) === JSON.stringify(reference);
       summary.add({ test: "live index after reorgs = fresh index", attempts: 1, failures: same ? 0 : 1, seconds: (performance.now() - t0) / 1000 });
@@ -135,12 +139,17 @@ describe.skipIf(!ENABLED)("resilience chaos: random reorgs and SIGKILLs during i
     const slowed = withRpcUrls(devnet.deployments, new Map(proxies.map(([id, p]) => [id, p.url])));
     let instance = await startPonder({ deployments: slowed, db: "pglite" });
     cleanups.push(() => cleanupPonder(instance));
+    const heads = await Promise.all(devnet.deployments.chains.map(async (c) => [c.chainId, Number(await rpc<string>(c.rpcUrl, "eth_blockNumber"))] as const));
     const killedAt: string[] = [];
+    let late = 0;
     for (let k = 0; k < KILLS; k++) {
-      await waitUntil(async () => ((await indexedBlocks(instance)).size > 0 ? true : null), "indexing to start", 90_000).catch(() => undefined);
-      await new Promise((r) => setTimeout(r, Math.floor(random() * 1500)));
-      const at = await indexedBlocks(instance).catch(() => new Map<number, number>());
-      killedAt.push([...at.values()].join("/") || "boot");
+      // A random point of the backfill window measured on the uninterrupted run (server up → head).
+      const delay = Math.floor((0.05 + 0.9 * random()) * backfillMs);
+      await new Promise((r) => setTimeout(r, delay));
+      const at = await indexedBlocks(instance);
+      const done = heads.every(([id, head]) => (at.get(id) ?? -1) >= head);
+      if (done) late++;
+      killedAt.push(`${delay} ms${done ? " (already at head)" : ""}`);
       await instance.kill();
       instance = await startPonder({ deployments: slowed, db: "pglite", reuse: { dataDir: instance.dataDir, schema: instance.schema, deploymentsFile: instance.deploymentsFile } });
     }
@@ -148,7 +157,7 @@ describe.skipIf(!ENABLED)("resilience chaos: random reorgs and SIGKILLs during i
     const dump = await dumpIndex(instance);
     const { mismatches } = await reconcile(setupFromDeployments(devnet.deployments), instance.url);
     const same = JSON.stringify(dump) === JSON.stringify(reference);
-    summary.add({ test: "SIGKILL mid-backfill, restart, compare", attempts: KILLS, failures: same && !mismatches.length ? 0 : 1, seconds: (performance.now() - t0) / 1000, note: `indexed blocks at each kill: ${killedAt.join(", ")}` });
+    summary.add({ test: "SIGKILL mid-backfill, restart, compare", attempts: KILLS, failures: same && !mismatches.length ? 0 : 1, seconds: (performance.now() - t0) / 1000, note: `kills at ${killedAt.join(", ")} after the server was up; uninterrupted backfill ${backfillMs.toFixed(0)} ms; ${KILLS - late} mid-backfill` });
     expect(dump).toEqual(reference);
     expect(mismatches).toEqual([]);
   }, 600_000);
