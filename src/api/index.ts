@@ -6,6 +6,7 @@
 import { db } from "ponder:api";
 import schema from "ponder:schema";
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { and, asc, client, desc, eq, graphql, gt, inArray } from "ponder";
 import { type Address, isAddress } from "viem";
 import { deriveLocation, joinBridge } from "../../indexer/omnichain.js";
@@ -17,9 +18,15 @@ const app = new Hono();
 
 // Per-IP rate limit of the generated reads (RATE_LIMIT_GRAPHQL_PER_IP per RATE_LIMIT_WINDOW_SECONDS).
 const routeLimit = ponderRouteLimit();
-app.use("/graphql", routeLimit);
-app.use("/", routeLimit);
-app.use("/sql/*", routeLimit);
+// Ponder parses any body size: a real query is a few KiB, so anything over 512 KiB is refused early.
+const sizeLimit = bodyLimit({
+  maxSize: 512 * 1024,
+  onError: (c) => c.json({ error: { code: "PAYLOAD_TOO_LARGE", message: "request body exceeds 512 KiB" } }, 413),
+});
+for (const path of ["/graphql", "/", "/sql/*"]) {
+  app.use(path, routeLimit);
+  app.use(path, sizeLimit);
+}
 
 app.use("/graphql", graphql({ db, schema }));
 app.use("/", graphql({ db, schema }));
