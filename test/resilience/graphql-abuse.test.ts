@@ -6,7 +6,6 @@
  * query must still answer afterwards. Ponder's graphql() guards (max tokens 1000, depth 100,
  * aliases 30) are what this relies on.
  */
-import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Devnet } from "../../devnet/start.js";
 import { startTestDevnet } from "../helpers/devnet.js";
@@ -57,33 +56,15 @@ describe("resilience: GraphQL abuse against a real Ponder", () => {
     await devnet?.stop();
   });
 
-  // Each request on its own connection (as an attacker's would be): a body refused before it was read
-  // leaves its socket unusable, and a pooled client would carry that into the next request.
   const post = async (body: string, contentType = "application/json") => {
     const t0 = performance.now();
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = http.request(`${ponder.url}/graphql`, {
-        method: "POST",
-        agent: false,
-        headers: { "content-type": contentType, accept: "application/json", "content-length": Buffer.byteLength(body) },
-        signal: AbortSignal.timeout(HANG_MS),
-      });
-      req.on("response", (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => (text += chunk));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
-        res.on("error", reject);
-      });
-      // Writing the rest of a refused body may fail once the server answered; the answer is what counts.
-      req.on("error", (error) => (req.writableEnded && (error as NodeJS.ErrnoException).code === "EPIPE" ? undefined : reject(error)));
-      req.end(body);
-    });
+    const res = await fetch(`${ponder.url}/graphql`, { method: "POST", headers: { "content-type": contentType, accept: "application/json" }, body, signal: AbortSignal.timeout(HANG_MS) });
+    const text = await res.text();
     let parsed: { data?: unknown; errors?: unknown[] } | undefined;
     try {
       parsed = JSON.parse(text);
     } catch {}
-    return { status, parsed, ms: performance.now() - t0 };
+    return { status: res.status, parsed, ms: performance.now() - t0 };
   };
 
   it("a normal query answers with data (control)", async () => {
