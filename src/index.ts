@@ -368,7 +368,14 @@ if (setup.mode === "devnet") {
     await context.db.insert(lzPacket).values({ chainId, ...facts, txHash: event.transaction.hash, blockNumber: event.block.number }).onConflictDoNothing();
   });
 
-  ponder.on("EndpointV2:PacketVerified", async ({ event, context }) => {
+  /** PacketVerified and PacketDelivered fill the same receive row, each its own step's columns. */
+  type EndpointStepEvent = {
+    args: { origin: { srcEid: number; sender: Hex; nonce: bigint }; receiver: Address };
+    block: BlockInfo;
+    log: { logIndex: number };
+    transaction: { hash: Hex };
+  };
+  const onEndpointStep = async (event: EndpointStepEvent, context: Ctx, step: "verified" | "delivered") => {
     const chainId = context.chain.id;
     const dep = lookup.oapp(chainId, event.args.receiver);
     if (!dep) return;
@@ -377,26 +384,13 @@ if (setup.mode === "devnet") {
     await upsertReceive(context, dep, guidOf(chainId, origin, event.args.receiver), origin.srcEid, key, {
       nonce: origin.nonce,
       srcOapp: `0x${origin.sender.slice(26)}` as Address,
-      verifiedTxHash: event.transaction.hash,
-      verifiedBlock: event.block.number,
-      verifiedTimestamp: event.block.timestamp,
+      ...(step === "verified"
+        ? { verifiedTxHash: event.transaction.hash, verifiedBlock: event.block.number, verifiedTimestamp: event.block.timestamp }
+        : { deliveredTxHash: event.transaction.hash, deliveredBlock: event.block.number, deliveredTimestamp: event.block.timestamp }),
     });
-  });
-
-  ponder.on("EndpointV2:PacketDelivered", async ({ event, context }) => {
-    const chainId = context.chain.id;
-    const dep = lookup.oapp(chainId, event.args.receiver);
-    if (!dep) return;
-    const { origin } = event.args;
-    const key = orderKey(event.block.timestamp, chainId, event.block.number, event.log.logIndex);
-    await upsertReceive(context, dep, guidOf(chainId, origin, event.args.receiver), origin.srcEid, key, {
-      nonce: origin.nonce,
-      srcOapp: `0x${origin.sender.slice(26)}` as Address,
-      deliveredTxHash: event.transaction.hash,
-      deliveredBlock: event.block.number,
-      deliveredTimestamp: event.block.timestamp,
-    });
-  });
+  };
+  ponder.on("EndpointV2:PacketVerified", async ({ event, context }) => onEndpointStep(event, context, "verified"));
+  ponder.on("EndpointV2:PacketDelivered", async ({ event, context }) => onEndpointStep(event, context, "delivered"));
 }
 
 // ---------------------------------------------------------------- configuration events
