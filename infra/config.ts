@@ -61,7 +61,8 @@ export type Config = {
   };
 };
 
-const intFrom = (name: string, def: number, min = 0) =>
+/** An integer environment variable (zod), `def` when unset, one message naming the variable otherwise. */
+export const intFrom = (name: string, def: number, min = 0) =>
   z
     .string()
     .optional()

@@ -4,7 +4,7 @@
  */
 import path from "node:path";
 import { z } from "zod";
-import { ConfigError } from "../../infra/config.js";
+import { ConfigError, intFrom } from "../../infra/config.js";
 
 export type NftSettings = {
   /** A bridge in flight longer than this is reported `stuck` (and counted in the stuck gauge). */
@@ -57,51 +57,36 @@ export function nftSettings(overrides: Partial<NftSettings> & { dataDir?: string
   };
 }
 
-const int = (name: string, min: number) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v === "") return undefined;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < min) {
-        ctx.addIssue({ code: "custom", message: `${name} must be an integer >= ${min} (got "${v}")` });
-        return z.NEVER;
-      }
-      return n;
-    });
-
 export function loadNftSettings(env: NodeJS.ProcessEnv, dataDir: string): NftSettings {
   const parsed = z
     .object({
-      BRIDGE_STUCK_AFTER_SECONDS: int("BRIDGE_STUCK_AFTER_SECONDS", 1),
-      BRIDGE_ESTIMATE_TTL_SECONDS: int("BRIDGE_ESTIMATE_TTL_SECONDS", 1),
-      BRIDGE_FEE_MARGIN_BPS: int("BRIDGE_FEE_MARGIN_BPS", 0),
-      METADATA_FETCH_TIMEOUT_MS: int("METADATA_FETCH_TIMEOUT_MS", 100),
-      METADATA_MAX_BYTES: int("METADATA_MAX_BYTES", 1024),
-      METADATA_IMAGE_MAX_BYTES: int("METADATA_IMAGE_MAX_BYTES", 1024),
-      METADATA_OVERRIDE_MAX_BYTES: int("METADATA_OVERRIDE_MAX_BYTES", 256),
-      METADATA_REFRESH_COOLDOWN_SECONDS: int("METADATA_REFRESH_COOLDOWN_SECONDS", 0),
-      THUMBNAIL_SIZE: int("THUMBNAIL_SIZE", 16),
+      BRIDGE_STUCK_AFTER_SECONDS: intFrom("BRIDGE_STUCK_AFTER_SECONDS", NFT_DEFAULTS.bridgeStuckAfterSeconds, 1),
+      BRIDGE_ESTIMATE_TTL_SECONDS: intFrom("BRIDGE_ESTIMATE_TTL_SECONDS", NFT_DEFAULTS.bridgeEstimateTtlSeconds, 1),
+      BRIDGE_FEE_MARGIN_BPS: intFrom("BRIDGE_FEE_MARGIN_BPS", NFT_DEFAULTS.bridgeFeeMarginBps, 0),
+      METADATA_FETCH_TIMEOUT_MS: intFrom("METADATA_FETCH_TIMEOUT_MS", NFT_DEFAULTS.fetchTimeoutMs, 100),
+      METADATA_MAX_BYTES: intFrom("METADATA_MAX_BYTES", NFT_DEFAULTS.metadataMaxBytes, 1024),
+      METADATA_IMAGE_MAX_BYTES: intFrom("METADATA_IMAGE_MAX_BYTES", NFT_DEFAULTS.imageMaxBytes, 1024),
+      METADATA_OVERRIDE_MAX_BYTES: intFrom("METADATA_OVERRIDE_MAX_BYTES", NFT_DEFAULTS.overrideMaxBytes, 256),
+      METADATA_REFRESH_COOLDOWN_SECONDS: intFrom("METADATA_REFRESH_COOLDOWN_SECONDS", NFT_DEFAULTS.refreshCooldownSeconds, 0),
+      THUMBNAIL_SIZE: intFrom("THUMBNAIL_SIZE", NFT_DEFAULTS.thumbnailSize, 16),
     })
     .safeParse(env);
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => i.message).join("; "));
   const gateway = env.IPFS_GATEWAY ?? NFT_DEFAULTS.ipfsGateway;
   if (!/^https?:\/\/.+\/$/.test(gateway)) throw new ConfigError(`IPFS_GATEWAY must be an http(s) URL ending with / (got "${gateway}")`);
   const p = parsed.data;
-  const defined = <T>(v: T | undefined, d: T) => (v === undefined ? d : v);
   return {
-    bridgeStuckAfterSeconds: defined(p.BRIDGE_STUCK_AFTER_SECONDS, NFT_DEFAULTS.bridgeStuckAfterSeconds),
-    bridgeEstimateTtlSeconds: defined(p.BRIDGE_ESTIMATE_TTL_SECONDS, NFT_DEFAULTS.bridgeEstimateTtlSeconds),
-    bridgeFeeMarginBps: defined(p.BRIDGE_FEE_MARGIN_BPS, NFT_DEFAULTS.bridgeFeeMarginBps),
+    bridgeStuckAfterSeconds: p.BRIDGE_STUCK_AFTER_SECONDS,
+    bridgeEstimateTtlSeconds: p.BRIDGE_ESTIMATE_TTL_SECONDS,
+    bridgeFeeMarginBps: p.BRIDGE_FEE_MARGIN_BPS,
     ipfsGateway: gateway,
-    fetchTimeoutMs: defined(p.METADATA_FETCH_TIMEOUT_MS, NFT_DEFAULTS.fetchTimeoutMs),
-    metadataMaxBytes: defined(p.METADATA_MAX_BYTES, NFT_DEFAULTS.metadataMaxBytes),
-    imageMaxBytes: defined(p.METADATA_IMAGE_MAX_BYTES, NFT_DEFAULTS.imageMaxBytes),
-    overrideMaxBytes: defined(p.METADATA_OVERRIDE_MAX_BYTES, NFT_DEFAULTS.overrideMaxBytes),
-    refreshCooldownSeconds: defined(p.METADATA_REFRESH_COOLDOWN_SECONDS, NFT_DEFAULTS.refreshCooldownSeconds),
+    fetchTimeoutMs: p.METADATA_FETCH_TIMEOUT_MS,
+    metadataMaxBytes: p.METADATA_MAX_BYTES,
+    imageMaxBytes: p.METADATA_IMAGE_MAX_BYTES,
+    overrideMaxBytes: p.METADATA_OVERRIDE_MAX_BYTES,
+    refreshCooldownSeconds: p.METADATA_REFRESH_COOLDOWN_SECONDS,
     mediaDir: path.resolve(env.MEDIA_DIR ?? path.join(dataDir, "media")),
-    thumbnailSize: defined(p.THUMBNAIL_SIZE, NFT_DEFAULTS.thumbnailSize),
+    thumbnailSize: p.THUMBNAIL_SIZE,
     fetchAllowHosts: (env.METADATA_FETCH_ALLOW_HOSTS ?? "").split(",").map((h) => h.trim().toLowerCase()).filter(Boolean),
     publicBaseUrl: env.PUBLIC_BASE_URL?.replace(/\/$/, ""),
   };
