@@ -61,20 +61,28 @@ export type Config = {
   };
 };
 
-/** An integer environment variable (zod), `def` when unset, one message naming the variable otherwise. */
-export const intFrom = (name: string, def: number, min = 0) =>
+/**
+ * An integer environment variable (zod): `def` when unset or empty, otherwise an integer in
+ * [min, max]. Messages do not repeat the variable: `configIssues` prefixes each with its name.
+ */
+export const envInt = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z
     .string()
     .optional()
     .transform((v, ctx) => {
       if (v === undefined || v === "") return def;
       const n = Number(v);
-      if (!Number.isInteger(n) || n < min) {
-        ctx.addIssue({ code: "custom", message: `${name} must be an integer >= ${min} (got "${v}")` });
-        return z.NEVER;
-      }
-      return n;
+      if (!Number.isInteger(n)) ctx.addIssue({ code: "custom", message: `must be an integer (got "${v}")` });
+      else if (n < min || n > max)
+        ctx.addIssue({ code: "custom", message: max === Number.MAX_SAFE_INTEGER ? `must be >= ${min} (got ${n})` : `must be between ${min} and ${max} (got ${n})` });
+      else return n;
+      return z.NEVER;
     });
+
+/** One line per problem, `NAME: message`, for a ConfigError that reports everything at once. */
+export function configIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join("\n");
+}
 
 /** Chains come from `PONDER_RPC_URL_<chainId>` (the same variables Ponder's config reads). */
 function chainsFromEnv(env: NodeJS.ProcessEnv): ChainConfig[] {
@@ -96,21 +104,21 @@ function chainsFromEnv(env: NodeJS.ProcessEnv): ChainConfig[] {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const ints = z
     .object({
-      AUTH_NONCE_TTL_SECONDS: intFrom("AUTH_NONCE_TTL_SECONDS", 600, 10),
-      AUTH_CLOCK_SKEW_SECONDS: intFrom("AUTH_CLOCK_SKEW_SECONDS", 60),
-      AUTH_ACCESS_TOKEN_TTL_SECONDS: intFrom("AUTH_ACCESS_TOKEN_TTL_SECONDS", 900, 10),
-      AUTH_REFRESH_TOKEN_TTL_SECONDS: intFrom("AUTH_REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600, 60),
-      AUTH_REFRESH_GRACE_SECONDS: intFrom("AUTH_REFRESH_GRACE_SECONDS", 10),
-      AUTH_RATE_LIMIT_WINDOW_SECONDS: intFrom("AUTH_RATE_LIMIT_WINDOW_SECONDS", 60, 1),
-      AUTH_RATE_LIMIT_PER_IP: intFrom("AUTH_RATE_LIMIT_PER_IP", 60, 1),
-      AUTH_RATE_LIMIT_PER_ADDRESS: intFrom("AUTH_RATE_LIMIT_PER_ADDRESS", 20, 1),
-      EVENTS_CODE_STEP_SECONDS: intFrom("EVENTS_CODE_STEP_SECONDS", 30, 5),
-      EVENTS_DISTRIBUTION_BATCH_SIZE: intFrom("EVENTS_DISTRIBUTION_BATCH_SIZE", 100, 1),
-      JOBS_ATTEMPTS: intFrom("JOBS_ATTEMPTS", 5, 1),
-      JOBS_BACKOFF_MS: intFrom("JOBS_BACKOFF_MS", 1000, 0),
+      AUTH_NONCE_TTL_SECONDS: envInt(600, 10),
+      AUTH_CLOCK_SKEW_SECONDS: envInt(60),
+      AUTH_ACCESS_TOKEN_TTL_SECONDS: envInt(900, 10),
+      AUTH_REFRESH_TOKEN_TTL_SECONDS: envInt(30 * 24 * 3600, 60),
+      AUTH_REFRESH_GRACE_SECONDS: envInt(10),
+      AUTH_RATE_LIMIT_WINDOW_SECONDS: envInt(60, 1),
+      AUTH_RATE_LIMIT_PER_IP: envInt(60, 1),
+      AUTH_RATE_LIMIT_PER_ADDRESS: envInt(20, 1),
+      EVENTS_CODE_STEP_SECONDS: envInt(30, 5),
+      EVENTS_DISTRIBUTION_BATCH_SIZE: envInt(100, 1),
+      JOBS_ATTEMPTS: envInt(5, 1),
+      JOBS_BACKOFF_MS: envInt(1000, 0),
     })
     .safeParse(env);
-  if (!ints.success) throw new ConfigError(ints.error.issues.map((i) => i.message).join("; "));
+  if (!ints.success) throw new ConfigError(configIssues(ints.error));
   const n = ints.data;
 
   const nodeEnv = env.NODE_ENV === "production" ? "production" : env.NODE_ENV === "test" ? "test" : "development";

@@ -3,7 +3,7 @@
  * Every problem is reported, one line each, in a single ConfigError at start.
  */
 import { z } from "zod";
-import { ConfigError } from "./config.js";
+import { ConfigError, configIssues, envInt as int } from "./config.js";
 
 export type OpsConfig = {
   realtime: {
@@ -19,7 +19,6 @@ export type OpsConfig = {
     pollMs: number;
     finalityBlocks: number;
     maxEventAgeSeconds: number;
-    bridgeStuckSeconds: number;
   };
   /** Schema of the indexed tables for processes outside Ponder (the views schema in production). */
   indexedSchema: string | undefined;
@@ -31,18 +30,6 @@ export type OpsConfig = {
   metricsToken: string | undefined;
 };
 
-const int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v === "") return def;
-      const n = Number(v);
-      if (!Number.isInteger(n)) ctx.addIssue({ code: "custom", message: `must be an integer (got "${v}")` });
-      else if (n < min || n > max) ctx.addIssue({ code: "custom", message: `must be between ${min} and ${max} (got ${n})` });
-      else return n;
-      return z.NEVER;
-    });
 const bool = (def: boolean) =>
   z
     .enum(["1", "0", "true", "false", ""])
@@ -61,7 +48,6 @@ const schema = z.object({
   REALTIME_POLL_MS: int(100, 10),
   REALTIME_FINALITY_BLOCKS: int(30, 1),
   REALTIME_MAX_EVENT_AGE_SECONDS: int(3600, 1),
-  BRIDGE_STUCK_AFTER_SECONDS: int(900, 1),
   INDEXED_SCHEMA: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, "must be a Postgres schema name").optional(),
   DATABASE_SCHEMA: z.string().optional(),
   RATE_LIMIT_WINDOW_SECONDS: int(60, 1),
@@ -91,7 +77,7 @@ const schema = z.object({
 
 export function loadOpsConfig(env: NodeJS.ProcessEnv = process.env): OpsConfig {
   const parsed = schema.safeParse(env);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join("\n"));
+  if (!parsed.success) throw new ConfigError(configIssues(parsed.error));
   const e = parsed.data;
   const indexedSchema = e.INDEXED_SCHEMA ?? (e.DATABASE_SCHEMA && /^[A-Za-z_]\w{0,62}$/.test(e.DATABASE_SCHEMA) ? e.DATABASE_SCHEMA : undefined);
   return {
@@ -107,7 +93,6 @@ export function loadOpsConfig(env: NodeJS.ProcessEnv = process.env): OpsConfig {
       pollMs: e.REALTIME_POLL_MS,
       finalityBlocks: e.REALTIME_FINALITY_BLOCKS,
       maxEventAgeSeconds: e.REALTIME_MAX_EVENT_AGE_SECONDS,
-      bridgeStuckSeconds: e.BRIDGE_STUCK_AFTER_SECONDS,
     },
     indexedSchema,
     rateLimit: { windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS, perIp: e.RATE_LIMIT_PER_IP, perWallet: e.RATE_LIMIT_PER_WALLET, graphqlPerIp: e.RATE_LIMIT_GRAPHQL_PER_IP },

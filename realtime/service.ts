@@ -1,5 +1,6 @@
 /** The realtime service: WebSocket server + (optionally) the notifier, sharing one set of dependencies. */
 import type { IndexedDb } from "../api/indexed/db.js";
+import { NFT_DEFAULTS, type NftSettings } from "../api/nfts/settings.js";
 import type { Logger } from "../infra/logger.js";
 import type { OpsConfig } from "../infra/opsConfig.js";
 import type { KeyValueStore } from "../infra/redis.js";
@@ -16,6 +17,8 @@ export async function startRealtime(deps: {
   auth: RealtimeAuth;
   indexed: IndexedDb | undefined;
   ops: OpsConfig;
+  /** BRIDGE_STUCK_AFTER_SECONDS, read once with the other bridge settings (api/nfts/settings.ts). */
+  nft?: Pick<NftSettings, "bridgeStuckAfterSeconds">;
   trustProxy?: boolean;
 }): Promise<RealtimeService> {
   const r = deps.ops.realtime;
@@ -42,7 +45,7 @@ export async function startRealtime(deps: {
       intervalMs: r.pollMs,
       finalityBlocks: r.finalityBlocks,
       maxEventAgeSeconds: r.maxEventAgeSeconds,
-      stuckAfterSeconds: r.bridgeStuckSeconds,
+      stuckAfterSeconds: (deps.nft ?? NFT_DEFAULTS).bridgeStuckAfterSeconds,
     }).start();
   } else if (r.notifier) {
     deps.logger.warn("realtime: no indexed database (DATABASE_URL + INDEXED_SCHEMA): chain pushes are off in this process");

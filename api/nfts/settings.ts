@@ -4,7 +4,7 @@
  */
 import path from "node:path";
 import { z } from "zod";
-import { ConfigError, intFrom } from "../../infra/config.js";
+import { ConfigError, configIssues, envInt } from "../../infra/config.js";
 
 export type NftSettings = {
   /** A bridge in flight longer than this is reported `stuck` (and counted in the stuck gauge). */
@@ -60,18 +60,18 @@ export function nftSettings(overrides: Partial<NftSettings> & { dataDir?: string
 export function loadNftSettings(env: NodeJS.ProcessEnv, dataDir: string): NftSettings {
   const parsed = z
     .object({
-      BRIDGE_STUCK_AFTER_SECONDS: intFrom("BRIDGE_STUCK_AFTER_SECONDS", NFT_DEFAULTS.bridgeStuckAfterSeconds, 1),
-      BRIDGE_ESTIMATE_TTL_SECONDS: intFrom("BRIDGE_ESTIMATE_TTL_SECONDS", NFT_DEFAULTS.bridgeEstimateTtlSeconds, 1),
-      BRIDGE_FEE_MARGIN_BPS: intFrom("BRIDGE_FEE_MARGIN_BPS", NFT_DEFAULTS.bridgeFeeMarginBps, 0),
-      METADATA_FETCH_TIMEOUT_MS: intFrom("METADATA_FETCH_TIMEOUT_MS", NFT_DEFAULTS.fetchTimeoutMs, 100),
-      METADATA_MAX_BYTES: intFrom("METADATA_MAX_BYTES", NFT_DEFAULTS.metadataMaxBytes, 1024),
-      METADATA_IMAGE_MAX_BYTES: intFrom("METADATA_IMAGE_MAX_BYTES", NFT_DEFAULTS.imageMaxBytes, 1024),
-      METADATA_OVERRIDE_MAX_BYTES: intFrom("METADATA_OVERRIDE_MAX_BYTES", NFT_DEFAULTS.overrideMaxBytes, 256),
-      METADATA_REFRESH_COOLDOWN_SECONDS: intFrom("METADATA_REFRESH_COOLDOWN_SECONDS", NFT_DEFAULTS.refreshCooldownSeconds, 0),
-      THUMBNAIL_SIZE: intFrom("THUMBNAIL_SIZE", NFT_DEFAULTS.thumbnailSize, 16),
+      BRIDGE_STUCK_AFTER_SECONDS: envInt(NFT_DEFAULTS.bridgeStuckAfterSeconds, 1),
+      BRIDGE_ESTIMATE_TTL_SECONDS: envInt(NFT_DEFAULTS.bridgeEstimateTtlSeconds, 1),
+      BRIDGE_FEE_MARGIN_BPS: envInt(NFT_DEFAULTS.bridgeFeeMarginBps, 0),
+      METADATA_FETCH_TIMEOUT_MS: envInt(NFT_DEFAULTS.fetchTimeoutMs, 100),
+      METADATA_MAX_BYTES: envInt(NFT_DEFAULTS.metadataMaxBytes, 1024),
+      METADATA_IMAGE_MAX_BYTES: envInt(NFT_DEFAULTS.imageMaxBytes, 1024),
+      METADATA_OVERRIDE_MAX_BYTES: envInt(NFT_DEFAULTS.overrideMaxBytes, 256),
+      METADATA_REFRESH_COOLDOWN_SECONDS: envInt(NFT_DEFAULTS.refreshCooldownSeconds, 0),
+      THUMBNAIL_SIZE: envInt(NFT_DEFAULTS.thumbnailSize, 16),
     })
     .safeParse(env);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => i.message).join("; "));
+  if (!parsed.success) throw new ConfigError(configIssues(parsed.error));
   const gateway = env.IPFS_GATEWAY ?? NFT_DEFAULTS.ipfsGateway;
   if (!/^https?:\/\/.+\/$/.test(gateway)) throw new ConfigError(`IPFS_GATEWAY must be an http(s) URL ending with / (got "${gateway}")`);
   const p = parsed.data;
