@@ -37,6 +37,8 @@ export type Config = {
     accessTokenTtlSeconds: number;
     refreshTokenTtlSeconds: number;
     refreshGraceSeconds: number;
+    /** Expired sessions are deleted (jobs/pruneSessions.ts) this long after they expire. */
+    sessionRetentionSeconds: number;
     /** Private JWKs (JSON array); the first signs, all verify. Undefined → dev key in dataDir. */
     jwtKeys: string | undefined;
     adminAddresses: `0x${string}`[];
@@ -109,6 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       AUTH_ACCESS_TOKEN_TTL_SECONDS: envInt(900, 10),
       AUTH_REFRESH_TOKEN_TTL_SECONDS: envInt(30 * 24 * 3600, 60),
       AUTH_REFRESH_GRACE_SECONDS: envInt(10),
+      AUTH_SESSION_RETENTION_SECONDS: envInt(7 * 24 * 3600),
       AUTH_RATE_LIMIT_WINDOW_SECONDS: envInt(60, 1),
       AUTH_RATE_LIMIT_PER_IP: envInt(60, 1),
       AUTH_RATE_LIMIT_PER_ADDRESS: envInt(20, 1),
@@ -165,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       accessTokenTtlSeconds: n.AUTH_ACCESS_TOKEN_TTL_SECONDS,
       refreshTokenTtlSeconds: n.AUTH_REFRESH_TOKEN_TTL_SECONDS,
       refreshGraceSeconds: n.AUTH_REFRESH_GRACE_SECONDS,
+      sessionRetentionSeconds: n.AUTH_SESSION_RETENTION_SECONDS,
       jwtKeys: env.AUTH_JWT_KEYS || undefined,
       adminAddresses: admins,
       rateLimit: {

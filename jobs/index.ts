@@ -6,6 +6,7 @@ import { BullJobQueue } from "./bullmq.js";
 import { DISTRIBUTE_NFTS, distributeNfts } from "./distributeNfts.js";
 import { GENERATE_EVENT_REPORT, generateEventReport } from "./generateEventReport.js";
 import { MemoryJobQueue } from "./memory.js";
+import { startSessionPruner } from "./pruneSessions.js";
 import type { JobQueue, WorkerDeps } from "./types.js";
 
 export { DISTRIBUTE_NFTS, GENERATE_EVENT_REPORT };
@@ -21,12 +22,23 @@ export function createJobQueue(deps: WorkerDeps, options: { concurrency?: number
   return queue;
 }
 
-/** Creates the queue and starts its workers when this process runs them. */
+/** How often worker processes delete long-expired sessions. */
+const SESSION_PRUNE_INTERVAL_MS = 3600_000;
+
+/**
+ * Creates the queue and starts its workers when this process runs them; worker processes also run
+ * the periodic maintenance (session pruning), stopped by the queue's `close`.
+ */
 export async function startJobQueue(deps: WorkerDeps): Promise<JobQueue> {
   const queue = createJobQueue(deps);
-  if (deps.config.jobs.runWorkers) {
-    await queue.start();
-    deps.logger.info({ queue: queue.kind }, queue.kind === "memory" ? "jobs: in-process queue (no REDIS_URL), single process only" : "jobs: BullMQ workers on Redis");
-  }
+  if (!deps.config.jobs.runWorkers) return queue;
+  await queue.start();
+  deps.logger.info({ queue: queue.kind }, queue.kind === "memory" ? "jobs: in-process queue (no REDIS_URL), single process only" : "jobs: BullMQ workers on Redis");
+  const pruner = startSessionPruner(deps.store.db, deps.logger, { retentionSeconds: deps.config.auth.sessionRetentionSeconds, intervalMs: SESSION_PRUNE_INTERVAL_MS });
+  const closeQueue = queue.close.bind(queue);
+  queue.close = async () => {
+    await pruner.stop();
+    await closeQueue();
+  };
   return queue;
 }
