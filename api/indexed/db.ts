@@ -30,7 +30,12 @@ export function connectIndexedDb(options: { databaseUrl: string; schema: string;
     connectionString: options.databaseUrl,
     max: options.max ?? 10,
     options: `-c search_path="${options.schema}" -c default_transaction_read_only=on`,
+    // Postgres down: fail fast (→ 503) instead of waiting on the OS connect timeout.
+    connectionTimeoutMillis: 5_000,
   });
+  // An idle client losing its connection (Postgres restarted) emits 'error' on the pool; unhandled,
+  // it crashes the process. The pool drops that client; the next query reconnects or fails → 503.
+  pool.on("error", () => {});
   return {
     db: drizzle(pool, { schema: ponderSchema }) as unknown as IndexedDatabase,
     schema: options.schema,
