@@ -7,6 +7,7 @@ import { tokenIdOrigin } from "../../chain/onft.js";
 import { cacheVersion, cached, indexerVersion } from "../../infra/cache.js";
 import { chainByEid, requireIndexed } from "../chains/clients.js";
 import type { RequestDeps } from "../http/context.js";
+import { isDependencyError } from "../http/errors.js";
 import { readTokenView } from "../indexed/tokens.js";
 import { composeBridge } from "../bridge/status.js";
 import { type NftId, checksum } from "./ids.js";
@@ -84,13 +85,33 @@ export function forgetNft(nft: NftId) {
   local.delete(nft.id);
 }
 
+const lastIndexVersion = new WeakMap<object, string>();
+
+/**
+ * The index checkpoint for cache keys. When the index database is unreachable (Postgres down), the
+ * last version this process read: the index cannot advance while its database is down, so entries
+ * cached at that version are still the latest answer and keep being served from Redis (a cache miss
+ * then fails as usual: 503 DEPENDENCY_UNAVAILABLE).
+ */
+async function indexVersionForCache(deps: RequestDeps): Promise<string> {
+  try {
+    const version = await indexerVersion(deps.indexed);
+    if (deps.indexed) lastIndexVersion.set(deps.indexed, version);
+    return version;
+  } catch (error) {
+    const last = deps.indexed ? lastIndexVersion.get(deps.indexed) : undefined;
+    if (last !== undefined && isDependencyError(error)) return last;
+    throw error;
+  }
+}
+
 /** The cached read (one line around loadNft), behind the per-process memo. */
 export async function loadNftCached(deps: RequestDeps, nft: NftId): Promise<LoadedNft | undefined> {
   const now = Date.now();
   const hit = local.get(nft.id);
   if (hit && hit.until > now) return await hit.value;
   const value = (async () =>
-    await cached(deps.kv, ["nft", nft.id, await indexerVersion(deps.indexed), await cacheVersion(deps.kv, scope(nft))], CACHE_TTL_MS, () => loadNft(deps, nft)))();
+    await cached(deps.kv, ["nft", nft.id, await indexVersionForCache(deps), await cacheVersion(deps.kv, scope(nft))], CACHE_TTL_MS, () => loadNft(deps, nft)))();
   if (local.size >= LOCAL_MAX) local.clear();
   local.set(nft.id, { until: now + LOCAL_TTL_MS, value });
   try {
