@@ -1,0 +1,131 @@
+/**
+ * Continuous traffic for the outage tests: rounds of probes (one request each, all of a round in
+ * parallel) until stopped. Each probe declares its success statuses and what it may answer while
+ * a dependency is out: `serve` (must keep succeeding) or `503` (a 503 with one of the allowed
+ * error codes). Every answer is classified:
+ *   - a 5xx other than an allowed 503 is a failure, always;
+ *   - an answer slower than `hangMs` is a failure (a hang);
+ *   - a non-success outside an outage window (`outage()` … `recovered()`) is a failure, and so is
+ *     one of a `serve` probe inside it.
+ * Recovery: the first round started after `returned()` in which every probe succeeded.
+ */
+export type Probe = {
+  name: string;
+  success: number[];
+  whileDown: "serve" | "503";
+  run(): Response | Promise<Response>;
+};
+
+type Answer = { probe: string; status: number; code?: string; started: number; ended: number; round: number };
+type Round = { index: number; started: number; ended: number; allOk: boolean };
+
+export class Traffic {
+  readonly answers: Answer[] = [];
+  readonly rounds: Round[] = [];
+  readonly failures: string[] = [];
+  private windows: { from: number; to: number }[] = [];
+  private running = false;
+  private loop?: Promise<void>;
+
+  constructor(
+    private readonly probes: Probe[],
+    private readonly options: { hangMs: number; allowed503: Set<string>; pauseMs?: number },
+  ) {}
+
+  start() {
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        await this.round();
+        await new Promise((r) => setTimeout(r, this.options.pauseMs ?? 20));
+      }
+    })();
+  }
+
+  async stop() {
+    this.running = false;
+    await this.loop;
+  }
+
+  /** Marks the start of an outage window (call before taking the dependency down). */
+  outage() {
+    this.windows.push({ from: Date.now(), to: Number.POSITIVE_INFINITY });
+  }
+
+  /**
+   * After the dependency is back (`returnedAt`): waits for the first fully successful round started
+   * after it, closes the outage window there and returns the seconds it took (or throws at `maxMs`).
+   */
+  async recovered(returnedAt: number, maxMs = 20_000): Promise<number> {
+    const deadline = returnedAt + maxMs;
+    for (;;) {
+      const round = this.rounds.find((r) => r.started >= returnedAt && r.allOk);
+      if (round) {
+        this.windows.at(-1)!.to = round.ended;
+        return (round.ended - returnedAt) / 1000;
+      }
+      if (Date.now() > deadline) throw new Error(`no fully successful round within ${maxMs} ms of the return; last answers: ${JSON.stringify(this.answers.slice(-this.probes.length))}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  private inWindow(a: { started: number; ended: number }) {
+    return this.windows.some((w) => a.ended >= w.from && a.started <= w.to);
+  }
+
+  /** Re-classifies every answer once the windows are final; returns per-probe attempts/failures. */
+  verdict(): Map<string, { attempts: number; failures: number; statuses: Map<string, number> }> {
+    this.failures.length = 0;
+    const byProbe = new Map(this.probes.map((p) => [p.name, { attempts: 0, failures: 0, statuses: new Map<string, number>() }]));
+    const probes = new Map(this.probes.map((p) => [p.name, p]));
+    for (const a of this.answers) {
+      const p = probes.get(a.probe)!;
+      const row = byProbe.get(a.probe)!;
+      row.attempts++;
+      const label = a.code ? `${a.status} ${a.code}` : String(a.status);
+      row.statuses.set(label, (row.statuses.get(label) ?? 0) + 1);
+      let problem: string | undefined;
+      const ok = p.success.includes(a.status);
+      const allowed503 = a.status === 503 && a.code !== undefined && this.options.allowed503.has(a.code);
+      if (a.status >= 500 && !allowed503) problem = `answered ${a.status} ${a.code ?? ""}`;
+      else if (a.ended - a.started > this.options.hangMs) problem = `answered after ${a.ended - a.started} ms (bound ${this.options.hangMs})`;
+      else if (!ok && !this.inWindow(a)) problem = `answered ${label} outside an outage`;
+      else if (!ok && p.whileDown === "serve") problem = `answered ${label} during the outage (must keep serving)`;
+      if (problem) {
+        row.failures++;
+        if (this.failures.length < 30) this.failures.push(`${a.probe} (round ${a.round}, t=${a.started}): ${problem}`);
+      }
+    }
+    return byProbe;
+  }
+
+  private async round() {
+    const index = this.rounds.length;
+    const started = Date.now();
+    const results = await Promise.all(
+      this.probes.map(async (p) => {
+        const t0 = Date.now();
+        let status: number;
+        let code: string | undefined;
+        try {
+          const res = await p.run();
+          status = res.status;
+          const text = await res.text();
+          if (status >= 400) {
+            try {
+              code = (JSON.parse(text) as { error?: { code?: string } }).error?.code;
+            } catch {}
+          }
+        } catch (error) {
+          // The probe itself threw (the app must answer, not throw): counted as a 599 failure.
+          status = 599;
+          code = `THROWN ${(error as Error).message.slice(0, 80)}`;
+        }
+        const answer: Answer = { probe: p.name, status, code, started: t0, ended: Date.now(), round: index };
+        this.answers.push(answer);
+        return p.success.includes(status);
+      }),
+    );
+    this.rounds.push({ index, started, ended: Date.now(), allOk: results.every(Boolean) });
+  }
+}
