@@ -60,6 +60,22 @@ export const BENCHMARKS: Benchmark[] = [
     },
   },
   {
+    name: "bridge",
+    file: "bench/bridge-latency.ts",
+    args: (size) => ["--size", size],
+    parse: (out) => {
+      const base = need(out, /baseline ONFTReceived → GraphQL row\s+p50 (\d+) ms\s+p95 (\d+) ms/, "baseline");
+      const rest = need(out, /ONFTReceived → REST DELIVERED\s+p50 (\d+) ms\s+p95 (\d+) ms\s+\(n=(\d+)\)/, "REST DELIVERED");
+      const rows: Row[] = [
+        { metric: `ONFTReceived → GET /bridge DELIVERED, p50 (n=${rest[3]}; baseline: block visible in GraphQL)`, unit: "ms", ours: num(rest[1]), baseline: num(base[1]), target: `≤ poll ${POLL_MS} + 150 ms`, pass: num(rest[1]) <= POLL_MS + 150 },
+        { metric: "ONFTReceived → GET /bridge DELIVERED, p95", unit: "ms", ours: num(rest[2]), baseline: num(base[2]) },
+      ];
+      const ws = out.match(/ONFTReceived → WS bridge:completed\s+p50 (\d+) ms\s+p95 (\d+) ms/);
+      if (ws) rows.push({ metric: "ONFTReceived → WebSocket bridge:completed, p50", unit: "ms", ours: num(ws[1]), baseline: num(base[1]) });
+      return rows;
+    },
+  },
+  {
     name: "api-nfts",
     file: "bench/api-nfts.ts",
     // 100 connections × 3 s at small size keeps the smoke run short; full runs use the file's defaults by hand.
