@@ -52,6 +52,9 @@ export type Config = {
     codeStepSeconds: number;
     /** Attendees per `distribute` transaction. */
     distributionBatchSize: number;
+    /** Check-in (POST /events/:id/verify) opens this long before `startsAt` and closes this long after `endsAt`. */
+    checkInOpensBeforeSeconds: number;
+    checkInClosesAfterSeconds: number;
   };
   jobs: {
     /** Attempts per job (first run included) before it is marked failed. */
@@ -117,6 +120,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       AUTH_RATE_LIMIT_PER_ADDRESS: envInt(20, 1),
       EVENTS_CODE_STEP_SECONDS: envInt(30, 5),
       EVENTS_DISTRIBUTION_BATCH_SIZE: envInt(100, 1),
+      EVENTS_CHECKIN_OPENS_BEFORE_SECONDS: envInt(3 * 3600),
+      EVENTS_CHECKIN_CLOSES_AFTER_SECONDS: envInt(3 * 3600),
       JOBS_ATTEMPTS: envInt(5, 1),
       JOBS_BACKOFF_MS: envInt(1000, 0),
     })
@@ -181,6 +186,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ticketSecret: env.EVENTS_TICKET_SECRET || undefined,
       codeStepSeconds: n.EVENTS_CODE_STEP_SECONDS,
       distributionBatchSize: Math.min(n.EVENTS_DISTRIBUTION_BATCH_SIZE, 500),
+      checkInOpensBeforeSeconds: n.EVENTS_CHECKIN_OPENS_BEFORE_SECONDS,
+      checkInClosesAfterSeconds: n.EVENTS_CHECKIN_CLOSES_AFTER_SECONDS,
     },
     jobs: {
       attempts: n.JOBS_ATTEMPTS,

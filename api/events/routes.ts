@@ -211,7 +211,7 @@ const verifyRoute = createRoute({
     ...errorResponses(400, 401, 403, 404, 422, 503),
     200: jsonContent(AttendanceSchema, "Checked in"),
     409: {
-      description: "Already checked in (attendedAt = first scan), or the event is cancelled",
+      description: "Already checked in (attendedAt = first scan), the event is cancelled, or check-in is not open (CHECK_IN_NOT_OPEN / CHECK_IN_CLOSED)",
       content: { "application/json": { schema: z.object({ error: z.object({ code: z.string(), message: z.string(), attendedAt: z.string().optional(), verifiedBy: z.string().nullable().optional() }) }) } },
     },
   },
@@ -435,10 +435,11 @@ export function createEventRoutes(options: EventRoutesOptions) {
   app.openapi(verifyRoute, async (c) => {
     const { id } = c.req.valid("param");
     const { code } = c.req.valid("json");
-    const { store, kv } = c.get("deps");
+    const { store, kv, config } = c.get("deps");
     const event = await loadEvent(c, id);
     const verifier = requireEventOrganizer(c, event);
-    const outcome = await verifyAttendance(store.db, tickets, event, code, verifier);
+    const window = { opensBeforeSeconds: config.events.checkInOpensBeforeSeconds, closesAfterSeconds: config.events.checkInClosesAfterSeconds };
+    const outcome = await verifyAttendance(store.db, tickets, event, code, verifier, window);
     if (!outcome.ok)
       return errorJson(c, 409, outcome.code, outcome.message, { attendedAt: outcome.attendedAt.toISOString(), verifiedBy: outcome.verifiedBy }) as never;
     const p = outcome.participant;

@@ -78,9 +78,19 @@ export type VerifyOutcome =
 /**
  * Checks a scanned code for `event` and marks attendance once. Error codes (docs/events.md):
  * 400 TICKET_MALFORMED, 404 TICKET_NOT_REGISTERED, 422 TICKET_FORGED / TICKET_EXPIRED /
- * TICKET_NOT_YET_VALID / TICKET_WRONG_EVENT, 409 EVENT_CANCELLED / ALREADY_CHECKED_IN.
+ * TICKET_NOT_YET_VALID / TICKET_WRONG_EVENT, 409 EVENT_CANCELLED / CHECK_IN_NOT_OPEN / CHECK_IN_CLOSED /
+ * ALREADY_CHECKED_IN. Check-in is open from `window.opensBeforeSeconds` before the start to
+ * `window.closesAfterSeconds` after the end: a valid ticket scanned a week early or late is refused.
  */
-export async function verifyAttendance(db: OffchainDb, tickets: TicketKeys, event: EventRow, code: string, verifiedBy: string, now = Date.now()): Promise<VerifyOutcome> {
+export async function verifyAttendance(
+  db: OffchainDb,
+  tickets: TicketKeys,
+  event: EventRow,
+  code: string,
+  verifiedBy: string,
+  window: { opensBeforeSeconds: number; closesAfterSeconds: number },
+  now = Date.now(),
+): Promise<VerifyOutcome> {
   const parsed = tickets.parse(code);
   if (!parsed) throw new ApiError(400, "TICKET_MALFORMED", "not a ticket code (expected CL1:<ticket>:<step>:<code>)");
   const participant = await findParticipantByTicket(db, parsed.ticketId);
@@ -92,6 +102,10 @@ export async function verifyAttendance(db: OffchainDb, tickets: TicketKeys, even
   if (verdict === "expired") throw unprocessable("TICKET_EXPIRED", "the code has expired: ask the holder to show the current QR code");
   if (verdict === "not_yet_valid") throw unprocessable("TICKET_NOT_YET_VALID", "the code is from the future (clock skew?)");
   if (event.status === "cancelled") throw conflict("EVENT_CANCELLED", "the event is cancelled");
+  const opensAt = event.startsAt.getTime() - window.opensBeforeSeconds * 1000;
+  const closesAt = event.endsAt.getTime() + window.closesAfterSeconds * 1000;
+  if (now < opensAt) throw conflict("CHECK_IN_NOT_OPEN", `check-in opens at ${new Date(opensAt).toISOString()}`);
+  if (now > closesAt) throw conflict("CHECK_IN_CLOSED", `check-in closed at ${new Date(closesAt).toISOString()}`);
   const [marked] = await db
     .update(eventParticipants)
     .set({ attendedAt: new Date(now), verifiedBy })

@@ -191,6 +191,26 @@ describe.each(modes)("events routes ($store, $kv)", ({ kv, store }) => {
     expect(forEvent[1]!.data).toMatchObject({ eventId: event.id, address: holder.address, attendedAt: attendance.attendedAt });
   });
 
+  it("check-in is open only from EVENTS_CHECKIN_OPENS_BEFORE_SECONDS before the start to _CLOSES_AFTER_ after the end", async () => {
+    const event = (await (await createEvent({ startsAt: inMinutes(10 * 60), endsAt: inMinutes(11 * 60) })).json()) as { id: string };
+    const holder = await t.login();
+    const reg = (await (await t.request(`/events/${event.id}/register`, { method: "POST", headers: bearer(holder.token) })).json()) as { qr: { payload: string } };
+    const verify = () => t.request(`/events/${event.id}/verify`, post({ code: reg.qr.payload }, org.token));
+    // Defaults: 3 h before the start, 3 h after the end.
+    expect(await errorOf(await verify())).toEqual({ status: 409, code: "CHECK_IN_NOT_OPEN" });
+    // Moved to a past evening that ended 4 h ago: closed.
+    const patch = { startsAt: inMinutes(-6 * 60), endsAt: inMinutes(-4 * 60), registrationOpensAt: inMinutes(-8 * 60), registrationClosesAt: inMinutes(-6 * 60) };
+    const moved = await t.request(`/events/${event.id}`, { method: "PATCH", headers: { ...bearer(org.token), "content-type": "application/json" }, body: JSON.stringify(patch) });
+    expect(moved.status).toBe(200);
+    expect(await errorOf(await verify())).toEqual({ status: 409, code: "CHECK_IN_CLOSED" });
+    // Ended 2 h ago: still within the window.
+    const later = { endsAt: inMinutes(-2 * 60) };
+    expect((await t.request(`/events/${event.id}`, { method: "PATCH", headers: { ...bearer(org.token), "content-type": "application/json" }, body: JSON.stringify(later) })).status).toBe(200);
+    expect((await verify()).status).toBe(200);
+    const view = (await (await t.request(`/events/${event.id}`)).json()) as { counts: Record<string, number> };
+    expect(view.counts).toMatchObject({ registered: 1, attended: 1 });
+  });
+
   it("report (JSON and CSV) for the organizer only; distribute without a minter is 503", async () => {
     const event = (await (await createEvent()).json()) as { id: string };
     const users = await Promise.all([1, 2, 3, 4].map(() => t.login()));
