@@ -1,0 +1,121 @@
+/**
+ * chain/signer.ts nonces and stuck transactions on a real anvil:
+ * - viem's nonce manager remembers the last nonce it gave out; after `evm_revert` that memory is
+ *   ahead of the chain and the next transaction would sit in anvil's pool forever (nonce gap). The
+ *   signer takes the nonce from the chain whenever none of its sends is in flight.
+ * - A transaction that cannot be mined fails fast with a typed error instead of a receipt timeout,
+ *   and leaves nothing in the pool that could be mined later.
+ */
+import type { Hash } from "viem";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
+import { tokenIdInRange } from "../../chain/onft.js";
+import { TransactionStuckError, createChainSigner } from "../../chain/signer.js";
+import type { Devnet } from "../../devnet/start.js";
+import { accounts, chainAt, collectionOn, deployer, startTestDevnet } from "../helpers/devnet.js";
+
+let devnet: Devnet;
+beforeAll(async () => {
+  devnet = await startTestDevnet({ chains: 1 });
+});
+afterAll(async () => {
+  await devnet?.stop();
+});
+
+async function rpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const body = (await res.json()) as { result: T; error?: { message: string } };
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result;
+}
+
+type Pool = { pending: Record<string, unknown>; queued: Record<string, unknown> };
+const poolSize = (pool: Pool) => Object.keys(pool.pending).length + Object.keys(pool.queued).length;
+
+describe("signer nonces and stuck transactions", () => {
+  let serial = 1000n;
+  const setup = () => {
+    const chain = chainAt(devnet.deployments, 0);
+    const cosmic = collectionOn(devnet.deployments, "cosmic", chain.chainId);
+    // Short checks so a stuck transaction is reported in about a second; a short receipt timeout
+    // so a regression fails the test instead of hanging it.
+    const signer = createChainSigner({ chainId: chain.chainId, rpcUrl: chain.rpcUrl, privateKey: deployer.privateKey, pollingInterval: 10, stuckCheckMs: 300, receiptTimeoutMs: 20_000 });
+    const mint = () => signer.write({ address: cosmic.address, abi: CosmicONFT721Abi, functionName: "mint", args: [accounts[1]!.address, tokenIdInRange(chain.eid, serial++)] });
+    const txNonce = async (hash: Hash) => (await signer.publicClient.getTransaction({ hash })).nonce;
+    const chainNonce = () => signer.publicClient.getTransactionCount({ address: signer.address, blockTag: "latest" });
+    return { chain, signer, mint, txNonce, chainNonce };
+  };
+
+  it("the same signer keeps sending after evm_revert: the nonce comes from the chain, not from memory", async () => {
+    const { chain, mint, txNonce, chainNonce } = setup();
+    await mint();
+    for (let round = 0; round < 3; round++) {
+      const snapshot = await rpc<string>(chain.rpcUrl, "evm_snapshot");
+      for (let i = 0; i < 3; i++) await mint(); // a branch that is about to disappear
+      expect(await rpc<boolean>(chain.rpcUrl, "evm_revert", [snapshot])).toBe(true);
+      const before = await chainNonce();
+      const receipt = await mint(); // viem's manager alone would use before + 3: never mined
+      expect(await txNonce(receipt.transactionHash)).toBe(before);
+      expect(await chainNonce()).toBe(before + 1);
+    }
+    expect(poolSize(await rpc<Pool>(chain.rpcUrl, "txpool_content"))).toBe(0);
+  });
+
+  it("concurrent sends of one signer still get distinct consecutive nonces", async () => {
+    const { mint, txNonce, chainNonce } = setup();
+    const before = await chainNonce();
+    const receipts = await Promise.all(Array.from({ length: 6 }, () => mint()));
+    const nonces = await Promise.all(receipts.map((r) => txNonce(r.transactionHash)));
+    expect([...nonces].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5].map((i) => before + i));
+  });
+
+  it("a transaction behind a nonce gap fails fast with TransactionStuckError, is dropped from the pool, and is never mined later", async () => {
+    const { chain, signer, mint, chainNonce } = setup();
+    const gapped = await signer.walletClient.sendTransaction({
+      account: signer.walletClient.account!,
+      chain: signer.walletClient.chain,
+      to: accounts[2]!.address,
+      value: 1n,
+      nonce: (await chainNonce()) + 2,
+    });
+    const error = await signer.confirm(gapped, "gapped transfer").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(TransactionStuckError);
+    const stuck = error as TransactionStuckError;
+    expect(stuck.reason).toBe("nonce-gap");
+    expect(stuck.detail.droppedFromPool).toBe(true);
+    expect(stuck.message).toContain("nonce-gap");
+    expect(stuck.message).not.toContain(deployer.privateKey.slice(2, 12));
+    expect(poolSize(await rpc<Pool>(chain.rpcUrl, "txpool_content"))).toBe(0);
+    // Fill the gap: the dropped transaction must not come back.
+    const start = await chainNonce();
+    for (let i = 0; i < 3; i++) await mint();
+    expect(await chainNonce()).toBe(start + 3);
+    expect(await rpc<unknown>(chain.rpcUrl, "eth_getTransactionByHash", [gapped])).toBeNull();
+  });
+
+  it("a transaction that another one replaced on chain is reported dropped, not waited for", async () => {
+    const { chain, signer, chainNonce } = setup();
+    await rpc(chain.rpcUrl, "evm_setAutomine", [false]);
+    try {
+      const nonce = await chainNonce();
+      const send = (value: bigint, gas?: bigint) =>
+        signer.walletClient.sendTransaction({ account: signer.walletClient.account!, chain: signer.walletClient.chain, to: accounts[2]!.address, value, nonce, ...(gas ? { maxPriorityFeePerGas: gas, maxFeePerGas: gas * 100n } : {}) });
+      const first = await send(1n, 2_000_000_000n);
+      const replacement = await send(2n, 4_000_000_000n); // same nonce, higher fee: replaces `first` in the pool
+      await rpc(chain.rpcUrl, "evm_mine");
+      const error = await signer.confirm(first, "replaced transfer").then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // Not the replacement's receipt passed off as ours (viem's wait would resolve with it).
+      expect(error).toBeInstanceOf(TransactionStuckError);
+      expect((error as TransactionStuckError).reason).toBe("dropped");
+      expect((await signer.publicClient.getTransactionReceipt({ hash: replacement })).status).toBe("success");
+    } finally {
+      await rpc(chain.rpcUrl, "evm_setAutomine", [true]);
+    }
+  });
+});
