@@ -15,7 +15,16 @@
  *   WS:       the `bridge:completed` push for that guid reaches the socket.
  * Both pollers wait `--poll-ms` between requests. REST − baseline is what our bridge join and the
  * API add; the target is REST p50 ≤ Ponder's polling interval + 150 ms.
+ *
+ * Where the time goes: Ponder reads the destination chain through an RPC tap (bench/lib/rpcTap.ts,
+ * `--no-tap` to skip) that records when it first fetched the block (its polling wait), and the bench
+ * reads Ponder's info log ("Indexed block … (N ms)") for the block's own indexing time and how long
+ * it waited behind other chains' blocks (Ponder indexes one block at a time). `--ponder-log FILE`
+ * keeps Ponder's whole output (PONDER_TEST_LOG_LEVEL=trace for every query). All tokens are minted in
+ * one transaction before the measured bridges, so each bridge adds only its own three blocks
+ * (send on A; verify and deliver on B).
  */
+import { createWriteStream } from "node:fs";
 import { parseArgs } from "node:util";
 import { type Hex, createPublicClient, getAbiItem, webSocket } from "viem";
 import { CosmicONFT721Abi } from "../abis/CosmicONFT721Abi.js";
@@ -40,6 +49,7 @@ const { values } = parseArgs({
     "poll-ms": { type: "string", default: "10" },
     "no-ws": { type: "boolean", default: false },
     "no-tap": { type: "boolean", default: false },
+    "ponder-log": { type: "string" },
   },
 });
 const bridges = values.bridges ? Number(values.bridges) : SIZES[values.size as keyof typeof SIZES];
@@ -80,6 +90,8 @@ try {
   // Ponder reads the destination chain through a tap that records when it first fetched each block.
   const tap = values["no-tap"] ? undefined : await startRpcTap(dst.rpcUrl);
   if (tap) cleanups.unshift(() => tap.close());
+  // Ponder logs every live block it indexes ("Indexed block chain=… number=… (N ms)") at info level.
+  process.env.PONDER_TEST_LOG_LEVEL ??= "info";
   // The pollers send hundreds of requests a second from one IP: lift the per-IP rate limits.
   const ponder = await startPonder({
     deployments: tap ? withRpcUrls(devnet.deployments, new Map([[dst.chainId, tap.url]])) : devnet.deployments,
@@ -87,6 +99,22 @@ try {
     env: { RATE_LIMIT_PER_IP: "100000000", RATE_LIMIT_GRAPHQL_PER_IP: "100000000", LOG_LEVEL: "warn" },
   });
   cleanups.unshift(() => cleanupPonder(ponder));
+  const ponderIndexed = new Map<string, { at: number; ms: number }>();
+  let pending = "";
+  ponder.child.stdout?.on("data", (chunk: Buffer) => {
+    const at = performance.now();
+    const lines = (pending + chunk.toString()).split("\n");
+    pending = lines.pop() ?? "";
+    for (const l of lines) {
+      const m = /Indexed block chain=(\S+) number=(\d+) event_count=\d+ \((\d+)ms\)/.exec(l);
+      if (m) ponderIndexed.set(`${m[1]}:${m[2]}`, { at, ms: Number(m[3]) });
+    }
+  });
+  if (values["ponder-log"]) {
+    const file = createWriteStream(values["ponder-log"]);
+    ponder.child.stdout?.pipe(file);
+    ponder.child.stderr?.pipe(file);
+  }
   await waitForHead(ponder, devnet.deployments);
 
   // ONFTReceived on the destination, pushed by anvil as the block is mined: t0 per guid.
@@ -147,16 +175,27 @@ try {
   }
   const blockVisibleQuery = "query($c:Int!,$b:BigInt!){transfers(where:{chainId:$c,blockNumber:$b},limit:1){items{txHash}}}";
 
+  // Every token is minted up front in one transaction: a bridge's blocks are then only its own
+  // (send on A; verify and deliver on B), not a mint block queued in front of them.
   const signer = signerFor(src, deployer.privateKey);
+  const tokenIds = Array.from({ length: bridges }, (_, i) => tokenIdInRange(src.eid, 10_000n + BigInt(i)));
+  for (let i = 0; i < bridges; i += 200) {
+    const ids = tokenIds.slice(i, i + 200);
+    await signer.write({ address: srcCosmic.address, abi: CosmicONFT721Abi, functionName: "mintBatch", args: [ids.map(() => deployer.address), ids] });
+  }
+  await waitForHead(ponder, devnet.deployments);
   const relay: number[] = [];
   const baseline: number[] = [];
   const rest: number[] = [];
   const push: number[] = [];
   const learned: number[] = [];
+  const queued: number[] = [];
+  const ownIndexing: number[] = [];
+  const blocksAhead: number[] = [];
+  const indexedToGql: number[] = [];
   log(`${bridges} bridges ${src.chainId} → ${dst.chainId}, Ponder polling ${PONDER_POLL_MS} ms, API/GraphQL poll every ${pollMs} ms, relayer polling 50 ms${withWs ? ", WebSocket notifier poll 50 ms" : ""}`);
   for (let i = 0; i < bridges; i++) {
-    const tokenId = tokenIdInRange(src.eid, 10_000n + BigInt(i));
-    await signer.write({ address: srcCosmic.address, abi: CosmicONFT721Abi, functionName: "mint", args: [deployer.address, tokenId] });
+    const tokenId = tokenIds[i]!;
     const sent = await sendToken({ signer, deployment: srcCosmic, tokenId, dstEid: dst.eid, to: deployer.address });
     const sentAt = performance.now();
     const guid = sent.guid.toLowerCase() as Hex;
@@ -179,6 +218,22 @@ try {
     baseline.push(gqlAt - t0);
     const firstSeen = tap?.firstSeen(block);
     if (firstSeen !== undefined) learned.push(firstSeen - t0);
+    // Ponder's own account of the block: when it logged "Indexed block" and how long that block took.
+    const own = await within(5_000, `Ponder's "Indexed block" line for ${dst.name} ${block}`, (async () => {
+      for (;;) {
+        const entry = ponderIndexed.get(`${dst.name}:${block}`);
+        if (entry) return entry;
+        await sleep(10);
+      }
+    })()).catch(() => undefined);
+    if (own) {
+      ownIndexing.push(own.ms);
+      indexedToGql.push(gqlAt - own.at);
+      if (firstSeen !== undefined) {
+        queued.push(Math.max(0, own.at - own.ms - firstSeen));
+        blocksAhead.push([...ponderIndexed.values()].filter((e) => e.at > firstSeen && e.at < own.at).length);
+      }
+    }
     rest.push(restAt - t0);
     if (socket) push.push(pushAt - t0);
     if ((i + 1) % 20 === 0 || i + 1 === bridges) log(`${i + 1}/${bridges} bridges delivered`);
@@ -190,6 +245,14 @@ try {
     log(line("ONFTReceived → Ponder fetched the block", learned));
     const indexing = baseline.map((b, i) => b - (learned[i] ?? Number.NaN)).filter((x) => !Number.isNaN(x));
     log(line("Ponder fetched block → GraphQL row", indexing));
+  }
+  if (queued.length) {
+    log(line("  fetched → its indexing starts", queued));
+    log(`${"  (blocks indexed ahead of it)".padEnd(40)} p50 ${pct(blocksAhead, 50)}  p95 ${pct(blocksAhead, 95)}`);
+  }
+  if (ownIndexing.length) {
+    log(line("  its own indexing + commit", ownIndexing));
+    log(line("  Ponder 'Indexed block' → GraphQL row", indexedToGql));
   }
   log(line("baseline ONFTReceived → GraphQL row", baseline));
   log(line("ONFTReceived → REST DELIVERED", rest, true));
