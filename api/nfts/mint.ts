@@ -5,11 +5,20 @@
  * meanwhile by another minter (TokenAlreadyIssued in simulation) just reserves the next block.
  * `Idempotency-Key` (per principal) stores the request and its result: a retry returns the first
  * result and never mints twice; the same key with a different body is refused.
+ *
+ * Unknown outcomes: once a transaction may have been sent (the receipt was lost, the RPC died while
+ * waiting, the process was killed), nothing proves it was not mined, so the row is kept as
+ * `unconfirmed` with its token ids, never deleted. A retry with the same key resolves it from the
+ * chain instead of minting new ids: the contract's `issued` registry says whether those ids exist;
+ * if they do, the Transfer logs give the transaction; if not, the same ids are sent again — and the
+ * contract refuses a second issue of an id, so at most one of the two transactions mints.
  */
 import { createHash, randomUUID } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
-import { type Address, getAddress } from "viem";
+import { type Address, type Hash, getAddress, parseEventLogs, zeroAddress } from "viem";
+import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { MintRejectedError, mintTokens } from "../../chain/minter.js";
+import { type ChainSigner, TransactionRevertedError } from "../../chain/signer.js";
 import { tokenIdInRange } from "../../chain/onft.js";
 import { nftMints, nftSerials } from "../../offchain/tables/nfts.js";
 import { chainById, deploymentOn, requireNetwork } from "../chains/clients.js";
@@ -61,6 +70,19 @@ function toResponse(row: typeof nftMints.$inferSelect): MintResponse {
   };
 }
 
+type MintRow = typeof nftMints.$inferSelect;
+
+/** A `pending` row older than this was left by a process that died mid-mint: resolve it like `unconfirmed`. */
+const ABANDONED_PENDING_MS = 120_000;
+
+const isConnectionError = (error: unknown) => error instanceof Error && /HTTP request failed|fetch failed|ECONNREFUSED|ECONNRESET|socket hang up|timed out/i.test(error.message);
+
+/** Hash of a sent transaction carried by a signer error (stuck, timeout), when there is one. */
+const sentHash = (error: unknown): Hash | undefined => {
+  const tx = (error as { transaction?: { hash?: Hash } } | undefined)?.transaction;
+  return tx?.hash;
+};
+
 export async function mint(deps: RequestDeps, principal: Principal, request: MintRequest, idempotencyKey: string | undefined): Promise<{ result: MintResponse; replayed: boolean }> {
   const network = requireNetwork(deps);
   const chain = chainById(network, request.chainId);
@@ -73,6 +95,7 @@ export async function mint(deps: RequestDeps, principal: Principal, request: Min
   const contract = getAddress(deployment.address);
   const requestHash = createHash("sha256").update(JSON.stringify([request.collection, chain.chainId, recipients])).digest("hex");
   const who = principalKey(principal);
+  const target = { chainId: chain.chainId, eid: chain.eid, contract, recipients, signer };
 
   const id = randomUUID();
   const [created] = await deps.store.db
@@ -80,45 +103,114 @@ export async function mint(deps: RequestDeps, principal: Principal, request: Min
     .values({ id, principal: who, idempotencyKey: idempotencyKey ?? null, requestHash, chainId: chain.chainId, collection: request.collection, contract, recipients, status: "pending" })
     .onConflictDoNothing()
     .returning();
-  if (!created) {
-    const [previous] = await deps.store.db.select().from(nftMints).where(and(eq(nftMints.principal, who), eq(nftMints.idempotencyKey, idempotencyKey!)));
-    if (!previous) throw conflict("MINT_IN_PROGRESS", "a request with this Idempotency-Key is being processed, retry shortly");
-    if (previous.requestHash !== requestHash) throw unprocessable("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request");
-    if (previous.status !== "confirmed") throw conflict("MINT_IN_PROGRESS", "a request with this Idempotency-Key is being processed, retry shortly");
-    return { result: toResponse(previous), replayed: true };
-  }
+  if (created) return { result: await mintRow(deps, created, target, undefined), replayed: false };
 
+  const [previous] = await deps.store.db.select().from(nftMints).where(and(eq(nftMints.principal, who), eq(nftMints.idempotencyKey, idempotencyKey!)));
+  if (!previous) throw conflict("MINT_IN_PROGRESS", "a request with this Idempotency-Key is being processed, retry shortly");
+  if (previous.requestHash !== requestHash) throw unprocessable("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request");
+  if (previous.status === "confirmed") return { result: toResponse(previous), replayed: true };
+  const abandoned = previous.status === "pending" && Date.now() - previous.updatedAt.getTime() > ABANDONED_PENDING_MS;
+  if (previous.status !== "unconfirmed" && !abandoned) throw conflict("MINT_IN_PROGRESS", "a request with this Idempotency-Key is being processed, retry shortly");
+  // Take the row over (one retry at a time), then settle it from the chain.
+  const [claimed] = await deps.store.db
+    .update(nftMints)
+    .set({ status: "pending", updatedAt: new Date() })
+    .where(and(eq(nftMints.id, previous.id), eq(nftMints.status, previous.status), eq(nftMints.updatedAt, previous.updatedAt)))
+    .returning();
+  if (!claimed) throw conflict("MINT_IN_PROGRESS", "a request with this Idempotency-Key is being processed, retry shortly");
+  return { result: await mintRow(deps, claimed, target, claimed.tokenIds?.map((t) => BigInt(t))), replayed: true };
+}
+
+type MintTarget = { chainId: number; eid: number; contract: Address; recipients: Address[]; signer: ChainSigner };
+
+/**
+ * Mints for `row` (status pending, owned by this call). `previousIds`: ids an earlier attempt of this
+ * row may have sent — settled from the chain first, and re-sent as they are if they were not minted.
+ */
+async function mintRow(deps: RequestDeps, row: MintRow, target: MintTarget, previousIds: bigint[] | undefined): Promise<MintResponse> {
+  const { signer, contract, recipients } = target;
+  let ids = previousIds;
   try {
-    let minted;
+    if (ids) {
+      const found = await findMint(signer, contract, ids, recipients, row.blockNumber ?? 0n);
+      if (found) return await confirmRow(deps, row, found);
+      if (found === null) ids = undefined; // someone else holds these ids: take new ones
+    }
+    const searchFrom = await signer.publicClient.getBlockNumber();
     for (let attempt = 0; ; attempt++) {
-      const first = await reserveSerials(deps, chain.chainId, contract, chain.eid, recipients.length);
-      const tokenIds = recipients.map((_, i) => tokenIdInRange(chain.eid, first + BigInt(i)));
+      if (!ids) {
+        const first = await reserveSerials(deps, target.chainId, contract, target.eid, recipients.length);
+        ids = recipients.map((_, i) => tokenIdInRange(target.eid, first + BigInt(i)));
+      }
+      // Recorded before sending: a retry after an unknown outcome looks for exactly these ids.
+      await deps.store.db.update(nftMints).set({ tokenIds: ids.map(String), blockNumber: searchFrom, updatedAt: new Date() }).where(eq(nftMints.id, row.id));
       try {
-        minted = await mintTokens(signer, { contract, recipients, tokenIds });
-        break;
+        const minted = await mintTokens(signer, { contract, recipients, tokenIds: ids });
+        return await confirmRow(deps, row, { txHash: minted.txHash, blockNumber: minted.blockNumber, tokenIds: minted.tokenIds });
       } catch (error) {
-        // Someone else (another minter key, a distribution) took an id of this block: skip past it.
-        if (error instanceof MintRejectedError && error.reason === "TokenAlreadyIssued" && attempt < 4) continue;
-        throw error;
+        const taken = (error instanceof MintRejectedError && error.reason === "TokenAlreadyIssued") || error instanceof TransactionRevertedError;
+        if (!taken || attempt >= 4) throw error;
+        // Ours after all (an earlier send of this row was mined meanwhile)? Otherwise another minter
+        // (another key, a distribution) took an id of this block: skip past it.
+        const found = await findMint(signer, contract, ids, recipients, previousIds ? (row.blockNumber ?? 0n) : searchFrom);
+        if (found) return await confirmRow(deps, row, found);
+        if (error instanceof TransactionRevertedError) throw error;
+        ids = undefined;
       }
     }
-    const [row] = await deps.store.db
-      .update(nftMints)
-      .set({ status: "confirmed", txHash: minted.txHash, blockNumber: minted.blockNumber, tokenIds: minted.tokenIds.map(String), updatedAt: new Date() })
-      .where(eq(nftMints.id, id))
-      .returning();
-    deps.logger.info({ mintId: id, chainId: chain.chainId, collection: request.collection, count: recipients.length, txHash: minted.txHash }, "minted");
-    return { result: toResponse(row!), replayed: false };
   } catch (error) {
-    // Nothing was minted (simulation refused or the tx reverted / was never sent): free the key for a retry.
-    await deps.store.db.delete(nftMints).where(eq(nftMints.id, id)).catch(() => {});
-    if (error instanceof MintRejectedError) {
-      if (error.reason === "NotMinter") throw dependencyDown("MINTER_NOT_AUTHORIZED", "the server's key is not a minter of this collection");
-      throw unprocessable("MINT_REJECTED", `the contract refused the mint: ${error.reason}`);
-    }
-    if (error instanceof ApiError) throw error;
-    if (error instanceof Error && /HTTP request failed|fetch failed|ECONNREFUSED|timed out/i.test(error.message))
-      throw dependencyDown("CHAIN_UNAVAILABLE", `chain ${chain.chainId} RPC is unavailable`);
-    throw error;
+    throw await settleFailure(deps, row, error, target.chainId);
   }
+}
+
+/**
+ * Where `ids` were minted, if they were: the mint transaction when it minted them to `recipients`
+ * (ours), `null` when they exist but are not ours, `undefined` when none is issued yet.
+ */
+async function findMint(signer: ChainSigner, contract: Address, ids: bigint[], recipients: Address[], fromBlock: bigint) {
+  const issued = await signer.publicClient.readContract({ address: contract, abi: CosmicONFT721Abi, functionName: "issued", args: [ids[0]!] });
+  if (!issued) return undefined;
+  const [log] = await signer.publicClient.getContractEvents({ address: contract, abi: CosmicONFT721Abi, eventName: "Transfer", args: { from: zeroAddress, tokenId: ids[0]! }, fromBlock });
+  if (!log) return null;
+  // One transaction minted the whole batch, in order, or it was not ours.
+  const receipt = await signer.publicClient.getTransactionReceipt({ hash: log.transactionHash });
+  const minted = parseEventLogs({ abi: CosmicONFT721Abi, eventName: "Transfer", logs: receipt.logs }).filter((l) => getAddress(l.address) === contract && l.args.from === zeroAddress);
+  const mine = ids.every((tokenId, i) => minted.some((l) => l.args.tokenId === tokenId && getAddress(l.args.to) === recipients[i]));
+  return mine ? { txHash: log.transactionHash, blockNumber: log.blockNumber, tokenIds: ids } : null;
+}
+
+async function confirmRow(deps: RequestDeps, row: MintRow, minted: { txHash: Hash; blockNumber: bigint; tokenIds: bigint[] }): Promise<MintResponse> {
+  const [confirmed] = await deps.store.db
+    .update(nftMints)
+    .set({ status: "confirmed", txHash: minted.txHash, blockNumber: minted.blockNumber, tokenIds: minted.tokenIds.map(String), updatedAt: new Date() })
+    .where(eq(nftMints.id, row.id))
+    .returning();
+  deps.logger.info({ mintId: row.id, chainId: row.chainId, collection: row.collection, count: minted.tokenIds.length, txHash: minted.txHash }, "minted");
+  return toResponse(confirmed!);
+}
+
+/** Records what a failure means for the row and returns the error to answer with. */
+async function settleFailure(deps: RequestDeps, row: MintRow, error: unknown, chainId: number): Promise<unknown> {
+  const nothingMinted = error instanceof MintRejectedError || error instanceof TransactionRevertedError || error instanceof ApiError;
+  if (nothingMinted) {
+    // Refused before sending, or reverted on chain: free the key for a retry.
+    await deps.store.db.delete(nftMints).where(eq(nftMints.id, row.id)).catch(() => {});
+  } else {
+    // Maybe sent: keep the ids so a retry settles it from the chain instead of minting again.
+    const txHash = sentHash(error);
+    await deps.store.db
+      .update(nftMints)
+      .set({ status: "unconfirmed", ...(txHash ? { txHash } : {}), error: error instanceof Error ? error.message.slice(0, 500) : String(error), updatedAt: new Date() })
+      .where(eq(nftMints.id, row.id))
+      .catch(() => {});
+  }
+  if (error instanceof MintRejectedError) {
+    if (error.reason === "NotMinter") return dependencyDown("MINTER_NOT_AUTHORIZED", "the server's key is not a minter of this collection");
+    return unprocessable("MINT_REJECTED", `the contract refused the mint: ${error.reason}`);
+  }
+  if (error instanceof TransactionRevertedError) return unprocessable("MINT_REJECTED", "the mint transaction reverted");
+  if (error instanceof ApiError) return error;
+  const retry = row.idempotencyKey ? "retry with the same Idempotency-Key: it settles this mint, never mints twice" : "send an Idempotency-Key to retry safely";
+  if (isConnectionError(error)) return dependencyDown("CHAIN_UNAVAILABLE", `chain ${chainId} RPC is unavailable; ${retry}`);
+  return dependencyDown("MINT_UNCONFIRMED", `the mint transaction was not confirmed; ${retry}`);
 }

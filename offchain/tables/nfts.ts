@@ -28,7 +28,8 @@ export const nftMints = offchain.table("nft_mints", {
   contract: text("contract").notNull(),
   recipients: text("recipients").array().notNull(),
   tokenIds: uint256("token_ids").array(),
-  status: text("status").$type<"pending" | "confirmed" | "failed">().notNull(),
+  // unconfirmed: maybe sent, outcome unknown (api/nfts/mint.ts settles it on a retry).
+  status: text("status").$type<"pending" | "confirmed" | "unconfirmed" | "failed">().notNull(),
   txHash: text("tx_hash"),
   blockNumber: bigint("block_number", { mode: "bigint" }),
   error: text("error"),
