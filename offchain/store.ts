@@ -28,6 +28,13 @@ export function createPostgresStore(databaseUrl: string, poolSize = 10): Offchai
   const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize, connectionTimeoutMillis: 5_000, application_name: "cosmic-offchain" });
   // An idle client losing its connection must not crash the process; queries then fail → 503.
   pool.on("error", () => {});
+  // The pool listens for errors only on idle clients: a client checked out for a transaction
+  // (between two of its queries) whose connection dies emits 'error' with no listener — an uncaught
+  // exception that kills the process (seen with a Postgres restart under traffic). Its next query
+  // fails instead ("not queryable" → 503) and the pool discards it on release.
+  pool.on("connect", (client) => {
+    client.on("error", () => {});
+  });
   const db = drizzlePg(pool, { schema }) as unknown as OffchainDb;
   const transaction: MigrationExecutor = async (fn) => {
     const client = await pool.connect();
