@@ -2,7 +2,7 @@
  * Postgres stopped and restarted under traffic (issue 8), on a DISPOSABLE PostgreSQL server of
  * this test (lib/pgServer.ts; never the shared one at :5432). The REST app is built in-process
  * with its off-chain store AND its indexed read pool (a Ponder-shaped schema, lib/indexFixture.ts)
- * on that server, Redis on a prefix of the shared one. Traffic, in rounds, for the whole test:
+ * on that server, Redis on a prefix of the shared one. Traffic, each route in its own loop, for the whole test:
  *   reads  GET /nfts/:id (cached), GET /nfts/owner/:address, GET /events, GET /events/:id, GET /api/health
  *   writes POST /events/:id/register (a new wallet each time), PUT /nfts/:id/metadata (a unique marker)
  *   auth   GET /auth/nonce/:address, POST /auth/login (a new wallet each time)
@@ -16,7 +16,7 @@
  *     listing, events, registration, metadata override, login; never a 500, never a hang (every
  *     answer within HANG_MS);
  *   - /api/ready answers 503;
- *   - after the restart, the first round in which every route succeeds comes within 5 s;
+ *   - after the restart, every route succeeds again within 5 s;
  *   - nothing lost: every write acknowledged (2xx) is stored afterwards, exactly once, and the
  *     event's registered counter equals its participant rows.
  */
@@ -135,7 +135,7 @@ describe("Postgres outage under traffic", () => {
       { name: "POST /auth/login", success: [200], whileDown: "503", run: () => login() },
     ];
     const traffic = new Traffic(probes, { hangMs: HANG_MS, allowed503: new Set(["DEPENDENCY_UNAVAILABLE"]) });
-    const outages: { mode: "fast" | "kill"; downRounds: number; recovery: number; ready503: boolean; health: unknown }[] = [];
+    const outages: { mode: "fast" | "kill"; minDownAnswers: number; recovery: number; ready503: boolean; health: unknown }[] = [];
 
     traffic.start();
     try {
@@ -143,16 +143,16 @@ describe("Postgres outage under traffic", () => {
       for (const mode of ["fast", "kill"] as const) {
         traffic.outage();
         await pgs.stop(mode);
-        const downFrom = traffic.rounds.length;
+        const downFrom = Date.now();
         await new Promise((r) => setTimeout(r, DOWN_MS / 2));
         const ready = await app.request("/api/ready");
         const health = await (await app.request("/api/health")).json();
         await new Promise((r) => setTimeout(r, DOWN_MS / 2));
-        const downRounds = traffic.rounds.length - downFrom;
+        const minDownAnswers = Math.min(...traffic.countBetween(downFrom, Date.now()).values());
         await pgs.start();
         const returnedAt = Date.now();
         const recovery = await traffic.recovered(returnedAt);
-        outages.push({ mode, downRounds, recovery, ready503: ready.status === 503, health });
+        outages.push({ mode, minDownAnswers, recovery, ready503: ready.status === 503, health });
         await new Promise((r) => setTimeout(r, 1_000)); // traffic after recovery must be clean too
       }
     } finally {
@@ -161,8 +161,8 @@ describe("Postgres outage under traffic", () => {
 
     const verdict = traffic.verdict();
     for (const [name, row] of verdict)
-      summary.add({ test: `pg outage: ${name}`, attempts: row.attempts, failures: row.failures, note: [...row.statuses].map(([s, n]) => `${s}×${n}`).join(", ") });
-    for (const o of outages) summary.add({ test: `pg outage (${o.mode === "fast" ? "fast shutdown" : "SIGKILL"}): recovery`, attempts: 1, failures: o.recovery < 5 ? 0 : 1, seconds: o.recovery, note: `${o.downRounds} rounds while down` });
+      summary.add({ test: `pg outage: ${name}`, attempts: row.attempts, failures: row.failures, note: `${[...row.statuses].map(([s, n]) => `${s}×${n}`).join(", ")}; slowest ${row.maxMs} ms` });
+    for (const o of outages) summary.add({ test: `pg outage (${o.mode === "fast" ? "fast shutdown" : "SIGKILL"}): recovery`, attempts: 1, failures: o.recovery < 5 ? 0 : 1, seconds: o.recovery, note: `every route answered ≥ ${o.minDownAnswers} times while down` });
 
     // Nothing lost, nothing doubled (read straight from the restarted server).
     const client = new pg.Client({ connectionString: pgs.url });
@@ -192,9 +192,10 @@ describe("Postgres outage under traffic", () => {
     // died with the old backends, nothing is pending, nothing is re-applied.
     expect(await store.migrate()).toEqual([]);
 
+    if (traffic.failures.length) console.log(t.logs.filter((l) => l.includes('"level":50') || l.includes("unhandled")).slice(0, 5).join("\n"));
     expect(traffic.failures).toEqual([]);
     for (const o of outages) {
-      expect(o.downRounds).toBeGreaterThan(3); // traffic kept flowing while Postgres was down
+      expect(o.minDownAnswers).toBeGreaterThan(3); // traffic kept flowing on every route while Postgres was down
       expect(o.ready503).toBe(true);
       expect(o.health).toMatchObject({ status: "down", checks: { postgres: { ok: false } } });
       expect(o.recovery).toBeLessThan(5);
