@@ -7,7 +7,7 @@
  * a new devnet reuses the chain ids of the old one: DESIGN.md §2, "Ponder cache trap").
  * Ctrl-C stops everything this script started.
  *
- * Env: DEVNET_CHAINS (3), DEVNET_PORT (8545), PORT (42069), RELAYER_DELAY_MS (0), DATABASE_URL.
+ * Env: DEVNET_CHAINS (3), DEVNET_PORT (8545), PORT (42069), REALTIME_PORT (42080), RELAYER_DELAY_MS (0), DATABASE_URL.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -65,6 +65,8 @@ async function main() {
     PONDER_TELEMETRY_DISABLED: "1",
     DEVNET_DEPLOYMENTS: deploymentsFile,
     PONDER_PGLITE_DIR: path.join(dataDir, "pglite"),
+    // The WebSocket service runs inside Ponder's process here (src/api/index.ts): on PGlite nothing else can read the index.
+    REALTIME_IN_PROCESS: process.env.REALTIME_IN_PROCESS ?? "1",
   };
   if (process.env.DATABASE_URL) {
     env.PGUSER ??= process.env.USER || userInfo().username;
@@ -107,6 +109,8 @@ async function main() {
     } catch {}
   }
   log(`GraphQL:  ${url}/graphql`);
+  log(`REST:     ${url}/docs (OpenAPI at ${url}/openapi.json)`);
+  if (env.REALTIME_IN_PROCESS === "1") log(`WebSocket: ws://127.0.0.1:${process.env.REALTIME_PORT || 42080}${process.env.REALTIME_PATH || "/ws"}`);
   log(`SQL:      ${url}/sql/*   token view: ${url}/indexer/tokens/<collection>/<tokenId>`);
   log(`deployments: ${path.relative(ROOT, deploymentsFile)}`);
   log(`ready in ${((performance.now() - started) / 1000).toFixed(1)} s — Ctrl-C stops devnet, relayer and indexer`);

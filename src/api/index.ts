@@ -14,6 +14,9 @@ import { deriveLocation, joinBridge } from "../../indexer/omnichain.js";
 import { ponderRouteLimit } from "../../api/http/ponderGuards.js";
 import { createProductionApp } from "../../api/deps.js";
 import { ponderIndexedDb } from "../../api/indexed/db.js";
+import { AuthService } from "../../api/auth/service.js";
+import { startRealtime } from "../../realtime/service.js";
+import { loadOpsConfig } from "../../infra/opsConfig.js";
 
 const app = new Hono();
 
@@ -133,5 +136,15 @@ const holder = globalThis as unknown as Record<symbol, ReturnType<typeof createP
 holder[restKey] ??= createProductionApp(process.env, { indexed: ponderIndexedDb(db) });
 const rest = await holder[restKey]!;
 app.route("/", rest.app);
+
+// `npm run dev` sets REALTIME_IN_PROCESS=1: the WebSocket service (and its notifier) runs in this
+// process and reads the index through Ponder's `db` — the only way on the embedded PGlite, which no
+// other process can open. Production runs it as a companion process (`npm run realtime`).
+if (process.env.REALTIME_IN_PROCESS === "1") {
+  const realtimeKey = Symbol.for("cosmic.realtime");
+  const realtime = globalThis as unknown as Record<symbol, Promise<unknown> | undefined>;
+  realtime[realtimeKey] ??= startRealtime({ ...rest.deps, auth: new AuthService(rest.deps), indexed: ponderIndexedDb(db), ops: rest.deps.ops ?? loadOpsConfig(process.env), trustProxy: rest.deps.config.trustProxy });
+  await realtime[realtimeKey];
+}
 
 export default app;

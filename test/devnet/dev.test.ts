@@ -1,0 +1,99 @@
+/**
+ * `npm run dev` as a developer runs it (scripts/dev.ts, embedded defaults: PGlite, no Redis): the
+ * devnet, relayer, Ponder with the REST API and the in-process WebSocket service come up; a mint on
+ * chain reaches a WebSocket subscriber as `nft:minted` and the REST API answers; Ctrl-C (SIGINT)
+ * stops everything and frees the ports.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
+import { tokenIdInRange } from "../../chain/onft.js";
+import { deploymentsSchema } from "../../devnet/deployments.js";
+import { accounts, collectionOn, deployer, freeBasePort, signerFor } from "../helpers/devnet.js";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const tmp = mkdtempSync(path.join(os.tmpdir(), "cosmic-dev-test-"));
+let dev: ChildProcess | undefined;
+let output = "";
+
+afterAll(async () => {
+  if (dev && dev.exitCode === null && dev.signalCode === null) {
+    dev.kill("SIGKILL");
+  }
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+async function waitForOutput(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = pattern.exec(output);
+    if (match) return match;
+    if (dev?.exitCode !== null) throw new Error(`npm run dev exited early:\n${output.slice(-3000)}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${output.slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const portOpen = (port: number) =>
+  fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) }).then(
+    () => true,
+    () => false,
+  );
+
+describe("npm run dev", () => {
+  it("runs chains, relayer, indexer, REST API and WebSocket pushes; SIGINT stops everything", async () => {
+    const devnetPort = await freeBasePort(2);
+    const apiPort = await freeBasePort(1);
+    const realtimePort = await freeBasePort(1);
+    const deploymentsFile = path.join(tmp, "deployments.json");
+    const env: NodeJS.ProcessEnv = { ...process.env, DEVNET_CHAINS: "2", DEVNET_PORT: String(devnetPort), PORT: String(apiPort), REALTIME_PORT: String(realtimePort), DEVNET_DEPLOYMENTS: deploymentsFile };
+    for (const key of ["DATABASE_URL", "REDIS_URL", "REALTIME_IN_PROCESS", "DATABASE_SCHEMA"]) delete env[key];
+    dev = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["scripts/dev.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    dev.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+    dev.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+
+    await waitForOutput(/ready in [\d.]+ s/, 240_000);
+    expect(output).toContain(`ws://127.0.0.1:${realtimePort}/ws`);
+    const deployments = deploymentsSchema.parse(JSON.parse(readFileSync(deploymentsFile, "utf8")));
+    const devnetId = deployments.devnetId;
+
+    // REST (in Ponder's server) and the WebSocket service (in Ponder's process) are up.
+    const health = await fetch(`http://127.0.0.1:${apiPort}/api/health`);
+    expect(health.status).toBe(200);
+    const socket = new WebSocket(`ws://127.0.0.1:${realtimePort}/ws`);
+    const messages: { type: string; data?: Record<string, unknown> }[] = [];
+    socket.on("message", (raw) => messages.push(JSON.parse(raw.toString())));
+    await new Promise<void>((resolve, reject) => (socket.once("open", () => resolve()), socket.once("error", reject)));
+    socket.send(JSON.stringify({ type: "subscribe", rooms: ["collection:cosmic"] }));
+    const until = async (check: () => boolean, what: string, ms = 30_000) => {
+      const deadline = Date.now() + ms;
+      while (!check()) {
+        if (Date.now() > deadline) throw new Error(`no ${what}; got ${JSON.stringify(messages)}\n${output.slice(-2000)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await until(() => messages.some((m) => m.type === "subscribed"), "subscribed");
+
+    // A mint on chain A is indexed (PGlite) and pushed over the socket.
+    const chain = deployments.chains[0]!;
+    const tokenId = tokenIdInRange(chain.eid, 9_000_001n);
+    const to = accounts[7]!.address;
+    await signerFor(chain, deployer.privateKey).write({ address: collectionOn(deployments, "cosmic", chain.chainId).address, abi: CosmicONFT721Abi, functionName: "mint", args: [to, tokenId] });
+    await until(() => messages.some((m) => m.type === "nft:minted" && String(m.data?.tokenId) === tokenId.toString()), "nft:minted push");
+    socket.close();
+
+    // Ctrl-C: everything stops, ports are free again.
+    const exited = new Promise<number | null>((resolve) => dev!.once("exit", (code) => resolve(code)));
+    dev.kill("SIGINT");
+    const code = await Promise.race([exited, new Promise<"hung">((r) => setTimeout(() => r("hung"), 30_000))]);
+    expect(code).not.toBe("hung");
+    expect(await portOpen(apiPort)).toBe(false);
+    expect(await portOpen(realtimePort)).toBe(false);
+    expect(await portOpen(devnetPort)).toBe(false);
+    rmSync(path.join(ROOT, ".ponder", devnetId), { recursive: true, force: true });
+  });
+});
