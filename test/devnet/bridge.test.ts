@@ -204,9 +204,7 @@ describe("devnet bridge", () => {
           fromBlock: 0n,
           strict: true,
         });
-      // On a loaded machine a relayer poll can fail and be retried: wait for the alert itself.
-      await waitFor(async () => (await alertsOnC()).some((log) => log.args.guid === sent.guid), 20_000, "LzReceiveAlert");
-      await relayer.idle();
+      await relayer.idle(); // honest: covers the send above (test/devnet/relayer-idle.test.ts)
       expect(relayer.failed).toBe(failedBefore + 1);
       expect(await ownerOf(c!, cosmicC.token, second)).toBeNull();
       const alert = (await alertsOnC()).find((log) => log.args.guid === sent.guid)!;
