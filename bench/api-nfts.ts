@@ -1,28 +1,37 @@
 /**
- * `npm run bench:api-nfts [-- --size small|medium|large] [--connections 100] [--duration 5]`
+ * `npm run bench:api-nfts [-- --size small|medium|large] [--connections 100] [--duration 5] [--profile]`
  *
- * 1. Builds an index of N tokens (small 20k, medium 200k, large 1M) in a fresh Postgres schema with
- *    Ponder's own DDL for ponder.schema.ts (same tables and indexes `ponder start` creates), owners
- *    spread 100 tokens each plus one holder of 5,000, and a checkpoint row.
- * 2. Serves our app (buildApp, Redis cache, read-only pool on that schema) and, in the same process,
- *    a bare Hono route returning a small JSON: the baseline measured in the same run.
- * 3. autocannon: bare route, then cached GET /nfts/{id} (same connections and duration), then
- *    GET /nfts/owner/{address} over random owners; plus the owner query alone (listOwnerTokens) for
- *    500 random owners, sequentially, to isolate the database part.
- * Targets (issue 5): /nfts/{id} ≥ 60 % of the bare route's throughput with p99 < 25 ms at 100
+ * 1. A server process (this file with `--serve`, forked) builds an index of N tokens (small 20k,
+ *    medium 200k, large 1M) in a fresh Postgres schema with Ponder's own DDL for ponder.schema.ts
+ *    (same tables and indexes `ponder start` creates), owners spread 100 tokens each plus one holder
+ *    of 5,000, and a checkpoint row.
+ * 2. It serves, on two ports of that one process, our app as production runs it (buildApp with the
+ *    ops config: CORS and the global per-IP rate limit in Redis; an info log line per request to an
+ *    asynchronous pino destination; Redis cache; read-only pool on that schema) and a bare Hono
+ *    route returning a small JSON: the baseline, measured in the same run and served the same way.
+ * 3. This process (autocannon; it never serves) loads, one after the other with the same settings:
+ *    the bare route, our middleware around an empty handler, cached GET /nfts/{id}, then
+ *    GET /nfts/owner/{address} over random owners; the server then times the owner query alone
+ *    (listOwnerTokens) for 500 random owners, sequentially, to isolate the database part.
+ * The load generator and the server are separate processes (on a 2-core machine each gets about a
+ * core; Redis and Postgres share them). `--profile` writes the server's V8 CPU profile
+ * of each measured phase to $TMPDIR/cosmic-bench-profiles/<phase>.cpuprofile (open it in Chrome DevTools or speedscope).
+ * Targets (issue 8): /nfts/{id} ≥ 60 % of the bare route's throughput with p99 < 25 ms at 100
  * connections; owner query p99 < 30 ms over 1M tokens. Everything it creates is dropped at the end.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { type ChildProcess, fork } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
 // @ts-expect-error autocannon ships no types
 import autocannon from "autocannon";
 import { Hono } from "hono";
 import pg from "pg";
+import { pino } from "pino";
 import { getAddress } from "viem";
 import { buildApp } from "../api/app.js";
 import { JwtKeys } from "../api/auth/jwt.js";
@@ -33,17 +42,25 @@ import { tokenIdInRange } from "../chain/onft.js";
 import { setupFromDeployments } from "../indexer/setup.js";
 import { loadConfig } from "../infra/config.js";
 import { createLogger } from "../infra/logger.js";
+import { loadOpsConfig } from "../infra/opsConfig.js";
 import { createOffchainStore } from "../offchain/store.js";
 import * as ponderSchema from "../ponder.schema.js";
 import { PG_URL, createTestDatabase, createTestKv } from "../test/api/helpers.js";
 
 const SIZES = { small: 20_000, medium: 200_000, large: 1_000_000 } as const;
 const { values } = parseArgs({
-  options: { size: { type: "string", default: "small" }, connections: { type: "string", default: "100" }, duration: { type: "string", default: "5" } },
+  options: {
+    size: { type: "string", default: "small" },
+    connections: { type: "string", default: "100" },
+    duration: { type: "string", default: "5" },
+    profile: { type: "boolean", default: false },
+    serve: { type: "boolean", default: false },
+  },
 });
 const TOKENS = SIZES[values.size as keyof typeof SIZES] ?? Number(values.size);
 if (!(TOKENS > 0)) throw new Error("--size small|medium|large or a token count");
 const CONNECTIONS = Number(values.connections);
+const PROFILE_DIR = path.join(os.tmpdir(), "cosmic-bench-profiles");
 const DURATION = Number(values.duration);
 
 const CHAIN_A = 31337;
@@ -104,13 +121,14 @@ function listen(fetch: (req: Request) => Response | Promise<Response>): Promise<
   });
 }
 
-type Result = { rps: number; p50: number; p99: number; errors: number; non2xx: number };
-async function cannon(url: string, connections: number, requests?: autocannon.Request[]): Promise<Result> {
-  const r = await autocannon({ url, connections, duration: DURATION, ...(requests ? { requests } : {}) });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
-}
+/** Messages between the load generator (parent) and the server (child). */
+type Ready = { type: "ready"; ours: string; baseline: string; nftId: string; indexSeconds: number };
+type DbTimings = { type: "db"; random: number[]; whale: number[]; logLines: number };
+type ToChild = { type: "db" } | { type: "stop" } | { type: "profile"; phase: string | null };
 
-async function main() {
+/** The server process: index, our app and the bare baseline, both on this one process. */
+async function serveMain() {
+  const send = (m: Ready | DbTimings | { type: "profiled" }) => process.send!(m);
   const schema = `bench_nfts_${Date.now().toString(36)}`;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "bench-nfts-"));
   const db = await createTestDatabase();
@@ -119,19 +137,24 @@ async function main() {
   const runCleanups = async () => {
     for (const fn of cleanups.splice(0).reverse()) await fn().catch((e) => console.error("cleanup:", (e as Error).message));
   };
-  // Interrupted (Ctrl-C, a CI timeout): still drop the schema, database and Redis keys.
+  // Interrupted (Ctrl-C, a CI timeout, the parent gone): still drop the schema, database and Redis keys.
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void runCleanups().finally(() => process.exit(130)));
+  process.once("disconnect", () => void runCleanups().finally(() => process.exit(1)));
+
+  let setup;
   try {
     console.log(`building an index of ${TOKENS.toLocaleString()} tokens in schema ${schema}…`);
     const index = await createIndex(schema);
     cleanups.push(() => index.drop());
-    console.log(`  inserted in ${index.seconds.toFixed(1)} s`);
     const indexed = connectIndexedDb({ databaseUrl: PG_URL, schema, max: 10 });
     cleanups.push(() => indexed.close());
     const store = createOffchainStore({ databaseUrl: db.url, poolSize: 10 });
     cleanups.push(() => store.close());
     await store.migrate();
-    const config = loadConfig({ NODE_ENV: "test", DATA_DIR: dataDir, LOG_LEVEL: "warn" });
+    const config = loadConfig({ NODE_ENV: "test", DATA_DIR: dataDir, LOG_LEVEL: "info" });
+    // Production's rate limit path (Redis, shared by replicas) with a budget the load never exhausts;
+    // CORS for any origin (the default).
+    const ops = loadOpsConfig({ RATE_LIMIT_PER_IP: "1000000000", RATE_LIMIT_PER_WALLET: "1000000000" });
     const keys = await JwtKeys.fromPrivateJwks([await JwtKeys.generatePrivateJwk()], { issuer: "bench", audience: "bench", ttlSeconds: 900 });
     const network = setupFromDeployments({
       devnetId: "bench",
@@ -142,7 +165,11 @@ async function main() {
       ],
       collections: [],
     } as never);
-    const app = buildApp({ config, store, kv, logger: createLogger({ level: "warn" }), keys, verifiers: new Map(), network, indexed, nft: nftSettings({ dataDir }) });
+    // One info line per request, written asynchronously to a file (production writes stdout).
+    const logFile = path.join(dataDir, "requests.log");
+    const destination = pino.destination({ dest: logFile, sync: false, mkdir: true });
+    const logger = createLogger({ level: "info", destination });
+    const app = buildApp({ config, store, kv, logger, keys, verifiers: new Map(), network, indexed, nft: nftSettings({ dataDir }), ops });
     // Our full middleware stack around a handler that does nothing: separates the stack's cost from the route's.
     app.get("/bench/noop", (c) => c.json({ ok: true }));
     const bare = new Hono().get("/bare", (c) => c.json({ id: "cosmic:1", owner: getAddress(WHALE), state: "on_chain" }));
@@ -155,27 +182,102 @@ async function main() {
     if (warm.status !== 200) throw new Error(`GET /nfts/${nftId} → ${warm.status} ${await warm.text()}`);
     await fetch(`${ours.url}/nfts/${nftId}`);
 
-    console.log(`autocannon: ${CONNECTIONS} connections × ${DURATION} s each`);
-    const bareResult = await cannon(`${baseline.url}/bare`, CONNECTIONS);
-    const noopResult = await cannon(`${ours.url}/bench/noop`, CONNECTIONS);
-    const nftResult = await cannon(`${ours.url}/nfts/${nftId}`, CONNECTIONS);
+    setup = { indexed, destination, logFile, ours, baseline, nftId, index };
+  } catch (error) {
+    await runCleanups();
+    throw error;
+  }
+  const { indexed, destination, logFile, ours, baseline, nftId, index } = setup;
+
+  // --profile: a V8 CPU profile of this process per measured phase (node:inspector), not of the setup.
+  const inspector = values.profile ? new (await import("node:inspector/promises")).Session() : undefined;
+  let phase: string | null = null;
+  if (inspector) {
+    inspector.connect();
+    await inspector.post("Profiler.enable");
+    await inspector.post("Profiler.setSamplingInterval", { interval: 200 });
+  }
+  process.on("message", (m: ToChild) => {
+    if (m.type === "profile" && inspector) {
+      void (async () => {
+        if (phase) {
+          const { profile } = await inspector.post("Profiler.stop");
+          mkdirSync(PROFILE_DIR, { recursive: true });
+          writeFileSync(path.join(PROFILE_DIR, `${phase}.cpuprofile`), JSON.stringify(profile));
+        }
+        phase = m.phase;
+        if (phase) await inspector.post("Profiler.start");
+        send({ type: "profiled" });
+      })();
+    } else if (m.type === "db") {
+      void (async () => {
+        // The owner query alone: random owners (100 tokens), and the 5,000-token holder's first and a middle page.
+        const random: number[] = [];
+        for (let i = 0; i < 500; i++) {
+          const t0 = performance.now();
+          await listOwnerTokens(indexed.db, ownerOf(Math.floor(Math.random() * (TOKENS - 5000))), { limit: 51 });
+          random.push(performance.now() - t0);
+        }
+        const whale: number[] = [];
+        for (let i = 0; i < 100; i++) {
+          const t0 = performance.now();
+          await listOwnerTokens(indexed.db, WHALE, { limit: 51, ...(i % 2 ? { after: { chainId: CHAIN_A, contract: CONTRACT_A, tokenId: tokenIdInRange(EID_A, BigInt(TOKENS - 2500)) } } : {}) });
+          whale.push(performance.now() - t0);
+        }
+        destination.flushSync();
+        const logLines = readFileSync(logFile, "utf8").split("\n").filter(Boolean).length;
+        send({ type: "db", random, whale, logLines });
+      })();
+    } else if (m.type === "stop") {
+      void runCleanups().finally(() => process.exit(0));
+    }
+  });
+  send({ type: "ready", ours: ours.url, baseline: baseline.url, nftId, indexSeconds: index.seconds });
+}
+
+type Result = { rps: number; p50: number; p99: number; errors: number; non2xx: number; requests: number };
+async function cannon(url: string, connections: number, requests?: autocannon.Request[]): Promise<Result> {
+  const r = await autocannon({ url, connections, duration: DURATION, ...(requests ? { requests } : {}) });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, requests: r.requests.total };
+}
+
+/** The load generator: forks the server, loads it, prints the table. */
+async function main() {
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), [...process.argv.slice(2), "--serve"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const next = <T>(type: string) =>
+    new Promise<T>((resolve, reject) => {
+      const onMessage = (m: { type: string }) => {
+        if (m.type !== type) return;
+        child.off("exit", onExit);
+        child.off("message", onMessage);
+        resolve(m as T);
+      };
+      const onExit = (code: number | null) => reject(new Error(`the server process exited (${code}) before "${type}"`));
+      child.on("message", onMessage);
+      child.once("exit", onExit);
+    });
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  try {
+    const ready = await next<Ready>("ready");
+    console.log(`  inserted in ${ready.indexSeconds.toFixed(1)} s`);
+    console.log(`autocannon: ${CONNECTIONS} connections × ${DURATION} s each (load generator and server in separate processes)`);
+    const profiled = async (phase: string | null) => {
+      if (!values.profile) return;
+      child.send({ type: "profile", phase } satisfies ToChild);
+      await next("profiled");
+    };
+    await profiled("bare");
+    const bareResult = await cannon(`${ready.baseline}/bare`, CONNECTIONS);
+    await profiled("noop");
+    const noopResult = await cannon(`${ready.ours}/bench/noop`, CONNECTIONS);
+    await profiled("nft");
+    const nftResult = await cannon(`${ready.ours}/nfts/${ready.nftId}`, CONNECTIONS);
+    await profiled(null);
     const owners = Array.from({ length: 200 }, () => ownerOf(Math.floor(Math.random() * (TOKENS - 5000))));
     const ownerRequests = owners.map((o) => ({ method: "GET" as const, path: `/nfts/owner/${o}?limit=50` }));
-    const ownerHttp = await cannon(ours.url, 10, ownerRequests);
-
-    // The owner query alone: random owners (100 tokens), and the 5,000-token holder's first and a middle page.
-    const times: number[] = [];
-    for (let i = 0; i < 500; i++) {
-      const t0 = performance.now();
-      await listOwnerTokens(indexed.db, ownerOf(Math.floor(Math.random() * (TOKENS - 5000))), { limit: 51 });
-      times.push(performance.now() - t0);
-    }
-    const whale: number[] = [];
-    for (let i = 0; i < 100; i++) {
-      const t0 = performance.now();
-      await listOwnerTokens(indexed.db, WHALE, { limit: 51, ...(i % 2 ? { after: { chainId: CHAIN_A, contract: CONTRACT_A, tokenId: tokenIdInRange(EID_A, BigInt(TOKENS - 2500)) } } : {}) });
-      whale.push(performance.now() - t0);
-    }
+    const ownerHttp = await cannon(ready.ours, 10, ownerRequests);
+    child.send({ type: "db" } satisfies ToChild);
+    const timings = await next<DbTimings>("db");
     const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
     const ratio = nftResult.rps / bareResult.rps;
@@ -188,12 +290,19 @@ async function main() {
     console.log(`\n| measurement | req/s | p50 ms | p99 ms | errors | non-2xx |\n|---|---|---|---|---|---|`);
     for (const [name, r] of rows) console.log(`| ${name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} |`);
     console.log(`\nGET /nfts/{id}: ${(ratio * 100).toFixed(0)} % of the bare route's throughput (target ≥ 60 %), p99 ${nftResult.p99} ms (target < 25 ms)`);
-    console.log(`owner query over ${TOKENS.toLocaleString()} tokens (listOwnerTokens, 500 random owners): p50 ${pct(times, 50).toFixed(2)} ms, p99 ${pct(times, 99).toFixed(2)} ms (target < 30 ms)`);
-    console.log(`owner query, 5,000-token holder (first / middle page): p50 ${pct(whale, 50).toFixed(2)} ms, p99 ${pct(whale, 99).toFixed(2)} ms`);
+    const served = noopResult.requests + nftResult.requests + ownerHttp.requests;
+    console.log(`request log lines written: ${timings.logLines.toLocaleString()} for ${served.toLocaleString()} requests to our app`);
+    console.log(`owner query over ${TOKENS.toLocaleString()} tokens (listOwnerTokens, 500 random owners): p50 ${pct(timings.random, 50).toFixed(2)} ms, p99 ${pct(timings.random, 99).toFixed(2)} ms (target < 30 ms)`);
+    console.log(`owner query, 5,000-token holder (first / middle page): p50 ${pct(timings.whale, 50).toFixed(2)} ms, p99 ${pct(timings.whale, 99).toFixed(2)} ms`);
   } finally {
-    await runCleanups();
+    if (child.exitCode === null && child.connected) child.send({ type: "stop" } satisfies ToChild);
+    await exited;
+    if (values.profile) console.log(`server CPU profiles (bare, noop, nft) in ${PROFILE_DIR}`);
   }
 }
 
-await main();
-process.exit(0);
+if (values.serve) await serveMain();
+else {
+  await main();
+  process.exit(0);
+}
