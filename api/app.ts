@@ -90,7 +90,10 @@ export function buildApp(deps: AppDependencies) {
     app.use("*", corsFromConfig(deps.ops.corsOrigins));
     app.use("*", globalRateLimit(deps.ops.rateLimit));
   }
-  app.use("*", bodyLimit({ maxSize: 256 * 1024, onError: (c) => errorJson(c, 413, "PAYLOAD_TOO_LARGE", "request body exceeds 256 KiB") }));
+  const limitBody = bodyLimit({ maxSize: 256 * 1024, onError: (c) => errorJson(c, 413, "PAYLOAD_TOO_LARGE", "request body exceeds 256 KiB") });
+  // GET/HEAD carry no body (@hono/node-server gives them none); asking hono's bodyLimit would build
+  // a full undici Request (with an AbortController) for every read just to find that out.
+  app.use("*", (c, next) => (c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next)));
   app.onError(createErrorHandler((c) => (c.get("log") as Logger | undefined) ?? deps.logger));
   app.notFound(notFoundHandler);
 
