@@ -7,6 +7,14 @@
  *   - the others (auth routes) answer 503: auth and writes fail closed.
  * Every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds) and
  * `RateLimit-Policy`; a 429 adds `Retry-After`.
+ *
+ * Redis cost: consumptions of one key that arrive in the same turn of the event loop go to Redis
+ * as one `consume(key, n)` (one round trip instead of n), and the answer is split back in arrival
+ * order exactly as n sequential `consume(key, 1)` would have seen it (the i-th sees the count
+ * before the batch + i + 1): the same requests are admitted, with the same RateLimit-Remaining, so
+ * the limit stays exact across replicas. A key over its limit is then blocked in this process's
+ * memory until its window ends (rate-limiter-flexible's inMemoryBlockOnConsumed): a client that is
+ * already refused costs no Redis call at all (other replicas learn it from Redis as before).
  */
 import { createHash } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
@@ -19,7 +27,8 @@ import type { AppEnv } from "./context.js";
 import { ApiError, dependencyDown } from "./errors.js";
 
 export type LimitSpec = { name: string; points: number; windowSeconds: number; failOpen: boolean };
-type Pair = { store?: RateLimiterRedis; memory: RateLimiterMemory };
+type Waiter = { resolve(res: RateLimiterRes): void; reject(error: unknown): void };
+type Pair = { store?: RateLimiterRedis; memory: RateLimiterMemory; points: number; pending: Map<string, Waiter[]>; flushing: boolean };
 export type LimitResult = { limit: number; remaining: number; resetSeconds: number; windowSeconds: number };
 
 const limiters = new WeakMap<KeyValueStore, Map<string, Pair>>();
@@ -38,13 +47,52 @@ function limiterFor(kv: KeyValueStore, spec: LimitSpec): Pair {
           keyPrefix: `${redis.prefix}rl:${spec.name}`,
           points: spec.points,
           duration: spec.windowSeconds,
+          // Refused once: refused locally (no Redis call) until the window ends.
+          inMemoryBlockOnConsumed: spec.points + 1,
           // Redis errors fall back to the in-process budget (kvReady() skips Redis at once while it reconnects).
           ...(spec.failOpen ? { insuranceLimiter: memory } : {}),
         })
       : undefined;
-    byName.set(id, (pair = { store, memory }));
+    byName.set(id, (pair = { store, memory, points: spec.points, pending: new Map(), flushing: false }));
   }
   return pair;
+}
+
+/** `store.consume(key, 1)`, batched with the other consumptions of this turn of the event loop. */
+function consumeBatched(pair: Pair, store: RateLimiterRedis, key: string): Promise<RateLimiterRes> {
+  return new Promise((resolve, reject) => {
+    const waiters = pair.pending.get(key);
+    if (waiters) waiters.push({ resolve, reject });
+    else pair.pending.set(key, [{ resolve, reject }]);
+    if (!pair.flushing) {
+      pair.flushing = true;
+      // After the poll phase: every request whose bytes arrived in this turn has reached here.
+      setImmediate(() => flush(pair, store));
+    }
+  });
+}
+
+function flush(pair: Pair, store: RateLimiterRedis) {
+  const batch = pair.pending;
+  pair.pending = new Map();
+  pair.flushing = false;
+  for (const [key, waiters] of batch) {
+    const n = waiters.length;
+    const split = (res: RateLimiterRes, refused: boolean) => {
+      // A refusal whose count is not above the limit is a local block (count unknown): refuse all.
+      const before = refused && res.consumedPoints <= pair.points ? Number.POSITIVE_INFINITY : res.consumedPoints - n;
+      waiters.forEach((w, i) => {
+        const consumed = before + i + 1;
+        const mine = new RateLimiterRes(Math.max(0, pair.points - consumed), res.msBeforeNext, Number.isFinite(consumed) ? consumed : res.consumedPoints, res.isFirstInDuration && i === 0);
+        if (consumed <= pair.points) w.resolve(mine);
+        else w.reject(mine);
+      });
+    };
+    store.consume(key, n).then(
+      (res) => split(res, false),
+      (error: unknown) => (error instanceof RateLimiterRes ? split(error, true) : waiters.forEach((w) => w.reject(error))),
+    );
+  }
 }
 
 const toResult = (spec: LimitSpec, res: RateLimiterRes): LimitResult => ({
@@ -65,14 +113,15 @@ export function rateLimitHeaders(r: LimitResult): Record<string, string> {
 
 /** Consumes one point of `key`; throws 429 (over the limit) or 503 (store down, fail-closed limiter). */
 export async function consumeRateLimit(kv: KeyValueStore, spec: LimitSpec, key: string): Promise<LimitResult> {
-  const { store, memory } = limiterFor(kv, spec);
-  let limiter: RateLimiterRedis | RateLimiterMemory = store ?? memory;
+  const pair = limiterFor(kv, spec);
+  const { store, memory } = pair;
+  let useStore = store !== undefined;
   if (store && !kvReady(kv)) {
     if (!spec.failOpen) throw dependencyDown("DEPENDENCY_UNAVAILABLE", "rate limit store unavailable, retry later");
-    limiter = memory;
+    useStore = false;
   }
   try {
-    return toResult(spec, await limiter.consume(key, 1));
+    return toResult(spec, await (store && useStore ? consumeBatched(pair, store, key) : memory.consume(key, 1)));
   } catch (error) {
     if (error instanceof RateLimiterRes) {
       const result = toResult(spec, error);
