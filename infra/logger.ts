@@ -37,16 +37,46 @@ export const REDACT_PATHS = [
   "*.d",
 ];
 
+/** The per-request access logger of each logger made by createLogger (same destination, level and name). */
+const accessLoggers = new WeakMap<Logger, Logger>();
+
+/**
+ * A pino logger that redacts REDACT_PATHS. Without `destination` it writes to stdout through an
+ * asynchronous buffer (pino.destination({ sync: false })): a log line never blocks a request on a
+ * write(2). pino flushes that buffer synchronously when the process exits (process.exit, or the
+ * event loop ending); call `flushLogs(logger)` before a shutdown that could lose it (a signal with no
+ * exit handler).
+ */
 export function createLogger(options: { level?: string; destination?: DestinationStream; name?: string } = {}): Logger {
-  return pino(
-    {
-      name: options.name ?? "cosmic-api",
-      level: options.level ?? "info",
-      redact: { paths: REDACT_PATHS, censor: "[redacted]" },
-      serializers: { err: pino.stdSerializers.err },
-    },
-    options.destination,
-  );
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: false });
+  const base = { name: options.name ?? "cosmic-api", level: options.level ?? "info" };
+  const logger = pino({ ...base, redact: { paths: REDACT_PATHS, censor: "[redacted]" }, serializers: { err: pino.stdSerializers.err } }, destination);
+  // Access lines have a fixed shape (method, path without query, status, duration, principal id,
+  // request id) with nothing to censor; pino's redaction (a copy of every logged object) would be
+  // the largest cost of logging every request, so they go through a sibling without it.
+  accessLoggers.set(logger, pino(base, destination));
+  return logger;
+}
+
+/**
+ * The logger for the one-line-per-request access log (api/http/middleware.ts requestLogger): no
+ * redaction, so only for fields that are safe by construction. Follows `logger`'s level changes.
+ */
+export function accessLogger(logger: Logger): Logger {
+  const access = accessLoggers.get(logger);
+  if (!access) return logger;
+  if (access.level !== logger.level) access.level = logger.level;
+  return access;
+}
+
+/** Writes out what the logger's asynchronous destination still buffers (no-op for other streams). */
+export function flushLogs(logger: Logger): void {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as { flushSync?: () => void } | undefined;
+  try {
+    stream?.flushSync?.();
+  } catch {
+    // Not ready yet (nothing written) or already closed: nothing to flush.
+  }
 }
 
 /** Strings that look like secrets (hex private keys, bearer tokens, JWTs) scrubbed from free text. */

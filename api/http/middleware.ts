@@ -4,6 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
+import { accessLogger, type Logger } from "../../infra/logger.js";
 import type { AppEnv, Principal, RequestDeps, Role } from "./context.js";
 import { forbidden, unauthorized } from "./errors.js";
 import { consumeRateLimit } from "./ratelimit.js";
@@ -17,11 +18,29 @@ export function requestContext(deps: RequestDeps): MiddlewareHandler<AppEnv> {
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set("requestId", requestId);
     c.set("deps", deps);
-    c.set("log", deps.logger.child({ requestId }));
+    c.set("log", lazyChild(deps.logger, requestId));
     c.header("x-request-id", requestId);
     await next();
   };
 }
+
+/**
+ * `logger.child({ requestId })`, built on first use: most requests log nothing but their access
+ * line (which carries the id itself), and a pino child serialises its bindings when created.
+ * One shared proxy handler: a request allocates only its small state object and the proxy.
+ */
+type LazyChildState = { logger: Logger; requestId: string; child?: Logger };
+const childOf = (s: LazyChildState) => (s.child ??= s.logger.child({ requestId: s.requestId }));
+const lazyChildHandler: ProxyHandler<LazyChildState> = {
+  get(state, prop) {
+    const child = childOf(state);
+    const value = Reflect.get(child, prop, child);
+    return typeof value === "function" ? value.bind(child) : value;
+  },
+  set: (state, prop, value) => Reflect.set(childOf(state), prop, value),
+  has: (state, prop) => Reflect.has(childOf(state), prop),
+};
+const lazyChild = (logger: Logger, requestId: string) => new Proxy<LazyChildState>({ logger, requestId }, lazyChildHandler) as unknown as Logger;
 
 /** One line per request: method, path (no query string: it may carry secrets), status, duration. */
 export function requestLogger(): MiddlewareHandler<AppEnv> {
@@ -29,8 +48,10 @@ export function requestLogger(): MiddlewareHandler<AppEnv> {
     const started = performance.now();
     await next();
     const principal = c.get("principal");
-    c.get("log").info(
+    // Fixed, non-secret fields: written without pino's redaction pass (infra/logger.ts accessLogger).
+    accessLogger(c.get("deps").logger).info(
       {
+        requestId: c.get("requestId"),
         method: c.req.method,
         path: c.req.path,
         status: c.res.status,

@@ -3,7 +3,10 @@
  * with RateLimit-* / Retry-After headers; CORS from configuration; /api/metrics; /api/health and
  * /api/ready; configuration errors one per line.
  */
+import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../api/app.js";
@@ -67,7 +70,71 @@ describe("rate limits", () => {
     expect((await app.request("/.well-known/jwks.json", from(ip))).status).toBe(429);
     expect((await app.request("/api/health", from(ip))).status).toBe(200);
   });
+
+  it("sends one Redis round trip per key and turn of the event loop, admitting exactly as one-by-one consumption would", async () => {
+    const replicaKv = new RedisKeyValueStore(REDIS_URL, (t.deps.kv as RedisKeyValueStore).prefix);
+    const calls = countRateLimitCalls([t.deps.kv as RedisKeyValueStore, replicaKv]);
+    const a = buildApp({ ...t.deps, ops });
+    const b = buildApp({ ...t.deps, kv: replicaKv, ops });
+    try {
+      const ip = `10.6.0.${Math.floor(Math.random() * 250)}`;
+      // 8 waves of 7 concurrent requests, each wave split over both replicas: 56 requests for a limit of 20.
+      const responses: Response[] = [];
+      for (let wave = 0; wave < 8; wave++) {
+        responses.push(...(await Promise.all(Array.from({ length: 7 }, (_, i) => (i % 2 ? a : b).request("/.well-known/jwks.json", from(ip))))));
+        await new Promise((r) => setImmediate(r));
+      }
+      const ok = responses.filter((r) => r.status === 200);
+      expect(ok).toHaveLength(LIMIT);
+      expect(responses.filter((r) => r.status === 429)).toHaveLength(56 - LIMIT);
+      // Every admitted request saw a distinct count, as if consumed one by one.
+      expect(ok.map((r) => Number(r.headers.get("ratelimit-remaining"))).sort((x, y) => x - y)).toEqual(Array.from({ length: LIMIT }, (_, i) => i));
+      // At most one call per replica and wave (waves after the refusal are answered from memory).
+      expect(calls.count).toBeGreaterThan(0);
+      expect(calls.count).toBeLessThanOrEqual(16);
+    } finally {
+      calls.restore();
+      await replicaKv.close();
+    }
+  });
+
+  it("refuses a client over its limit from memory until its window ends, without a Redis call", async () => {
+    const app = buildApp({ ...t.deps, ops });
+    const ip = `10.7.0.${Math.floor(Math.random() * 250)}`;
+    for (let i = 0; i < LIMIT; i++) expect((await app.request("/.well-known/jwks.json", from(ip))).status).toBe(200);
+    expect((await app.request("/.well-known/jwks.json", from(ip))).status).toBe(429);
+    const calls = countRateLimitCalls([t.deps.kv as RedisKeyValueStore]);
+    try {
+      const refused = await Promise.all(Array.from({ length: 30 }, () => app.request("/.well-known/jwks.json", from(ip))));
+      expect(refused.every((r) => r.status === 429 && Number(r.headers.get("retry-after")) > 0)).toBe(true);
+      expect(await refused[0]!.json()).toMatchObject({ error: { code: "RATE_LIMITED" } });
+      expect(calls.count).toBe(0);
+      // Another client still goes through Redis.
+      expect((await app.request("/.well-known/jwks.json", from("10.7.1.1"))).status).toBe(200);
+      expect(calls.count).toBe(1);
+    } finally {
+      calls.restore();
+    }
+  });
 });
+
+/** Counts the rate limiter's Redis scripts (EVALSHA/EVAL on `rl:` keys) sent by these clients. */
+function countRateLimitCalls(stores: RedisKeyValueStore[]) {
+  const counter = { count: 0, restore: () => {} };
+  const restores = stores.map((store) => {
+    const client = store.client as unknown as { sendCommand(command: { name: string; args: unknown[] }, ...rest: unknown[]): unknown };
+    const original = client.sendCommand;
+    client.sendCommand = function (command, ...rest) {
+      if (/^eval/i.test(command.name) && command.args.some((a) => String(a).includes("rl:"))) counter.count++;
+      return original.call(this, command, ...rest);
+    };
+    return () => {
+      client.sendCommand = original;
+    };
+  });
+  counter.restore = () => restores.forEach((r) => r());
+  return counter;
+}
 
 describe("CORS, metrics, health", () => {
   it("allows credentials only for configured origins", async () => {
@@ -81,6 +148,28 @@ describe("CORS, metrics, health", () => {
     const open = await any.request("/.well-known/jwks.json", from("10.4.0.3", { origin: "https://evil.test" }));
     expect(open.headers.get("access-control-allow-origin")).toBe("*");
     expect(open.headers.get("access-control-allow-credentials")).toBeNull();
+  });
+
+  it("puts CORS headers on errors and 429s too, and answers preflights", async () => {
+    const app = buildApp({ ...t.deps, ops });
+    const origin = { origin: "https://app.cosmic.test" };
+    const missing = await app.request("/no/such/route", from("10.4.1.1", origin));
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("access-control-allow-origin")).toBe("https://app.cosmic.test");
+    expect(missing.headers.get("access-control-expose-headers")).toContain("RateLimit-Remaining");
+    expect(missing.headers.get("vary")).toContain("Origin");
+    const ip = "10.4.1.2";
+    for (let i = 0; i < LIMIT; i++) await app.request("/.well-known/jwks.json", from(ip));
+    const limited = await app.request("/.well-known/jwks.json", from(ip, origin));
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("access-control-allow-origin")).toBe("https://app.cosmic.test");
+    expect(limited.headers.get("access-control-expose-headers")).toContain("Retry-After");
+    const preflight = await app.request("/nfts/cosmic:1", { method: "OPTIONS", headers: { ...origin, "access-control-request-method": "GET", "x-forwarded-for": "10.4.1.3" } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("https://app.cosmic.test");
+    expect(preflight.headers.get("access-control-allow-methods")).toContain("GET");
+    expect(preflight.headers.get("access-control-allow-headers")).toContain("x-api-key");
+    expect(preflight.headers.get("access-control-max-age")).toBe("600");
   });
 
   it("serves Prometheus metrics with latency per route template (token-protected when configured)", async () => {
@@ -120,12 +209,45 @@ describe("CORS, metrics, health", () => {
 
   it("reports every configuration problem, one line each", () => {
     expect(() => loadOpsConfig({ REALTIME_PORT: "http", RATE_LIMIT_PER_IP: "0", CORS_ORIGINS: "https://ok.test,not a url", METRICS_TOKEN: "short" })).toThrow(
-      /REALTIME_PORT: must be an integer.*\nRATE_LIMIT_PER_IP: must be between 1.*\nCORS_ORIGINS: "not a url" is not an origin.*\nMETRICS_TOKEN: must be at least 16/s,
+      /REALTIME_PORT: must be an integer.*\nRATE_LIMIT_PER_IP: must be >= 1 \(got 0\)\nCORS_ORIGINS: "not a url" is not an origin.*\nMETRICS_TOKEN: must be at least 16/s,
     );
   });
 });
 
 describe("logs", () => {
+  it("writes one access line per request with its request id; a route's own lines carry the id and are redacted", async () => {
+    const app = buildApp({ ...t.deps, ops });
+    app.get("/test/log", (c) => {
+      c.get("log").warn({ token: "eyJ.route.secret", detail: "visible-detail" }, "route line");
+      return c.json({ ok: true });
+    });
+    const before = t.logs.length;
+    const res = await app.request("/test/log", from("10.8.0.1", { "x-request-id": "log-test-1" }));
+    expect(res.status).toBe(200);
+    await app.request("/no/such/route", from("10.8.0.1", { "x-request-id": "log-test-2" }));
+    await new Promise((r) => setTimeout(r, 20));
+    const lines = t.logs.slice(before).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const access = lines.filter((l) => l.msg === "request");
+    expect(access).toEqual([
+      expect.objectContaining({ requestId: "log-test-1", method: "GET", path: "/test/log", status: 200, level: 30, ms: expect.any(Number) }),
+      expect.objectContaining({ requestId: "log-test-2", method: "GET", path: "/no/such/route", status: 404 }),
+    ]);
+    const route = lines.find((l) => l.msg === "route line");
+    expect(route).toMatchObject({ requestId: "log-test-1", token: "[redacted]", detail: "visible-detail", level: 40 });
+  });
+
+  it("flushes the asynchronous stdout buffer when the process exits", () => {
+    const logger = path.resolve("infra/logger.ts");
+    const script = `import { createLogger } from ${JSON.stringify(pathToFileURL(logger).href)};
+const log = createLogger({ level: "info" });
+for (let i = 0; i < 20000; i++) log.info({ i }, "line");
+process.exit(0);`;
+    const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    const lines = out.split("\n").filter(Boolean);
+    expect(lines).toHaveLength(20000);
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ i: 19999, msg: "line" });
+  });
+
   it("redacts tokens wherever they sit in a log object", async () => {
     const { createLogger } = await import("../../infra/logger.js");
     const { logCollector } = await import("../api/helpers.js");
