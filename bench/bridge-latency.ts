@@ -219,13 +219,8 @@ try {
     const firstSeen = tap?.firstSeen(block);
     if (firstSeen !== undefined) learned.push(firstSeen - t0);
     // Ponder's own account of the block: when it logged "Indexed block" and how long that block took.
-    const own = await within(5_000, `Ponder's "Indexed block" line for ${dst.name} ${block}`, (async () => {
-      for (;;) {
-        const entry = ponderIndexed.get(`${dst.name}:${block}`);
-        if (entry) return entry;
-        await sleep(10);
-      }
-    })()).catch(() => undefined);
+    let own = ponderIndexed.get(`${dst.name}:${block}`);
+    for (const deadline = performance.now() + 5_000; !own && performance.now() < deadline; own = ponderIndexed.get(`${dst.name}:${block}`)) await sleep(10);
     if (own) {
       ownIndexing.push(own.ms);
       indexedToGql.push(gqlAt - own.at);
