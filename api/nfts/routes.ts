@@ -9,7 +9,7 @@ import { listOwnerTokens, type OwnerCursor } from "../indexed/tokens.js";
 import { AddressParam, NftIdParam, PageQuery, checksum, decodeCursor, encodeCursor, formatNftId, parseNftId } from "./ids.js";
 import { MetadataOverrideSchema, overrideHistory, refreshOnchainMetadata, saveOverride, thumbnailUrl } from "./metadata.js";
 import { mint } from "./mint.js";
-import { loadNft, loadNftCached, presentNft } from "./read.js";
+import { loadNft, loadNftCached, presentNftJson } from "./read.js";
 
 const Json = z.record(z.string(), z.unknown());
 const NftSchema = z
@@ -173,8 +173,8 @@ export function createNftRoutes() {
     const nft = parseNftId(c.req.valid("param").id);
     const loaded = await loadNftCached(deps, nft);
     if (!loaded) throw notFound("NFT_NOT_FOUND", `${nft.id} is not indexed`);
-    // presentNft returns plain JSON values (no bigints), so no conversion pass on the hot path.
-    return c.json(presentNft(deps, nft, loaded) as never, 200);
+    // The serialised answer, memoised with the per-process memo (presentNftJson); plain JSON values.
+    return c.body(presentNftJson(deps, nft, loaded), 200, { "content-type": "application/json" }) as never;
   });
 
   app.openapi(postNft, async (c) => {

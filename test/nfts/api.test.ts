@@ -97,8 +97,11 @@ describe("NFT service", () => {
     const aliceToken = await s.login(alice.privateKey);
     const bobToken = await s.login(bob.privateKey);
     const put = (token: string, body: unknown) => getJson(`/nfts/${aliceId}/metadata`, { method: "PUT", headers: { "content-type": "application/json", ...s.bearer(token) }, body: JSON.stringify(body) });
+    // Read first (fills the per-process memo and its serialised answer); the read after a write shows it at once.
+    expect((await getJson(`/nfts/${aliceId}`)).body.metadata.override).toBeNull();
     const v1 = await put(aliceToken, { name: "Alice's", description: "first", attributes: [{ trait_type: "level", value: 1 }] });
     expect(v1.status, JSON.stringify(v1.body)).toBe(200);
+    expect((await getJson(`/nfts/${aliceId}`)).body.metadata.override).toMatchObject({ version: 1, data: { name: "Alice's" } });
     expect(v1.body).toMatchObject({ version: 1, updatedBy: alice.address });
     expect((await put(aliceToken, { name: "Alice's v2", image: "ipfs://bafyimage/1.png" })).body.version).toBe(2);
     const denied = await put(bobToken, { name: "mine now" });
