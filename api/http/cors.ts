@@ -11,6 +11,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
+import { requestHeader } from "./headers.js";
 
 const common = {
   allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
@@ -28,7 +29,7 @@ export function corsFromConfig(origins: "*" | string[]): MiddlewareHandler {
     : cors({ ...common, origin: (origin) => (allowed.has(origin) ? origin : null), credentials: true });
   return async (c, next) => {
     if (c.req.method === "OPTIONS") return await preflight(c, next);
-    const origin = c.req.header("origin");
+    const origin = requestHeader(c, "origin");
     await next();
     // The response is final here (the error handler has run): headers go on it directly.
     const headers = c.res.headers;

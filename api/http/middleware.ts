@@ -8,13 +8,14 @@ import { accessLogger, type Logger } from "../../infra/logger.js";
 import type { AppEnv, Principal, RequestDeps, Role } from "./context.js";
 import { forbidden, unauthorized } from "./errors.js";
 import { consumeRateLimit } from "./ratelimit.js";
+import { requestHeader } from "./headers.js";
 
 const REQUEST_ID = /^[\w.:-]{1,100}$/;
 
 /** Puts deps, a request id (incoming `x-request-id` if sane) and a child logger on the context. */
 export function requestContext(deps: RequestDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const incoming = c.req.header("x-request-id");
+    const incoming = requestHeader(c, "x-request-id");
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set("requestId", requestId);
     c.set("deps", deps);
@@ -66,7 +67,7 @@ export function requestLogger(): MiddlewareHandler<AppEnv> {
 /** Client IP: first X-Forwarded-For hop when TRUST_PROXY, else the socket address (node server). */
 export function clientIp(c: Context<AppEnv>): string {
   if (c.get("deps").config.trustProxy) {
-    const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+    const forwarded = requestHeader(c, "x-forwarded-for")?.split(",")[0]?.trim();
     if (forwarded) return forwarded.slice(0, 64);
   }
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
@@ -92,8 +93,8 @@ export function rateLimitByIp(bucket: string): MiddlewareHandler<AppEnv> {
 
 async function authenticate(c: Context<AppEnv>): Promise<Principal> {
   const { auth } = c.get("deps");
-  const apiKey = c.req.header("x-api-key");
-  const authorization = c.req.header("authorization");
+  const apiKey = requestHeader(c, "x-api-key");
+  const authorization = requestHeader(c, "authorization");
   if (authorization !== undefined) {
     const match = /^Bearer\s+([\w-]+\.[\w-]+\.[\w-]*)$/i.exec(authorization.trim());
     if (!match) throw unauthorized("TOKEN_INVALID", "Authorization must be `Bearer <access token>`");

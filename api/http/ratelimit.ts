@@ -25,6 +25,7 @@ import type { OpsConfig } from "../../infra/opsConfig.js";
 import type { KeyValueStore, RedisKeyValueStore } from "../../infra/redis.js";
 import type { AppEnv } from "./context.js";
 import { ApiError, dependencyDown } from "./errors.js";
+import { requestHeader } from "./headers.js";
 
 export type LimitSpec = { name: string; points: number; windowSeconds: number; failOpen: boolean };
 type Waiter = { resolve(res: RateLimiterRes): void; reject(error: unknown): void };
@@ -136,7 +137,7 @@ export async function consumeRateLimit(kv: KeyValueStore, spec: LimitSpec, key: 
 /** Client IP: first X-Forwarded-For hop when TRUST_PROXY, else the socket address. */
 export function requestIp(c: Context, trustProxy: boolean): string {
   if (trustProxy) {
-    const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+    const forwarded = requestHeader(c, "x-forwarded-for")?.split(",")[0]?.trim();
     if (forwarded) return forwarded.slice(0, 64);
   }
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
@@ -169,7 +170,7 @@ export function globalRateLimit(limits: OpsConfig["rateLimit"]): MiddlewareHandl
 
 /** The wallet of a verifiable access token (no revocation lookup: that is requireAuth's job), or an API key hash. */
 async function walletKey(c: Context<AppEnv>): Promise<string | undefined> {
-  const authorization = c.req.header("authorization");
+  const authorization = requestHeader(c, "authorization");
   const match = authorization ? /^Bearer\s+([\w-]+\.[\w-]+\.[\w-]*)$/i.exec(authorization.trim()) : null;
   if (match) {
     try {
@@ -178,7 +179,7 @@ async function walletKey(c: Context<AppEnv>): Promise<string | undefined> {
       return undefined; // the route answers 401
     }
   }
-  const apiKey = c.req.header("x-api-key");
+  const apiKey = requestHeader(c, "x-api-key");
   if (apiKey) return `key:${createHash("sha256").update(apiKey.trim()).digest("hex").slice(0, 32)}`;
   return undefined;
 }

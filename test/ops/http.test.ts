@@ -5,6 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { serve } from "@hono/node-server";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
@@ -114,6 +115,30 @@ describe("rate limits", () => {
       expect(calls.count).toBe(1);
     } finally {
       calls.restore();
+    }
+  });
+});
+
+describe("served by @hono/node-server", () => {
+  it("reads request ids, forwarded IPs and origins from Node's parsed headers", async () => {
+    const app = buildApp({ ...t.deps, ops });
+    const server = await new Promise<{ url: string; close(): void }>((resolve) => {
+      const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => resolve({ url: `http://127.0.0.1:${info.port}`, close: () => s.close() }));
+    });
+    try {
+      const get = (headers: Record<string, string>) => fetch(`${server.url}/.well-known/jwks.json`, { headers });
+      const own = await get({ "x-request-id": "node-req-1", origin: "https://app.cosmic.test", "x-forwarded-for": "10.9.0.1, 10.0.0.1" });
+      expect(own.status).toBe(200);
+      expect(own.headers.get("x-request-id")).toBe("node-req-1");
+      expect(own.headers.get("access-control-allow-origin")).toBe("https://app.cosmic.test");
+      expect((await get({ "x-request-id": "bad id" })).headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+      // The per-IP budget follows the first X-Forwarded-For hop (TRUST_PROXY=1).
+      const ip = `10.9.1.${Math.floor(Math.random() * 250)}`;
+      for (let i = 0; i < LIMIT; i++) expect((await get({ "x-forwarded-for": `${ip}, 10.0.0.1` })).status).toBe(200);
+      expect((await get({ "x-forwarded-for": `${ip}, 10.0.0.2` })).status).toBe(429);
+      expect((await get({ "x-forwarded-for": "10.9.2.1" })).status).toBe(200);
+    } finally {
+      server.close();
     }
   });
 });
