@@ -1,5 +1,5 @@
 /**
- * `npm run bench:api-nfts [-- --size small|medium|large] [--connections 100] [--duration 5] [--profile]`
+ * `npm run bench:api-nfts [-- --size small|medium|large] [--connections 100] [--duration 5] [--profile] [--compare <checkout>]`
  *
  * 1. A server process (this file with `--serve`, forked) builds an index of N tokens (small 20k,
  *    medium 200k, large 1M) in a fresh Postgres schema with Ponder's own DDL for ponder.schema.ts
@@ -16,6 +16,8 @@
  * The load generator and the server are separate processes (on a 2-core machine each gets about a
  * core; Redis and Postgres share them). `--profile` writes the server's V8 CPU profile
  * of each measured phase to $TMPDIR/cosmic-bench-profiles/<phase>.cpuprofile (open it in Chrome DevTools or speedscope).
+ * `--compare <checkout>` serves the same app from another checkout of the repository (its files, this
+ * harness) in a second process and interleaves its measurements with ours: before/after in one run.
  * Targets (issue 8): /nfts/{id} ≥ 60 % of the bare route's throughput with p99 < 25 ms at 100
  * connections; owner query p99 < 30 ms over 1M tokens. Everything it creates is dropped at the end.
  */
@@ -33,19 +35,9 @@ import { Hono } from "hono";
 import pg from "pg";
 import { pino } from "pino";
 import { getAddress } from "viem";
-import { buildApp } from "../api/app.js";
-import { JwtKeys } from "../api/auth/jwt.js";
-import { connectIndexedDb } from "../api/indexed/db.js";
-import { listOwnerTokens } from "../api/indexed/tokens.js";
-import { nftSettings } from "../api/nfts/settings.js";
 import { tokenIdInRange } from "../chain/onft.js";
-import { setupFromDeployments } from "../indexer/setup.js";
-import { loadConfig } from "../infra/config.js";
-import { createLogger } from "../infra/logger.js";
-import { loadOpsConfig } from "../infra/opsConfig.js";
-import { createOffchainStore } from "../offchain/store.js";
 import * as ponderSchema from "../ponder.schema.js";
-import { PG_URL, createTestDatabase, createTestKv } from "../test/api/helpers.js";
+import { PG_URL, REDIS_URL, createTestDatabase } from "../test/api/helpers.js";
 
 const SIZES = { small: 20_000, medium: 200_000, large: 1_000_000 } as const;
 const { values } = parseArgs({
@@ -54,9 +46,12 @@ const { values } = parseArgs({
     connections: { type: "string", default: "100" },
     duration: { type: "string", default: "5" },
     profile: { type: "boolean", default: false },
+    compare: { type: "string" },
     serve: { type: "boolean", default: false },
+    "app-root": { type: "string" },
   },
 });
+const HERE = path.dirname(fileURLToPath(import.meta.url));
 const TOKENS = SIZES[values.size as keyof typeof SIZES] ?? Number(values.size);
 if (!(TOKENS > 0)) throw new Error("--size small|medium|large or a token count");
 const CONNECTIONS = Number(values.connections);
@@ -126,13 +121,40 @@ type Ready = { type: "ready"; ours: string; baseline: string; nftId: string; ind
 type DbTimings = { type: "db"; random: number[]; whale: number[]; logLines: number };
 type ToChild = { type: "db" } | { type: "stop" } | { type: "profile"; phase: string | null };
 
+/**
+ * The app's modules, from this checkout or from `--app-root` (another checkout of the repository:
+ * `--compare` serves it beside this one to measure before/after in one run).
+ */
+async function appModules(root: string) {
+  const load = <T>(file: string) => import(pathToFileURL(path.join(root, file)).href) as Promise<T>;
+  return {
+    ...(await load<typeof import("../api/app.js")>("api/app.ts")),
+    ...(await load<typeof import("../api/auth/jwt.js")>("api/auth/jwt.ts")),
+    ...(await load<typeof import("../api/indexed/db.js")>("api/indexed/db.ts")),
+    ...(await load<typeof import("../api/indexed/tokens.js")>("api/indexed/tokens.ts")),
+    ...(await load<typeof import("../api/nfts/settings.js")>("api/nfts/settings.ts")),
+    ...(await load<typeof import("../indexer/setup.js")>("indexer/setup.ts")),
+    ...(await load<typeof import("../infra/config.js")>("infra/config.ts")),
+    ...(await load<typeof import("../infra/logger.js")>("infra/logger.ts")),
+    ...(await load<typeof import("../infra/opsConfig.js")>("infra/opsConfig.ts")),
+    ...(await load<typeof import("../infra/redis.js")>("infra/redis.ts")),
+    ...(await load<typeof import("../offchain/store.js")>("offchain/store.ts")),
+  };
+}
+
 /** The server process: index, our app and the bare baseline, both on this one process. */
 async function serveMain() {
+  const { buildApp, JwtKeys, connectIndexedDb, listOwnerTokens, nftSettings, setupFromDeployments, loadConfig, createLogger, loadOpsConfig, RedisKeyValueStore, createOffchainStore } =
+    await appModules(path.resolve(values["app-root"] ?? path.join(HERE, "..")));
   const send = (m: Ready | DbTimings | { type: "profiled" }) => process.send!(m);
-  const schema = `bench_nfts_${Date.now().toString(36)}`;
+  const schema = `bench_nfts_${Date.now().toString(36)}_${process.pid}`;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "bench-nfts-"));
   const db = await createTestDatabase();
-  const { kv, cleanup: kvCleanup } = createTestKv("redis");
+  const kv = new RedisKeyValueStore(REDIS_URL, `bench:${schema}:`);
+  const kvCleanup = async () => {
+    await kv.deleteAllWithPrefix();
+    await kv.close();
+  };
   const cleanups: (() => Promise<unknown>)[] = [async () => rmSync(dataDir, { recursive: true, force: true }), () => db.drop(), () => kvCleanup()];
   const runCleanups = async () => {
     for (const fn of cleanups.splice(0).reverse()) await fn().catch((e) => console.error("cleanup:", (e as Error).message));
@@ -180,7 +202,8 @@ async function serveMain() {
     const nftId = `cosmic:${tokenIdInRange(EID_A, 0n)}`;
     const warm = await fetch(`${ours.url}/nfts/${nftId}`);
     if (warm.status !== 200) throw new Error(`GET /nfts/${nftId} → ${warm.status} ${await warm.text()}`);
-    await fetch(`${ours.url}/nfts/${nftId}`);
+    const second = await fetch(`${ours.url}/nfts/${nftId}`);
+    console.log(`GET /nfts/{id}: ${(await second.text()).length} bytes of JSON, ${[...second.headers].length} headers`);
 
     setup = { indexed, destination, logFile, ours, baseline, nftId, index };
   } catch (error) {
@@ -241,9 +264,10 @@ async function cannon(url: string, connections: number, requests?: autocannon.Re
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, requests: r.requests.total };
 }
 
-/** The load generator: forks the server, loads it, prints the table. */
-async function main() {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), [...process.argv.slice(2), "--serve"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+/** A forked server process and its messages. */
+function startServer(extra: string[]) {
+  const args = process.argv.slice(2).filter((a, i, all) => a !== "--compare" && all[i - 1] !== "--compare");
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), [...args, ...extra, "--serve"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const next = <T>(type: string) =>
     new Promise<T>((resolve, reject) => {
       const onMessage = (m: { type: string }) => {
@@ -257,46 +281,66 @@ async function main() {
       child.once("exit", onExit);
     });
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  return {
+    child,
+    next,
+    send: (m: ToChild) => child.send(m),
+    async stop() {
+      if (child.exitCode === null && child.connected) child.send({ type: "stop" } satisfies ToChild);
+      await exited;
+    },
+  };
+}
+
+/** The load generator: forks the server(s), loads them one at a time, prints the table. */
+async function main() {
+  const server = startServer([]);
+  // --compare <checkout>: the same app from another checkout (e.g. `git worktree add /tmp/before <commit>`), served by a second process.
+  const before = values.compare ? startServer(["--app-root", path.resolve(values.compare)]) : undefined;
   try {
-    const ready = await next<Ready>("ready");
+    const ready = await server.next<Ready>("ready");
+    const readyBefore = await before?.next<Ready>("ready");
     console.log(`  inserted in ${ready.indexSeconds.toFixed(1)} s`);
     console.log(`autocannon: ${CONNECTIONS} connections × ${DURATION} s each (load generator and server in separate processes)`);
     const profiled = async (phase: string | null) => {
       if (!values.profile) return;
-      child.send({ type: "profile", phase } satisfies ToChild);
-      await next("profiled");
+      server.send({ type: "profile", phase });
+      await server.next("profiled");
     };
     await profiled("bare");
     const bareResult = await cannon(`${ready.baseline}/bare`, CONNECTIONS);
+    const beforeNoop = readyBefore && (await cannon(`${readyBefore.ours}/bench/noop`, CONNECTIONS));
     await profiled("noop");
     const noopResult = await cannon(`${ready.ours}/bench/noop`, CONNECTIONS);
+    const beforeNft = readyBefore && (await cannon(`${readyBefore.ours}/nfts/${readyBefore.nftId}`, CONNECTIONS));
     await profiled("nft");
     const nftResult = await cannon(`${ready.ours}/nfts/${ready.nftId}`, CONNECTIONS);
     await profiled(null);
     const owners = Array.from({ length: 200 }, () => ownerOf(Math.floor(Math.random() * (TOKENS - 5000))));
     const ownerRequests = owners.map((o) => ({ method: "GET" as const, path: `/nfts/owner/${o}?limit=50` }));
     const ownerHttp = await cannon(ready.ours, 10, ownerRequests);
-    child.send({ type: "db" } satisfies ToChild);
-    const timings = await next<DbTimings>("db");
+    server.send({ type: "db" });
+    const timings = await server.next<DbTimings>("db");
     const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
     const ratio = nftResult.rps / bareResult.rps;
-    const rows = [
+    const rows: [string, Result][] = [
       ["bare Hono route (baseline)", bareResult],
       ["our app's middleware + empty handler", noopResult],
       ["GET /nfts/{id} (cached)", nftResult],
       ["GET /nfts/owner/{address} (10 conns, random owners)", ownerHttp],
-    ] as const;
+    ];
+    if (beforeNoop && beforeNft) rows.push([`before (${values.compare}): middleware + empty handler`, beforeNoop], [`before (${values.compare}): GET /nfts/{id} (cached)`, beforeNft]);
     console.log(`\n| measurement | req/s | p50 ms | p99 ms | errors | non-2xx |\n|---|---|---|---|---|---|`);
     for (const [name, r] of rows) console.log(`| ${name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} |`);
     console.log(`\nGET /nfts/{id}: ${(ratio * 100).toFixed(0)} % of the bare route's throughput (target ≥ 60 %), p99 ${nftResult.p99} ms (target < 25 ms)`);
+    if (beforeNft) console.log(`before: ${((beforeNft.rps / bareResult.rps) * 100).toFixed(0)} % of the bare route's throughput, p99 ${beforeNft.p99} ms`);
     const served = noopResult.requests + nftResult.requests + ownerHttp.requests;
     console.log(`request log lines written: ${timings.logLines.toLocaleString()} for ${served.toLocaleString()} requests to our app`);
     console.log(`owner query over ${TOKENS.toLocaleString()} tokens (listOwnerTokens, 500 random owners): p50 ${pct(timings.random, 50).toFixed(2)} ms, p99 ${pct(timings.random, 99).toFixed(2)} ms (target < 30 ms)`);
     console.log(`owner query, 5,000-token holder (first / middle page): p50 ${pct(timings.whale, 50).toFixed(2)} ms, p99 ${pct(timings.whale, 99).toFixed(2)} ms`);
   } finally {
-    if (child.exitCode === null && child.connected) child.send({ type: "stop" } satisfies ToChild);
-    await exited;
+    await Promise.all([server.stop(), before?.stop()]);
     if (values.profile) console.log(`server CPU profiles (bare, noop, nft) in ${PROFILE_DIR}`);
   }
 }
