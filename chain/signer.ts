@@ -6,11 +6,13 @@
  *
  * Nonces: viem's nonce manager remembers the last nonce it handed out and never goes below it
  * (`max(chain pending count, last + 1)`). After an `evm_revert`/`evm_snapshot` restore (or any
- * other rewind of the chain, or another sender of the same key) that memory is ahead of the chain:
- * the next transaction gets a nonce with a gap below it, and a node keeps such a transaction queued
- * forever ("never mined"). So the signer resets the manager whenever none of its own sends is
- * between nonce assignment and the node's answer: the nonce then comes from the chain's pending
- * count; the manager's memory only serves concurrent sends. `resetNonce()` does the same by hand.
+ * other rewind of the chain) that memory is ahead of the chain: the next transaction gets a nonce
+ * with a gap below it, and a node keeps such a transaction queued forever ("never mined"). So
+ * `write`/`deploy` reset the manager whenever none of this signer's sends is between nonce
+ * assignment and the node's answer: the nonce then comes from the chain's pending count; the
+ * manager's memory only serves concurrent sends. `resetNonce()` does the same by hand. Two signers
+ * (or processes) sending concurrently with one key can still collide: that fails with a node error
+ * (nonce too low / replacement underpriced), never a silent hang.
  *
  * Confirmation: a transaction that cannot be mined (a nonce gap nothing of ours will fill, or a
  * transaction the node dropped) fails with a `TransactionStuckError` within about two
@@ -38,6 +40,7 @@ import {
 } from "viem";
 import { type NonceManager, createNonceManager, jsonRpc } from "viem/nonce";
 import { privateKeyToAccount } from "viem/accounts";
+import { getTransactionCount } from "viem/actions";
 
 export type SentTransaction = {
   chainId: number;
@@ -136,18 +139,34 @@ export function createChainSigner(options: SignerOptions) {
   /** Nonces of this signer's transactions accepted by the node and not yet confirmed or given up. */
   const inFlight = new Set<number>();
   const sendContext = new AsyncLocalStorage<{ nonce?: number }>();
+  /**
+   * Nonces handed to sends made straight through `walletClient` (outside write/deploy), whose end
+   * the signer does not see: one counts as answered once the chain's pending count passed it, or
+   * when viem reports its send failed (reset with its nonce).
+   */
+  const outside = new Set<number>();
   const nonceManager: NonceManager = {
     async consume(parameters) {
-      // Only this send is being assigned a nonce: take it from the chain, not from memory.
-      if (sending <= 1) inner.reset({ address: parameters.address, chainId: parameters.chainId });
-      const nonce = await inner.consume(parameters);
       const context = sendContext.getStore();
+      if (context && sending <= 1) {
+        if (outside.size > 0) {
+          const pending = await getTransactionCount(parameters.client, { address: parameters.address, blockTag: "pending" });
+          for (const nonce of outside) if (nonce < pending) outside.delete(nonce);
+        }
+        // Only this send is being assigned a nonce: take it from the chain, not from memory.
+        if (outside.size === 0) inner.reset({ address: parameters.address, chainId: parameters.chainId });
+      }
+      const nonce = await inner.consume(parameters);
       if (context) context.nonce = nonce;
+      else outside.add(nonce);
       return nonce;
     },
     increment: (parameters) => inner.increment(parameters),
     get: (parameters) => inner.get(parameters),
-    reset: (parameters) => inner.reset(parameters),
+    reset: (parameters) => {
+      if (parameters.nonce !== undefined) outside.delete(parameters.nonce);
+      inner.reset(parameters);
+    },
   };
   const account: Account = privateKeyToAccount(options.privateKey, { nonceManager });
   const transport = http(options.rpcUrl, { batch: false, retryCount: 2 });

@@ -69,6 +69,31 @@ describe("signer nonces and stuck transactions", () => {
     expect([...nonces].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5].map((i) => before + i));
   });
 
+  it("sends straight through walletClient, concurrent with write(), are not given the same nonce", async () => {
+    const { chain, signer, txNonce, chainNonce } = setup();
+    const cosmic = collectionOn(devnet.deployments, "cosmic", chain.chainId);
+    const before = await chainNonce();
+    const hashes: Hash[] = [];
+    for (let round = 0; round < 5; round++) {
+      const direct = signer.walletClient.writeContract({
+        account: signer.walletClient.account!,
+        chain: signer.walletClient.chain,
+        address: cosmic.address,
+        abi: CosmicONFT721Abi,
+        functionName: "mint",
+        args: [accounts[3]!.address, tokenIdInRange(chain.eid, serial++)],
+        // No gas given: viem estimates after taking the nonce, so that nonce stays unanswered for a
+        // while, and write() (gas given: no estimation) takes its nonce in that window.
+      });
+      const written = signer.write({ address: cosmic.address, abi: CosmicONFT721Abi, functionName: "mint", args: [accounts[1]!.address, tokenIdInRange(chain.eid, serial++)], gas: 300_000n });
+      const [hash, receipt] = await Promise.all([direct, written]);
+      await signer.confirm(hash, "direct mint");
+      hashes.push(hash, receipt.transactionHash);
+    }
+    const nonces = await Promise.all(hashes.map(txNonce));
+    expect([...nonces].sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => before + i));
+  });
+
   it("a transaction behind a nonce gap fails fast with TransactionStuckError, is dropped from the pool, and is never mined later", async () => {
     const { chain, signer, mint, chainNonce } = setup();
     const gapped = await signer.walletClient.sendTransaction({
