@@ -76,10 +76,18 @@ export type LoadedNft = NonNullable<Awaited<ReturnType<typeof loadNft>>>;
  * Per-process memo in front of the shared cache, for as long as infra/cache.ts memoises the index
  * checkpoint (250 ms): hot NFTs are then served without any Redis round trip. Writes in this
  * process drop the entry at once (`forgetNft`); other replicas see them within 250 ms.
+ *
+ * An expired entry keeps answering while one background refresh runs (stale-while-revalidate), for
+ * at most LOCAL_STALE_MS past its expiry: without that, every request arriving during the refresh
+ * (three round trips: checkpoint, version, Redis) waited for it, four times a second — the p99 of
+ * the hot path. So an answer is at most 250 ms + one refresh (≤ 1 s) behind the index or another
+ * replica's write; a reorg is seen once the refreshed entry (keyed by the new checkpoint) lands.
  */
 const LOCAL_TTL_MS = 250;
+const LOCAL_STALE_MS = 1_000;
 const LOCAL_MAX = 10_000;
-const local = new Map<string, { until: number; value: Promise<LoadedNft | undefined> }>();
+type LocalEntry = { until: number; value: Promise<LoadedNft | undefined>; settled?: { value: LoadedNft | undefined }; refreshing: boolean };
+const local = new Map<string, LocalEntry>();
 
 export function forgetNft(nft: NftId) {
   local.delete(nft.id);
@@ -105,19 +113,42 @@ async function indexVersionForCache(deps: RequestDeps): Promise<string> {
   }
 }
 
+function startLoad(deps: RequestDeps, nft: NftId): LocalEntry {
+  const value = (async () =>
+    await cached(deps.kv, ["nft", nft.id, await indexVersionForCache(deps), await cacheVersion(deps.kv, scope(nft))], CACHE_TTL_MS, () => loadNft(deps, nft)))();
+  const entry: LocalEntry = { until: Date.now() + LOCAL_TTL_MS, value, refreshing: false };
+  value.then(
+    (v) => (entry.settled = { value: v }),
+    () => {},
+  );
+  return entry;
+}
+
 /** The cached read (one line around loadNft), behind the per-process memo. */
 export async function loadNftCached(deps: RequestDeps, nft: NftId): Promise<LoadedNft | undefined> {
   const now = Date.now();
   const hit = local.get(nft.id);
   if (hit && hit.until > now) return await hit.value;
-  const value = (async () =>
-    await cached(deps.kv, ["nft", nft.id, await indexVersionForCache(deps), await cacheVersion(deps.kv, scope(nft))], CACHE_TTL_MS, () => loadNft(deps, nft)))();
+  if (hit?.settled && now - hit.until < LOCAL_STALE_MS) {
+    if (!hit.refreshing) {
+      hit.refreshing = true;
+      const next = startLoad(deps, nft);
+      // Installed only if no write dropped the entry meanwhile. A failed refresh is not retried
+      // before the stale window ends (then a request loads in the foreground and sees the error).
+      next.value.then(
+        () => local.get(nft.id) === hit && local.set(nft.id, next),
+        () => {},
+      );
+    }
+    return hit.settled.value;
+  }
+  const entry = startLoad(deps, nft);
   if (local.size >= LOCAL_MAX) local.clear();
-  local.set(nft.id, { until: now + LOCAL_TTL_MS, value });
+  local.set(nft.id, entry);
   try {
-    return await value;
+    return await entry.value;
   } catch (error) {
-    local.delete(nft.id);
+    if (local.get(nft.id) === entry) local.delete(nft.id);
     throw error;
   }
 }

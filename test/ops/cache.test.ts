@@ -100,3 +100,45 @@ describe("/api/health and /api/ready: per-chain lag", () => {
     }
   }, 60_000);
 });
+
+describe("GET /nfts/{id}: per-process memo over the checkpoint-keyed cache", () => {
+  it("follows a reorg (new owner at a new checkpoint) while read continuously: 200s only, old answers then new, never back", async () => {
+    const { buildApp } = await import("../../api/app.js");
+    const { createTestApp } = await import("../api/helpers.js");
+    const { createIndexFixture, fixtureNetwork, FIXTURE_OWNER } = await import("../resilience/lib/indexFixture.js");
+    const { getAddress } = await import("viem");
+    const fixtureSchema = `memo_${randomBytes(4).toString("hex")}`;
+    const { tokenIds } = await createIndexFixture(PG_URL, fixtureSchema, 1);
+    const fixtureIndexed = connectIndexedDb({ databaseUrl: PG_URL, schema: fixtureSchema, max: 2 });
+    const t = await createTestApp({ kv: "redis" });
+    try {
+      const app = buildApp({ ...t.deps, indexed: fixtureIndexed, network: fixtureNetwork("http://127.0.0.1:1") });
+      const id = `cosmic:${tokenIds[0]}`;
+      // No background tokenURI resolution (its write would drop the memo and hide what is tested).
+      await t.deps.kv.setIfAbsent(`nft:resolving:${id}`, "1", 60_000);
+      const owner = async () => {
+        const res = await app.request(`/nfts/${id}`);
+        expect(res.status).toBe(200);
+        return ((await res.json()) as { owner: string }).owner;
+      };
+      expect(await owner()).toBe(FIXTURE_OWNER);
+      // A reorg: the token's row now has another owner, and the chain's checkpoint moved back.
+      const next = getAddress(`0x${"ab".repeat(20)}`);
+      await admin.query(`UPDATE "${fixtureSchema}".token SET owner = $1`, [next.toLowerCase()]);
+      await admin.query(`UPDATE "${fixtureSchema}"._ponder_checkpoint SET latest_checkpoint = $1 WHERE chain_id = 31337`, [checkpoint(1_700_000_000, 31337, 990)]);
+      const seen: string[] = [];
+      for (let i = 0; i < 2_000 && seen.at(-1) !== next; i++) {
+        seen.push(await owner());
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(seen.at(-1)).toBe(next);
+      const firstNew = seen.indexOf(next);
+      expect(seen.slice(0, firstNew).every((o) => o === FIXTURE_OWNER)).toBe(true);
+      for (let i = 0; i < 20; i++) expect(await owner()).toBe(next);
+    } finally {
+      await t.close();
+      await fixtureIndexed.close();
+      await admin.query(`DROP SCHEMA IF EXISTS "${fixtureSchema}" CASCADE`);
+    }
+  }, 60_000);
+});
