@@ -4,14 +4,14 @@
  * runs first and answers preflights itself; ours then sets the headers of the actual responses
  * (docs/operations.md).
  *
- * Preflights (OPTIONS) go to hono's `cors`. Actual requests get the same headers, set on the final
- * response after the handler: hono's `cors` sets them on `c.res` *before* the handler, which makes
- * @hono/node-server build a real undici Response up front and then re-stream the handler's body
- * through it (a quarter of a cached GET's CPU in bench/api-nfts.ts --profile).
+ * Preflights (OPTIONS) go to hono's `cors`. Actual requests get the same headers, set after the
+ * handler (api/http/headers.ts addResponseHeaders): hono's `cors` sets them on `c.res` *before* the
+ * handler, which makes @hono/node-server build a real undici Response up front and then re-stream
+ * the handler's body through it (a quarter of a cached GET's CPU in bench/api-nfts.ts --profile).
  */
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import { requestHeader } from "./headers.js";
+import { addResponseHeaders, requestHeader } from "./headers.js";
 
 const common = {
   allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
@@ -20,6 +20,7 @@ const common = {
   maxAge: 600,
 };
 const EXPOSE = common.exposeHeaders.join(",");
+const ANY = { "Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": EXPOSE };
 
 export function corsFromConfig(origins: "*" | string[]): MiddlewareHandler {
   const any = origins === "*";
@@ -31,17 +32,11 @@ export function corsFromConfig(origins: "*" | string[]): MiddlewareHandler {
     if (c.req.method === "OPTIONS") return await preflight(c, next);
     const origin = requestHeader(c, "origin");
     await next();
-    // The response is final here (the error handler has run): headers go on it directly.
-    const headers = c.res.headers;
-    if (any) {
-      headers.set("Access-Control-Allow-Origin", "*");
-    } else {
-      if (origin && allowed.has(origin)) {
-        headers.set("Access-Control-Allow-Origin", origin);
-        headers.set("Access-Control-Allow-Credentials", "true");
-      }
-      headers.append("Vary", "Origin");
-    }
-    headers.set("Access-Control-Expose-Headers", EXPOSE);
+    // The response is final here (the error handler has run).
+    if (any) return addResponseHeaders(c, ANY);
+    if (origin && allowed.has(origin)) addResponseHeaders(c, { "Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true", "Access-Control-Expose-Headers": EXPOSE });
+    else addResponseHeaders(c, { "Access-Control-Expose-Headers": EXPOSE });
+    // Appended to the response's own Vary, if it has one.
+    c.res.headers.append("Vary", "Origin");
   };
 }

@@ -8,7 +8,7 @@ import { accessLogger, type Logger } from "../../infra/logger.js";
 import type { AppEnv, Principal, RequestDeps, Role } from "./context.js";
 import { forbidden, unauthorized } from "./errors.js";
 import { consumeRateLimit } from "./ratelimit.js";
-import { requestHeader } from "./headers.js";
+import { addResponseHeaders, requestHeader } from "./headers.js";
 
 const REQUEST_ID = /^[\w.:-]{1,100}$/;
 
@@ -20,8 +20,8 @@ export function requestContext(deps: RequestDeps): MiddlewareHandler<AppEnv> {
     c.set("requestId", requestId);
     c.set("deps", deps);
     c.set("log", lazyChild(deps.logger, requestId));
-    c.header("x-request-id", requestId);
     await next();
+    addResponseHeaders(c, { "x-request-id": requestId });
   };
 }
 

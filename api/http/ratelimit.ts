@@ -25,7 +25,7 @@ import type { OpsConfig } from "../../infra/opsConfig.js";
 import type { KeyValueStore, RedisKeyValueStore } from "../../infra/redis.js";
 import type { AppEnv } from "./context.js";
 import { ApiError, dependencyDown } from "./errors.js";
-import { requestHeader } from "./headers.js";
+import { addResponseHeaders, requestHeader } from "./headers.js";
 
 export type LimitSpec = { name: string; points: number; windowSeconds: number; failOpen: boolean };
 type Waiter = { resolve(res: RateLimiterRes): void; reject(error: unknown): void };
@@ -164,7 +164,7 @@ export function globalRateLimit(limits: OpsConfig["rateLimit"]): MiddlewareHandl
     if (wallet) results.push(await consumeRateLimit(deps.kv, walletSpec, wallet));
     const tightest = results.reduce((a, b) => (b.remaining < a.remaining ? b : a));
     await next();
-    for (const [k, v] of Object.entries(rateLimitHeaders(tightest))) c.res.headers.set(k, v);
+    addResponseHeaders(c, rateLimitHeaders(tightest));
   };
 }
 

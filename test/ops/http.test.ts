@@ -120,7 +120,7 @@ describe("rate limits", () => {
 });
 
 describe("served by @hono/node-server", () => {
-  it("reads request ids, forwarded IPs and origins from Node's parsed headers", async () => {
+  it("reads request headers from Node's parsed headers and sets ours on Node's response (success, 404, 429)", async () => {
     const app = buildApp({ ...t.deps, ops });
     const server = await new Promise<{ url: string; close(): void }>((resolve) => {
       const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => resolve({ url: `http://127.0.0.1:${info.port}`, close: () => s.close() }));
@@ -131,11 +131,23 @@ describe("served by @hono/node-server", () => {
       expect(own.status).toBe(200);
       expect(own.headers.get("x-request-id")).toBe("node-req-1");
       expect(own.headers.get("access-control-allow-origin")).toBe("https://app.cosmic.test");
+      expect(own.headers.get("access-control-allow-credentials")).toBe("true");
+      expect(own.headers.get("access-control-expose-headers")).toContain("RateLimit-Remaining");
+      expect(own.headers.get("vary")).toContain("Origin");
+      expect(own.headers.get("ratelimit-limit")).toBe(String(LIMIT));
+      expect(own.headers.get("ratelimit-policy")).toBe(`${LIMIT};w=60`);
+      expect(own.headers.get("content-type")).toMatch(/^application\/json/);
+      const missing = await fetch(`${server.url}/no/such/route`, { headers: { "x-request-id": "node-req-2", origin: "https://app.cosmic.test" } });
+      expect([missing.status, missing.headers.get("x-request-id"), missing.headers.get("access-control-allow-origin")]).toEqual([404, "node-req-2", "https://app.cosmic.test"]);
+      expect(await missing.json()).toMatchObject({ error: { code: "ROUTE_NOT_FOUND" } });
       expect((await get({ "x-request-id": "bad id" })).headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
       // The per-IP budget follows the first X-Forwarded-For hop (TRUST_PROXY=1).
       const ip = `10.9.1.${Math.floor(Math.random() * 250)}`;
       for (let i = 0; i < LIMIT; i++) expect((await get({ "x-forwarded-for": `${ip}, 10.0.0.1` })).status).toBe(200);
-      expect((await get({ "x-forwarded-for": `${ip}, 10.0.0.2` })).status).toBe(429);
+      const limited = await get({ "x-forwarded-for": `${ip}, 10.0.0.2`, "x-request-id": "node-req-3", origin: "https://app.cosmic.test" });
+      expect(limited.status).toBe(429);
+      expect([limited.headers.get("x-request-id"), limited.headers.get("access-control-allow-origin"), limited.headers.get("ratelimit-remaining")]).toEqual(["node-req-3", "https://app.cosmic.test", "0"]);
+      expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
       expect((await get({ "x-forwarded-for": "10.9.2.1" })).status).toBe(200);
     } finally {
       server.close();
