@@ -16,6 +16,8 @@
  * The load generator and the server are separate processes (on a 2-core machine each gets about a
  * core; Redis and Postgres share them). `--profile` writes the server's V8 CPU profile
  * of each measured phase to $TMPDIR/cosmic-bench-profiles/<phase>.cpuprofile (open it in Chrome DevTools or speedscope).
+ * One more row serves the same app behind the `cors({ origin: "*" })` Ponder's own server puts in
+ * front of it under `ponder start` (what that adds is Ponder's, measured here, not removable by us).
  * `--compare <checkout>` serves the same app from another checkout of the repository (its files, this
  * harness) in a second process and interleaves its measurements with ours: before/after in one run.
  * Targets (issue 8): /nfts/{id} ≥ 60 % of the bare route's throughput with p99 < 25 ms at 100
@@ -32,6 +34,7 @@ import { serve } from "@hono/node-server";
 // @ts-expect-error autocannon ships no types
 import autocannon from "autocannon";
 import { Hono } from "hono";
+import { cors } from "hono/cors";
 import pg from "pg";
 import { pino } from "pino";
 import { getAddress } from "viem";
@@ -117,7 +120,7 @@ function listen(fetch: (req: Request) => Response | Promise<Response>): Promise<
 }
 
 /** Messages between the load generator (parent) and the server (child). */
-type Ready = { type: "ready"; ours: string; baseline: string; nftId: string; indexSeconds: number };
+type Ready = { type: "ready"; ours: string; baseline: string; ponderShape: string; nftId: string; indexSeconds: number };
 type DbTimings = { type: "db"; random: number[]; whale: number[]; logLines: number };
 type ToChild = { type: "db" } | { type: "stop" } | { type: "profile"; phase: string | null };
 
@@ -195,6 +198,11 @@ async function serveMain() {
     // Our full middleware stack around a handler that does nothing: separates the stack's cost from the route's.
     app.get("/bench/noop", (c) => c.json({ ok: true }));
     const bare = new Hono().get("/bare", (c) => c.json({ id: "cosmic:1", owner: getAddress(WHALE), state: "on_chain" }));
+    // Inside `ponder start` our app is a sub-app of Ponder's server, behind its hard-coded
+    // cors({ origin: "*", maxAge: 86400 }) (node_modules/ponder/dist/esm/server/index.js).
+    const ponderShape = new Hono().use(cors({ origin: "*", maxAge: 86400 })).route("/", app);
+    const behindPonder = await listen(ponderShape.fetch);
+    cleanups.push(() => behindPonder.close());
     const ours = await listen(app.fetch);
     const baseline = await listen(bare.fetch);
     cleanups.push(() => ours.close(), () => baseline.close());
@@ -205,12 +213,12 @@ async function serveMain() {
     const second = await fetch(`${ours.url}/nfts/${nftId}`);
     console.log(`GET /nfts/{id}: ${(await second.text()).length} bytes of JSON, ${[...second.headers].length} headers`);
 
-    setup = { indexed, destination, logFile, ours, baseline, nftId, index };
+    setup = { indexed, destination, logFile, ours, baseline, behindPonder, nftId, index };
   } catch (error) {
     await runCleanups();
     throw error;
   }
-  const { indexed, destination, logFile, ours, baseline, nftId, index } = setup;
+  const { indexed, destination, logFile, ours, baseline, behindPonder, nftId, index } = setup;
 
   // --profile: a V8 CPU profile of this process per measured phase (node:inspector), not of the setup.
   const inspector = values.profile ? new (await import("node:inspector/promises")).Session() : undefined;
@@ -255,7 +263,7 @@ async function serveMain() {
       void runCleanups().finally(() => process.exit(0));
     }
   });
-  send({ type: "ready", ours: ours.url, baseline: baseline.url, nftId, indexSeconds: index.seconds });
+  send({ type: "ready", ours: ours.url, baseline: baseline.url, ponderShape: behindPonder.url, nftId, indexSeconds: index.seconds });
 }
 
 type Result = { rps: number; p50: number; p99: number; errors: number; non2xx: number; requests: number };
@@ -316,6 +324,7 @@ async function main() {
     await profiled("nft");
     const nftResult = await cannon(`${ready.ours}/nfts/${ready.nftId}`, CONNECTIONS);
     await profiled(null);
+    const ponderShapeResult = await cannon(`${ready.ponderShape}/nfts/${ready.nftId}`, CONNECTIONS);
     const owners = Array.from({ length: 200 }, () => ownerOf(Math.floor(Math.random() * (TOKENS - 5000))));
     const ownerRequests = owners.map((o) => ({ method: "GET" as const, path: `/nfts/owner/${o}?limit=50` }));
     const ownerHttp = await cannon(ready.ours, 10, ownerRequests);
@@ -328,6 +337,7 @@ async function main() {
       ["bare Hono route (baseline)", bareResult],
       ["our app's middleware + empty handler", noopResult],
       ["GET /nfts/{id} (cached)", nftResult],
+      ["GET /nfts/{id} (cached) behind Ponder's server cors (as in ponder start)", ponderShapeResult],
       ["GET /nfts/owner/{address} (10 conns, random owners)", ownerHttp],
     ];
     if (beforeNoop && beforeNft) rows.push([`before (${values.compare}): middleware + empty handler`, beforeNoop], [`before (${values.compare}): GET /nfts/{id} (cached)`, beforeNft]);
