@@ -43,9 +43,9 @@ const accessLoggers = new WeakMap<Logger, Logger>();
 /**
  * A pino logger that redacts REDACT_PATHS. Without `destination` it writes to stdout through an
  * asynchronous buffer (pino.destination({ sync: false })): a log line never blocks a request on a
- * write(2). pino flushes that buffer synchronously when the process exits (process.exit, or the
- * event loop ending); call `flushLogs(logger)` before a shutdown that could lose it (a signal with no
- * exit handler).
+ * write(2). pino flushes that buffer when the process exits: synchronously on process.exit (what
+ * api/main.ts and Ponder do on SIGINT/SIGTERM), through the event loop on 'beforeExit'. A process
+ * killed by a signal it does not handle (SIGKILL) loses what is still buffered.
  */
 export function createLogger(options: { level?: string; destination?: DestinationStream; name?: string } = {}): Logger {
   const destination = options.destination ?? pino.destination({ dest: 1, sync: false });
@@ -67,16 +67,6 @@ export function accessLogger(logger: Logger): Logger {
   if (!access) return logger;
   if (access.level !== logger.level) access.level = logger.level;
   return access;
-}
-
-/** Writes out what the logger's asynchronous destination still buffers (no-op for other streams). */
-export function flushLogs(logger: Logger): void {
-  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as { flushSync?: () => void } | undefined;
-  try {
-    stream?.flushSync?.();
-  } catch {
-    // Not ready yet (nothing written) or already closed: nothing to flush.
-  }
 }
 
 /** Strings that look like secrets (hex private keys, bearer tokens, JWTs) scrubbed from free text. */
