@@ -34,9 +34,17 @@ export function corsFromConfig(origins: "*" | string[]): MiddlewareHandler {
     await next();
     // The response is final here (the error handler has run).
     if (any) return addResponseHeaders(c, ANY);
-    if (origin && allowed.has(origin)) addResponseHeaders(c, { "Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true", "Access-Control-Expose-Headers": EXPOSE });
-    else addResponseHeaders(c, { "Access-Control-Expose-Headers": EXPOSE });
-    // Appended to the response's own Vary, if it has one.
-    c.res.headers.append("Vary", "Origin");
+    // A list: on the response itself, so that it also replaces (or removes) the "*" that Ponder's
+    // own cors() in front of our app has put there (Node's outgoing headers would lose to it).
+    const headers = c.res.headers;
+    if (origin && allowed.has(origin)) {
+      headers.set("Access-Control-Allow-Origin", origin);
+      headers.set("Access-Control-Allow-Credentials", "true");
+    } else {
+      headers.delete("Access-Control-Allow-Origin");
+      headers.delete("Access-Control-Allow-Credentials");
+    }
+    headers.set("Access-Control-Expose-Headers", EXPOSE);
+    headers.append("Vary", "Origin");
   };
 }

@@ -6,6 +6,8 @@
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { serve } from "@hono/node-server";
+import { Hono } from "hono";
+import { cors } from "hono/cors";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
@@ -149,6 +151,29 @@ describe("served by @hono/node-server", () => {
       expect([limited.headers.get("x-request-id"), limited.headers.get("access-control-allow-origin"), limited.headers.get("ratelimit-remaining")]).toEqual(["node-req-3", "https://app.cosmic.test", "0"]);
       expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
       expect((await get({ "x-forwarded-for": "10.9.2.1" })).status).toBe(200);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe("behind Ponder's server", () => {
+  it("a CORS origin list replaces the '*' of Ponder's own cors() in front of our app", async () => {
+    const app = buildApp({ ...t.deps, ops });
+    // The shape of `ponder start`: Ponder's Hono with cors({ origin: "*" }), our app routed under it.
+    const ponder = new Hono().use(cors({ origin: "*", maxAge: 86400 })).route("/", app);
+    const server = await new Promise<{ url: string; close(): void }>((resolve) => {
+      const s = serve({ fetch: ponder.fetch, port: 0, hostname: "127.0.0.1" }, (info) => resolve({ url: `http://127.0.0.1:${info.port}`, close: () => s.close() }));
+    });
+    try {
+      const get = (origin: string, ip: string) => fetch(`${server.url}/.well-known/jwks.json`, { headers: { origin, "x-forwarded-for": ip, "x-request-id": `ponder-${ip}` } });
+      const good = await get("https://app.cosmic.test", "10.10.0.1");
+      expect(good.status).toBe(200);
+      expect([good.headers.get("access-control-allow-origin"), good.headers.get("access-control-allow-credentials")]).toEqual(["https://app.cosmic.test", "true"]);
+      expect([good.headers.get("x-request-id"), good.headers.get("ratelimit-limit")]).toEqual(["ponder-10.10.0.1", String(LIMIT)]);
+      const bad = await get("https://evil.test", "10.10.0.2");
+      expect(bad.headers.get("access-control-allow-origin")).toBeNull();
+      expect(bad.headers.get("access-control-allow-credentials")).toBeNull();
     } finally {
       server.close();
     }
