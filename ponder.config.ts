@@ -7,9 +7,10 @@
  *   OwnershipTransferred, MinterSet, MetadataUpdate.
  * - CosmicONFT721Adapter: the lock/unlock adapters — ONFTSent, ONFTReceived, PeerSet, OwnershipTransferred.
  * - LegacyERC721: the ERC-721s behind adapters (all transfers: holders, locks and unlocks).
- * - EndpointV2: LzReceiveAlert filtered by receiver (our OApps) everywhere; on the devnet also
- *   PacketSent/PacketVerified/PacketDelivered (no indexed field, so unscoped: the handlers keep our
- *   packets only). On real networks PacketSent is read from the receipt of our ONFTSent transaction
+ * - EndpointV2: LzReceiveAlert filtered by receiver (our OApps) on real networks; on the devnet the
+ *   endpoint is indexed wholesale — LzReceiveAlert unfiltered (one eth_getLogs with the others) and
+ *   PacketSent/PacketVerified/PacketDelivered (no indexed field, so unscoped): the handlers keep our
+ *   packets and receivers only. On real networks PacketSent is read from the receipt of our ONFTSent transaction
  *   instead (context.client, cached by Ponder), so LayerZero's whole traffic is never indexed.
  */
 import { createConfig } from "ponder";
@@ -70,7 +71,10 @@ export default createConfig({
     EndpointV2: {
       abi: EndpointV2Abi as Abi as typeof EndpointV2Abi,
       chain: endpoints,
-      filter: { event: "LzReceiveAlert", args: { receiver: oapps } },
+      // Real networks: only alerts for our OApps. Devnet: the endpoint is indexed wholesale anyway, and
+      // without a topic filter Ponder merges its events into one eth_getLogs per range (the handler
+      // still keeps only our receivers).
+      ...(setup.mode === "devnet" ? {} : { filter: { event: "LzReceiveAlert" as const, args: { receiver: oapps } } }),
     },
   },
 });

@@ -25,6 +25,11 @@ export type HistoryOptions = {
   /** Parallel transactions per chain for transfers/bridges. */
   concurrency?: number;
   /**
+   * Gas per mintBatch transaction, sent without estimation (large histories: estimating runs every
+   * batch twice). Needs a block gas limit above it (anvil_setBlockGasLimit). Default: estimated.
+   */
+  mintGas?: bigint;
+  /**
    * Empty blocks mined at the end, so the whole history is older than Ponder's 30-block finality on
    * anvil and is indexed by the (fast, batched) backfill rather than block by block. Default 35.
    */
@@ -54,7 +59,8 @@ export async function generateHistory(deployments: Deployments, options: History
   const concurrency = options.concurrency ?? 8;
   const deployer = accounts[DEPLOYER_INDEX]!;
   // Fresh signers (and nonce managers) for this history: safe after reorgs and restarts.
-  const signer = (chain: ChainDeployment, key: Hex) => createChainSigner({ chainId: chain.chainId, rpcUrl: chain.rpcUrl, privateKey: key, pollingInterval: 50 });
+  const signer = (chain: ChainDeployment, key: Hex) =>
+    createChainSigner({ chainId: chain.chainId, rpcUrl: chain.rpcUrl, privateKey: key, pollingInterval: 50, ...(options.mintGas ? { gasCap: options.mintGas } : {}) });
   const cosmic = (chainId: number) => deployments.collections.find((c) => c.slug === "cosmic")!.deployments.find((d) => d.chainId === chainId)!;
   let failedSoFar = 0;
   const failedBridges = options.failedBridges ?? 0;
@@ -78,7 +84,7 @@ export async function generateHistory(deployments: Deployments, options: History
         for (let start = 0; start < options.mintsPerChain; start += batchSize) {
           const n = Math.min(batchSize, options.mintsPerChain - start);
           const ids = Array.from({ length: n }, (_, i) => tokenIdInRange(chain.eid, BigInt(start + i + 1)));
-          await s.write({ address: dep.address, abi: CosmicONFT721Abi, functionName: "mintBatch", args: [ids.map((_, i) => holders[(start + i) % holders.length]!.address), ids] });
+          await s.write({ address: dep.address, abi: CosmicONFT721Abi, functionName: "mintBatch", args: [ids.map((_, i) => holders[(start + i) % holders.length]!.address), ids], ...(options.mintGas ? { gas: options.mintGas } : {}) });
         }
       }),
     );
