@@ -1,5 +1,5 @@
 /**
- * `npm run bench:api-nfts [-- --size small|medium|large] [--connections 100] [--duration 5] [--profile] [--compare <checkout>]`
+ * `npm run bench:api-nfts [-- --size small|medium|large] [--connections 100] [--duration 5] [--rounds 3] [--profile] [--compare <checkout>]`
  *
  * 1. A server process (this file with `--serve`, forked) builds an index of N tokens (small 20k,
  *    medium 200k, large 1M) in a fresh Postgres schema with Ponder's own DDL for ponder.schema.ts
@@ -9,8 +9,10 @@
  *    ops config: CORS and the global per-IP rate limit in Redis; an info log line per request to an
  *    asynchronous pino destination; Redis cache; read-only pool on that schema) and a bare Hono
  *    route returning a small JSON: the baseline, measured in the same run and served the same way.
- * 3. This process (autocannon; it never serves) loads, one after the other with the same settings:
- *    the bare route, our middleware around an empty handler, cached GET /nfts/{id}, then
+ * 3. This process (autocannon; it never serves) loads, one after the other with the same settings,
+ *    in `--rounds` interleaved rounds (each row: the median round, so a burst of other work on the
+ *    shared machine does not land on one row only): the bare route, our middleware around an empty
+ *    handler, cached GET /nfts/{id}, the same behind Ponder's cors; then
  *    GET /nfts/owner/{address} over random owners; the server then times the owner query alone
  *    (listOwnerTokens) for 500 random owners, sequentially, to isolate the database part.
  * The load generator and the server are separate processes (on a 2-core machine each gets about a
@@ -48,6 +50,7 @@ const { values } = parseArgs({
     size: { type: "string", default: "small" },
     connections: { type: "string", default: "100" },
     duration: { type: "string", default: "5" },
+    rounds: { type: "string", default: "3" },
     profile: { type: "boolean", default: false },
     compare: { type: "string" },
     serve: { type: "boolean", default: false },
@@ -60,6 +63,7 @@ if (!(TOKENS > 0)) throw new Error("--size small|medium|large or a token count")
 const CONNECTIONS = Number(values.connections);
 const PROFILE_DIR = path.join(os.tmpdir(), "cosmic-bench-profiles");
 const DURATION = Number(values.duration);
+const ROUNDS = Math.max(1, Number(values.rounds));
 
 const CHAIN_A = 31337;
 const CHAIN_B = 31338;
@@ -315,16 +319,37 @@ async function main() {
       server.send({ type: "profile", phase });
       await server.next("profiled");
     };
-    await profiled("bare");
-    const bareResult = await cannon(`${ready.baseline}/bare`, CONNECTIONS);
-    const beforeNoop = readyBefore && (await cannon(`${readyBefore.ours}/bench/noop`, CONNECTIONS));
-    await profiled("noop");
-    const noopResult = await cannon(`${ready.ours}/bench/noop`, CONNECTIONS);
-    const beforeNft = readyBefore && (await cannon(`${readyBefore.ours}/nfts/${readyBefore.nftId}`, CONNECTIONS));
-    await profiled("nft");
-    const nftResult = await cannon(`${ready.ours}/nfts/${ready.nftId}`, CONNECTIONS);
-    await profiled(null);
-    const ponderShapeResult = await cannon(`${ready.ponderShape}/nfts/${ready.nftId}`, CONNECTIONS);
+    // Rounds: every load in turn, ROUNDS times; each row is the median round (by req/s). On a shared
+    // machine the load of other work drifts within seconds; interleaving spreads it over every row.
+    type Phase = { name: string; url: string; profile?: string };
+    const phases: Phase[] = [
+      { name: "bare", url: `${ready.baseline}/bare`, profile: "bare" },
+      ...(readyBefore ? [{ name: "beforeNoop", url: `${readyBefore.ours}/bench/noop` }] : []),
+      { name: "noop", url: `${ready.ours}/bench/noop`, profile: "noop" },
+      ...(readyBefore ? [{ name: "beforeNft", url: `${readyBefore.ours}/nfts/${readyBefore.nftId}` }] : []),
+      { name: "nft", url: `${ready.ours}/nfts/${ready.nftId}`, profile: "nft" },
+      { name: "ponderShape", url: `${ready.ponderShape}/nfts/${ready.nftId}` },
+    ];
+    const byPhase = new Map<string, Result[]>(phases.map((p) => [p.name, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const phase of phases) {
+        // Profiles cover the first round only.
+        if (round === 0 && phase.profile) await profiled(phase.profile);
+        byPhase.get(phase.name)!.push(await cannon(phase.url, CONNECTIONS));
+        if (round === 0 && phase.profile) await profiled(null);
+      }
+    }
+    const median = (name: string) => {
+      const results = byPhase.get(name)!;
+      return results.length ? [...results].sort((a, b) => a.rps - b.rps)[Math.floor(results.length / 2)] : undefined;
+    };
+    const bareResult = median("bare")!;
+    const noopResult = median("noop")!;
+    const nftResult = median("nft")!;
+    const ponderShapeResult = median("ponderShape")!;
+    const beforeNoop = median("beforeNoop");
+    const beforeNft = median("beforeNft");
+    const perRound = (name: string) => byPhase.get(name)!.map((r, i) => `${((r.rps / byPhase.get("bare")![i]!.rps) * 100).toFixed(0)} %`).join(", ");
     const owners = Array.from({ length: 200 }, () => ownerOf(Math.floor(Math.random() * (TOKENS - 5000))));
     const ownerRequests = owners.map((o) => ({ method: "GET" as const, path: `/nfts/owner/${o}?limit=50` }));
     const ownerHttp = await cannon(ready.ours, 10, ownerRequests);
@@ -333,6 +358,7 @@ async function main() {
     const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
     const ratio = nftResult.rps / bareResult.rps;
+    const allRequests = (name: string) => byPhase.get(name)!.reduce((n, r) => n + r.requests, 0);
     const rows: [string, Result][] = [
       ["bare Hono route (baseline)", bareResult],
       ["our app's middleware + empty handler", noopResult],
@@ -344,8 +370,9 @@ async function main() {
     console.log(`\n| measurement | req/s | p50 ms | p99 ms | errors | non-2xx |\n|---|---|---|---|---|---|`);
     for (const [name, r] of rows) console.log(`| ${name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} |`);
     console.log(`\nGET /nfts/{id}: ${(ratio * 100).toFixed(0)} % of the bare route's throughput (target ≥ 60 %), p99 ${nftResult.p99} ms (target < 25 ms)`);
-    if (beforeNft) console.log(`before: ${((beforeNft.rps / bareResult.rps) * 100).toFixed(0)} % of the bare route's throughput, p99 ${beforeNft.p99} ms`);
-    const served = noopResult.requests + nftResult.requests + ownerHttp.requests;
+    console.log(`(median of ${ROUNDS} interleaved rounds; GET /nfts/{id} vs bare per round: ${perRound("nft")})`);
+    if (beforeNft) console.log(`before: ${((beforeNft.rps / bareResult.rps) * 100).toFixed(0)} % of the bare route's throughput, p99 ${beforeNft.p99} ms (per round: ${perRound("beforeNft")})`);
+    const served = allRequests("noop") + allRequests("nft") + allRequests("ponderShape") + ownerHttp.requests;
     console.log(`request log lines written: ${timings.logLines.toLocaleString()} for ${served.toLocaleString()} requests to our app`);
     console.log(`owner query over ${TOKENS.toLocaleString()} tokens (listOwnerTokens, 500 random owners): p50 ${pct(timings.random, 50).toFixed(2)} ms, p99 ${pct(timings.random, 99).toFixed(2)} ms (target < 30 ms)`);
     console.log(`owner query, 5,000-token holder (first / middle page): p50 ${pct(timings.whale, 50).toFixed(2)} ms, p99 ${pct(timings.whale, 99).toFixed(2)} ms`);
