@@ -340,7 +340,7 @@ async function main() {
       }
     }
     const median = (name: string) => {
-      const results = byPhase.get(name)!;
+      const results = byPhase.get(name) ?? [];
       return results.length ? [...results].sort((a, b) => a.rps - b.rps)[Math.floor(results.length / 2)] : undefined;
     };
     const bareResult = median("bare")!;
