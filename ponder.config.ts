@@ -62,8 +62,8 @@ export default createConfig({
     ? { kind: "postgres", connectionString: process.env.DATABASE_URL, poolConfig: { max: Number(process.env.PONDER_PG_POOL_MAX ?? 10) } }
     : { kind: "pglite", directory: pgliteDir },
   chains: Object.fromEntries(
-    setup.chains.map((c) => [c.name, { id: c.chainId, rpc: c.rpcUrl, pollingInterval: c.pollingInterval }]),
-  ) as Record<string, { id: number; rpc: string; pollingInterval: number }>,
+    setup.chains.map((c) => [c.name, { id: c.chainId, rpc: c.rpcUrls ?? c.rpcUrl, pollingInterval: c.pollingInterval }]),
+  ) as Record<string, { id: number; rpc: string | string[]; pollingInterval: number }>,
   contracts: {
     CosmicONFT721: { abi: CosmicONFT721Abi, chain: perChain(onfts, (d) => d.address) },
     CosmicONFT721Adapter: { abi: CosmicONFT721AdapterAbi, chain: perChain(adapters, (d) => d.address) },

@@ -30,6 +30,8 @@ export type IndexerChain = {
   chainId: number;
   eid: number;
   rpcUrl: string;
+  /** Every RPC URL of the chain when several are configured (comma-separated): Ponder balances and fails over between them. */
+  rpcUrls?: string[];
   endpoint: Address;
   startBlock: number;
   pollingInterval: number;
@@ -161,14 +163,16 @@ function loadReal(mode: "mainnet" | "testnet", env: NodeJS.ProcessEnv): IndexerS
       if (known.testnet !== (mode === "testnet"))
         throw new IndexerConfigError(`collection ${col.slug}: chain ${d.chain} is a ${known.testnet ? "testnet" : "mainnet"} but PONDER_NETWORK=${mode}`);
       if (d.kind === "adapter" && !d.token) throw new IndexerConfigError(`collection ${col.slug}: the adapter on ${d.chain} needs "token" (the adapted ERC-721)`);
-      const rpcUrl = env[rpcEnvName(d.chain)];
-      if (!rpcUrl) throw new IndexerConfigError(`missing ${rpcEnvName(d.chain)}: the RPC URL of ${d.chain} (collection ${col.slug} is deployed there)`);
-      if (!/^(https?|wss?):\/\//.test(rpcUrl)) throw new IndexerConfigError(`${rpcEnvName(d.chain)} must be an http(s) or ws(s) URL`);
+      const rpcUrls = (env[rpcEnvName(d.chain)] ?? "").split(",").map((u) => u.trim()).filter(Boolean);
+      if (rpcUrls.length === 0) throw new IndexerConfigError(`missing ${rpcEnvName(d.chain)}: the RPC URL of ${d.chain} (collection ${col.slug} is deployed there)`);
+      for (const url of rpcUrls) if (!/^(https?|wss?):\/\//.test(url)) throw new IndexerConfigError(`${rpcEnvName(d.chain)} must be http(s) or ws(s) URLs, comma-separated`);
+      const rpcUrl = rpcUrls[0]!;
       const chain = chains.get(d.chain) ?? {
         name: d.chain,
         chainId: known.chainId,
         eid: known.eid,
         rpcUrl,
+        ...(rpcUrls.length > 1 ? { rpcUrls } : {}),
         endpoint: known.endpoint,
         startBlock: d.startBlock,
         pollingInterval: interval,
