@@ -10,4 +10,7 @@ export DEPLOY_SCHEMA="${DEPLOY_SCHEMA:-cosmic_${DEPLOY_ID}}"
 export VIEWS_SCHEMA="${VIEWS_SCHEMA:-cosmic}"
 export NODE_ENV="${NODE_ENV:-production}"
 export PONDER_TELEMETRY_DISABLED=1
-PONDER_BIN="node node_modules/ponder/dist/esm/bin/ponder.js"
+# PONDER_HEAP_MB caps V8's heap (peak RSS follows it): unset, Node lets Ponder's heap grow towards
+# its default limit (1.2 GB RSS at 200k tokens); 400 → ~580 MB RSS at ~1.8× the backfill CPU (BENCHMARKS.md).
+PONDER_NODE="node${PONDER_HEAP_MB:+ --max-old-space-size=$PONDER_HEAP_MB}"
+PONDER_BIN="$PONDER_NODE node_modules/ponder/dist/esm/bin/ponder.js"
