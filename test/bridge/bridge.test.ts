@@ -18,7 +18,8 @@ import { type Stack, startStack } from "../nfts/stack.js";
 
 let s: Stack;
 const [alice, bob, carol] = [accounts[1]!, accounts[2]!, accounts[3]!];
-const STUCK_AFTER = 3;
+// Long enough that a loaded machine's sync does not make a fresh bridge look stuck.
+const STUCK_AFTER = 10;
 let serial = 100n;
 
 beforeAll(async () => {
