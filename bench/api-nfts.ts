@@ -41,8 +41,8 @@ import pg from "pg";
 import { pino } from "pino";
 import { getAddress } from "viem";
 import { tokenIdInRange } from "../chain/onft.js";
-import * as ponderSchema from "../ponder.schema.js";
 import { PG_URL, REDIS_URL, createTestDatabase } from "../test/api/helpers.js";
+import { createPonderShapedSchema } from "../test/helpers/indexSchema.js";
 
 const SIZES = { small: 20_000, medium: 200_000, large: 1_000_000 } as const;
 const { values } = parseArgs({
@@ -74,17 +74,18 @@ const WHALE = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
 const ownerOf = (i: number) => `0x${(1_000_000 + Math.floor(i / 100)).toString(16).padStart(40, "0")}`;
 
 async function createIndex(schema: string) {
-  const kit = await import(pathToFileURL(path.resolve("node_modules/ponder/dist/esm/drizzle/kit/index.js")).href);
-  const ddl = kit.getSql(ponderSchema) as { tables: { sql: string[] }; indexes: { sql: string[] } };
   const client = new pg.Client({ connectionString: PG_URL });
   await client.connect();
   try {
-    await client.query(`CREATE SCHEMA "${schema}"; SET search_path TO "${schema}"`);
-    for (const stmt of ddl.tables.sql.filter((s) => !s.includes('"_reorg__'))) await client.query(stmt);
-    await client.query(`CREATE TABLE _ponder_checkpoint (chain_name text PRIMARY KEY, chain_id bigint NOT NULL, safe_checkpoint varchar(75) NOT NULL, latest_checkpoint varchar(75) NOT NULL, finalized_checkpoint varchar(75) NOT NULL)`);
-    const cp = (chainId: number, block: number) => `${"1700000000"}${String(chainId).padStart(16, "0")}${String(block).padStart(16, "0")}${"0".repeat(33)}`;
-    await client.query(`INSERT INTO _ponder_checkpoint VALUES ('a', ${CHAIN_A}, $1, $1, $1), ('b', ${CHAIN_B}, $2, $2, $2)`, [cp(CHAIN_A, 1000), cp(CHAIN_B, 1000)]);
-    await client.query(`INSERT INTO collection VALUES ('cosmic', 'Cosmic', 'COSMIC', ${CHAIN_A})`);
+    const { createIndexes } = await createPonderShapedSchema(
+      client,
+      schema,
+      [
+        { name: "a", chainId: CHAIN_A, block: 1000 },
+        { name: "b", chainId: CHAIN_B, block: 1000 },
+      ],
+      { deferIndexes: true },
+    );
     const base = tokenIdInRange(EID_A, 0n).toString();
     // Tokens: i < TOKENS - 5000 belong to owner i/100 (chain alternates), the last 5000 to one holder.
     const started = performance.now();
@@ -105,7 +106,7 @@ async function createIndex(schema: string) {
       `INSERT INTO transfer SELECT ${CHAIN_A}, '0x' || lpad(to_hex(i), 64, '0'), 0, i, 1700000000 + i, 'cosmic', '${CONTRACT_A}', ${base}::numeric, '0x0000000000000000000000000000000000000000', '${ownerOf(0)}', 'mint', NULL, lpad(i::text, 20, '0') FROM generate_series(1, 3) AS i`,
     );
     // Ponder creates the schema's indexes once the backfill is done; so do we, after the bulk insert.
-    for (const stmt of ddl.indexes.sql) await client.query(stmt);
+    await createIndexes();
     await client.query("ANALYZE");
     return { seconds: (performance.now() - started) / 1000, drop: async () => client.query(`DROP SCHEMA "${schema}" CASCADE`).finally(() => client.end()) };
   } catch (error) {

@@ -3,13 +3,11 @@
  * generator), a `_ponder_checkpoint` row per chain and a few `present` tokens, plus the matching
  * IndexerSetup (RPC URLs as given). What an API replica reads, without running Ponder.
  */
-import path from "node:path";
-import { pathToFileURL } from "node:url";
 import pg from "pg";
 import { type Address, getAddress } from "viem";
 import { tokenIdInRange } from "../../../chain/onft.js";
 import type { IndexerSetup } from "../../../indexer/setup.js";
-import * as ponderSchema from "../../../ponder.schema.js";
+import { createPonderShapedSchema } from "../../helpers/indexSchema.js";
 
 export const FIXTURE_CHAINS = [
   { chainId: 31337, eid: 50001, name: "a" },
@@ -19,18 +17,10 @@ export const FIXTURE_CONTRACT = getAddress("0x5fbdb2315678afecb367f032d93f642f64
 export const FIXTURE_OWNER = getAddress("0x70997970c51812dc3a010c7d01b50e0d17dc79c8");
 
 export async function createIndexFixture(databaseUrl: string, schema: string, tokens = 3): Promise<{ tokenIds: bigint[] }> {
-  const kit = await import(pathToFileURL(path.resolve("node_modules/ponder/dist/esm/drizzle/kit/index.js")).href);
-  const ddl = kit.getSql(ponderSchema) as { tables: { sql: string[] }; indexes: { sql: string[] } };
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    await client.query(`CREATE SCHEMA "${schema}"; SET search_path TO "${schema}"`);
-    for (const stmt of ddl.tables.sql.filter((s) => !s.includes('"_reorg__'))) await client.query(stmt);
-    for (const stmt of ddl.indexes.sql) await client.query(stmt);
-    await client.query(`CREATE TABLE _ponder_checkpoint (chain_name text PRIMARY KEY, chain_id bigint NOT NULL, safe_checkpoint varchar(75) NOT NULL, latest_checkpoint varchar(75) NOT NULL, finalized_checkpoint varchar(75) NOT NULL)`);
-    const cp = (chainId: number) => `1700000000${String(chainId).padStart(16, "0")}${"1000".padStart(16, "0")}${"0".repeat(33)}`;
-    for (const c of FIXTURE_CHAINS) await client.query(`INSERT INTO _ponder_checkpoint VALUES ($1, $2, $3, $3, $3)`, [c.name, c.chainId, cp(c.chainId)]);
-    await client.query(`INSERT INTO collection VALUES ('cosmic', 'Cosmic', 'COSMIC', ${FIXTURE_CHAINS[0].chainId})`);
+    await createPonderShapedSchema(client, schema, FIXTURE_CHAINS.map((c) => ({ name: c.name, chainId: c.chainId, block: 1000 })));
     const tokenIds = Array.from({ length: tokens }, (_, i) => tokenIdInRange(FIXTURE_CHAINS[0].eid, BigInt(i)));
     for (const [i, id] of tokenIds.entries())
       await client.query(

@@ -1,55 +1,40 @@
 /**
  * The resilience fuzz stack: our REST app built in-process (`buildApp`) on a fresh Postgres
- * database + Redis prefix (test/api/helpers), with an index: a Ponder-shaped schema created from
- * ponder.schema.ts's DDL (the same way bench/api-nfts builds one) holding a handful of tokens, read
- * through `connectIndexedDb` as API replicas do. No anvil and no Ponder process: the chains'
+ * database + Redis prefix (test/api/helpers), with an index: the Ponder-shaped schema of
+ * lib/indexFixture.ts (test/helpers/indexSchema.ts, as bench/api-nfts builds one) holding a handful
+ * of tokens, read through `connectIndexedDb` as API replicas do. No anvil and no Ponder process: the chains'
  * RPC URLs point at a closed port, so routes that must call a chain answer 503 CHAIN_UNAVAILABLE —
  * the documented answer when a required dependency is down.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import pg from "pg";
 import { type Address, getAddress, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { buildApp } from "../../../api/app.js";
 import { connectIndexedDb } from "../../../api/indexed/db.js";
 import { nftSettings } from "../../../api/nfts/settings.js";
-import { tokenIdInRange } from "../../../chain/onft.js";
 import type { IndexerSetup } from "../../../indexer/setup.js";
-import * as ponderSchema from "../../../ponder.schema.js";
 import { PG_URL, createTestApp, json, siweMessage } from "../../api/helpers.js";
+import { FIXTURE_CHAINS, FIXTURE_CONTRACT, FIXTURE_OWNER, createIndexFixture } from "./indexFixture.js";
 
-export const CHAINS = [
-  { chainId: 31337, eid: 50001, name: "a" },
-  { chainId: 31338, eid: 50002, name: "b" },
-] as const;
-export const CONTRACT = getAddress("0x5fbdb2315678afecb367f032d93f642f64180aa3");
-export const OWNER = getAddress("0x70997970c51812dc3a010c7d01b50e0d17dc79c8");
-export const TOKEN_IDS = [0n, 1n, 2n].map((n) => tokenIdInRange(CHAINS[0].eid, n));
+export const CHAINS = FIXTURE_CHAINS;
+export const CONTRACT = FIXTURE_CONTRACT;
+export const OWNER = FIXTURE_OWNER;
 
 const DEAD_RPC = "http://127.0.0.1:9";
 
+/** The index fixture (three `present` tokens on chain a) in `schema`; `drop` removes it. */
 async function createIndexSchema(schema: string) {
-  const kit = await import(pathToFileURL(path.resolve("node_modules/ponder/dist/esm/drizzle/kit/index.js")).href);
-  const ddl = kit.getSql(ponderSchema) as { tables: { sql: string[] }; indexes: { sql: string[] } };
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  await client.query(`CREATE SCHEMA "${schema}"; SET search_path TO "${schema}"`);
-  for (const stmt of ddl.tables.sql.filter((s) => !s.includes('"_reorg__'))) await client.query(stmt);
-  for (const stmt of ddl.indexes.sql) await client.query(stmt);
-  await client.query(`CREATE TABLE _ponder_checkpoint (chain_name text PRIMARY KEY, chain_id bigint NOT NULL, safe_checkpoint varchar(75) NOT NULL, latest_checkpoint varchar(75) NOT NULL, finalized_checkpoint varchar(75) NOT NULL)`);
-  const cp = (chainId: number) => `1700000000${String(chainId).padStart(16, "0")}${"1000".padStart(16, "0")}${"0".repeat(33)}`;
-  await client.query(`INSERT INTO _ponder_checkpoint VALUES ('a', ${CHAINS[0].chainId}, $1, $1, $1), ('b', ${CHAINS[1].chainId}, $2, $2, $2)`, [cp(CHAINS[0].chainId), cp(CHAINS[1].chainId)]);
-  await client.query(`INSERT INTO collection VALUES ('cosmic', 'Cosmic', 'COSMIC', ${CHAINS[0].chainId})`);
-  for (const [i, id] of TOKEN_IDS.entries())
-    await client.query(
-      `INSERT INTO token (chain_id, contract, token_id, collection, owner, state, metadata_version, minted_block, updated_block, updated_timestamp, updated_order_key, last_tx_hash, last_log_index)
-       VALUES ($1, $2, $3, 'cosmic', $4, 'present', 0, 1, 1, 1700000000, $5, $6, 0)`,
-      [CHAINS[0].chainId, CONTRACT.toLowerCase(), id.toString(), OWNER.toLowerCase(), String(i).padStart(20, "0"), `0x${String(i + 1).padStart(64, "0")}`],
-    );
-  return { drop: async () => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => client.end()) };
+  await createIndexFixture(PG_URL, schema, 3);
+  return {
+    drop: async () => {
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => client.end());
+    },
+  };
 }
 
 export async function startFuzzStack() {
