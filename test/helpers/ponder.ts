@@ -262,37 +262,7 @@ export async function dumpIndex(instance: PonderInstance): Promise<Record<string
   return out;
 }
 
-/**
- * An HTTP JSON-RPC proxy that delays every request to one chain: gives Ponder a different chain
- * timing (interleaving) for the same history.
- */
-export async function startRpcProxy(target: string, delayMs: number): Promise<{ url: string; close(): Promise<void> }> {
-  const http = await import("node:http");
-  const server = http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    await new Promise((r) => setTimeout(r, delayMs));
-    try {
-      const upstream = await fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.concat(chunks) });
-      res.writeHead(upstream.status, { "content-type": "application/json" });
-      res.end(Buffer.from(await upstream.arrayBuffer()));
-    } catch {
-      res.writeHead(502);
-      res.end();
-    }
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
-}
-
-/** The deployments with some chains' RPC URLs replaced (e.g. by delaying proxies). */
+/** The deployments with some chains' RPC URLs replaced (e.g. by devnet/rpcProxy.ts proxies). */
 export function withRpcUrls(deployments: Deployments, urls: Map<number, string>): Deployments {
   return { ...deployments, chains: deployments.chains.map((c) => ({ ...c, rpcUrl: urls.get(c.chainId) ?? c.rpcUrl })) };
 }

@@ -20,12 +20,12 @@ import {
   dumpIndex,
   indexedBlocks,
   startPonder,
-  startRpcProxy,
   waitForHead,
   waitUntil,
   withRpcUrls,
 } from "../helpers/ponder.js";
 import { generateHistory } from "../helpers/ponderHistory.js";
+import { startRpcProxy } from "../../devnet/rpcProxy.js";
 
 let devnet: Devnet;
 let reference: Record<string, unknown[]>;
@@ -35,7 +35,7 @@ beforeAll(async () => {
   devnet = await startTestDevnet({ chains: 3, baseChainId: 100_000 + Math.floor(Math.random() * 800_000) });
   await generateHistory(devnet.deployments, { mintsPerChain: 600, batchSize: 150, transfersPerChain: 10, bridgesPerChain: 3, failedBridges: 1 });
   const a = devnet.deployments.chains[0]!;
-  const proxy = await startRpcProxy(a.rpcUrl, 5);
+  const proxy = await startRpcProxy(a.rpcUrl, { delayMs: 5 });
   cleanup.push(() => proxy.close());
   const first = await startPonder({ deployments: withRpcUrls(devnet.deployments, new Map([[a.chainId, proxy.url]])), db: TEST_DBS[0] ?? "pglite" });
   cleanup.push(() => cleanupPonder(first));
@@ -59,7 +59,7 @@ describe("same history, same index", () => {
 
   it.each(TEST_DBS.length > 1 ? TEST_DBS.slice(1) : TEST_DBS)("%s: indexed with another chain slowed (different interleaving), identical tables", async (db: DbKind) => {
     const a = devnet.deployments.chains[2]!;
-    const proxy = await startRpcProxy(a.rpcUrl, 5);
+    const proxy = await startRpcProxy(a.rpcUrl, { delayMs: 5 });
     cleanup.push(() => proxy.close());
     const instance = await startPonder({ deployments: withRpcUrls(devnet.deployments, new Map([[a.chainId, proxy.url]])), db });
     cleanup.push(() => cleanupPonder(instance));

@@ -5,14 +5,13 @@
  * Idempotency-Key settles it from the chain: each recipient ends up with exactly one new token.
  * No Ponder here: minting does not need the index.
  */
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { type Address, type Hex } from "viem";
 import { privateKeyToAccount, generatePrivateKey } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { buildApp } from "../../api/app.js";
 import { createServerSigners } from "../../chain/serverSigners.js";
+import { startRpcProxy } from "../../devnet/rpcProxy.js";
 import type { Devnet } from "../../devnet/start.js";
 import { setupFromDeployments } from "../../indexer/setup.js";
 import { createTestApp, json, siweMessage, type TestApp } from "../api/helpers.js";
@@ -20,29 +19,16 @@ import { accounts, collectionOn, deployer, signerFor, startTestDevnet } from "..
 
 type Fault = "none" | "lose-receipts" | "lose-send-answer" | "refuse-send";
 
-/** A JSON-RPC proxy that injects one kind of fault (the request is forwarded or not, its answer lost or not). */
+/** devnet/rpcProxy.ts with one kind of fault at a time: the request is forwarded or not, its answer lost or not. */
 async function faultyRpc(target: string) {
   const state = { fault: "none" as Fault };
-  const server = http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    const method = (JSON.parse(body.toString()) as { method?: string }).method;
-    if (state.fault === "refuse-send" && method === "eth_sendRawTransaction") return res.destroy();
-    if (state.fault === "lose-receipts" && method === "eth_getTransactionReceipt") return res.destroy();
-    const upstream = await fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body });
-    const answer = Buffer.from(await upstream.arrayBuffer());
+  const proxy = await startRpcProxy(target, {
+    beforeForward: (methods) =>
+      (state.fault === "refuse-send" && methods.includes("eth_sendRawTransaction")) || (state.fault === "lose-receipts" && methods.includes("eth_getTransactionReceipt")) ? "drop" : "forward",
     // Forwarded (the node has the transaction) but the caller never hears back.
-    if (state.fault === "lose-send-answer" && method === "eth_sendRawTransaction") return res.destroy();
-    res.writeHead(upstream.status, { "content-type": "application/json" });
-    res.end(answer);
+    afterForward: (methods) => (state.fault === "lose-send-answer" && methods.includes("eth_sendRawTransaction") ? "drop" : "answer"),
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    state,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
-  };
+  return { state, url: proxy.url, close: proxy.close };
 }
 
 let devnet: Devnet;

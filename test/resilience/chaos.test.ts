@@ -20,8 +20,9 @@ import type { Devnet } from "../../devnet/start.js";
 import { reconcile } from "../../indexer/reconcile.js";
 import { setupFromDeployments } from "../../indexer/setup.js";
 import { accounts, deployer, startTestDevnet } from "../helpers/devnet.js";
-import { type PonderInstance, cleanupPonder, dumpIndex, indexedBlocks, startPonder, startRpcProxy, waitForHead, waitUntil, withRpcUrls } from "../helpers/ponder.js";
+import { type PonderInstance, cleanupPonder, dumpIndex, indexedBlocks, startPonder, waitForHead, waitUntil, withRpcUrls } from "../helpers/ponder.js";
 import { generateHistory } from "../helpers/ponderHistory.js";
+import { startRpcProxy } from "../../devnet/rpcProxy.js";
 import { Summary } from "./lib/summary.js";
 
 /** Full run (npm run test:resilience); otherwise the bounded CI form. Explicit knobs win either way. */
@@ -143,7 +144,7 @@ describe(`resilience chaos (${FULL ? "full" : "bounded"}): random reorgs and SIG
     await live.stop(); // one Ponder at a time from here: the kills should race the backfill, not the CPU
     const t0 = performance.now();
     // Slow every chain's RPC a little so the backfill lasts long enough to be interrupted.
-    const proxies = await Promise.all(devnet.deployments.chains.map(async (c) => [c.chainId, await startRpcProxy(c.rpcUrl, 5)] as const));
+    const proxies = await Promise.all(devnet.deployments.chains.map(async (c) => [c.chainId, await startRpcProxy(c.rpcUrl, { delayMs: 5 })] as const));
     cleanups.push(async () => Promise.all(proxies.map(([, p]) => p.close())));
     const slowed = withRpcUrls(devnet.deployments, new Map(proxies.map(([id, p]) => [id, p.url])));
     let instance = await startPonder({ deployments: slowed, db: "pglite" });

@@ -1,6 +1,6 @@
 /**
  * An RPC node killed and restarted under traffic (issue 8). A 2-chain devnet; chain A is reached
- * only through a restartable JSON-RPC proxy (lib/rpcProxy.ts) — "kill" drops every connection and
+ * only through a restartable JSON-RPC proxy (devnet/rpcProxy.ts) — "kill" drops every connection and
  * refuses new ones, "restart" listens again on the same port; anvil keeps its state. A real Ponder
  * (child process, Postgres) indexes chain A through the proxy, and the REST app built in-process
  * calls chain A through it too (bridge estimate, server mints). Traffic, each route in its own loop, throughout:
@@ -31,7 +31,7 @@ import { setupFromDeployments } from "../../indexer/setup.js";
 import { createTestApp, json, type TestApp } from "../api/helpers.js";
 import { chainAt, collectionOn, deployer, signerFor, startTestDevnet } from "../helpers/devnet.js";
 import { POSTGRES_URL, type PonderInstance, cleanupPonder, gql, startPonder, waitForHead, waitUntil, withRpcUrls } from "../helpers/ponder.js";
-import { type RpcProxy, startRestartableRpcProxy } from "./lib/rpcProxy.js";
+import { type RpcProxy, startRpcProxy } from "../../devnet/rpcProxy.js";
 import { Summary } from "./lib/summary.js";
 import { type Probe, Traffic } from "./lib/traffic.js";
 
@@ -56,7 +56,7 @@ const summary = new Summary();
 
 beforeAll(async () => {
   devnet = await startTestDevnet({ chains: 2, baseChainId: 100_000 + Math.floor(Math.random() * 800_000) });
-  proxy = await startRestartableRpcProxy(chainAt(devnet.deployments, 0).rpcUrl);
+  proxy = await startRpcProxy(chainAt(devnet.deployments, 0).rpcUrl);
   mediaDir = mkdtempSync(path.join(os.tmpdir(), "rpc-outage-media-"));
 }, 120_000);
 

@@ -1,0 +1,104 @@
+/**
+ * A JSON-RPC HTTP proxy in front of a local chain, for tests and benchmarks. It forwards every
+ * request unchanged and can:
+ *   - delay each request (`delayMs`: slows a backfill enough to interrupt it);
+ *   - lose a request before the node sees it, or lose the node's answer after it acted on it
+ *     (`beforeForward` / `afterForward` return "drop": the caller's socket is destroyed);
+ *   - observe the answers (`afterForward` gets them with the instant they arrived);
+ *   - die and come back like an RPC node (`kill()` drops open connections and stops listening;
+ *     `restart()` listens again on the same port) while the chain keeps its state.
+ * Hand-written: no maintained library injects faults into JSON-RPC over HTTP on loopback.
+ */
+import http from "node:http";
+import { freePort } from "./anvil.js";
+
+export type RpcProxyOptions = {
+  delayMs?: number;
+  /** Called with the request's JSON-RPC methods (several for a batch); "drop" = never forwarded. */
+  beforeForward?(methods: string[]): "forward" | "drop";
+  /** Called with the node's answer and `performance.now()` of its arrival; "drop" = the caller never hears it. */
+  afterForward?(methods: string[], answer: Buffer, at: number): "answer" | "drop" | void;
+};
+
+export type RpcProxy = {
+  url: string;
+  port: number;
+  up(): boolean;
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+  close(): Promise<void>;
+};
+
+function methodsOf(body: Buffer): string[] {
+  try {
+    const parsed = JSON.parse(body.toString()) as { method?: string } | { method?: string }[];
+    return (Array.isArray(parsed) ? parsed : [parsed]).flatMap((m) => (typeof m?.method === "string" ? [m.method] : []));
+  } catch {
+    return [];
+  }
+}
+
+export async function startRpcProxy(target: string, options: RpcProxyOptions = {}): Promise<RpcProxy> {
+  const port = await freePort();
+  let server: http.Server | undefined;
+
+  const listen = async () => {
+    const s = http.createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      try {
+        for await (const chunk of req) chunks.push(chunk as Buffer);
+        const body = Buffer.concat(chunks);
+        const methods = methodsOf(body);
+        if (options.beforeForward?.(methods) === "drop") return void res.destroy();
+        if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
+        const upstream = await fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(30_000) });
+        const answer = Buffer.from(await upstream.arrayBuffer());
+        if (options.afterForward?.(methods, answer, performance.now()) === "drop") return void res.destroy();
+        res.writeHead(upstream.status, { "content-type": "application/json" });
+        res.end(answer);
+      } catch {
+        if (!res.headersSent && !res.destroyed) {
+          res.writeHead(502);
+          res.end();
+        }
+      }
+    });
+    s.keepAliveTimeout = 1_000;
+    await new Promise<void>((resolve, reject) => {
+      s.once("error", reject);
+      s.listen(port, "127.0.0.1", () => resolve());
+    });
+    server = s;
+  };
+
+  const kill = async () => {
+    const s = server;
+    if (!s) return;
+    server = undefined;
+    const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+    s.closeAllConnections();
+    await closed;
+  };
+
+  await listen();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    up: () => server !== undefined,
+    kill,
+    async restart() {
+      if (server) return;
+      // The port was just released: a few retries cover a slow teardown.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await listen();
+          return;
+        } catch (error) {
+          if (attempt > 50) throw error;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    },
+    close: kill,
+  };
+}
