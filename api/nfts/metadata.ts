@@ -86,7 +86,7 @@ export async function saveOverride(deps: RequestDeps, nft: NftId, metadata: Meta
       .returning();
     if (row) {
       await bumpCacheVersion(deps.kv, scope(nft));
-      forgetNft(nft);
+      forgetNft(deps, nft);
       return row;
     }
   }
@@ -134,7 +134,7 @@ export async function refreshOnchainMetadata(deps: RequestDeps, nft: NftId, wher
     .onConflictDoUpdate({ target: [nftMetadataResolved.collection, nftMetadataResolved.tokenId], set: values })
     .returning();
   await bumpCacheVersion(deps.kv, scope(nft));
-  forgetNft(nft);
+  forgetNft(deps, nft);
   return row!;
 }
 

@@ -87,10 +87,16 @@ const LOCAL_TTL_MS = 250;
 const LOCAL_STALE_MS = 1_000;
 const LOCAL_MAX = 10_000;
 type LocalEntry = { until: number; value: Promise<LoadedNft | undefined>; settled?: { value: LoadedNft | undefined }; refreshing: boolean };
-const local = new Map<string, LocalEntry>();
+/** One memo per app (its deps): two apps in one process (tests, replicas) never share entries. */
+const memos = new WeakMap<RequestDeps, Map<string, LocalEntry>>();
+function memoOf(deps: RequestDeps): Map<string, LocalEntry> {
+  let memo = memos.get(deps);
+  if (!memo) memos.set(deps, (memo = new Map()));
+  return memo;
+}
 
-export function forgetNft(nft: NftId) {
-  local.delete(nft.id);
+export function forgetNft(deps: RequestDeps, nft: NftId) {
+  memoOf(deps).delete(nft.id);
 }
 
 const lastIndexVersion = new WeakMap<object, string>();
@@ -126,6 +132,7 @@ function startLoad(deps: RequestDeps, nft: NftId): LocalEntry {
 
 /** The cached read (one line around loadNft), behind the per-process memo. */
 export async function loadNftCached(deps: RequestDeps, nft: NftId): Promise<LoadedNft | undefined> {
+  const local = memoOf(deps);
   const now = Date.now();
   const hit = local.get(nft.id);
   if (hit && hit.until > now) return await hit.value;
