@@ -10,18 +10,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { type Address, getAddress, type Hex } from "viem";
+import { type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { buildApp } from "../../../api/app.js";
 import { connectIndexedDb } from "../../../api/indexed/db.js";
 import { nftSettings } from "../../../api/nfts/settings.js";
-import type { IndexerSetup } from "../../../indexer/setup.js";
 import { PG_URL, createTestApp, json, siweMessage } from "../../api/helpers.js";
-import { FIXTURE_CHAINS, FIXTURE_CONTRACT, FIXTURE_OWNER, createIndexFixture } from "./indexFixture.js";
+import { FIXTURE_CHAINS, createIndexFixture, fixtureNetwork } from "./indexFixture.js";
 
-export const CHAINS = FIXTURE_CHAINS;
-export const CONTRACT = FIXTURE_CONTRACT;
-export const OWNER = FIXTURE_OWNER;
 
 const DEAD_RPC = "http://127.0.0.1:9";
 
@@ -45,7 +41,7 @@ export async function startFuzzStack() {
   try {
     const admin = privateKeyToAccount(generatePrivateKey());
     const user = privateKeyToAccount(generatePrivateKey());
-    const t = await createTestApp({ kv: "redis", chains: CHAINS.map((c) => ({ chainId: c.chainId, rpcUrl: DEAD_RPC })), env: { ADMIN_ADDRESSES: admin.address } });
+    const t = await createTestApp({ kv: "redis", chains: FIXTURE_CHAINS.map((c) => ({ chainId: c.chainId, rpcUrl: DEAD_RPC })), env: { ADMIN_ADDRESSES: admin.address } });
     cleanups.push(() => t.close());
     const schema = `resilience_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
     const index = await createIndexSchema(schema);
@@ -54,28 +50,13 @@ export async function startFuzzStack() {
     cleanups.push(() => indexed.close());
     const mediaDir = mkdtempSync(path.join(os.tmpdir(), "cosmic-resilience-media-"));
     cleanups.push(async () => rmSync(mediaDir, { recursive: true, force: true }));
-    const endpoint = getAddress("0x1a44076050125825900e736c501f859c50fE728c");
-    const network: IndexerSetup = {
-      mode: "devnet",
-      id: "resilience",
-      chains: CHAINS.map((c) => ({ name: c.name, chainId: c.chainId, eid: c.eid, rpcUrl: DEAD_RPC, endpoint, startBlock: 0, pollingInterval: 100 })),
-      collections: [
-        {
-          slug: "cosmic",
-          name: "Cosmic",
-          symbol: "COSMIC",
-          deployments: CHAINS.map((c) => ({ slug: "cosmic", chainId: c.chainId, chainName: c.name, eid: c.eid, kind: "onft" as const, address: CONTRACT, token: CONTRACT, startBlock: 0 })),
-        },
-      ],
-      deployments: [],
-    };
-    network.deployments = network.collections.flatMap((c) => c.deployments);
+    const network = fixtureNetwork(DEAD_RPC);
     // Outbound fetches (metadata refresh) are short-timed: the fuzz must not wait on generated hosts.
     const app = buildApp({ ...t.deps, network, indexed, nft: nftSettings({ mediaDir, fetchTimeoutMs: 500 }) });
 
     const login = async (account: { address: Address; signMessage: (a: { message: string }) => Promise<Hex> }) => {
       const { nonce } = (await (await app.request(`/auth/nonce/${account.address}`)).json()) as { nonce: string };
-      const message = siweMessage({ address: account.address, nonce, chainId: CHAINS[0].chainId });
+      const message = siweMessage({ address: account.address, nonce, chainId: FIXTURE_CHAINS[0].chainId });
       const res = await app.request("/auth/login", json({ message, signature: await account.signMessage({ message }) }));
       if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
       return ((await res.json()) as { accessToken: string }).accessToken;
