@@ -2,8 +2,11 @@
  * Chain pushes from committed indexed state. Every tick (one at a time across replicas: a
  * transaction-level Postgres advisory lock) compares, per chain, the activity rows of the window
  * (cursor − finality, newly indexed block] with the rows already handled (offchain.realtime_pushed):
- *   - a row not handled yet is published (`nft:minted`, `nft:transferred`, `bridge:initiated`, ...),
- *   - a handled row that is gone (a reorg removed it) is retracted with a `reorg` push,
+ *   - a row not handled yet is published (`nft:minted`, `nft:transferred`, `bridge:initiated`, ...);
+ *     a bridge delivery or failure is held until its send half is indexed, so `bridge:completed`
+ *     always carries both halves and never precedes its `bridge:initiated`,
+ *   - a handled row that is gone (a reorg removed it, and it is still missing after the index moved
+ *     on) is retracted with a `reorg` push; if the same row comes back it gets a new push id,
  * then moves the cursor and forgets rows that fell out of the finality window. State changes commit
  * after the publishes succeed, so a restart or a failover resumes exactly where the last committed
  * tick ended (a crash between publish and commit can repeat a push with the same `id`, never skip one).
@@ -31,6 +34,7 @@ import {
 import type { KeyValueStore } from "../infra/redis.js";
 import type { OffchainStore } from "../offchain/store.js";
 import { type Envelope, REALTIME_CHANNEL } from "./protocol.js";
+import { type OrderedPush, orderPushes } from "./pushOrder.js";
 
 const { activity, bridgeSend, bridgeReceive } = indexedTables;
 
@@ -71,7 +75,31 @@ const PUSH_TYPE: Record<string, string> = {
 export const activityId = (r: Pick<ActivityRow, "chainId" | "blockNumber" | "logIndex" | "txHash">) => `${r.chainId}:${r.blockNumber}:${r.logIndex}:${r.txHash}`;
 const checksum = (a: string | null | undefined) => (a && a !== zeroAddress ? getAddress(a) : null);
 
-type SendInfo = { guid: string; chainId: number; fromAddress: string; txHash: string; timestamp: bigint };
+type SendInfo = { guid: string; chainId: number; fromAddress: string; txHash: string; timestamp: bigint; blockNumber: bigint };
+
+/** Destination halves of a bridge: published with their send half (see tick). */
+const DESTINATION_TYPES = new Set(["bridge_delivered", "bridge_failed"]);
+const halfOf = (type: string): OrderedPush["half"] => (type === "bridge_sent" ? "source" : DESTINATION_TYPES.has(type) ? "destination" : "none");
+
+type RowState = "pushed" | "silent" | "held" | "retracted";
+type Handled = { id: string; blockNumber: number; logIndex: number; type: string; rooms: string[]; data: Record<string, unknown>; state: RowState; pushId: string; generation: number; missingSince: string | null };
+type FreshPush = OrderedPush & { row: ActivityRow; envelope: Envelope };
+
+function toHandled(r: Row): Handled {
+  const id = String(r.id);
+  return {
+    id,
+    blockNumber: Number(r.block_number),
+    logIndex: Number(id.split(":")[2]),
+    type: String(r.type),
+    rooms: parseTextArray(r.rooms),
+    data: (typeof r.data === "string" ? JSON.parse(r.data) : r.data) as Record<string, unknown>,
+    state: String(r.state) as RowState,
+    pushId: String(r.push_id ?? id),
+    generation: Number(r.generation ?? 0),
+    missingSince: r.missing_since == null ? null : String(r.missing_since),
+  };
+}
 
 export class Notifier {
   private timer: NodeJS.Timeout | undefined;
@@ -115,56 +143,95 @@ export class Notifier {
 
   async tick(): Promise<TickResult> {
     const checkpoints = await readIndexerCheckpoints(this.deps.indexed);
+    // The index's position: a handled row missing under one vector is only retracted once it is
+    // still missing under another (see "missing" below).
+    const vector = checkpoints.map((c) => `${c.chainId}:${c.checkpoint}`).join(",");
+    const indexedChains = new Set(checkpoints.map((c) => c.chainId));
     const published: Envelope[] = [];
     const result = await this.deps.store.db.transaction(async (tx) => {
       const lock = rowsOf(await tx.execute(sql`SELECT pg_try_advisory_xact_lock(${NOTIFIER_LOCK_KEY}) AS ok`));
       if (!lock[0]?.ok) return { leader: false, pushed: 0, retracted: 0, stuck: 0 };
       const cursors = new Map(rowsOf(await tx.execute(sql`SELECT chain_id, block_number FROM offchain.realtime_cursor`)).map((r) => [Number(r.chain_id), Number(r.block_number)]));
-      const fresh: { row: ActivityRow; envelope: Envelope }[] = [];
-      const retractions: Envelope[] = [];
       const nowSeconds = this.o.now() / 1000;
+      // Upper bound of this tick per chain: a delivery is published only once its send is within
+      // the source chain's bound (so `bridge:initiated` goes out in this tick or went out before).
+      const bounds = new Map(
+        checkpoints.map((cp) => {
+          const cursor = cursors.get(cp.chainId) ?? cp.block;
+          return [cp.chainId, Math.max(cursor, Math.min(cp.block, cursor + this.o.maxBlocksPerTick))];
+        }),
+      );
+      const fresh: FreshPush[] = [];
+      const retractions: Envelope[] = [];
 
       for (const cp of checkpoints) {
-        const previous = cursors.get(cp.chainId);
-        const starting = previous === undefined;
-        const cursor = previous ?? cp.block;
-        const hi = Math.max(cursor, Math.min(cp.block, cursor + this.o.maxBlocksPerTick));
+        const starting = !cursors.has(cp.chainId);
+        const cursor = cursors.get(cp.chainId) ?? cp.block;
+        const hi = bounds.get(cp.chainId)!;
         const lo = cursor - this.o.finalityBlocks;
-        const present = await this.deps.indexed.db
-          .select()
-          .from(activity)
-          .where(and(eq(activity.chainId, cp.chainId), gt(activity.blockNumber, BigInt(lo)), lte(activity.blockNumber, BigInt(hi))))
-          .orderBy(asc(activity.blockNumber), asc(activity.logIndex));
         const handled = rowsOf(
-          await tx.execute(sql`SELECT id, type, rooms, data, silent FROM offchain.realtime_pushed WHERE chain_id = ${cp.chainId} AND block_number > ${lo}`),
-        );
-        const handledIds = new Set(handled.map((h) => String(h.id)));
+          await tx.execute(sql`SELECT id, block_number, type, rooms, data, state, push_id, generation, missing_since FROM offchain.realtime_pushed
+            WHERE chain_id = ${cp.chainId} AND (block_number > ${lo} OR state = 'held')`),
+        ).map(toHandled);
+        const present = await this.presentRows(cp.chainId, lo, hi, handled.filter((h) => h.state === "held" && h.blockNumber <= lo));
+        const byId = new Map(handled.map((h) => [h.id, h]));
         const presentIds = new Set(present.map(activityId));
 
-        const added = present.filter((r) => !handledIds.has(activityId(r)));
-        const envelopes = await this.envelopes(tx, added);
-        for (const row of added) {
-          const envelope = envelopes.get(activityId(row))!;
-          const silent = starting || Number(row.timestamp) < nowSeconds - this.o.maxEventAgeSeconds;
-          await tx.execute(sql`INSERT INTO offchain.realtime_pushed (id, chain_id, block_number, type, rooms, data, silent)
-            VALUES (${envelope.id}, ${row.chainId}, ${Number(row.blockNumber)}, ${envelope.type}, ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(envelope.rooms)}::jsonb)), ${JSON.stringify(envelope.data)}::jsonb, ${silent})
-            ON CONFLICT (id) DO NOTHING`);
-          if (!silent) fresh.push({ row, envelope });
+        // Rows to announce: new ones, held ones, and tombstones that came back.
+        const candidates = present.filter((r) => {
+          const h = byId.get(activityId(r));
+          return !h || h.state === "held" || h.state === "retracted";
+        });
+        const { envelopes, sends } = await this.envelopes(tx, candidates);
+        for (const row of candidates) {
+          const id = activityId(row);
+          const previous = byId.get(id);
+          const envelope = envelopes.get(id)!;
+          const tooOld = Number(row.timestamp) < nowSeconds - this.o.maxEventAgeSeconds;
+          const send = row.guid ? sends.get(row.guid) : undefined;
+          // A delivery or failure goes out with its send half, once that is indexed on the source
+          // chain (within this tick's bound there); the source chain outside this index: without it.
+          const waitsForSend =
+            DESTINATION_TYPES.has(row.type) &&
+            row.otherChainId != null &&
+            indexedChains.has(row.otherChainId) &&
+            !(send && Number(send.blockNumber) <= (bounds.get(send.chainId) ?? -1));
+          const generation = previous?.state === "retracted" ? previous.generation + 1 : (previous?.generation ?? 0);
+          const state: RowState = starting || tooOld ? "silent" : waitsForSend ? "held" : "pushed";
+          if (previous?.state === "held" && state === "held") continue;
+          envelope.id = generation ? `${id}#${generation}` : id;
+          await tx.execute(sql`INSERT INTO offchain.realtime_pushed (id, chain_id, block_number, type, rooms, data, state, push_id, generation)
+            VALUES (${id}, ${row.chainId}, ${Number(row.blockNumber)}, ${envelope.type}, ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(envelope.rooms)}::jsonb)), ${JSON.stringify(envelope.data)}::jsonb, ${state}, ${envelope.id}, ${generation})
+            ON CONFLICT (id) DO UPDATE SET type = EXCLUDED.type, rooms = EXCLUDED.rooms, data = EXCLUDED.data, state = EXCLUDED.state,
+              push_id = EXCLUDED.push_id, generation = EXCLUDED.generation, missing_since = NULL, pushed_at = now()`);
+          if (state === "pushed") fresh.push({ row, envelope, orderKey: row.orderKey, guid: row.guid, half: halfOf(row.type) });
         }
-        for (const gone of handled.filter((h) => !presentIds.has(String(h.id)))) {
-          await tx.execute(sql`DELETE FROM offchain.realtime_pushed WHERE id = ${gone.id}`);
-          if (gone.silent) continue;
-          const data = (typeof gone.data === "string" ? JSON.parse(gone.data) : gone.data) as Record<string, unknown>;
-          retractions.push({ type: "reorg", id: `reorg:${gone.id}`, rooms: parseTextArray(gone.rooms), data: { retracts: String(gone.id), retractedType: String(gone.type), ...data } });
+        for (const h of handled) {
+          if (h.state === "retracted") continue;
+          if (presentIds.has(h.id)) {
+            if (h.missingSince !== null) await tx.execute(sql`UPDATE offchain.realtime_pushed SET missing_since = NULL WHERE id = ${h.id}`);
+            continue;
+          }
+          // Missing. Ponder 0.16's multichain revert also removes rows of other chains written after
+          // the reorged operation and restores them with its next block: the row is gone only if it
+          // is still missing once the index has moved on (another checkpoint vector).
+          if (h.missingSince === null) {
+            await tx.execute(sql`UPDATE offchain.realtime_pushed SET missing_since = ${vector} WHERE id = ${h.id}`);
+          } else if (h.missingSince !== vector && h.state !== "pushed") {
+            await tx.execute(sql`DELETE FROM offchain.realtime_pushed WHERE id = ${h.id}`);
+          } else if (h.missingSince !== vector) {
+            await tx.execute(sql`UPDATE offchain.realtime_pushed SET state = 'retracted', missing_since = NULL WHERE id = ${h.id}`);
+            retractions.push({ type: "reorg", id: `reorg:${h.pushId}`, rooms: h.rooms, data: { retracts: h.pushId, retractedType: h.type, ...h.data } });
+          }
         }
         await tx.execute(sql`INSERT INTO offchain.realtime_cursor (chain_id, block_number) VALUES (${cp.chainId}, ${hi})
           ON CONFLICT (chain_id) DO UPDATE SET block_number = EXCLUDED.block_number, updated_at = now()`);
-        await tx.execute(sql`DELETE FROM offchain.realtime_pushed WHERE chain_id = ${cp.chainId} AND block_number <= ${hi - this.o.finalityBlocks}`);
+        await tx.execute(sql`DELETE FROM offchain.realtime_pushed WHERE chain_id = ${cp.chainId} AND block_number <= ${hi - this.o.finalityBlocks} AND state <> 'held'`);
       }
 
       // Retractions first (the reorg happened before the rows that replaced it), then a total order.
-      fresh.sort((a, b) => (a.row.orderKey < b.row.orderKey ? -1 : a.row.orderKey > b.row.orderKey ? 1 : 0));
-      published.push(...retractions, ...fresh.map((f) => f.envelope));
+      const ordered = orderPushes(fresh);
+      published.push(...retractions, ...ordered.map((f) => f.envelope));
       let stuck = 0;
       if (this.o.now() - this.lastStuckScan >= this.o.stuckScanIntervalMs) {
         const announced = await this.scanStuck(tx);
@@ -173,13 +240,24 @@ export class Notifier {
       }
       // Published inside the transaction: a failed publish rolls the state back (retried next tick).
       for (const envelope of published) await this.deps.kv.publish(REALTIME_CHANNEL, JSON.stringify(envelope));
-      for (const { row, envelope } of fresh) this.count(row, envelope);
-      if (fresh.length) notifierLag.set(Math.max(0, nowSeconds - Number(fresh.at(-1)!.row.timestamp)));
-      return { leader: true, pushed: fresh.length, retracted: retractions.length, stuck };
+      for (const { row, envelope } of ordered) this.count(row, envelope);
+      if (ordered.length) notifierLag.set(Math.max(0, nowSeconds - Number(ordered.at(-1)!.row.timestamp)));
+      return { leader: true, pushed: ordered.length, retracted: retractions.length, stuck };
     });
     if (result.leader && this.o.now() - this.lastStuckScan >= this.o.stuckScanIntervalMs) this.lastStuckScan = this.o.now();
     if (published.length) this.log.debug({ ...result }, "notifier published");
     return result;
+  }
+
+  /** Activity rows of the window (lo, hi] of a chain, plus held rows that fell out of it. */
+  private async presentRows(chainId: number, lo: number, hi: number, heldOutside: Handled[]): Promise<ActivityRow[]> {
+    const inWindow = and(gt(activity.blockNumber, BigInt(lo)), lte(activity.blockNumber, BigInt(hi)));
+    const held = heldOutside.map((h) => and(eq(activity.blockNumber, BigInt(h.blockNumber)), eq(activity.logIndex, h.logIndex)));
+    return await this.deps.indexed.db
+      .select()
+      .from(activity)
+      .where(and(eq(activity.chainId, chainId), held.length ? or(inWindow, ...held) : inWindow))
+      .orderBy(asc(activity.blockNumber), asc(activity.logIndex));
   }
 
   private count(row: ActivityRow, envelope: Envelope) {
@@ -195,12 +273,12 @@ export class Notifier {
   }
 
   /** Envelopes of activity rows; bridge rows are joined with their send half and the off-chain operation. */
-  private async envelopes(tx: Tx, rows: ActivityRow[]): Promise<Map<string, Envelope>> {
+  private async envelopes(tx: Tx, rows: ActivityRow[]): Promise<{ envelopes: Map<string, Envelope>; sends: Map<string, SendInfo> }> {
     const guids = [...new Set(rows.map((r) => r.guid).filter((g): g is `0x${string}` => !!g))];
     const sends = new Map<string, SendInfo>();
     if (guids.length) {
       const found = await this.deps.indexed.db
-        .select({ guid: bridgeSend.guid, chainId: bridgeSend.chainId, fromAddress: bridgeSend.fromAddress, txHash: bridgeSend.txHash, timestamp: bridgeSend.timestamp })
+        .select({ guid: bridgeSend.guid, chainId: bridgeSend.chainId, fromAddress: bridgeSend.fromAddress, txHash: bridgeSend.txHash, timestamp: bridgeSend.timestamp, blockNumber: bridgeSend.blockNumber })
         .from(bridgeSend)
         .where(inArray(bridgeSend.guid, guids));
       for (const s of found) sends.set(s.guid, s);
@@ -240,12 +318,14 @@ export class Notifier {
         if (send && row.type !== "bridge_sent") {
           data.srcChainId = send.chainId;
           data.srcTxHash = send.txHash;
-          if (row.type === "bridge_delivered") data.latencySeconds = Number(row.timestamp - send.timestamp);
+          // Block times of two chains are two clocks (anvil runs ahead by a second per block within a
+          // second): a delivery stamped before its send counts as 0 s.
+          if (row.type === "bridge_delivered") data.latencySeconds = Math.max(0, Number(row.timestamp - send.timestamp));
         }
       }
       out.set(id, { type: PUSH_TYPE[row.type] ?? `activity:${row.type}`, id, rooms: [...new Set(rooms)], data });
     }
-    return out;
+    return { envelopes: out, sends };
   }
 
   /** Off-chain bridge operation ids (api/bridge) by guid or source tx hash, when that table exists. */
