@@ -31,7 +31,7 @@ import { CosmicONFT721Abi } from "../abis/CosmicONFT721Abi.js";
 import { AuthService } from "../api/auth/service.js";
 import { connectIndexedDb } from "../api/indexed/db.js";
 import { sendToken, tokenIdInRange } from "../chain/onft.js";
-import { startRelayer } from "../devnet/relayer.js";
+import { startLayerZeroWorkers } from "../devnet/layerzero/workers.js";
 import { loadOpsConfig } from "../infra/opsConfig.js";
 import { startRealtime } from "../realtime/service.js";
 import { createTestApp, PG_URL } from "../test/api/helpers.js";
@@ -85,7 +85,7 @@ try {
   const srcCosmic = collectionOn(devnet.deployments, "cosmic", src.chainId);
   const dstCosmic = collectionOn(devnet.deployments, "cosmic", dst.chainId);
 
-  const relayer = await startRelayer({ deployments: devnet.deployments, pollingIntervalMs: 50 });
+  const relayer = await startLayerZeroWorkers({ deployments: devnet.deployments, pollingIntervalMs: 50 });
   cleanups.unshift(() => relayer.stop());
   // Ponder reads the destination chain through a tap that records when it first fetched each block.
   const tap = values["no-tap"] ? undefined : await startRpcTap(dst.rpcUrl);

@@ -119,3 +119,15 @@ export function redactUrl(url: string): string {
     return "<invalid URL>";
   }
 }
+
+/** One JSON-RPC call to a devnet node (anvil_* / evm_* methods viem's clients do not type). */
+export async function anvilRpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  const body = (await response.json()) as { result?: unknown; error?: { message: string } };
+  if (body.error) throw new Error(`${method} failed on ${url}: ${body.error.message}`);
+  return body.result;
+}

@@ -1,7 +1,7 @@
 /**
- * `npm run devnet [-- flags]`: starts N anvil chains, deploys LayerZero V2 + our collections, wires
- * them, writes the deployments file, prints a summary, runs the relayer, and stops everything it
- * started on Ctrl-C / SIGTERM / exit.
+ * `npm run devnet [-- flags]`: starts N anvil chains, deploys LayerZero V2's production stack + our
+ * collections, wires them, writes the deployments file, prints a summary, runs LayerZero's workers
+ * (DVNs, committer, executor), and stops everything it started on Ctrl-C / SIGTERM / exit.
  *
  * Bad input exits non-zero with one line on stderr saying what to change, with no anvil left behind.
  */
@@ -11,29 +11,43 @@ import { parseArgs } from "node:util";
 // Only light modules are imported up front: bad input is rejected before viem, zod and the ABIs load.
 import { type AnvilProcess, DevnetConfigError, redactUrl } from "./anvil.js";
 import type { Deployments } from "./deployments.js";
+import type { LayerZeroWorkers } from "./layerzero/workers.js";
 import {
   DEFAULT_DEPLOYMENTS_FILE,
   DEPLOYER_INDEX,
   DEVNET_DEFAULTS,
   type DevnetOptions,
-  RELAYER_INDEX,
+  EXECUTOR_INDEX,
+  LAYERZERO_DEFAULTS,
+  type LayerZeroSettings,
   validateDevnetOptions,
+  validateLayerZeroSettings,
 } from "./options.js";
-import type { Relayer } from "./relayer.js";
 import type { Devnet } from "./start.js";
 
-export const USAGE = `usage: npm run devnet -- [--chains N] [--port P] [--block-time S] [--delay MS] [--no-relayer] [--deployments FILE]
-  --chains N          number of anvil chains (1-16, default ${DEVNET_DEFAULTS.chains})
-  --port P            RPC port of the first chain; chain i uses P+i (default ${DEVNET_DEFAULTS.basePort}, env DEVNET_PORT)
-  --block-time S      seconds between blocks (default: mine on every transaction)
-  --delay MS          relayer delivery delay after a PacketSent is seen (default 0)
-  --no-relayer        do not run the relayer (run your own, or observe packets stuck in flight)
-  --deployments FILE  where to write the deployments file (default ${DEFAULT_DEPLOYMENTS_FILE}, env DEVNET_DEPLOYMENTS)
-  env DEVNET_FORK_URL  fork a real chain (http(s)/ws(s) RPC URL) as the first devnet chain`;
+const d = LAYERZERO_DEFAULTS;
+export const USAGE = `usage: npm run devnet -- [flags]
+  --chains N            number of anvil chains (1-16, default ${DEVNET_DEFAULTS.chains})
+  --port P              RPC port of the first chain; chain i uses P+i (default ${DEVNET_DEFAULTS.basePort}, env DEVNET_PORT)
+  --block-time S        seconds between blocks (default: mine on every transaction)
+  --deployments FILE    where to write the deployments file (default ${DEFAULT_DEPLOYMENTS_FILE}, env DEVNET_DEPLOYMENTS)
+LayerZero pathways (every pair of chains):
+  --dvns N              DVNs deployed per chain (default ${d.dvns}); each has its own signers
+  --required-dvns K     DVNs every pathway requires (default: all); the others are optional, threshold 1
+  --dvn-signers N       signers per DVN (default ${d.dvnSigners}), --dvn-quorum Q signatures per verification (default ${d.dvnQuorum})
+  --confirmations N     source block confirmations before a DVN verifies (default ${d.confirmations})
+  --lz-receive-gas G    lzReceive gas the collections enforce for a send (default ${d.lzReceiveGas})
+  --gas-price-gwei G    each chain's gas price as the PriceFeeds quote it: one value or one per chain, comma-separated (default ${d.gasPriceGwei.join(",")})
+  --native-price-usd P  native token price in USD (default ${d.nativePriceUsd})
+  --treasury-bps B      treasury fee in basis points on top of the workers' fees (default ${d.treasuryBps})
+LayerZero workers (DVN verifiers, committer, executor):
+  --delay MS            DVNs wait this long after a PacketSent before verifying (default 0)
+  --no-workers          do not run them (packets stay in flight; run your own)
+  env DEVNET_FORK_URL   fork a real chain (http(s)/ws(s) RPC URL) as the first devnet chain`;
 
 export type CliSettings = {
-  devnet: DevnetOptions & { deploymentsFile: string };
-  relayer: boolean;
+  devnet: DevnetOptions & { deploymentsFile: string; layerZero: LayerZeroSettings };
+  workers: boolean;
   delayMs: number;
   help: boolean;
 };
@@ -56,7 +70,16 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         port: { type: "string" },
         "block-time": { type: "string" },
         delay: { type: "string" },
-        "no-relayer": { type: "boolean" },
+        "no-workers": { type: "boolean" },
+        dvns: { type: "string" },
+        "required-dvns": { type: "string" },
+        "dvn-signers": { type: "string" },
+        "dvn-quorum": { type: "string" },
+        confirmations: { type: "string" },
+        "lz-receive-gas": { type: "string" },
+        "gas-price-gwei": { type: "string" },
+        "native-price-usd": { type: "string" },
+        "treasury-bps": { type: "string" },
         deployments: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -76,13 +99,31 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   const delayMs = values.delay !== undefined ? integer(values.delay as string, "--delay", "a whole number of milliseconds") : 0;
   const forkUrl = env.DEVNET_FORK_URL?.trim() ? env.DEVNET_FORK_URL.trim() : undefined;
   const deploymentsFile = (values.deployments as string | undefined) ?? env.DEVNET_DEPLOYMENTS ?? DEFAULT_DEPLOYMENTS_FILE;
-  const devnet = { chains, basePort, blockTime, forkUrl, deploymentsFile };
-  validateDevnetOptions(devnet);
-  return { devnet, relayer: values["no-relayer"] !== true, delayMs, help: values.help === true };
+  const whole = (flag: string) => (values[flag] !== undefined ? integer(values[flag] as string, `--${flag}`, "a whole number") : undefined);
+  const positive = (flag: string, raw: string) => {
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n <= 0) throw new DevnetConfigError(`--${flag} must be a positive number (got "${raw}")`);
+    return n;
+  };
+  const layerZeroInput: Partial<LayerZeroSettings> = {
+    dvns: whole("dvns"),
+    requiredDvns: whole("required-dvns"),
+    dvnSigners: whole("dvn-signers"),
+    dvnQuorum: whole("dvn-quorum"),
+    confirmations: whole("confirmations"),
+    lzReceiveGas: whole("lz-receive-gas"),
+    treasuryBps: whole("treasury-bps"),
+    gasPriceGwei: values["gas-price-gwei"] !== undefined ? String(values["gas-price-gwei"]).split(",").map((g) => positive("gas-price-gwei", g.trim())) : undefined,
+    nativePriceUsd: values["native-price-usd"] !== undefined ? positive("native-price-usd", String(values["native-price-usd"])) : undefined,
+  };
+  for (const key of Object.keys(layerZeroInput) as (keyof LayerZeroSettings)[]) if (layerZeroInput[key] === undefined) delete layerZeroInput[key];
+  const { chains: chainCount } = validateDevnetOptions({ chains, basePort, blockTime, forkUrl });
+  const devnet = { chains, basePort, blockTime, forkUrl, deploymentsFile, layerZero: validateLayerZeroSettings(layerZeroInput, chainCount) };
+  return { devnet, workers: values["no-workers"] !== true, delayMs, help: values.help === true };
 }
 
 /** The summary printed once the devnet is up. */
-export function formatSummary(deployments: Deployments, settings: { deploymentsFile: string; relayer: boolean; delayMs: number; forkUrl?: string }): string {
+export function formatSummary(deployments: Deployments, settings: { deploymentsFile: string; workers: boolean; delayMs: number; forkUrl?: string }): string {
   const table = (headers: string[], rows: string[][]): string[] => {
     const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
     const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
@@ -91,9 +132,14 @@ export function formatSummary(deployments: Deployments, settings: { deploymentsF
   const out: string[] = ["", "Cosmic Loop devnet is up", ""];
   out.push(
     ...table(
-      ["chain", "chain id", "EID", "RPC URL", "EndpointV2", "SimpleMessageLib", "start block"],
-      deployments.chains.map((c) => [c.name, String(c.chainId), String(c.eid), c.rpcUrl, c.endpoint, c.messageLib, String(c.startBlock)]),
+      ["chain", "chain id", "EID", "RPC URL", "EndpointV2", "SendUln302", "ReceiveUln302", "Executor", "start block"],
+      deployments.chains.map((c) => [c.name, String(c.chainId), String(c.eid), c.rpcUrl, c.endpoint, c.layerZero.sendUln302, c.layerZero.receiveUln302, c.layerZero.executor.address, String(c.startBlock)]),
     ),
+  );
+  const s = deployments.layerZeroSettings;
+  out.push(
+    "",
+    `LayerZero pathways: ${s.requiredDvns} required DVN(s)${s.dvns > s.requiredDvns ? ` + ${s.dvns - s.requiredDvns} optional (threshold 1)` : ""}, ${s.dvnQuorum}-of-${s.dvnSigners} signers each, ${s.confirmations} confirmation(s), enforced lzReceive gas ${s.lzReceiveGas}, treasury ${s.treasuryBps} bp`,
   );
   out.push("");
   for (const collection of deployments.collections) {
@@ -118,31 +164,31 @@ export function formatSummary(deployments: Deployments, settings: { deploymentsF
         String(i),
         a.address,
         a.privateKey,
-        i === DEPLOYER_INDEX ? "deployer, owner, minter" : i === RELAYER_INDEX ? "relayer" : "user",
+        i === DEPLOYER_INDEX ? "deployer, owner, minter" : i === EXECUTOR_INDEX ? "LayerZero executor admin" : "user",
       ]),
     ),
   );
   out.push("");
   out.push(`deployments file: ${settings.deploymentsFile}`);
   if (settings.forkUrl) out.push(`${deployments.chains[0]?.name} forks ${redactUrl(settings.forkUrl)}`);
-  out.push(settings.relayer ? `relayer: running${settings.delayMs ? `, delivery delay ${settings.delayMs} ms` : ""}` : "relayer: not running (--no-relayer)");
+  out.push(settings.workers ? `LayerZero workers: running${settings.delayMs ? `, DVN delay ${settings.delayMs} ms` : ""}` : "LayerZero workers: not running (--no-workers)");
   out.push("Press Ctrl-C to stop every chain.");
   return out.join("\n");
 }
 
-export type RunningDevnet = { devnet: Devnet; relayer?: Relayer; stop(): Promise<void> };
+export type RunningDevnet = { devnet: Devnet; workers?: LayerZeroWorkers; stop(): Promise<void> };
 
-/** Starts what the CLI starts, for tests and scripts: devnet + optional relayer. */
+/** Starts what the CLI starts, for tests and scripts: devnet + optional LayerZero workers. */
 export async function runDevnet(
   settings: CliSettings,
   log: (line: string) => void = () => {},
   onAnvil?: DevnetOptions["onAnvil"],
 ): Promise<RunningDevnet> {
-  const [{ startDevnet }, { startRelayer }] = await Promise.all([import("./start.js"), import("./relayer.js")]);
+  const [{ startDevnet }, { startLayerZeroWorkers }] = await Promise.all([import("./start.js"), import("./layerzero/workers.js")]);
   const devnet = await startDevnet({ ...settings.devnet, log, onAnvil });
-  let relayer: Relayer | undefined;
+  let workers: LayerZeroWorkers | undefined;
   try {
-    if (settings.relayer) relayer = await startRelayer({ deployments: devnet.deployments, delayMs: settings.delayMs, log });
+    if (settings.workers) workers = await startLayerZeroWorkers({ deployments: devnet.deployments, delayMs: settings.delayMs, log });
   } catch (error) {
     await devnet.stop();
     throw error;
@@ -150,10 +196,10 @@ export async function runDevnet(
   let stopping: Promise<void> | undefined;
   return {
     devnet,
-    relayer,
+    workers,
     stop() {
       stopping ??= (async () => {
-        await relayer?.stop();
+        await workers?.stop();
         await devnet.stop();
       })();
       return stopping;
@@ -186,7 +232,7 @@ async function main(): Promise<void> {
       process.exit(130);
     }
     exiting = true;
-    console.log(`\n${signal}: stopping the relayer and ${children.length} anvil chains`);
+    console.log(`\n${signal}: stopping the LayerZero workers and ${children.length} anvil chains`);
     await running?.stop();
     process.exit(0);
   };
@@ -203,7 +249,7 @@ async function main(): Promise<void> {
   console.log(
     formatSummary(running.devnet.deployments, {
       deploymentsFile: path.relative(process.cwd(), path.resolve(settings.devnet.deploymentsFile)) || settings.devnet.deploymentsFile,
-      relayer: settings.relayer,
+      workers: settings.workers,
       delayMs: settings.delayMs,
       forkUrl: settings.devnet.forkUrl,
     }),

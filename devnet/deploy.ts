@@ -1,7 +1,8 @@
 /**
- * Deploys the LayerZero V2 protocol (EndpointV2 + SimpleMessageLib) and our collections on every
- * devnet chain, and wires them: default send/receive library for every pair of EIDs, `setPeer` for
- * every pair of collection deployments.
+ * Deploys LayerZero's production message stack (layerzero/deployStack.ts) and our collections on
+ * every devnet chain, and wires them: default libraries, ULN and executor configs for every pair of
+ * EIDs; for every pair of collection deployments `setPeer` and the collection's enforced options
+ * (lzReceive gas for an ONFT send), set by the collections' owner as LayerZero recommends.
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -9,10 +10,12 @@ import path from "node:path";
 import { type Abi, type Address, type Hex, pad } from "viem";
 import { CosmicONFT721Abi } from "../abis/CosmicONFT721Abi.js";
 import { CosmicONFT721AdapterAbi } from "../abis/CosmicONFT721AdapterAbi.js";
-import { EndpointV2Abi } from "../abis/EndpointV2Abi.js";
+import { ONFT_SEND, lzReceiveOptions } from "../chain/layerzero/options.js";
 import { type ChainSigner, createChainSigner } from "../chain/signer.js";
 import type { DevnetAccount } from "./accounts.js";
 import type { ChainDeployment, Collection, CollectionDeployment, Deployments } from "./deployments.js";
+import { deployLayerZeroStack } from "./layerzero/deployStack.js";
+import type { LayerZeroSettings } from "./options.js";
 
 const artifactsDir = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../artifacts");
 
@@ -31,6 +34,7 @@ export type DeployOptions = {
   deployer: DevnetAccount;
   /** Base token URI of the main collection (`<base><tokenId>`). */
   baseURI?: string;
+  layerZero: LayerZeroSettings;
   log?: (line: string) => void;
 };
 
@@ -53,25 +57,15 @@ export async function deployDevnet(options: DeployOptions): Promise<Deployments>
     options.chains.map(async (chain, index) => {
       const signer = signers[index]!;
       const startBlock = Number(await signer.publicClient.getBlockNumber());
-      const endpoint = await signer.deploy({ label: "EndpointV2", abi: abi("EndpointV2"), bytecode: bytecode("EndpointV2"), args: [chain.eid, owner] });
-      const messageLib = await signer.deploy({
-        label: "SimpleMessageLib",
-        abi: abi("SimpleMessageLib"),
-        bytecode: bytecode("SimpleMessageLib"),
-        args: [endpoint.address, owner],
+      const gasPrice = (i: number) => options.layerZero.gasPriceGwei[options.layerZero.gasPriceGwei.length === 1 ? 0 : i]!;
+      const { endpoint, layerZero } = await deployLayerZeroStack({
+        signer,
+        chain,
+        remotes: options.chains.flatMap((remote, i) => (remote.eid === chain.eid ? [] : [{ eid: remote.eid, gasPriceGwei: gasPrice(i) }])),
+        settings: options.layerZero,
+        owner,
       });
-      await signer.write({ address: endpoint.address, abi: EndpointV2Abi, functionName: "registerLibrary", args: [messageLib.address] });
-      for (const remote of options.chains) {
-        if (remote.eid === chain.eid) continue;
-        await signer.write({ address: endpoint.address, abi: EndpointV2Abi, functionName: "setDefaultSendLibrary", args: [remote.eid, messageLib.address] });
-        await signer.write({
-          address: endpoint.address,
-          abi: EndpointV2Abi,
-          functionName: "setDefaultReceiveLibrary",
-          args: [remote.eid, messageLib.address, 0n],
-        });
-      }
-      const cosmic = await deployOnft(signer, DEVNET_COLLECTIONS.cosmic, baseURI, endpoint.address, owner);
+      const cosmic = await deployOnft(signer, DEVNET_COLLECTIONS.cosmic, baseURI, endpoint, owner);
       // The legacy collection lives on the first chain and is bridged out through an adapter.
       let legacy: CollectionDeployment;
       if (index === 0) {
@@ -85,15 +79,15 @@ export async function deployDevnet(options: DeployOptions): Promise<Deployments>
           label: "CosmicONFT721Adapter",
           abi: abi("CosmicONFT721Adapter"),
           bytecode: bytecode("CosmicONFT721Adapter"),
-          args: [token.address, endpoint.address, owner],
+          args: [token.address, endpoint, owner],
         });
         legacy = { chainId: chain.chainId, eid: chain.eid, kind: "adapter", address: adapter.address, token: token.address, startBlock };
       } else {
-        const onft = await deployOnft(signer, DEVNET_COLLECTIONS.legacy, "https://metadata.cosmic-loop.local/legacy/", endpoint.address, owner);
+        const onft = await deployOnft(signer, DEVNET_COLLECTIONS.legacy, "https://metadata.cosmic-loop.local/legacy/", endpoint, owner);
         legacy = { chainId: chain.chainId, eid: chain.eid, kind: "onft", address: onft, token: onft, startBlock };
       }
-      log(`  ${chain.name}: endpoint ${endpoint.address}, collections deployed`);
-      const chainDeployment: ChainDeployment = { ...chain, endpoint: endpoint.address, messageLib: messageLib.address, startBlock };
+      log(`  ${chain.name}: endpoint ${endpoint}, ${layerZero.dvns.length} DVNs, executor, collections deployed`);
+      const chainDeployment: ChainDeployment = { ...chain, endpoint, layerZero, startBlock };
       return {
         chainDeployment,
         cosmic: { chainId: chain.chainId, eid: chain.eid, kind: "onft", address: cosmic, token: cosmic, startBlock } satisfies CollectionDeployment,
@@ -107,31 +101,40 @@ export async function deployDevnet(options: DeployOptions): Promise<Deployments>
     { slug: "legacy", ...DEVNET_COLLECTIONS.legacy, deployments: perChain.map((c) => c.legacy) },
   ];
 
-  // 2. Peers: every deployment of a collection trusts every other one.
+  // 2. Peers: every deployment of a collection trusts every other one; a send to each of them
+  //    enforces the lzReceive gas the destination needs (so an empty `extraOptions` works).
+  const enforced = lzReceiveOptions(BigInt(options.layerZero.lzReceiveGas));
   await Promise.all(
-    options.chains.map(async (chain, index) => {
+    options.chains.flatMap((chain, index) => {
       const signer = signers[index]!;
-      for (const collection of collections) {
+      return collections.map(async (collection) => {
         const local = collection.deployments.find((d) => d.chainId === chain.chainId)!;
-        for (const remote of collection.deployments) {
-          if (remote.chainId === chain.chainId) continue;
+        const remotes = collection.deployments.filter((d) => d.chainId !== chain.chainId);
+        await Promise.all(
+          remotes.map((remote) =>
+            signer.write({ label: `${collection.slug}.setPeer(${remote.eid})`, address: local.address, abi: CosmicONFT721AdapterAbi, functionName: "setPeer", args: [remote.eid, pad(remote.address, { size: 32 })] }),
+          ),
+        );
+        if (remotes.length) {
           await signer.write({
+            label: `${collection.slug}.setEnforcedOptions`,
             address: local.address,
             abi: CosmicONFT721AdapterAbi,
-            functionName: "setPeer",
-            args: [remote.eid, pad(remote.address, { size: 32 })],
+            functionName: "setEnforcedOptions",
+            args: [remotes.map((remote) => ({ eid: remote.eid, msgType: ONFT_SEND, options: enforced }))],
           });
         }
-      }
+      });
     }),
   );
-  log("  peers wired for every pair");
+  log(`  peers and enforced options (lzReceive ${options.layerZero.lzReceiveGas} gas) wired for every pair`);
 
   return {
     network: "devnet",
     createdAt: new Date().toISOString(),
     devnetId: randomUUID(),
     chains: perChain.map((c) => c.chainDeployment),
+    layerZeroSettings: options.layerZero,
     collections,
     accounts: options.accounts,
   };

@@ -9,13 +9,40 @@ import { z } from "zod";
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an 0x-prefixed 20-byte address").transform((a) => getAddress(a));
 
+/** One DVN operator's contract on a chain (the same operator, vid and signers verify every pathway). */
+export const dvnDeploymentSchema = z.object({
+  name: z.string(),
+  /** The DVN's verifier id (local EID % 30000): part of what its signers sign. */
+  vid: z.number().int().nonnegative(),
+  address,
+  feeLib: address,
+  /** Holds ADMIN_ROLE: sends `execute` with the signers' signatures. */
+  admin: address,
+  signers: z.array(address).min(1),
+  quorum: z.number().int().positive(),
+});
+
+/** LayerZero's production message stack on a chain (prebuilt artifacts of LayerZero's npm packages). */
+export const layerZeroDeploymentSchema = z.object({
+  sendUln302: address,
+  receiveUln302: address,
+  receiveUln302View: address,
+  lzExecutor: address,
+  priceFeed: address,
+  treasury: address,
+  executor: z.object({ address, feeLib: address, admin: address }),
+  dvns: z.array(dvnDeploymentSchema).min(1),
+  /** Anyone may commit a verification; the devnet's committer sends from this key. */
+  committer: address,
+});
+
 export const chainDeploymentSchema = z.object({
   name: z.string(),
   chainId: z.number().int().positive(),
   eid: z.number().int().positive(),
   rpcUrl: z.string().url(),
   endpoint: address,
-  messageLib: address,
+  layerZero: layerZeroDeploymentSchema,
   /** Block of the endpoint deployment: indexing starts here. */
   startBlock: z.number().int().nonnegative(),
 });
@@ -38,17 +65,33 @@ export const collectionSchema = z.object({
   deployments: z.array(collectionDeploymentSchema).min(1),
 });
 
+export const layerZeroSettingsSchema = z.object({
+  dvns: z.number().int().positive(),
+  requiredDvns: z.number().int().positive(),
+  dvnSigners: z.number().int().positive(),
+  dvnQuorum: z.number().int().positive(),
+  confirmations: z.number().int().positive(),
+  lzReceiveGas: z.number().int().positive(),
+  gasPriceGwei: z.array(z.number().positive()),
+  nativePriceUsd: z.number().positive(),
+  treasuryBps: z.number().int().nonnegative(),
+});
+
 export const deploymentsSchema = z.object({
   network: z.literal("devnet"),
   createdAt: z.string(),
   /** Changes with every new devnet: Ponder's data folder is keyed by it (see the "cache trap"). */
   devnetId: z.string(),
   chains: z.array(chainDeploymentSchema).min(1),
+  /** Pathway settings every chain pair was wired with. */
+  layerZeroSettings: layerZeroSettingsSchema,
   collections: z.array(collectionSchema),
   accounts: z.array(z.object({ address, privateKey: z.string().regex(/^0x[0-9a-f]{64}$/) })),
 });
 
 export type ChainDeployment = z.infer<typeof chainDeploymentSchema>;
+export type LayerZeroDeployment = z.infer<typeof layerZeroDeploymentSchema>;
+export type DvnDeployment = z.infer<typeof dvnDeploymentSchema>;
 export type CollectionDeployment = z.infer<typeof collectionDeploymentSchema>;
 export type Collection = z.infer<typeof collectionSchema>;
 export type Deployments = z.infer<typeof deploymentsSchema>;

@@ -5,8 +5,14 @@
 import { type AnvilProcess, DevnetConfigError } from "./anvil.js";
 
 /** Roles of the default accounts on the devnet. */
-export const DEPLOYER_INDEX = 0; // owns every contract, minter; the relayer's key is separate
-export const RELAYER_INDEX = 9;
+export const DEPLOYER_INDEX = 0; // owns every contract, minter; the LayerZero workers' keys are separate
+/** The LayerZero executor's admin key (devnet account 9, as the old relayer). */
+export const EXECUTOR_INDEX = 9;
+/** Further worker keys, derived from anvil's mnemonic past its 10 funded accounts (funded at deploy). */
+export const COMMITTER_INDEX = 10;
+export const DVN_ADMIN_INDEX = 11; // DVN i: 11 + i
+/** DVN signer keys (never funded, they only sign): DVN i signer j at 100 + 10·i + j. */
+export const DVN_SIGNER_INDEX = 100;
 
 export const DEFAULT_DEPLOYMENTS_FILE = ".devnet/deployments.json";
 
@@ -25,12 +31,69 @@ export type DevnetOptions = {
   forkUrl?: string;
   /** Called as soon as each anvil process is up (the CLI tracks them to kill them on any exit). */
   onAnvil?: (anvil: AnvilProcess) => void;
+  /** Pathway settings of the LayerZero stack (DVNs, confirmations, prices). */
+  layerZero?: Partial<LayerZeroSettings>;
   /** Where to write the deployments file; not written when null. */
   deploymentsFile?: string | null;
   log?: (line: string) => void;
 };
 
 export const DEVNET_DEFAULTS = { chains: 3, basePort: 8545, baseChainId: 31337, baseEid: 50001 } as const;
+
+/**
+ * The production LayerZero stack's settings on every pathway of the devnet (written to the
+ * deployments file). EIDs stay ≥ 30001: ExecutorFeeLib treats lower ids as LayerZero V1.
+ */
+export type LayerZeroSettings = {
+  /** DVNs deployed per chain (each with its own signer set). */
+  dvns: number;
+  /** How many of them every pathway requires; the others are optional with threshold 1. */
+  requiredDvns: number;
+  /** Signers per DVN and the quorum of signatures its `execute` needs. */
+  dvnSigners: number;
+  dvnQuorum: number;
+  /** Source block confirmations a DVN waits for (the block holding the send counts as 1). */
+  confirmations: number;
+  /** lzReceive gas the collections enforce for a send (OApp enforced options). */
+  lzReceiveGas: number;
+  /** Gas price of each chain in gwei, as the other chains' PriceFeeds quote it (one value: all chains). */
+  gasPriceGwei: number[];
+  /** Native token price in USD (the executor's and DVNs' floor margins are in USD). */
+  nativePriceUsd: number;
+  /** Treasury fee on top of the workers' fees, in basis points (0: no treasury fee). */
+  treasuryBps: number;
+};
+
+export const LAYERZERO_DEFAULTS: LayerZeroSettings = {
+  dvns: 2,
+  requiredDvns: 2,
+  dvnSigners: 3,
+  dvnQuorum: 2,
+  confirmations: 1,
+  lzReceiveGas: 150_000,
+  gasPriceGwei: [1],
+  nativePriceUsd: 3_000,
+  treasuryBps: 100,
+};
+
+export function validateLayerZeroSettings(input: Partial<LayerZeroSettings> | undefined, chains: number): LayerZeroSettings {
+  const s = { ...LAYERZERO_DEFAULTS, ...input };
+  if (input?.dvns !== undefined && input.requiredDvns === undefined) s.requiredDvns = s.dvns;
+  const whole = (v: number, min: number, max: number, flag: string) => {
+    if (!Number.isInteger(v) || v < min || v > max) throw new DevnetConfigError(`${flag} must be a whole number from ${min} to ${max} (got ${v})`);
+  };
+  whole(s.dvns, 1, 8, "--dvns");
+  whole(s.requiredDvns, 1, s.dvns, "--required-dvns");
+  whole(s.dvnSigners, 1, 8, "--dvn-signers");
+  whole(s.dvnQuorum, 1, s.dvnSigners, "--dvn-quorum");
+  whole(s.confirmations, 1, 1_000, "--confirmations");
+  whole(s.lzReceiveGas, 21_000, 30_000_000, "--lz-receive-gas");
+  whole(s.treasuryBps, 0, 10_000, "--treasury-bps");
+  if (!(s.nativePriceUsd > 0)) throw new DevnetConfigError(`--native-price-usd must be positive (got ${s.nativePriceUsd})`);
+  if (s.gasPriceGwei.length !== 1 && s.gasPriceGwei.length !== chains) throw new DevnetConfigError(`--gas-price-gwei takes one value or one per chain (${chains}), got ${s.gasPriceGwei.length}`);
+  for (const g of s.gasPriceGwei) if (!(g > 0) || g > 1e6) throw new DevnetConfigError(`--gas-price-gwei values must be positive gwei (got ${g})`);
+  return s;
+}
 
 export function validateDevnetOptions(options: DevnetOptions): Required<Pick<DevnetOptions, "chains" | "basePort" | "baseChainId" | "baseEid">> {
   const chains = options.chains ?? DEVNET_DEFAULTS.chains;

@@ -2,10 +2,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { devnetAccounts, DEPLOYER_INDEX } from "./accounts.js";
-import { type AnvilProcess, startAnvil } from "./anvil.js";
+import { type AnvilProcess, anvilRpc, startAnvil } from "./anvil.js";
 import { deployDevnet } from "./deploy.js";
 import { type Deployments, deploymentsSchema } from "./deployments.js";
-import { DEFAULT_DEPLOYMENTS_FILE, type DevnetOptions, validateDevnetOptions } from "./options.js";
+import { DEFAULT_DEPLOYMENTS_FILE, type DevnetOptions, validateDevnetOptions, validateLayerZeroSettings } from "./options.js";
 
 export { DEVNET_DEFAULTS, type DevnetOptions, validateDevnetOptions } from "./options.js";
 
@@ -50,17 +50,18 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     );
     const failure = started.find((result): result is PromiseRejectedResult => result.status === "rejected");
     if (failure) throw failure.reason;
-    log("deploying LayerZero EndpointV2 + SimpleMessageLib and collections");
+    log("deploying LayerZero (EndpointV2, SendUln302/ReceiveUln302, DVNs, executor) and collections");
     const accounts = devnetAccounts();
     const deployments = deploymentsSchema.parse(await deployDevnet({
       chains: specs.map((spec) => ({ name: spec.name, chainId: spec.chainId, eid: spec.eid, rpcUrl: `http://127.0.0.1:${spec.port}` })),
       accounts,
       deployer: accounts[DEPLOYER_INDEX]!,
+      layerZero: validateLayerZeroSettings(options.layerZero, chains),
       log,
     }));
     if (wholeSeconds) {
       log(`switching to interval mining: a block every ${options.blockTime} s`);
-      await Promise.all(anvils.map((anvil) => rpc(anvil.rpcUrl, "evm_setIntervalMining", [options.blockTime])));
+      await Promise.all(anvils.map((anvil) => anvilRpc(anvil.rpcUrl, "evm_setIntervalMining", [options.blockTime])));
     }
     if (options.deploymentsFile !== null) {
       const file = path.resolve(options.deploymentsFile ?? DEFAULT_DEPLOYMENTS_FILE);
@@ -73,15 +74,4 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     await stop();
     throw error;
   }
-}
-
-async function rpc(url: string, method: string, params: unknown[]): Promise<unknown> {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const body = (await response.json()) as { result?: unknown; error?: { message: string } };
-  if (body.error) throw new Error(`${method} failed on ${url}: ${body.error.message}`);
-  return body.result;
 }

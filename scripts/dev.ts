@@ -1,27 +1,28 @@
 /**
  * `npm run dev`: the whole backend locally in one command — a fresh devnet (anvil chains with
- * LayerZero + our collections), the devnet relayer, and the Ponder indexer/API on top.
+ * LayerZero's production stack + our collections), LayerZero's workers (DVNs, committer, executor),
+ * and the Ponder indexer/API on top.
  *
  * Every devnet gets its own Ponder data: PGlite in `.ponder/<devnetId>/pglite`, or with DATABASE_URL
  * a Postgres schema `dev_<devnetId>` (and Ponder's RPC cache `ponder_sync` is dropped first, because
  * a new devnet reuses the chain ids of the old one: DESIGN.md §2, "Ponder cache trap").
  * Ctrl-C stops everything this script started.
  *
- * Env: DEVNET_CHAINS (3), DEVNET_PORT (8545), PORT (42069), REALTIME_PORT (42080), RELAYER_DELAY_MS (0), DATABASE_URL.
+ * Env: DEVNET_CHAINS (3), DEVNET_PORT (8545), PORT (42069), REALTIME_PORT (42080), DEVNET_DVN_DELAY_MS (0), DATABASE_URL.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { type Relayer, startRelayer } from "../devnet/relayer.js";
+import { type LayerZeroWorkers, startLayerZeroWorkers } from "../devnet/layerzero/workers.js";
 import { type Devnet, startDevnet } from "../devnet/start.js";
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const log = (line: string) => console.log(`[dev] ${line}`);
 
 let devnet: Devnet | undefined;
-let relayer: Relayer | undefined;
+let workers: LayerZeroWorkers | undefined;
 let ponder: ChildProcess | undefined;
 let stopping = false;
 
@@ -36,7 +37,7 @@ async function shutdown(code: number) {
     await exited;
     clearTimeout(timer);
   }
-  await relayer?.stop().catch(() => {});
+  await workers?.stop().catch(() => {});
   await devnet?.stop().catch(() => {});
   log("stopped");
   process.exit(code);
@@ -54,7 +55,7 @@ async function main() {
   devnet = await startDevnet({ chains, basePort, deploymentsFile, log: (l) => log(l) });
   const { deployments } = devnet;
   for (const c of deployments.chains) log(`  ${c.name}: chain ${c.chainId}, EID ${c.eid}, ${c.rpcUrl}`);
-  relayer = await startRelayer({ deployments, delayMs: Number(process.env.RELAYER_DELAY_MS ?? 0), log });
+  workers = await startLayerZeroWorkers({ deployments, delayMs: Number(process.env.DEVNET_DVN_DELAY_MS ?? 0), log });
 
   const dataDir = path.join(ROOT, ".ponder", deployments.devnetId);
   mkdirSync(dataDir, { recursive: true });
@@ -113,7 +114,7 @@ async function main() {
   if (env.REALTIME_IN_PROCESS === "1") log(`WebSocket: ws://127.0.0.1:${process.env.REALTIME_PORT || 42080}${process.env.REALTIME_PATH || "/ws"}`);
   log(`SQL:      ${url}/sql/*   token view: ${url}/indexer/tokens/<collection>/<tokenId>`);
   log(`deployments: ${path.relative(ROOT, deploymentsFile)}`);
-  log(`ready in ${((performance.now() - started) / 1000).toFixed(1)} s — Ctrl-C stops devnet, relayer and indexer`);
+  log(`ready in ${((performance.now() - started) / 1000).toFixed(1)} s — Ctrl-C stops devnet, LayerZero workers and indexer`);
 }
 
 main().catch((error) => {

@@ -15,13 +15,14 @@ const solc = require("solc") as {
 
 export const projectRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 
-/** Contracts we deploy: our own plus the LayerZero protocol pieces the devnet needs. */
+/**
+ * Our own contracts. LayerZero's are not compiled here: the devnet deploys LayerZero's prebuilt
+ * artifacts (devnet/layerzero/artifacts.ts) and `npm run contracts:build` renders their ABIs.
+ */
 export const CONTRACTS = {
   CosmicONFT721: "contracts/CosmicONFT721.sol",
   CosmicONFT721Adapter: "contracts/CosmicONFT721Adapter.sol",
   LegacyERC721: "contracts/LegacyERC721.sol",
-  EndpointV2: "@layerzerolabs/lz-evm-protocol-v2/contracts/EndpointV2.sol",
-  SimpleMessageLib: "@layerzerolabs/lz-evm-protocol-v2/contracts/messagelib/SimpleMessageLib.sol",
 } as const;
 export type ContractName = keyof typeof CONTRACTS;
 
@@ -29,8 +30,6 @@ export const SOLC_SETTINGS = {
   optimizer: { enabled: true, runs: 200 },
   evmVersion: "cancun",
   viaIR: false,
-  // The LayerZero protocol contracts are written for OpenZeppelin 4; onft/oapp need OpenZeppelin 5.
-  remappings: ["@layerzerolabs/lz-evm-protocol-v2/:@openzeppelin/contracts/=@openzeppelin/contracts-v4/"],
   // No metadata hash: bytecode then depends only on sources and settings, so builds are reproducible.
   metadata: { bytecodeHash: "none", appendCBOR: false },
   outputSelection: { "*": { "*": ["abi", "evm.bytecode.object"] } },

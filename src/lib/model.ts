@@ -23,8 +23,14 @@ const errorAbis: Abi[] = [
 ];
 
 /** Human-readable revert reason of an LzReceiveAlert (`Error(string)`, a custom error, UTF-8 text or hex). */
+/**
+ * A delivery alert without revert data: the executor's call ran out of the gas the sender paid for
+ * (Executor.execute302 catches it; LayerZero Scan shows the same), or lzReceive reverted bare.
+ */
+export const NO_REVERT_DATA_REASON = "out of gas (or reverted without data)";
+
 export function describeRevert(reason: Hex): string {
-  if (!isHex(reason) || size(reason) === 0) return "reverted without reason";
+  if (!isHex(reason) || size(reason) === 0) return NO_REVERT_DATA_REASON;
   for (const abi of errorAbis) {
     try {
       const decoded = decodeErrorResult({ abi, data: reason });

@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { DevnetConfigError } from "../../devnet/anvil.js";
 import { parseCli } from "../../devnet/cli.js";
 import { deploymentsSchema } from "../../devnet/deployments.js";
+import { LAYERZERO_DEFAULTS } from "../../devnet/options.js";
 import { freeBasePort } from "../helpers/devnet.js";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
@@ -104,12 +105,25 @@ describe("devnet CLI", () => {
     expect(fails(["extra"])).toMatch(/Unexpected argument 'extra'/);
     expect(fails([], { DEVNET_FORK_URL: "ftp://x" })).toMatch(/DEVNET_FORK_URL/);
     expect(fails([], { DEVNET_PORT: "x" })).toMatch(/--port must be a port number/);
-    const ok = parseCli(["--chains=2", "--port", "9000", "--block-time", "0.5", "--delay", "250", "--no-relayer", "--deployments", "d.json"], {
-      DEVNET_FORK_URL: "https://rpc.example/v2/KEY",
-    });
+    expect(fails(["--required-dvns", "3"])).toMatch(/--required-dvns must be a whole number from 1 to 2/);
+    expect(fails(["--dvns", "2", "--dvn-quorum", "4"])).toMatch(/--dvn-quorum must be a whole number from 1 to 3/);
+    expect(fails(["--confirmations", "0"])).toMatch(/--confirmations must be a whole number from 1/);
+    expect(fails(["--chains", "3", "--gas-price-gwei", "1,2"])).toMatch(/one value or one per chain \(3\)/);
+    expect(fails(["--gas-price-gwei", "x"])).toMatch(/--gas-price-gwei must be a positive number/);
+    const ok = parseCli(
+      ["--chains=2", "--port", "9000", "--block-time", "0.5", "--delay", "250", "--no-workers", "--deployments", "d.json", "--dvns", "3", "--required-dvns", "2", "--confirmations", "2", "--gas-price-gwei", "1,0.5"],
+      { DEVNET_FORK_URL: "https://rpc.example/v2/KEY" },
+    );
     expect(ok).toEqual({
-      devnet: { chains: 2, basePort: 9000, blockTime: 0.5, forkUrl: "https://rpc.example/v2/KEY", deploymentsFile: "d.json" },
-      relayer: false,
+      devnet: {
+        chains: 2,
+        basePort: 9000,
+        blockTime: 0.5,
+        forkUrl: "https://rpc.example/v2/KEY",
+        deploymentsFile: "d.json",
+        layerZero: { ...LAYERZERO_DEFAULTS, dvns: 3, requiredDvns: 2, confirmations: 2, gasPriceGwei: [1, 0.5] },
+      },
+      workers: false,
       delayMs: 250,
       help: false,
     });
@@ -131,7 +145,8 @@ describe("devnet CLI", () => {
       expect(summary).toMatch(/chain\s+chain id\s+EID\s+RPC URL/);
       expect(summary).toContain(`http://127.0.0.1:${base + 1}`);
       expect(summary).toMatch(/PUBLIC anvil test keys/);
-      expect(summary).toContain("relayer: running, delivery delay 10 ms");
+      expect(summary).toContain("LayerZero workers: running, DVN delay 10 ms");
+      expect(summary).toMatch(/LayerZero pathways: 2 required DVN\(s\), 2-of-3 signers each, 1 confirmation/);
       const deployments = deploymentsSchema.parse(JSON.parse(readFileSync(file, "utf8")));
       expect(deployments.chains.map((c) => c.rpcUrl)).toEqual([`http://127.0.0.1:${base}`, `http://127.0.0.1:${base + 1}`]);
       expect(deployments.collections.map((c) => c.slug)).toEqual(["cosmic", "legacy"]);
@@ -152,7 +167,7 @@ describe("devnet CLI", () => {
       run.child.kill("SIGTERM"); // to the CLI process only: it must stop its anvils itself
     }
     const { code, stdout } = await run.done;
-    expect(stdout).toContain("SIGTERM: stopping the relayer and 2 anvil chains");
+    expect(stdout).toContain("SIGTERM: stopping the LayerZero workers and 2 anvil chains");
     expect(code).toBe(0);
     expect(anvilsOn(range(base, 2))).toEqual([]);
   });

@@ -1,6 +1,6 @@
 /**
  * `npm run dev` as a developer runs it (scripts/dev.ts, embedded defaults: PGlite, no Redis): the
- * devnet, relayer, Ponder with the REST API and the in-process WebSocket service come up; a mint on
+ * devnet, LayerZero workers, Ponder with the REST API and the in-process WebSocket service come up; a mint on
  * chain reaches a WebSocket subscriber as `nft:minted` and the REST API answers; Ctrl-C (SIGINT)
  * stops everything and frees the ports.
  */
@@ -45,7 +45,7 @@ const portOpen = (port: number) =>
   );
 
 describe("npm run dev", () => {
-  it("runs chains, relayer, indexer, REST API and WebSocket pushes; SIGINT stops everything", async () => {
+  it("runs chains, LayerZero workers, indexer, REST API and WebSocket pushes; SIGINT stops everything", async () => {
     const devnetPort = await freeBasePort(2);
     const apiPort = await freeBasePort(1);
     const realtimePort = await freeBasePort(1);

@@ -1,6 +1,6 @@
 /**
  * Generates an on-chain history for indexer tests and the benchmark: batch mints on every chain,
- * transfers between holders, bridges (ONFT and adapter) delivered by the devnet relayer, optionally
+ * transfers between holders, bridges (ONFT and adapter) delivered by the devnet's LayerZero workers, optionally
  * failed deliveries. Deterministic in content (token ids, holders, routes); not in block timing.
  */
 import type { Hex } from "viem";
@@ -10,7 +10,7 @@ import { sendToken, tokenIdInRange } from "../../chain/onft.js";
 import { createChainSigner } from "../../chain/signer.js";
 import { DEPLOYER_INDEX, devnetAccounts } from "../../devnet/accounts.js";
 import type { ChainDeployment, Deployments } from "../../devnet/deployments.js";
-import { startRelayer } from "../../devnet/relayer.js";
+import { startLayerZeroWorkers } from "../../devnet/layerzero/workers.js";
 
 export type HistoryOptions = {
   /** Cosmic tokens minted per chain (mintBatch). */
@@ -20,7 +20,7 @@ export type HistoryOptions = {
   transfersPerChain: number;
   /** Cosmic bridges per chain (to the next chain), plus one adapter round trip when > 0. */
   bridgesPerChain: number;
-  /** Of the bridges, how many the relayer fails (LzReceiveAlert). */
+  /** Of the bridges, how many the executor fails (LzReceiveAlert). */
   failedBridges?: number;
   /** Parallel transactions per chain for transfers/bridges. */
   concurrency?: number;
@@ -64,10 +64,10 @@ export async function generateHistory(deployments: Deployments, options: History
   const cosmic = (chainId: number) => deployments.collections.find((c) => c.slug === "cosmic")!.deployments.find((d) => d.chainId === chainId)!;
   let failedSoFar = 0;
   const failedBridges = options.failedBridges ?? 0;
-  const relayer = await startRelayer({
+  const workers = await startLayerZeroWorkers({
     deployments,
     pollingIntervalMs: 50,
-    shouldFail: () => (failedSoFar < failedBridges ? (failedSoFar++, "history: simulated failure") : false),
+    shouldFail: () => (failedSoFar < failedBridges ? (failedSoFar++, true) : false),
   });
   const holderSigners = new Map<string, ReturnType<typeof signer>>();
   const holderSigner = (chain: ChainDeployment, i: number) => {
@@ -127,22 +127,22 @@ export async function generateHistory(deployments: Deployments, options: History
       const legacyA = legacy.deployments.find((d) => d.chainId === a.chainId)!;
       const legacyB = legacy.deployments.find((d) => d.chainId === b.chainId)!;
       await signer(a, deployer.privateKey).write({ address: legacyA.token, abi: LegacyERC721Abi, functionName: "mint", args: [holders[0]!.address, 42n] });
-      await relayer.idle();
+      await workers.idle();
       failedSoFar = failedBridges; // the round trip must succeed
       await sendToken({ signer: holderSigner(a, 0), deployment: legacyA, tokenId: 42n, dstEid: b.eid, to: holders[1]!.address });
-      await relayer.idle();
+      await workers.idle();
       await sendToken({ signer: holderSigner(b, 1), deployment: legacyB, tokenId: 42n, dstEid: a.eid, to: holders[0]!.address });
     }
-    await relayer.idle();
+    await workers.idle();
     if ((options.settleBlocks ?? 35) > 0) await mineEmpty(deployments, options.settleBlocks ?? 35);
-    log(`bridged ${options.bridgesPerChain} per chain (${relayer.failed} failed)`);
+    log(`bridged ${options.bridgesPerChain} per chain (${workers.failed} failed)`);
     return {
       mints: options.mintsPerChain * deployments.chains.length,
       transfers: options.transfersPerChain * deployments.chains.length,
-      bridges: relayer.delivered + relayer.failed,
-      failed: relayer.failed,
+      bridges: workers.delivered + workers.failed,
+      failed: workers.failed,
     };
   } finally {
-    await relayer.stop();
+    await workers.stop();
   }
 }

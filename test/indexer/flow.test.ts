@@ -1,6 +1,6 @@
 /**
  * End to end through the real indexer: mint, transfer, batch mint, bridges A→B→C→A and through the
- * adapter, in-flight while the relayer delays, a failed delivery — checked through GraphQL and the
+ * adapter, in-flight while the DVNs delay, a failed delivery — checked through GraphQL and the
  * derived REST view after every step, on PGlite and Postgres at once (both index the same devnet
  * live), then reconcile.
  */
@@ -9,28 +9,29 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { LegacyERC721Abi } from "../../abis/LegacyERC721Abi.js";
 import { sendToken, tokenIdInRange } from "../../chain/onft.js";
-import { type Relayer, startRelayer } from "../../devnet/relayer.js";
+import { type LayerZeroWorkers, startLayerZeroWorkers } from "../../devnet/layerzero/workers.js";
 import type { Devnet } from "../../devnet/start.js";
 import { reconcile } from "../../indexer/reconcile.js";
 import { setupFromDeployments } from "../../indexer/setup.js";
+import { NO_REVERT_DATA_REASON } from "../../src/lib/model.js";
 import { accounts, chainAt, collectionOn, deployer, signerFor, startTestDevnet } from "../helpers/devnet.js";
 import { type PonderInstance, TEST_DBS, cleanupPonder, getJson, gql, startPonder, waitForHead, waitUntil } from "../helpers/ponder.js";
 
 let devnet: Devnet;
-let relayer: Relayer | undefined;
+let workers: LayerZeroWorkers | undefined;
 const instances: PonderInstance[] = [];
 const [alice, bob, carol, dave] = [accounts[1]!, accounts[2]!, accounts[3]!, accounts[4]!];
 const lc = (a: string) => a.toLowerCase();
 
 beforeAll(async () => {
   devnet = await startTestDevnet({ chains: 3, baseChainId: 100_000 + Math.floor(Math.random() * 800_000) });
-  relayer = await startRelayer({ deployments: devnet.deployments, pollingIntervalMs: 50 });
+  workers = await startLayerZeroWorkers({ deployments: devnet.deployments, pollingIntervalMs: 50 });
   instances.push(...(await Promise.all(TEST_DBS.map((db) => startPonder({ deployments: devnet.deployments, db })))));
   await synced();
 });
 
 afterAll(async () => {
-  await relayer?.stop();
+  await workers?.stop();
   await Promise.all(instances.map((i) => cleanupPonder(i)));
   await devnet?.stop();
 });
@@ -112,7 +113,7 @@ describe.each(TEST_DBS.length ? [0] : [])("indexer end to end", () => {
     for (const hop of hops) {
       const deployment = collectionOn(devnet.deployments, "cosmic", hop.from.chainId);
       const sent = await sendToken({ signer: signerFor(hop.from, hop.sender.privateKey), deployment, tokenId: id, dstEid: hop.to.eid, to: hop.recipient.address });
-      await relayer!.idle();
+      await workers!.idle();
       await synced();
       for (const instance of instances) {
         const view = await tokenView(instance, "cosmic", id);
@@ -152,7 +153,7 @@ describe.each(TEST_DBS.length ? [0] : [])("indexer end to end", () => {
     const legacyB = collectionOn(devnet.deployments, "legacy", b.chainId);
     await signerFor(a, deployer.privateKey).write({ address: legacyA.token, abi: LegacyERC721Abi, functionName: "mint", args: [alice.address, 7n] });
     await sendToken({ signer: signerFor(a, alice.privateKey), deployment: legacyA, tokenId: 7n, dstEid: b.eid, to: bob.address });
-    await relayer!.idle();
+    await workers!.idle();
     await synced();
     for (const instance of instances) {
       const view = await tokenView(instance, "legacy", 7n);
@@ -161,7 +162,7 @@ describe.each(TEST_DBS.length ? [0] : [])("indexer end to end", () => {
       expect(home).toMatchObject({ state: "locked", owner: lc(legacyA.address) });
     }
     await sendToken({ signer: signerFor(b, bob.privateKey), deployment: legacyB, tokenId: 7n, dstEid: a.eid, to: alice.address });
-    await relayer!.idle();
+    await workers!.idle();
     await synced();
     for (const instance of instances) {
       const view = await tokenView(instance, "legacy", 7n);
@@ -182,10 +183,10 @@ describe.each(TEST_DBS.length ? [0] : [])("indexer end to end", () => {
     }
   });
 
-  it("shows a token in flight while the relayer delays, then delivered", async () => {
+  it("shows a token in flight while the DVNs delay, then delivered", async () => {
     const [, b, c] = chains();
-    await relayer!.stop();
-    relayer = await startRelayer({ deployments: devnet.deployments, pollingIntervalMs: 50, delayMs: 4_000 });
+    await workers!.stop();
+    workers = await startLayerZeroWorkers({ deployments: devnet.deployments, pollingIntervalMs: 50, delayMs: 4_000 });
     const id = tokenIdInRange(b.eid, 1n);
     const sent = await sendToken({ signer: signerFor(b, carol.privateKey), deployment: collectionOn(devnet.deployments, "cosmic", b.chainId), tokenId: id, dstEid: c.eid, to: dave.address });
     await synced();
@@ -195,7 +196,7 @@ describe.each(TEST_DBS.length ? [0] : [])("indexer end to end", () => {
       const result = await reconcile(setupFromDeployments(devnet.deployments), instance.url);
       expect(result.mismatches).toEqual([]);
     }
-    await relayer.idle();
+    await workers.idle();
     await synced();
     for (const instance of instances) {
       expect((await tokenView(instance, "cosmic", id)).location).toMatchObject({ status: "on_chain", chainId: c.chainId, owner: lc(dave.address) });
@@ -204,21 +205,21 @@ describe.each(TEST_DBS.length ? [0] : [])("indexer end to end", () => {
 
   it("a failed delivery ends FAILED with its reason (token stays in flight)", async () => {
     const [a, b] = chains();
-    await relayer!.stop();
-    relayer = await startRelayer({ deployments: devnet.deployments, pollingIntervalMs: 50, shouldFail: () => "receiver out of gas (simulated)" });
+    await workers!.stop();
+    workers = await startLayerZeroWorkers({ deployments: devnet.deployments, pollingIntervalMs: 50, shouldFail: () => true });
     const id = tokenIdInRange(b.eid, 2n);
     const sent = await sendToken({ signer: signerFor(b, carol.privateKey), deployment: collectionOn(devnet.deployments, "cosmic", b.chainId), tokenId: id, dstEid: a.eid, to: alice.address });
-    await relayer.idle();
-    expect(relayer.failed).toBeGreaterThanOrEqual(1);
+    await workers.idle();
+    expect(workers.failed).toBeGreaterThanOrEqual(1);
     await synced();
     for (const instance of instances) {
       const bridge = await waitUntil(async () => {
         const body = (await getJson(instance, `/indexer/bridges/${sent.guid}`)).body;
         return body.status === "FAILED" ? body : null;
       }, "FAILED bridge");
-      expect(bridge.receive).toMatchObject({ status: "FAILED", failureReason: "receiver out of gas (simulated)", failureCount: 1, chainId: a.chainId });
+      expect(bridge.receive).toMatchObject({ status: "FAILED", failureReason: NO_REVERT_DATA_REASON, failureCount: 1, chainId: a.chainId });
       const view = await tokenView(instance, "cosmic", id);
-      expect(view.location).toMatchObject({ status: "in_flight", bridgeStatus: "FAILED", failureReason: "receiver out of gas (simulated)" });
+      expect(view.location).toMatchObject({ status: "in_flight", bridgeStatus: "FAILED", failureReason: NO_REVERT_DATA_REASON });
       const feed = await gql(instance, `{ activitys(where: { type: "bridge_failed" }) { items { guid chainId } } }`);
       expect(feed.activitys.items).toEqual([{ guid: sent.guid, chainId: a.chainId }]);
       expect((await reconcile(setupFromDeployments(devnet.deployments), instance.url)).mismatches).toEqual([]);

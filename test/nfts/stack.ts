@@ -1,5 +1,5 @@
 /**
- * The NFT/bridge test stack: a devnet (2 chains), the devnet relayer (failure switch and pause
+ * The NFT/bridge test stack: a devnet (2 chains), the devnet's LayerZero workers (failure switch and pause
  * under test control), our Ponder indexer as a child process on Postgres, and our REST app built
  * in-process with `buildApp` reading the Ponder schema through a read-only pool
  * (`connectIndexedDb`, the API-replica setup) — the approach used by test/nfts and test/bridge.
@@ -13,7 +13,7 @@ import { buildApp } from "../../api/app.js";
 import { connectIndexedDb } from "../../api/indexed/db.js";
 import { type NftSettings, nftSettings } from "../../api/nfts/settings.js";
 import { createServerSigners } from "../../chain/serverSigners.js";
-import { type Relayer, startRelayer } from "../../devnet/relayer.js";
+import { type LayerZeroWorkers, startLayerZeroWorkers } from "../../devnet/layerzero/workers.js";
 import type { Devnet } from "../../devnet/start.js";
 import { setupFromDeployments } from "../../indexer/setup.js";
 import { createTestApp, json, siweMessage, type TestApp } from "../api/helpers.js";
@@ -30,9 +30,9 @@ export async function startStack(options: { nft?: Partial<NftSettings> } = {}) {
   try {
     const devnet: Devnet = await startTestDevnet({ chains: 2, baseChainId: 100_000 + Math.floor(Math.random() * 800_000) });
     cleanups.push(() => devnet.stop());
-    const control = { fail: false as boolean | string };
-    let relayer: Relayer | undefined = await startRelayer({ deployments: devnet.deployments, pollingIntervalMs: 50, shouldFail: () => control.fail });
-    cleanups.push(async () => relayer?.stop());
+    const control = { fail: false };
+    let workers: LayerZeroWorkers | undefined = await startLayerZeroWorkers({ deployments: devnet.deployments, pollingIntervalMs: 50, shouldFail: () => control.fail });
+    cleanups.push(async () => workers?.stop());
     const ponder: PonderInstance = await startPonder({ deployments: devnet.deployments, db: "postgres" });
     cleanups.push(() => cleanupPonder(ponder));
     const indexed = connectIndexedDb({ databaseUrl: POSTGRES_URL, schema: ponder.schema, max: 4 });
@@ -71,17 +71,17 @@ export async function startStack(options: { nft?: Partial<NftSettings> } = {}) {
       admin,
       login,
       bearer,
-      relayerControl: control,
-      /** Stops the relayer (bridges stay in flight) until `resumeRelayer`. */
-      async pauseRelayer() {
-        await relayer?.stop();
-        relayer = undefined;
+      workerControl: control,
+      /** Stops the LayerZero workers (bridges stay in flight) until `resumeWorkers`. */
+      async pauseWorkers() {
+        await workers?.stop();
+        workers = undefined;
       },
-      async resumeRelayer() {
-        relayer ??= await startRelayer({ deployments: devnet.deployments, pollingIntervalMs: 50, shouldFail: () => control.fail });
+      async resumeWorkers() {
+        workers ??= await startLayerZeroWorkers({ deployments: devnet.deployments, pollingIntervalMs: 50, shouldFail: () => control.fail });
       },
       async relayed() {
-        await relayer?.idle();
+        await workers?.idle();
       },
       synced: () => waitForHead(ponder, devnet.deployments),
       adminLogin: () => login(adminKey),

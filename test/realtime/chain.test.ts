@@ -10,7 +10,7 @@ import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { sendToken, tokenIdInRange } from "../../chain/onft.js";
 import { createChainSigner } from "../../chain/signer.js";
 import { connectIndexedDb } from "../../api/indexed/db.js";
-import { type Relayer, startRelayer } from "../../devnet/relayer.js";
+import { type LayerZeroWorkers, startLayerZeroWorkers } from "../../devnet/layerzero/workers.js";
 import type { Devnet } from "../../devnet/start.js";
 import { Notifier } from "../../realtime/notifier.js";
 import { PG_URL } from "../api/helpers.js";
@@ -19,7 +19,7 @@ import { cleanupPonder, type PonderInstance, startPonder, waitForHead } from "..
 import { type Cluster, connect, startCluster, type TestSocket } from "./helpers.js";
 
 let devnet: Devnet;
-let relayer: Relayer;
+let relayer: LayerZeroWorkers;
 let ponder: PonderInstance;
 let cluster: Cluster;
 let socket: TestSocket;
@@ -42,7 +42,7 @@ const idOf = (serial: number) => String(tokenIdInRange(chainA().eid, serial));
 
 beforeAll(async () => {
   devnet = await startTestDevnet({ chains: 2, baseChainId: 100_000 + Math.floor(Math.random() * 800_000) });
-  relayer = await startRelayer({ deployments: devnet.deployments, pollingIntervalMs: 50 });
+  relayer = await startLayerZeroWorkers({ deployments: devnet.deployments, pollingIntervalMs: 50 });
   // History before the notifier ever ran: must never be pushed.
   await mint(alice.address, 1);
   ponder = await startPonder({ deployments: devnet.deployments, db: "postgres", env: { RATE_LIMIT_GRAPHQL_PER_IP: "5", RATE_LIMIT_WINDOW_SECONDS: "60" } });

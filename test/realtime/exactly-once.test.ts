@@ -14,7 +14,7 @@ import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { connectIndexedDb } from "../../api/indexed/db.js";
 import { sendToken, tokenIdInRange } from "../../chain/onft.js";
 import { createChainSigner } from "../../chain/signer.js";
-import { type Relayer, startRelayer } from "../../devnet/relayer.js";
+import { type LayerZeroWorkers, startLayerZeroWorkers } from "../../devnet/layerzero/workers.js";
 import { type RpcProxy, type RpcProxyOptions, startRpcProxy } from "../../devnet/rpcProxy.js";
 import type { Devnet } from "../../devnet/start.js";
 import { Notifier } from "../../realtime/notifier.js";
@@ -26,7 +26,7 @@ import { type Cluster, connect, startCluster, type TestSocket } from "./helpers.
 const ROUNDS = Number(process.env.REALTIME_EXACTLY_ONCE_ROUNDS ?? 6);
 
 let devnet: Devnet;
-let relayer: Relayer;
+let relayer: LayerZeroWorkers;
 let ponder: PonderInstance;
 let cluster: Cluster;
 let socket: TestSocket;
@@ -62,7 +62,7 @@ async function restartNotifier(r: number) {
 
 beforeAll(async () => {
   devnet = await startTestDevnet({ chains: 2, baseChainId: 100_000 + Math.floor(Math.random() * 800_000) });
-  relayer = await startRelayer({ deployments: devnet.deployments, pollingIntervalMs: 50 });
+  relayer = await startLayerZeroWorkers({ deployments: devnet.deployments, pollingIntervalMs: 50 });
   // Ponder reads each chain through a proxy whose delay the rounds change: one chain lags the other.
   const urls = new Map<number, string>();
   for (const c of devnet.deployments.chains) {

@@ -1,6 +1,6 @@
 /**
- * relayer.idle() is honest: it covers every block that existed when it was called, on every chain,
- * and never counts a failed poll. Regression for "idle() resolves one cycle early": viem's
+ * The LayerZero workers' idle() is honest: it covers every block that existed when it was called, on
+ * every chain, and never counts a failed poll. Regression for "idle() resolves one cycle early": viem's
  * getBlockNumber answered from its cache (the client's polling interval), so a poll right after a
  * send missed it (~1 idle() in 3 resolved before delivery). Also: a rewound source chain
  * (evm_revert) is rescanned, and a packet of the dropped branch is never delivered.
@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { sendToken, tokenIdInRange } from "../../chain/onft.js";
-import { startRelayer } from "../../devnet/relayer.js";
+import { startLayerZeroWorkers } from "../../devnet/layerzero/workers.js";
 import type { Devnet } from "../../devnet/start.js";
 import { accounts, chainAt, collectionOn, deployer, ownerOf, signerFor, startTestDevnet, waitFor } from "../helpers/devnet.js";
 
@@ -70,23 +70,23 @@ async function flakyProxy(target: string) {
   return { state, url, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-describe("relayer idle()", () => {
+describe("LayerZero workers idle()", () => {
   it("called right after a send, it always waits for that packet's delivery", async () => {
     const b = chainAt(devnet.deployments, 1);
     const cosmicB = collectionOn(devnet.deployments, "cosmic", b.chainId);
-    const relayer = await startRelayer({ deployments: devnet.deployments, pollingIntervalMs: 20 });
+    const workers = await startLayerZeroWorkers({ deployments: devnet.deployments, pollingIntervalMs: 20 });
     try {
       const early: bigint[] = [];
       for (let i = 0; i < 30; i++) {
         const tokenId = await mintAndSend();
-        await relayer.idle({ timeoutMs: 30_000 });
+        await workers.idle({ timeoutMs: 30_000 });
         if ((await ownerOf(b, cosmicB.token, tokenId)) !== bob.address) early.push(tokenId);
         await sleep(Math.random() * 20); // land anywhere in the polling interval
       }
       expect(early).toEqual([]);
-      expect(relayer.delivered).toBe(30);
+      expect(workers.delivered).toBe(30);
     } finally {
-      await relayer.stop();
+      await workers.stop();
     }
   });
 
@@ -95,19 +95,19 @@ describe("relayer idle()", () => {
     const cosmicB = collectionOn(devnet.deployments, "cosmic", b.chainId);
     const proxy = await flakyProxy(a.rpcUrl);
     const lines: string[] = [];
-    // The relayer reaches chain A (the source) only through the proxy.
+    // The workers reach chain A (the source) only through the proxy.
     const deployments = { ...devnet.deployments, chains: devnet.deployments.chains.map((c) => (c.chainId === a.chainId ? { ...c, rpcUrl: proxy.url } : c)) };
-    const relayer = await startRelayer({ deployments, pollingIntervalMs: 20, log: (line) => lines.push(line) });
+    const workers = await startLayerZeroWorkers({ deployments, pollingIntervalMs: 20, log: (line) => lines.push(line) });
     try {
-      await relayer.idle({ timeoutMs: 30_000 });
+      await workers.idle({ timeoutMs: 30_000 });
       proxy.state.broken = true;
-      const tokenId = await mintAndSend(); // straight to anvil: on chain, but the relayer cannot see it
+      const tokenId = await mintAndSend(); // straight to anvil: on chain, but the workers cannot see it
       let resolved = false;
-      const idle = relayer.idle().then(() => (resolved = true));
-      idle.catch(() => {}); // awaited below; a failed assertion before that stops the relayer
+      const idle = workers.idle().then(() => (resolved = true));
+      idle.catch(() => {}); // awaited below; a failed assertion before that stops the workers
       await waitFor(async () => proxy.state.refused >= 5, 20_000, "polls refused by the proxy");
       expect(resolved).toBe(false);
-      await expect(relayer.idle({ timeoutMs: 200 })).rejects.toThrow(/no successful poll of devnet-a \(last error: [^)]*HTTP 503/);
+      await expect(workers.idle({ timeoutMs: 200 })).rejects.toThrow(/no successful poll of devnet-a \(last error: [^)]*HTTP 503/);
       expect(lines.some((line) => /polling devnet-a failed: .*HTTP 503/.test(line))).toBe(true);
       expect(lines.filter((line) => line.includes("polling devnet-a failed")).length).toBe(1); // logged once, not every cycle
 
@@ -116,7 +116,7 @@ describe("relayer idle()", () => {
       expect(await ownerOf(b, cosmicB.token, tokenId)).toBe(bob.address);
       expect(lines.some((line) => /polling devnet-a works again after \d+ failed polls/.test(line))).toBe(true);
     } finally {
-      await relayer.stop();
+      await workers.stop();
       await proxy.close();
     }
   });
@@ -125,23 +125,23 @@ describe("relayer idle()", () => {
     const [a, b] = [chainAt(devnet.deployments, 0), chainAt(devnet.deployments, 1)];
     const cosmicB = collectionOn(devnet.deployments, "cosmic", b.chainId);
     const lines: string[] = [];
-    const relayer = await startRelayer({ deployments: devnet.deployments, pollingIntervalMs: 20, delayMs: 1500, log: (line) => lines.push(line) });
+    const workers = await startLayerZeroWorkers({ deployments: devnet.deployments, pollingIntervalMs: 20, delayMs: 1500, log: (line) => lines.push(line) });
     try {
-      await relayer.idle({ timeoutMs: 30_000 });
+      await workers.idle({ timeoutMs: 30_000 });
       const snapshot = await rpc<string>(a.rpcUrl, "evm_snapshot");
       const doomed = await mintAndSend();
-      // Seen (polled past) but held by the delivery delay.
-      await expect(relayer.idle({ timeoutMs: 300 })).rejects.toThrow(/1 packets not delivered yet/);
+      // Seen (polled past) but held by the DVN delay.
+      await expect(workers.idle({ timeoutMs: 300 })).rejects.toThrow(/1 packets not delivered yet/);
       expect(await rpc<boolean>(a.rpcUrl, "evm_revert", [snapshot])).toBe(true);
       // Same path, same LayerZero nonce, same number of blocks: only the block hashes tell the branches apart.
       const kept = await mintAndSend();
-      await relayer.idle({ timeoutMs: 30_000 });
+      await workers.idle({ timeoutMs: 30_000 });
       expect(await ownerOf(b, cosmicB.token, kept)).toBe(bob.address);
       await sleep(1700); // past the doomed packet's delivery time
       expect(await ownerOf(b, cosmicB.token, doomed)).toBeNull();
       expect(lines.some((line) => line.includes("devnet-a was rewound"))).toBe(true);
     } finally {
-      await relayer.stop();
+      await workers.stop();
     }
   });
 });
