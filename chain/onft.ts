@@ -17,7 +17,17 @@ import {
 } from "viem";
 import { CosmicONFT721AdapterAbi } from "../abis/CosmicONFT721AdapterAbi.js";
 import { LegacyERC721Abi } from "../abis/LegacyERC721Abi.js";
+import { pathwayErrorOf } from "./layerzero/errors.js";
+import { ONFT_SEND } from "./layerzero/options.js";
+import { sendOptionsFor } from "./layerzero/pathway.js";
+import type { ReadClient } from "./readClient.js";
 import type { ChainSigner } from "./signer.js";
+
+/**
+ * lzReceive gas for a send on a pathway whose OApp enforces no options (a collection deployed
+ * without them): an ONFT721 receive mints or unlocks one token (~60-90k gas), with headroom.
+ */
+export const DEFAULT_LZ_RECEIVE_GAS = 200_000;
 
 /** The ONFT contract of a collection on one chain (a `CollectionDeployment` of the deployments file fits). */
 export type OnftDeployment = {
@@ -52,31 +62,50 @@ export function tokenIdOrigin(tokenId: bigint): number {
   return Number(tokenId >> 64n);
 }
 
-/** `SendParam` for a plain send: recipient as bytes32, no extra options, no compose message. */
-export function buildSendParam(args: { dstEid: number; to: Address; tokenId: bigint }): SendParam {
+/**
+ * `SendParam` for a plain send: recipient as bytes32, no compose message, and `extraOptions` (none
+ * when the collection enforces options; see `sendOptions`).
+ */
+export function buildSendParam(args: { dstEid: number; to: Address; tokenId: bigint; extraOptions?: Hex }): SendParam {
   return {
     dstEid: args.dstEid,
     to: pad(getAddress(args.to), { size: 32 }),
     tokenId: args.tokenId,
-    extraOptions: "0x",
+    extraOptions: args.extraOptions ?? "0x",
     composeMsg: "0x",
     onftCmd: "0x",
   };
 }
 
-/** The LayerZero fee of sending `tokenId` to `dstEid` (native fee; we never pay in LZ token). */
+/**
+ * The options a send to `dstEid` must carry (chain/layerzero/pathway.ts `sendOptionsFor`): none
+ * when the OApp enforces options, else lzReceive gas `defaultLzReceiveGas`.
+ */
+export async function sendOptions(client: ReadClient, deployment: Pick<OnftDeployment, "address">, dstEid: number, defaultLzReceiveGas: number | undefined = DEFAULT_LZ_RECEIVE_GAS): Promise<Hex> {
+  const [peer, enforcedOptions] = await Promise.all([
+    client.readContract({ address: deployment.address, abi: CosmicONFT721AdapterAbi, functionName: "peers", args: [dstEid] }),
+    client.readContract({ address: deployment.address, abi: CosmicONFT721AdapterAbi, functionName: "enforcedOptions", args: [dstEid, ONFT_SEND] }),
+  ]);
+  return sendOptionsFor({ dstEid, peer, enforcedOptions }, defaultLzReceiveGas);
+}
+
+/** The LayerZero fee of sending `tokenId` to `dstEid` (native fee; we never pay in LZ token). PathwayError on a revert. */
 export async function quoteSend(
-  publicClient: PublicClient,
+  publicClient: ReadClient,
   deployment: Pick<OnftDeployment, "address">,
-  args: { tokenId: bigint; dstEid: number; to: Address },
+  args: { tokenId: bigint; dstEid: number; to: Address; extraOptions?: Hex },
 ): Promise<MessagingFee> {
-  const fee = await publicClient.readContract({
-    address: deployment.address,
-    abi: CosmicONFT721AdapterAbi,
-    functionName: "quoteSend",
-    args: [buildSendParam(args), false],
-  });
-  return { nativeFee: fee.nativeFee, lzTokenFee: fee.lzTokenFee };
+  try {
+    const fee = await publicClient.readContract({
+      address: deployment.address,
+      abi: CosmicONFT721AdapterAbi,
+      functionName: "quoteSend",
+      args: [buildSendParam(args), false],
+    });
+    return { nativeFee: fee.nativeFee, lzTokenFee: fee.lzTokenFee };
+  } catch (error) {
+    throw pathwayErrorOf(error, `quoteSend to EID ${args.dstEid}`) ?? error;
+  }
 }
 
 /**
@@ -88,6 +117,7 @@ export function buildSendTransaction(args: {
   tokenId: bigint;
   dstEid: number;
   to: Address;
+  extraOptions?: Hex;
   fee: MessagingFee;
   refundAddress: Address;
 }): { to: Address; data: Hex; value: bigint } {
@@ -141,6 +171,8 @@ export async function sendToken(args: {
   to: Address;
   /** Where LayerZero refunds excess fee. Default: the signer. */
   refundAddress?: Address;
+  /** Options to send with; default: resolved from the pathway (`sendOptions`). */
+  extraOptions?: Hex;
 }): Promise<SentToken> {
   const { signer, deployment, tokenId, dstEid, to } = args;
   if (await needsApproval(signer.publicClient, deployment, { tokenId, holder: signer.address })) {
@@ -152,13 +184,14 @@ export async function sendToken(args: {
       args: [deployment.address, tokenId],
     });
   }
-  const fee = await quoteSend(signer.publicClient, deployment, { tokenId, dstEid, to });
+  const extraOptions = args.extraOptions ?? (await sendOptions(signer.publicClient, deployment, dstEid));
+  const fee = await quoteSend(signer.publicClient, deployment, { tokenId, dstEid, to, extraOptions });
   const receipt = await signer.write({
     label: `ONFT.send ${tokenId} → EID ${dstEid}`,
     address: deployment.address,
     abi: CosmicONFT721AdapterAbi,
     functionName: "send",
-    args: [buildSendParam({ dstEid, to, tokenId }), { nativeFee: fee.nativeFee, lzTokenFee: 0n }, args.refundAddress ?? signer.address],
+    args: [buildSendParam({ dstEid, to, tokenId, extraOptions }), { nativeFee: fee.nativeFee, lzTokenFee: 0n }, args.refundAddress ?? signer.address],
     value: fee.nativeFee,
   });
   const sent = parseEventLogs({ abi: CosmicONFT721AdapterAbi, eventName: "ONFTSent", logs: receipt.logs }).find(

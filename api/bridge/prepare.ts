@@ -5,6 +5,10 @@ import { type Address, type Hex, encodeFunctionData, getAddress, parseEventLogs,
 import * as viemChains from "viem/chains";
 import { CosmicONFT721AdapterAbi } from "../../abis/CosmicONFT721AdapterAbi.js";
 import { LegacyERC721Abi } from "../../abis/LegacyERC721Abi.js";
+import { PathwayError } from "../../chain/layerzero/errors.js";
+import { quoteBreakdown } from "../../chain/layerzero/fees.js";
+import { InvalidOptionsError, combineOptions } from "../../chain/layerzero/options.js";
+import { describeOptions, readSendPathway, sendOptionsFor } from "../../chain/layerzero/pathway.js";
 import { buildSendTransaction, needsApproval, quoteSend } from "../../chain/onft.js";
 import type { IndexerDeployment } from "../../indexer/setup.js";
 import { bridgeOperations } from "../../offchain/tables/nfts.js";
@@ -54,22 +58,79 @@ export async function checkRoute(deps: RequestDeps, route: Route): Promise<{ src
   return { src, dst, dstEid: dstChain.eid, holder: getAddress(holder) };
 }
 
-/** quoteSend on the source chain, cached briefly per route and token. */
+/** A pathway misconfigured on chain answers with a code naming the cause, never a raw revert. */
+export function pathwayFailure(error: unknown, chainId: number): never {
+  if (error instanceof PathwayError) {
+    if (error.code === "WORKER_UNAVAILABLE") throw dependencyDown(error.code, error.message);
+    throw unprocessable(error.code, error.message);
+  }
+  if (error instanceof InvalidOptionsError) throw unprocessable("INVALID_OPTIONS", error.message);
+  rpcError(error, chainId);
+}
+
+type CachedQuote = {
+  nativeFee: string;
+  lzTokenFee: string;
+  expiresAt: string;
+  /** The `extraOptions` of the send: none when the collection enforces options. */
+  extraOptions: Hex;
+  options: { enforced: ReturnType<typeof describeOptions>; sent: ReturnType<typeof describeOptions> };
+  breakdown: {
+    executor: { address: Address; fee: string };
+    dvns: { address: Address; required: boolean; fee: string }[];
+    treasury: { address: Address | null; fee: string };
+    total: string;
+    /** Whether the workers' own quotes add up to quoteSend's native fee. */
+    matchesQuote: boolean;
+  };
+  confirmations: number;
+};
+
+/**
+ * The fee of a route as the chain quotes it (`quoteSend`) with its breakdown by worker, read for
+ * the options the send will carry; cached per route and token for BRIDGE_ESTIMATE_TTL_SECONDS (a
+ * PriceFeed change shows after at most that long).
+ */
 export async function estimate(deps: RequestDeps, route: Route, to?: Address) {
   const checked = await checkRoute(deps, route);
   const ttl = deps.nft.bridgeEstimateTtlSeconds;
-  const key = `bridge:quote:${route.collection}:${route.tokenId}:${route.srcChainId}:${route.dstChainId}`;
-  let quote: { nativeFee: string; lzTokenFee: string; expiresAt: string } | undefined;
+  // The default lzReceive gas decides the options of collections without enforced ones: part of the key.
+  const key = `bridge:quote:v2:${route.collection}:${route.tokenId}:${route.srcChainId}:${route.dstChainId}:${deps.nft.bridgeDefaultLzReceiveGas}`;
+  let quote: CachedQuote | undefined;
   const hit = await deps.kv.get(key).catch(() => null);
-  if (hit) quote = JSON.parse(hit);
+  if (hit) quote = JSON.parse(hit) as CachedQuote;
   if (!quote) {
+    const client = publicClientFor(deps, route.srcChainId);
+    const srcChain = chainById(requireNetwork(deps), route.srcChainId);
     let fee;
+    let breakdown;
+    let pathway;
+    let extraOptions: Hex;
     try {
-      fee = await quoteSend(publicClientFor(deps, route.srcChainId), checked.src, { tokenId: route.tokenId, dstEid: checked.dstEid, to: to ?? checked.holder });
+      pathway = await readSendPathway(client, { endpoint: srcChain.endpoint, oapp: checked.src.address, dstEid: checked.dstEid });
+      extraOptions = sendOptionsFor(pathway, deps.nft.bridgeDefaultLzReceiveGas);
+      [fee, breakdown] = await Promise.all([
+        quoteSend(client, checked.src, { tokenId: route.tokenId, dstEid: checked.dstEid, to: to ?? checked.holder, extraOptions }),
+        quoteBreakdown(client, { pathway, oapp: checked.src.address, options: combineOptions(pathway.enforcedOptions, extraOptions) }),
+      ]);
     } catch (error) {
-      rpcError(error, route.srcChainId);
+      pathwayFailure(error, route.srcChainId);
     }
-    quote = { nativeFee: fee.nativeFee.toString(), lzTokenFee: fee.lzTokenFee.toString(), expiresAt: new Date(Date.now() + ttl * 1000).toISOString() };
+    quote = {
+      nativeFee: fee.nativeFee.toString(),
+      lzTokenFee: fee.lzTokenFee.toString(),
+      expiresAt: new Date(Date.now() + ttl * 1000).toISOString(),
+      extraOptions,
+      options: { enforced: describeOptions(pathway.enforcedOptions), sent: describeOptions(extraOptions) },
+      breakdown: {
+        executor: { address: breakdown.executor.address, fee: breakdown.executor.fee.toString() },
+        dvns: breakdown.dvns.map((d) => ({ address: d.address, required: d.required, fee: d.fee.toString() })),
+        treasury: { address: breakdown.treasury.address, fee: breakdown.treasury.fee.toString() },
+        total: breakdown.total.toString(),
+        matchesQuote: breakdown.total === fee.nativeFee,
+      },
+      confirmations: Number(pathway.uln.confirmations),
+    };
     await deps.kv.set(key, JSON.stringify(quote), ttl * 1000).catch(() => {});
   }
   return { ...quote, symbol: nativeSymbol(route.srcChainId), srcChainId: route.srcChainId, dstChainId: route.dstChainId, dstEid: checked.dstEid, holder: checked.holder, checked };
@@ -83,7 +144,7 @@ export async function prepare(deps: RequestDeps, sender: Address, route: Route, 
   const nativeFee = BigInt(quote.nativeFee);
   // The endpoint refunds what the message does not use to the refund address (the sender).
   const value = nativeFee + (nativeFee * BigInt(deps.nft.bridgeFeeMarginBps)) / 10_000n;
-  const tx = buildSendTransaction({ deployment: src, tokenId: route.tokenId, dstEid: quote.dstEid, to: recipient, fee: { nativeFee: value, lzTokenFee: 0n }, refundAddress: sender });
+  const tx = buildSendTransaction({ deployment: src, tokenId: route.tokenId, dstEid: quote.dstEid, to: recipient, extraOptions: quote.extraOptions, fee: { nativeFee: value, lzTokenFee: 0n }, refundAddress: sender });
   let approval: { to: Address; data: Hex; value: string; chainId: number } | null = null;
   try {
     if (await needsApproval(publicClientFor(deps, route.srcChainId), src, { tokenId: route.tokenId, holder: sender }))
@@ -112,7 +173,7 @@ export async function prepare(deps: RequestDeps, sender: Address, route: Route, 
     operationId: id,
     status: "PREPARED" as const,
     createdAt: row!.createdAt.toISOString(),
-    fee: { nativeFee: quote.nativeFee, lzTokenFee: quote.lzTokenFee, symbol: quote.symbol, expiresAt: quote.expiresAt },
+    fee: { nativeFee: quote.nativeFee, lzTokenFee: quote.lzTokenFee, symbol: quote.symbol, expiresAt: quote.expiresAt, breakdown: quote.breakdown },
     transaction: { to: getAddress(tx.to), data: tx.data, value: value.toString(), chainId: route.srcChainId },
     approval,
   };

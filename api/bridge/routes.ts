@@ -10,6 +10,7 @@ import { BEARER, createRouter, errorResponses, jsonBody, jsonContent } from "../
 import { bridgeByGuid, bridgeHistory, receivesFor, sendByTxHash } from "../indexed/bridges.js";
 import type { ReceiveRow, SendRow } from "../indexed/tokens.js";
 import { AddressParam, PageQuery, decodeCursor, encodeCursor, toJson } from "../nfts/ids.js";
+import { feesPaid } from "./feesPaid.js";
 import { type Operation, estimate, linkOperation, prepare, reportTransaction } from "./prepare.js";
 import { composeBridge } from "./status.js";
 
@@ -18,18 +19,43 @@ const TokenIdQ = z.string().regex(/^(\d{1,78}|0x[0-9a-fA-F]{1,64})$/, "a decimal
 const Slug = z.string().regex(/^[a-z0-9-]{1,64}$/);
 const Hash32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
 
+const Wei = z.string().regex(/^\d+$/).openapi({ description: "wei, decimal" });
+const OptionsSchema = z.object({ hex: z.string(), lzReceiveGas: z.string(), lzReceiveValue: z.string() }).nullable();
 const EstimateSchema = z
-  .object({ nativeFee: z.string(), lzTokenFee: z.string(), symbol: z.string(), expiresAt: z.string(), srcChainId: z.number(), dstChainId: z.number(), dstEid: z.number() })
+  .object({
+    nativeFee: Wei.openapi({ description: "quoteSend's native fee: what the send must pay (wei)" }),
+    lzTokenFee: Wei,
+    symbol: z.string(),
+    expiresAt: z.string(),
+    srcChainId: z.number(),
+    dstChainId: z.number(),
+    dstEid: z.number(),
+    extraOptions: z.string().openapi({ description: "the send's extraOptions: 0x when the collection enforces options" }),
+    options: z.object({ enforced: OptionsSchema, sent: OptionsSchema }),
+    breakdown: z
+      .object({
+        executor: z.object({ address: z.string(), fee: Wei }),
+        dvns: z.array(z.object({ address: z.string(), required: z.boolean(), fee: Wei })),
+        treasury: z.object({ address: z.string().nullable(), fee: Wei }),
+        total: Wei,
+        matchesQuote: z.boolean(),
+      })
+      .openapi({ description: "each worker's public getFee for this send; sums to nativeFee when matchesQuote" }),
+    confirmations: z.number().openapi({ description: "source block confirmations the pathway's DVNs wait for" }),
+  })
   .openapi("BridgeEstimate");
 const estimateRoute = createRoute({
   method: "get",
   path: "/bridge/estimate",
   tags: ["bridge"],
-  summary: "LayerZero fee quote (quoteSend on the source chain) for a token and route",
+  summary: "LayerZero fee quote (quoteSend on the source chain) for a token and route, with its breakdown by worker",
   request: {
     query: z.object({ collection: Slug, tokenId: TokenIdQ, srcChain: z.coerce.number().int().positive(), dstChain: z.coerce.number().int().positive(), to: AddressParam.optional() }),
   },
-  responses: { 200: jsonContent(EstimateSchema, "Quote"), ...errorResponses(400, 404, 422, 503) },
+  responses: {
+    200: jsonContent(EstimateSchema, "Quote"),
+    ...errorResponses(400, 404, 422, 503),
+  },
 });
 
 const TxSchema = z.object({ to: z.string(), data: z.string(), value: z.string(), chainId: z.number() });
@@ -87,7 +113,7 @@ const statusRoute = createRoute({
   method: "get",
   path: "/bridge/{operationId}",
   tags: ["bridge"],
-  summary: "Bridge status by operation id, LayerZero guid or source tx hash: steps, latency, verification, stuck",
+  summary: "Bridge status by operation id, LayerZero guid or source tx hash: steps, latency, verification, stuck, fees quoted and paid",
   request: { params: OperationParam },
   responses: { 200: jsonContent(Json.openapi("Bridge"), "The bridge"), ...errorResponses(400, 404, 503) },
 });
@@ -196,7 +222,8 @@ export function createBridgeRoutes() {
       if (guid && !receive) receive = (await bridgeByGuid(deps.indexed.db, guid)).receive;
     }
     if (!op && !send && !receive) throw notFound("BRIDGE_NOT_FOUND", "no bridge with that operation id, guid or tx hash");
-    return c.json(present(c, send, receive, op), 200);
+    const paid = send ? await feesPaid(deps, send) : null;
+    return c.json({ ...present(c, send, receive, op), fees: { quoted: op?.nativeFee ?? null, paid } }, 200);
   });
 
   return app;

@@ -8,6 +8,7 @@ import { notFound } from "../http/errors.js";
 import { requireRole } from "../http/middleware.js";
 import { API_KEY, BEARER, createRouter, errorResponses, jsonBody, jsonContent } from "../http/openapi.js";
 import { listCollections, readCollectionStats } from "../indexed/tokens.js";
+import { collectionPathways } from "./pathways.js";
 import { checksum, checksumOrNull } from "../nfts/ids.js";
 
 const Json = z.record(z.string(), z.unknown());
@@ -35,7 +36,7 @@ const getRoute = createRoute({
   method: "get",
   path: "/collections/{slug}",
   tags: ["collections"],
-  summary: "One collection: supply per chain, holders, bridges, profile",
+  summary: "One collection: supply per chain, holders, bridges, profile, and its LayerZero pathways as the chains configure them (peer, enforced options, executor, DVNs, confirmations)",
   request: { params: SlugParam },
   responses: { 200: jsonContent(Json.openapi("Collection"), "The collection"), ...errorResponses(400, 404, 503) },
 });
@@ -99,7 +100,7 @@ export function createCollectionRoutes() {
     const { slug } = c.req.valid("param");
     const stats = await readCollectionStats(requireIndexed(deps), slug);
     if (!stats) throw notFound("COLLECTION_NOT_FOUND", `no collection "${slug}"`);
-    const [profile] = await profiles(deps, [slug]);
+    const [[profile], pathways] = await Promise.all([profiles(deps, [slug]), collectionPathways(deps, slug)]);
     const n = (v: unknown) => Number(v ?? 0);
     return c.json(
       {
@@ -116,6 +117,7 @@ export function createCollectionRoutes() {
           ...Object.fromEntries(stats.receivesPerStatus.map((r) => [r.status.toLowerCase(), n(r.n)])),
         },
         profile: profileJson(profile),
+        pathways,
       },
       200,
     );

@@ -4,6 +4,7 @@
  */
 import path from "node:path";
 import { z } from "zod";
+import { DEFAULT_LZ_RECEIVE_GAS } from "../../chain/onft.js";
 import { ConfigError, configIssues, envInt } from "../../infra/config.js";
 
 export type NftSettings = {
@@ -13,6 +14,11 @@ export type NftSettings = {
   bridgeEstimateTtlSeconds: number;
   /** Margin added to the quoted fee in a prepared transaction's `value`, in basis points (LayerZero refunds the excess). */
   bridgeFeeMarginBps: number;
+  /**
+   * lzReceive gas a send carries when its collection enforces no options on the pathway (0: refuse
+   * such a send with NO_EXECUTOR_OPTIONS). Collections with enforced options send none.
+   */
+  bridgeDefaultLzReceiveGas: number;
   /** Gateway for `ipfs://` URIs: `<gateway><cid>/<path>`. */
   ipfsGateway: string;
   fetchTimeoutMs: number;
@@ -37,6 +43,7 @@ export const NFT_DEFAULTS = {
   bridgeStuckAfterSeconds: 900,
   bridgeEstimateTtlSeconds: 15,
   bridgeFeeMarginBps: 1000,
+  bridgeDefaultLzReceiveGas: DEFAULT_LZ_RECEIVE_GAS,
   ipfsGateway: "https://ipfs.io/ipfs/",
   fetchTimeoutMs: 5000,
   metadataMaxBytes: 256 * 1024,
@@ -63,6 +70,7 @@ export function loadNftSettings(env: NodeJS.ProcessEnv, dataDir: string): NftSet
       BRIDGE_STUCK_AFTER_SECONDS: envInt(NFT_DEFAULTS.bridgeStuckAfterSeconds, 1),
       BRIDGE_ESTIMATE_TTL_SECONDS: envInt(NFT_DEFAULTS.bridgeEstimateTtlSeconds, 1),
       BRIDGE_FEE_MARGIN_BPS: envInt(NFT_DEFAULTS.bridgeFeeMarginBps, 0),
+      BRIDGE_DEFAULT_LZ_RECEIVE_GAS: envInt(NFT_DEFAULTS.bridgeDefaultLzReceiveGas, 0),
       METADATA_FETCH_TIMEOUT_MS: envInt(NFT_DEFAULTS.fetchTimeoutMs, 100),
       METADATA_MAX_BYTES: envInt(NFT_DEFAULTS.metadataMaxBytes, 1024),
       METADATA_IMAGE_MAX_BYTES: envInt(NFT_DEFAULTS.imageMaxBytes, 1024),
@@ -79,6 +87,7 @@ export function loadNftSettings(env: NodeJS.ProcessEnv, dataDir: string): NftSet
     bridgeStuckAfterSeconds: p.BRIDGE_STUCK_AFTER_SECONDS,
     bridgeEstimateTtlSeconds: p.BRIDGE_ESTIMATE_TTL_SECONDS,
     bridgeFeeMarginBps: p.BRIDGE_FEE_MARGIN_BPS,
+    bridgeDefaultLzReceiveGas: p.BRIDGE_DEFAULT_LZ_RECEIVE_GAS,
     ipfsGateway: gateway,
     fetchTimeoutMs: p.METADATA_FETCH_TIMEOUT_MS,
     metadataMaxBytes: p.METADATA_MAX_BYTES,

@@ -148,6 +148,13 @@ describe("bridge service", () => {
     }
     expect(steps.failed).toBeNull();
     expect(byOp.body.latencySeconds).toBeGreaterThanOrEqual(0);
+    // What the send paid its workers (SendUln302's ExecutorFeePaid / DVNFeePaid in the send's receipt):
+    // the fees the estimate's breakdown announced.
+    const { paid, quoted } = byOp.body.fees;
+    expect(quoted).toBe(prep.body.fee.nativeFee);
+    expect(paid).toMatchObject({ sendLibrary: chain(0).layerZero.sendUln302, executor: { address: chain(0).layerZero.executor.address, fee: prep.body.fee.breakdown.executor.fee } });
+    expect(paid.dvns.map((d: { address: string; fee: string }) => [d.address, d.fee]).sort()).toEqual(prep.body.fee.breakdown.dvns.map((d: { address: string; fee: string }) => [d.address, d.fee]).sort());
+    expect(BigInt(paid.workers) + BigInt(prep.body.fee.breakdown.treasury.fee)).toBe(BigInt(prep.body.fee.nativeFee));
     const guid = byOp.body.guid;
     expect((await getJson(`/bridge/${guid}`)).body).toEqual(byOp.body);
     expect((await getJson(`/bridge/${txHash}`)).body).toEqual(byOp.body);

@@ -201,6 +201,22 @@ describe("NFT service", () => {
     const one = await getJson("/collections/cosmic");
     expect(one.body).toMatchObject({ slug: "cosmic", holders: 3, bridges: { sent: 0 } });
     expect(one.body.deployments.map((d: { chainId: number }) => d.chainId)).toEqual([chain(0).chainId, chain(1).chainId]);
+    // Its LayerZero pathways as the chains hold them, both directions.
+    const settings = s.deployments.layerZeroSettings;
+    expect(one.body.pathways).toHaveLength(2);
+    for (const [from, to] of [[0, 1], [1, 0]] as const) {
+      const p = one.body.pathways.find((x: { srcChainId: number }) => x.srcChainId === chain(from).chainId);
+      const dvns = (i: number) => chain(i).layerZero.dvns.map((d) => d.address).sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1));
+      expect(p).toMatchObject({
+        dstChainId: chain(to).chainId,
+        dstEid: chain(to).eid,
+        error: null,
+        enforcedOptions: { lzReceiveGas: String(settings.lzReceiveGas) },
+        send: { library: chain(from).layerZero.sendUln302, defaultLibrary: true, executor: chain(from).layerZero.executor.address, confirmations: settings.confirmations, requiredDVNs: dvns(from), optionalDVNs: [] },
+        receive: { library: chain(to).layerZero.receiveUln302, defaultLibrary: true, confirmations: settings.confirmations, requiredDVNs: dvns(to), optionalDVNs: [] },
+      });
+      expect(p.peer.toLowerCase()).toContain(collectionOn(s.deployments, "cosmic", chain(to).chainId).address.slice(2).toLowerCase());
+    }
     expect((await getJson("/collections/nope")).status).toBe(404);
     const body = JSON.stringify({ description: "Omnichain art", links: { twitter: "https://x.com/cosmic" } });
     const aliceToken = await s.login(alice.privateKey);
