@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isPublicAddress, safeFetch } from "../../chain/metadata/fetch.js";
+import { checkUrl, isPublicAddress, safeFetch } from "../../chain/metadata/fetch.js";
 import { readThumbnail, thumbnailFromUri, thumbnailPath } from "../../chain/metadata/images.js";
 import { gatewayUrl, resolveMetadata } from "../../chain/metadata/resolve.js";
 
@@ -45,6 +45,31 @@ describe("SSRF guard", () => {
     for (const ip of ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "224.0.0.1"])
       expect(isPublicAddress(ip), ip).toBe(false);
     for (const ip of ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"]) expect(isPublicAddress(ip), ip).toBe(true);
+  });
+
+  it("classifies by the IANA special-purpose registries, IPv4 embedded in IPv6 included", () => {
+    const refused = [
+      // the issue's finds: IPv4-compatible loopback, site-local, local-use NAT64
+      "::7f00:1", "::127.0.0.1", "fec0::1", "64:ff9b:1::a00:1", "64:ff9b:1::808:808",
+      // translated / mapped forms of non-public IPv4
+      "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "::ffff:0:7f00:1", "::ffff:a9fe:a9fe", "::ffff:10.0.0.1",
+      // 6to4 and Teredo embed IPv4 addresses; documentation, discard, ORCHID, benchmarking, AS112, SRv6
+      "2002:7f00:1::1", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "2001:db8::1", "3fff::1", "100::1", "2001:20::1", "2001:2::1", "2620:4f:8000::1", "5f00::1",
+      // outside global unicast 2000::/3: unspecified, unassigned, multicast, zone ids
+      "::", "4000::1", "ff02::1", "fe80::1%eth0",
+      // IPv4: every non-global entry of the registry
+      "192.0.0.9", "192.0.0.170", "192.0.2.1", "192.31.196.1", "192.52.193.1", "192.88.99.1", "192.175.48.1", "198.18.0.1", "198.51.100.1", "203.0.113.1", "240.0.0.1", "255.255.255.255", "0.1.2.3",
+    ];
+    for (const ip of refused) expect(isPublicAddress(ip), ip).toBe(false);
+    // Translations of public IPv4 addresses stay reachable (DNS64 networks), like the addresses themselves.
+    for (const ip of ["64:ff9b::808:808", "::ffff:8.8.8.8", "::ffff:0:808:808", "2a00:1450:4001:82b::200e", "9.9.9.9"]) expect(isPublicAddress(ip), ip).toBe(true);
+  });
+
+  it("refuses IP literals in URLs before connecting", () => {
+    // checkUrl only: should the guard regress, no connection is attempted to these addresses.
+    for (const host of ["[::127.0.0.1]", "[::7f00:1]", "[fec0::1]", "[64:ff9b:1::a00:1]", "[64:ff9b::7f00:1]", "[2002:7f00:1::1]", "0x7f.1", "2130706433"])
+      expect(() => checkUrl(new URL(`http://${host}/meta.json`), []), host).toThrow(expect.objectContaining({ code: "SSRF_BLOCKED" }));
+    expect(checkUrl(new URL("https://[2a00:1450:4001:82b::200e]/x.json"), [])).toEqual({ exempt: false });
   });
 
   it.each([
