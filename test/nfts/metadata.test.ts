@@ -8,7 +8,7 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkUrl, isPublicAddress, safeFetch } from "../../chain/metadata/fetch.js";
 import { readThumbnail, thumbnailFromUri, thumbnailPath } from "../../chain/metadata/images.js";
-import { gatewayUrl, resolveMetadata } from "../../chain/metadata/resolve.js";
+import { gatewayUrl, parseIpfsUri, resolveMetadata } from "../../chain/metadata/resolve.js";
 
 let server: http.Server;
 let port = 0;
@@ -120,10 +120,32 @@ describe("tokenURI resolution", () => {
     await expect(resolveMetadata("ftp://x/y", r())).rejects.toMatchObject({ code: "UNSUPPORTED_URI" });
   });
 
-  it("maps ipfs:// through the gateway", () => {
-    expect(gatewayUrl("ipfs://bafyabc/1.json", "https://gw.example/ipfs/")).toBe("https://gw.example/ipfs/bafyabc/1.json");
-    expect(gatewayUrl("ipfs://ipfs/bafyabc", "https://gw.example/ipfs/")).toBe("https://gw.example/ipfs/bafyabc");
-    expect(() => gatewayUrl("ipfs://../etc", "https://gw.example/ipfs/")).toThrow();
+  it("maps ipfs:// through the gateway as CID + normalised path", () => {
+    const gw = "https://gw.example/ipfs/";
+    const v1 = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
+    const v0 = "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG";
+    expect(gatewayUrl(`ipfs://${v1}/1.json`, gw)).toBe(`${gw}${v1}/1.json`);
+    expect(gatewayUrl(`ipfs://ipfs/${v0}`, gw)).toBe(`${gw}${v0}`);
+    expect(gatewayUrl(`ipfs://${v1}/a/./b/../c%20d.json`, gw)).toBe(`${gw}${v1}/a/c%20d.json`);
+    expect(parseIpfsUri(`ipfs://${v1}//dir/x.png`)).toEqual({ cid: v1, path: ["dir", "x.png"] });
+    // Leaving the CID, literally or encoded, with encoded separators, or with something that is not a CID: refused.
+    for (const uri of [
+      "ipfs://../etc",
+      "ipfs://x/../../private",
+      `ipfs://${v1}/../../private`,
+      `ipfs://${v1}/a/../../${v0}`,
+      `ipfs://${v1}/%2e%2e/%2e%2e/private`,
+      `ipfs://${v1}/%2E%2E`,
+      `ipfs://${v1}/a%2f..%2f..%2fprivate`,
+      `ipfs://${v1}/..%5c..%5cprivate`,
+      `ipfs://${v1}\\..\\private`,
+      `ipfs://${v1}/x.json?gateway=evil`,
+      `ipfs://${v1}/%zz`,
+      `ipfs://${v1}/a%00b`,
+      "ipfs://bafyabc/1.json",
+      "ipfs://",
+    ])
+      expect(() => gatewayUrl(uri, gw), uri).toThrow(expect.objectContaining({ code: "UNSUPPORTED_URI" }));
   });
 
   it("resolves http(s) under the guard", async () => {
