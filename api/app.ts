@@ -106,7 +106,7 @@ export function buildApp(deps: AppDependencies) {
   const tickets = deps.tickets ?? new TicketKeys(loadTicketSecret(deps.config.events.ticketSecret, deps.config.dataDir), deps.config.events.codeStepSeconds);
   app.route("/", createEventRoutes({ tickets, jobs: deps.jobs, network: deps.network, signers: deps.signers }));
   app.route("/", createJobRoutes());
-  app.route("/", createHealthRoutes({ maxLagBlocks: deps.ops?.health.maxLagBlocks ?? 50, timeoutMs: deps.ops?.health.rpcTimeoutMs ?? 2_000 }));
+  app.route("/", createHealthRoutes({ maxLagBlocks: deps.ops?.health.maxLagBlocks ?? 50, timeoutMs: deps.ops?.health.rpcTimeoutMs ?? 2_000, cacheMs: deps.ops?.health.cacheMs }));
   app.route("/", createMetricsRoutes(deps.ops?.metricsToken));
 
   mountDocs(app, { title: "Cosmic Loop API", version: "0.1.0" });

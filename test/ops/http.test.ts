@@ -269,6 +269,20 @@ describe("CORS, metrics, health", () => {
     }
   });
 
+  it("/api/health and /api/ready stay cheap under a flood: one probe per process at a time, reused for HEALTH_CACHE_MS", async () => {
+    let pings = 0;
+    const store = Object.create(t.deps.store, { ping: { value: () => (pings++, t.deps.store.ping()) } }) as typeof t.deps.store;
+    const app = buildApp({ ...t.deps, store, ops: { ...ops, health: { ...ops.health, cacheMs: 200 } } });
+    const flood = await Promise.all(Array.from({ length: 100 }, (_, i) => app.request(i % 2 ? "/api/health" : "/api/ready", from(`10.12.${i}.1`))));
+    expect(flood.every((r) => r.status === 200)).toBe(true);
+    expect(pings).toBe(1);
+    for (let i = 0; i < 20; i++) await app.request("/api/health");
+    expect(pings).toBe(1);
+    await new Promise((r) => setTimeout(r, 250));
+    await app.request("/api/ready");
+    expect(pings).toBe(2);
+  });
+
   it("reports every configuration problem, one line each", () => {
     expect(() => loadOpsConfig({ REALTIME_PORT: "http", RATE_LIMIT_PER_IP: "0", CORS_ORIGINS: "https://ok.test,not a url", METRICS_TOKEN: "short" })).toThrow(
       /REALTIME_PORT: must be an integer.*\nRATE_LIMIT_PER_IP: must be >= 1 \(got 0\)\nCORS_ORIGINS: "not a url" is not an origin.*\nMETRICS_TOKEN: must be at least 16/s,
