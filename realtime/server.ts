@@ -9,6 +9,7 @@ import type { Duplex } from "node:stream";
 import { decodeJwt } from "jose";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Principal } from "../api/http/context.js";
+import { clientAddress, type TrustProxy } from "../api/http/clientIp.js";
 import { consumeRateLimit } from "../api/http/ratelimit.js";
 import type { Logger } from "../infra/logger.js";
 import { wsConnections, wsDropped, wsMessages } from "../infra/metrics.js";
@@ -31,7 +32,7 @@ export type RealtimeServerOptions = {
   /** Sockets without a token may join public rooms (event, collection, bridge, nft). */
   allowAnonymous?: boolean;
   /** Handshakes per client IP per window (the REST per-IP budget, separate bucket). */
-  handshakeLimit?: { points: number; windowSeconds: number; trustProxy: boolean };
+  handshakeLimit?: { points: number; windowSeconds: number; trustProxy: TrustProxy };
 };
 
 type Client = {
@@ -161,9 +162,9 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
     void (async () => {
       if (options.handshakeLimit) {
         const { points, windowSeconds, trustProxy } = options.handshakeLimit;
-        const forwarded = trustProxy ? String(req.headers["x-forwarded-for"] ?? "").split(",")[0]!.trim() : "";
+        const forwarded = req.headers["x-forwarded-for"];
         try {
-          await consumeRateLimit(options.kv, { name: "ws", points, windowSeconds, failOpen: true }, forwarded || req.socket.remoteAddress || "unknown");
+          await consumeRateLimit(options.kv, { name: "ws", points, windowSeconds, failOpen: true }, clientAddress(trustProxy, req.socket.remoteAddress, Array.isArray(forwarded) ? forwarded.join(",") : forwarded));
         } catch (error) {
           return reject(socket, 429, "RATE_LIMITED", "too many connections, retry later", (error as { headers?: Record<string, string> }).headers);
         }
