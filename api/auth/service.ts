@@ -74,9 +74,8 @@ export class AuthService {
     return verifySiwe(input, { kv: this.deps.kv, settings: this.siwe, verifiers: this.deps.verifiers });
   }
 
-  /** SIWE login: upserts the user (admins from config), opens a session, returns the token pair. */
-  async login(input: { message: string; signature: string }, meta: { ip?: string; userAgent?: string }): Promise<TokenPair> {
-    const siwe = await this.verifySiwe(input);
+  /** After a verified SIWE message: upserts the user (admins from config), opens a session, returns the token pair. */
+  async openSession(siwe: { address: `0x${string}`; chainId: number }, meta: { ip?: string; userAgent?: string }): Promise<TokenPair> {
     const now = new Date();
     const sessionId = randomUUID();
     const refresh = token("crt");
