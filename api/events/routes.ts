@@ -139,9 +139,9 @@ const patchEventRoute = createRoute({
   method: "patch",
   path: "/events/{id}",
   tags,
-  summary: "Update an event (its organizer or an admin)",
+  summary: "Update, cancel or reopen an event (its organizer, who must still hold the organizer role, or an admin)",
   security: [BEARER, API_KEY],
-  middleware: [requireAuth] as const,
+  middleware: [requireRole("organizer")] as const,
   request: { ...idParams, body: jsonBody(PatchEventBody) },
   responses: { 200: jsonContent(EventSchema, "Updated"), ...errorResponses(400, 401, 403, 404, 409, 422, 503) },
 });

@@ -5,6 +5,7 @@
  * No chain is needed here (distribution is tested in flow.test.ts on a devnet).
  */
 import { randomUUID } from "node:crypto";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REALTIME_CHANNEL } from "../../api/events/notify.js";
 import { bearer, createEventsApp, decodeQrPng, type EventsApp, fakeNetwork, inMinutes, organizer, post } from "./helpers.js";
@@ -113,6 +114,28 @@ describe.each(modes)("events routes ($store, $kv)", ({ kv, store }) => {
     const patched = await t.request(`/events/${open.id}`, { method: "PATCH", headers: { ...bearer(org.token), "content-type": "application/json" }, body: JSON.stringify({ status: "cancelled" }) });
     expect(patched.status).toBe(200);
     expect(await errorOf(await reg(open.id))).toEqual({ status: 409, code: "EVENT_CANCELLED" });
+  });
+
+  it("a demoted organizer can no longer edit, cancel, reopen, check in, distribute or report its events", async () => {
+    const account = privateKeyToAccount(generatePrivateKey());
+    await t.grant(account.address, "organizer");
+    const before = await t.login(account);
+    const event = (await (await createEvent({}, before.token)).json()) as { id: string };
+    const patch = (token: string, body: unknown) => t.request(`/events/${event.id}`, { method: "PATCH", headers: { ...bearer(token), "content-type": "application/json" }, body: JSON.stringify(body) });
+    expect((await patch(before.token, { name: "Mine" })).status).toBe(200);
+    const revoked = await t.request(`/users/${account.address}/roles/organizer`, { method: "DELETE", headers: bearer(t.admin.token) });
+    expect(revoked.status).toBe(200);
+    // The token issued while it was an organizer is refused at once ...
+    expect(await errorOf(await patch(before.token, { status: "cancelled" }))).toEqual({ status: 401, code: "TOKEN_STALE" });
+    // ... and a fresh session has no organizer role.
+    const after = await t.login(account);
+    for (const body of [{ name: "Still mine?" }, { status: "cancelled" }, { status: "active" }]) expect(await errorOf(await patch(after.token, body))).toEqual({ status: 403, code: "MISSING_ROLE" });
+    const organizerRoutes: [string, string, unknown?][] = [["POST", "verify", { code: "CL1:00:0:0" }], ["POST", "distribute"], ["GET", "report"], ["POST", "report"]];
+    for (const [method, path, body] of organizerRoutes)
+      expect(await errorOf(await t.request(`/events/${event.id}/${path}`, { method, headers: { ...bearer(after.token), "content-type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}) }))).toEqual({ status: 403, code: "MISSING_ROLE" });
+    expect(((await (await t.request(`/events/${event.id}`)).json()) as { name: string; status: string })).toMatchObject({ name: "Mine", status: "active" });
+    // An admin still can.
+    expect((await patch(t.admin.token, { status: "cancelled" })).status).toBe(200);
   });
 
   it("capacity cannot be lowered below the registrations", async () => {
