@@ -207,11 +207,18 @@ describe.each(modes)("events routes ($store, $kv)", ({ kv, store }) => {
 
     // Pushes after commit on the realtime channel.
     await new Promise((r) => setTimeout(r, 100));
+    // The public event room gets counts only: no wallet, no time, not even in the push id.
     const forEvent = published.filter((m) => m.rooms.includes(`event:${event.id}`));
     expect(forEvent.map((m) => m.type)).toEqual(["event:registered", "event:attended"]);
-    expect(forEvent[0]!.rooms).toEqual([`event:${event.id}`, `user:${holder.address}`]);
-    expect((forEvent[0] as { id?: string }).id).toBe(`event:registered:${event.id}:${holder.address}`);
-    expect(forEvent[1]!.data).toMatchObject({ eventId: event.id, address: holder.address, attendedAt: attendance.attendedAt });
+    expect(forEvent.map((m) => m.rooms)).toEqual([[`event:${event.id}`], [`event:${event.id}`]]);
+    expect(forEvent.map((m) => m.data)).toEqual([{ eventId: event.id, registered: 1, capacity: 50 }, { eventId: event.id, attended: 1 }]);
+    expect(JSON.stringify(forEvent).toLowerCase()).not.toContain(holder.address.toLowerCase().slice(2));
+    // The attendee's and the organizer's own rooms get the details.
+    const details = published.filter((m) => m.rooms.includes(`user:${holder.address}`) && m.data.eventId === event.id);
+    expect(details.map((m) => m.rooms)).toEqual([[`user:${holder.address}`, `user:${org.address}`], [`user:${holder.address}`, `user:${org.address}`]]);
+    expect((details[0] as { id?: string }).id).toBe(`event:registered:${event.id}:${holder.address}`);
+    expect(details[0]!.data).toMatchObject({ eventId: event.id, address: holder.address, registered: 1 });
+    expect(details[1]!.data).toMatchObject({ eventId: event.id, address: holder.address, attendedAt: attendance.attendedAt, attended: 1 });
   });
 
   it("check-in is open only from EVENTS_CHECKIN_OPENS_BEFORE_SECONDS before the start to _CLOSES_AFTER_ after the end", async () => {
