@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
-import { accessLogger, type Logger } from "../../infra/logger.js";
+import type { Logger } from "../../infra/logger.js";
 import type { AppEnv, Principal, RequestDeps, Role } from "./context.js";
 import { forbidden, unauthorized } from "./errors.js";
 import { consumeRateLimit, requestIp } from "./ratelimit.js";
@@ -49,8 +49,8 @@ export function requestLogger(): MiddlewareHandler<AppEnv> {
     const started = performance.now();
     await next();
     const principal = c.get("principal");
-    // Fixed, non-secret fields: written without pino's redaction pass (infra/logger.ts accessLogger).
-    accessLogger(c.get("deps").logger).info(
+    // Like every line, scrubbed at the destination (infra/logger.ts).
+    c.get("deps").logger.info(
       {
         requestId: c.get("requestId"),
         method: c.req.method,
