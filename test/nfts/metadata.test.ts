@@ -148,6 +148,12 @@ describe("tokenURI resolution", () => {
       expect(() => gatewayUrl(uri, gw), uri).toThrow(expect.objectContaining({ code: "UNSUPPORTED_URI" }));
   });
 
+  it("fetches ipfs:// through the gateway under the same guard (a gateway on a private address needs METADATA_FETCH_ALLOW_HOSTS)", async () => {
+    const uri = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/meta.json";
+    await expect(resolveMetadata(uri, r({ ipfsGateway: `http://127.0.0.1:${port}/` }))).rejects.toMatchObject({ code: "SSRF_BLOCKED" });
+    await expect(resolveMetadata(uri, r({ ipfsGateway: `http://127.0.0.1:${port}/`, ...allowed() }))).rejects.toMatchObject({ code: "HTTP_STATUS" });
+  });
+
   it("resolves http(s) under the guard", async () => {
     expect(await resolveMetadata(`http://127.0.0.1:${port}/meta.json`, r(allowed()))).toMatchObject({ name: "Fixture" });
     await expect(resolveMetadata(`http://127.0.0.1:${port}/meta.json`, r())).rejects.toMatchObject({ code: "SSRF_BLOCKED" });
