@@ -47,27 +47,33 @@ function request(agent: http.Agent, method: string, path: string, body?: Buffer,
   });
 }
 
+/** Runs `fn` with a keep-alive agent of one socket; returns how many connections the server accepted meanwhile. */
+async function onOneSocket(fn: (agent: http.Agent) => Promise<void>): Promise<number> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const before = connections;
+  try {
+    await fn(agent);
+    return connections - before;
+  } finally {
+    agent.destroy();
+  }
+}
+
 describe("413 on a kept-alive connection", () => {
   it("a declared oversized body: 413 JSON, then the next request on the same connection succeeds", async () => {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    try {
-      const before = connections;
+    const used = await onOneSocket(async (agent) => {
       const big = Buffer.alloc(300 * 1024, "x");
       const answer = await request(agent, "POST", "/auth/login", big, big.length);
       expect(answer.status).toBe(413);
       expect(JSON.parse(answer.body)).toMatchObject({ error: { code: "PAYLOAD_TOO_LARGE" } });
       expect(answer.headers.connection).not.toBe("close");
       for (let i = 0; i < 3; i++) expect((await request(agent, "GET", "/.well-known/jwks.json")).status).toBe(200);
-      expect(connections - before).toBe(1);
-    } finally {
-      agent.destroy();
-    }
+    });
+    expect(used).toBe(1);
   });
 
   it("a streamed (chunked) oversized body: 413, connection reused; a streamed body within the limit still reaches the route", async () => {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    try {
-      const before = connections;
+    const used = await onOneSocket(async (agent) => {
       const answer = await request(agent, "POST", "/auth/login", Buffer.alloc(600 * 1024, "y"));
       expect(answer.status).toBe(413);
       expect(JSON.parse(answer.body)).toMatchObject({ error: { code: "PAYLOAD_TOO_LARGE" } });
@@ -76,16 +82,12 @@ describe("413 on a kept-alive connection", () => {
       const valid = await request(agent, "POST", "/auth/login", Buffer.from(JSON.stringify({ message: "m", signature: "0x00" })));
       expect(valid.status).toBe(400);
       expect(JSON.parse(valid.body).error.code).toMatch(/^SIWE_/);
-      expect(connections - before).toBe(1);
-    } finally {
-      agent.destroy();
-    }
+    });
+    expect(used).toBe(1);
   });
 
   it("beyond the drain bound (16 MiB): 413 with Connection: close; the next request opens a new connection and succeeds", async () => {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    try {
-      const before = connections;
+    const used = await onOneSocket(async (agent) => {
       // Declares 20 MiB, sends the first 64 KiB: the answer comes without waiting for the rest.
       const answer = await new Promise<Answer>((resolve, reject) => {
         const req = http.request({ host: "127.0.0.1", port, method: "POST", path: "/auth/login", agent, headers: { "content-type": "application/json", "content-length": 20 * 1024 * 1024 } }, (res) => {
@@ -100,9 +102,7 @@ describe("413 on a kept-alive connection", () => {
       expect(answer.headers.connection).toBe("close");
       expect(JSON.parse(answer.body)).toMatchObject({ error: { code: "PAYLOAD_TOO_LARGE" } });
       expect((await request(agent, "GET", "/.well-known/jwks.json")).status).toBe(200);
-      expect(connections - before).toBe(2);
-    } finally {
-      agent.destroy();
-    }
+    });
+    expect(used).toBe(2);
   });
 });
