@@ -3,7 +3,6 @@
  * it without globals. Each domain contributes a router created with `createRouter()`; mount new
  * services in `buildApp` below.
  */
-import { bodyLimit } from "hono/body-limit";
 import type { Config } from "../infra/config.js";
 import type { Logger } from "../infra/logger.js";
 import type { KeyValueStore } from "../infra/redis.js";
@@ -21,7 +20,8 @@ import { createAuthRoutes } from "./auth/routes.js";
 import { AuthService } from "./auth/service.js";
 import type { ChainVerifiers } from "./auth/siwe.js";
 import type { AppEnv, RequestDeps } from "./http/context.js";
-import { createErrorHandler, errorJson, notFoundHandler } from "./http/errors.js";
+import { createErrorHandler, notFoundHandler } from "./http/errors.js";
+import { limitBody } from "./http/bodyLimit.js";
 import { requestContext, requestLogger } from "./http/middleware.js";
 import { createRouter, mountDocs } from "./http/openapi.js";
 import { countStuckBridges } from "./bridge/metrics.js";
@@ -90,10 +90,8 @@ export function buildApp(deps: AppDependencies) {
     app.use("*", corsFromConfig(deps.ops.corsOrigins));
     app.use("*", globalRateLimit(deps.ops.rateLimit));
   }
-  const limitBody = bodyLimit({ maxSize: 256 * 1024, onError: (c) => errorJson(c, 413, "PAYLOAD_TOO_LARGE", "request body exceeds 256 KiB") });
-  // GET/HEAD carry no body (@hono/node-server gives them none); asking hono's bodyLimit would build
-  // a full undici Request (with an AbortController) for every read just to find that out.
-  app.use("*", (c, next) => (c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next)));
+  // Over the limit: 413, the excess drained so the keep-alive connection stays usable (api/http/bodyLimit.ts).
+  app.use("*", limitBody({ maxBytes: 256 * 1024, message: "request body exceeds 256 KiB" }));
   app.onError(createErrorHandler((c) => (c.get("log") as Logger | undefined) ?? deps.logger));
   app.notFound(notFoundHandler);
 
@@ -106,7 +104,7 @@ export function buildApp(deps: AppDependencies) {
   const tickets = deps.tickets ?? new TicketKeys(loadTicketSecret(deps.config.events.ticketSecret, deps.config.dataDir), deps.config.events.codeStepSeconds);
   app.route("/", createEventRoutes({ tickets, jobs: deps.jobs, network: deps.network, signers: deps.signers }));
   app.route("/", createJobRoutes());
-  app.route("/", createHealthRoutes({ maxLagBlocks: deps.ops?.health.maxLagBlocks ?? 50, timeoutMs: deps.ops?.health.rpcTimeoutMs ?? 2_000 }));
+  app.route("/", createHealthRoutes({ maxLagBlocks: deps.ops?.health.maxLagBlocks ?? 50, timeoutMs: deps.ops?.health.rpcTimeoutMs ?? 2_000, cacheMs: deps.ops?.health.cacheMs }));
   app.route("/", createMetricsRoutes(deps.ops?.metricsToken));
 
   mountDocs(app, { title: "Cosmic Loop API", version: "0.1.0" });

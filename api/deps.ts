@@ -9,7 +9,7 @@ import { readDeployments } from "../devnet/deployments.js";
 import { connectIndexedDb, type IndexedDb } from "./indexed/db.js";
 import { type IndexerSetup, IndexerConfigError, loadIndexerSetup } from "../indexer/setup.js";
 import { type Config, ConfigError, loadConfig } from "../infra/config.js";
-import { createLogger, type Logger } from "../infra/logger.js";
+import { createLogger, type Logger, registerSecrets, secretsOfEnv } from "../infra/logger.js";
 import { loadOpsConfig } from "../infra/opsConfig.js";
 import { createKeyValueStore, type KeyValueStore } from "../infra/redis.js";
 import { createOffchainStore, type OffchainStore } from "../offchain/store.js";
@@ -74,6 +74,8 @@ export async function createDependencies(
   logger?: Logger,
   overrides: { indexed?: IndexedDb } = {},
 ): Promise<AppDependencies & { close(): Promise<void> }> {
+  // Before anything can log: configured secrets are scrubbed from every line (infra/logger.ts).
+  registerSecrets(secretsOfEnv(env));
   const loaded = loadConfig(env);
   const ops = loadOpsConfig(env);
   const log = logger ?? createLogger({ level: loaded.logLevel });

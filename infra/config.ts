@@ -5,6 +5,7 @@
 import path from "node:path";
 import { getAddress, isAddress } from "viem";
 import { z } from "zod";
+import { type TrustProxy, validateProxies } from "../api/http/clientIp.js";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -24,7 +25,8 @@ export type Config = {
   logLevel: string;
   /** Chains whose signatures we verify and that SIWE messages may name. */
   chains: ChainConfig[];
-  trustProxy: boolean;
+  /** Reverse proxies in front of us (api/http/clientIp.ts): the client IP is read past them, from the right. */
+  trustProxy: TrustProxy;
   auth: {
     /** SIWE `domain` (RFC 3986 authority) every message must carry. */
     siweDomain: string;
@@ -106,6 +108,22 @@ function chainsFromEnv(env: NodeJS.ProcessEnv): ChainConfig[] {
   return chains.sort((a, b) => a.chainId - b.chainId);
 }
 
+/** TRUST_PROXY: off, a number of trusted hops, or the proxies' IPs/CIDRs. */
+export function parseTrustProxy(raw: string | undefined): TrustProxy {
+  const value = (raw ?? "").trim();
+  if (value === "" || value === "0" || value === "false") return false;
+  if (/^\d+$/.test(value)) return { hops: Math.min(Number(value), 100) };
+  if (value === "true")
+    throw new ConfigError("TRUST_PROXY=true is not accepted (it trusted the client-chosen leftmost X-Forwarded-For hop): give the number of proxies in front of the API (e.g. 1) or their IPs/CIDRs");
+  const proxies = value.split(",").map((s) => s.trim()).filter(Boolean);
+  try {
+    validateProxies(proxies);
+  } catch (error) {
+    throw new ConfigError(`TRUST_PROXY: ${(error as Error).message} (expected a number of hops or comma-separated proxy IPs/CIDRs)`);
+  }
+  return { proxies };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const ints = z
     .object({
@@ -162,7 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisPrefix: env.REDIS_PREFIX ?? "cosmic:",
     logLevel: env.LOG_LEVEL || (nodeEnv === "test" ? "silent" : "info"),
     chains,
-    trustProxy: env.TRUST_PROXY === "1" || env.TRUST_PROXY === "true",
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
     auth: {
       siweDomain,
       siweUri,

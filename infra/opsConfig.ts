@@ -25,7 +25,8 @@ export type OpsConfig = {
   rateLimit: { windowSeconds: number; perIp: number; perWallet: number; graphqlPerIp: number };
   /** "*" → any origin, no credentials; a list → those origins, credentials allowed. */
   corsOrigins: "*" | string[];
-  health: { maxLagBlocks: number; rpcTimeoutMs: number };
+  /** cacheMs: a health probe answer is reused this long (health routes are unlimited). */
+  health: { maxLagBlocks: number; rpcTimeoutMs: number; cacheMs: number };
   /** When set, /api/metrics requires `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
 };
@@ -72,6 +73,7 @@ const schema = z.object({
     }),
   HEALTH_MAX_LAG_BLOCKS: int(50, 0),
   HEALTH_RPC_TIMEOUT_MS: int(2_000, 100),
+  HEALTH_CACHE_MS: int(250, 0, 60_000),
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
 });
 
@@ -97,7 +99,7 @@ export function loadOpsConfig(env: NodeJS.ProcessEnv = process.env): OpsConfig {
     indexedSchema,
     rateLimit: { windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS, perIp: e.RATE_LIMIT_PER_IP, perWallet: e.RATE_LIMIT_PER_WALLET, graphqlPerIp: e.RATE_LIMIT_GRAPHQL_PER_IP },
     corsOrigins: e.CORS_ORIGINS,
-    health: { maxLagBlocks: e.HEALTH_MAX_LAG_BLOCKS, rpcTimeoutMs: e.HEALTH_RPC_TIMEOUT_MS },
+    health: { maxLagBlocks: e.HEALTH_MAX_LAG_BLOCKS, rpcTimeoutMs: e.HEALTH_RPC_TIMEOUT_MS, cacheMs: e.HEALTH_CACHE_MS },
     metricsToken: e.METRICS_TOKEN || undefined,
   };
 }

@@ -1,5 +1,5 @@
 /** Drizzle declarations of the `offchain` schema. The SQL migrations are the source of truth. */
-import { bigserial, integer, jsonb, pgSchema, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigserial, boolean, integer, jsonb, pgSchema, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 export const offchain = pgSchema("offchain");
 
@@ -8,6 +8,8 @@ const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" 
 export const users = offchain.table("users", {
   address: text("address").primaryKey(),
   roles: text("roles").array().notNull(),
+  /** The admin role came from ADMIN_ADDRESSES (removed when the address leaves it), not from an API grant. */
+  adminFromConfig: boolean("admin_from_config").notNull().default(false),
   preferences: jsonb("preferences").$type<Record<string, unknown>>().notNull(),
   firstSignInAt: ts("first_sign_in_at"),
   lastSignInAt: ts("last_sign_in_at"),

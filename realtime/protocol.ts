@@ -69,6 +69,12 @@ export const CLOSE = {
   SLOW_CONSUMER: 4008,
   /** The access token expired (reconnect with a fresh one). */
   TOKEN_EXPIRED: 4001,
+  /**
+   * The same code when the token stopped being valid before its expiry: its session was revoked
+   * (logout, refresh-token reuse: sign in again) or the account's roles changed (refresh, then
+   * reconnect). The close reason says which.
+   */
+  TOKEN_REVOKED: 4001,
   /** No pong to the last heartbeat ping. */
   HEARTBEAT_TIMEOUT: 4002,
   /** Too many protocol errors. */

@@ -7,8 +7,11 @@
 import { createServer, type IncomingMessage, type Server, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { decodeJwt } from "jose";
+import { getAddress } from "viem";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Principal } from "../api/http/context.js";
+import { parseRevocation, REVOCATION_CHANNEL, type Revocation } from "../api/auth/revocation.js";
+import { clientAddress, type TrustProxy } from "../api/http/clientIp.js";
 import { consumeRateLimit } from "../api/http/ratelimit.js";
 import type { Logger } from "../infra/logger.js";
 import { wsConnections, wsDropped, wsMessages } from "../infra/metrics.js";
@@ -31,12 +34,14 @@ export type RealtimeServerOptions = {
   /** Sockets without a token may join public rooms (event, collection, bridge, nft). */
   allowAnonymous?: boolean;
   /** Handshakes per client IP per window (the REST per-IP budget, separate bucket). */
-  handshakeLimit?: { points: number; windowSeconds: number; trustProxy: boolean };
+  handshakeLimit?: { points: number; windowSeconds: number; trustProxy: TrustProxy };
 };
 
 type Client = {
   ws: WebSocket;
   principal: Extract<Principal, { kind: "user" }> | undefined;
+  /** Issue time of the access token (ms), compared with role changes. */
+  tokenIatMs: number;
   rooms: Set<string>;
   alive: boolean;
   errors: number;
@@ -74,6 +79,11 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
   const maxRooms = options.maxRoomsPerClient ?? 100;
   const clients = new Set<Client>();
   const rooms = new Map<string, Set<Client>>();
+  // Signed-in sockets by wallet, for revocations (api/auth/revocation.ts).
+  const byAddress = new Map<string, Set<Client>>();
+  // Revocations of the last few seconds: a handshake authenticated just before one was recorded
+  // registers its socket after the message went by, and is checked against these.
+  let recent: { at: number; revocation: Revocation }[] = [];
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
 
   const server = createServer((req, res) => {
@@ -161,9 +171,9 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
     void (async () => {
       if (options.handshakeLimit) {
         const { points, windowSeconds, trustProxy } = options.handshakeLimit;
-        const forwarded = trustProxy ? String(req.headers["x-forwarded-for"] ?? "").split(",")[0]!.trim() : "";
+        const forwarded = req.headers["x-forwarded-for"];
         try {
-          await consumeRateLimit(options.kv, { name: "ws", points, windowSeconds, failOpen: true }, forwarded || req.socket.remoteAddress || "unknown");
+          await consumeRateLimit(options.kv, { name: "ws", points, windowSeconds, failOpen: true }, clientAddress(trustProxy, req.socket.remoteAddress, Array.isArray(forwarded) ? forwarded.join(",") : forwarded));
         } catch (error) {
           return reject(socket, 429, "RATE_LIMITED", "too many connections, retry later", (error as { headers?: Record<string, string> }).headers);
         }
@@ -185,12 +195,19 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
         return reject(socket, 401, "UNAUTHENTICATED", "send Authorization: Bearer <access token> or ?access_token=");
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
-        const client: Client = { ws, principal, rooms: new Set(), alive: true, errors: 0 };
+        // Verified above, so its claims can be read without re-verifying.
+        const claims = token ? decodeJwt(token) : undefined;
+        const tokenIatMs = typeof claims?.iat_ms === "number" ? claims.iat_ms : (claims?.iat ?? 0) * 1000;
+        const client: Client = { ws, principal, tokenIatMs, rooms: new Set(), alive: true, errors: 0 };
         clients.add(client);
         wsConnections.inc();
-        if (principal) join(client, `user:${principal.address}`);
-        // Verified above, so its exp can be read without re-verifying.
-        const exp = token ? decodeJwt(token).exp : undefined;
+        if (principal) {
+          join(client, `user:${principal.address}`);
+          let mine = byAddress.get(principal.address);
+          if (!mine) byAddress.set(principal.address, (mine = new Set()));
+          mine.add(client);
+        }
+        const exp = claims?.exp;
         if (exp) client.expiryTimer = setTimeout(() => drop(client, CLOSE.TOKEN_EXPIRED, "access token expired", "token_expired"), Math.max(0, exp * 1000 - Date.now()));
         ws.on("pong", () => (client.alive = true));
         ws.on("message", (data, isBinary) => (isBinary ? protocolError(client, "BAD_MESSAGE", "text frames only") : onMessage(client, data.toString())));
@@ -198,12 +215,34 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
         ws.on("close", () => {
           clearTimeout(client.expiryTimer);
           for (const room of [...client.rooms]) leave(client, room);
+          if (principal) {
+            const mine = byAddress.get(principal.address);
+            mine?.delete(client);
+            if (mine?.size === 0) byAddress.delete(principal.address);
+          }
           if (clients.delete(client)) wsConnections.dec();
         });
         reply(client, { type: "welcome", address: principal?.address ?? null, rooms: [...client.rooms] });
+        for (const r of recent) closeRevoked(r.revocation, client);
       });
     })();
   });
+
+  const revokes = (revocation: Revocation, client: Client) =>
+    !!client.principal &&
+    ("sid" in revocation ? client.principal.sessionId === revocation.sid : client.principal.address === revocation.address && client.tokenIatMs < revocation.before);
+  const closeRevoked = (revocation: Revocation, client: Client) => {
+    if (!revokes(revocation, client)) return;
+    drop(client, CLOSE.TOKEN_REVOKED, "sid" in revocation ? "session revoked" : "roles changed: refresh the access token", `revoked_${revocation.reason}`);
+  };
+  const onRevocation = (message: Revocation) => {
+    const revocation = "sid" in message ? message : { ...message, address: getAddress(message.address) };
+    const now = Date.now();
+    recent = recent.filter((r) => now - r.at < 10_000);
+    recent.push({ at: now, revocation });
+    const candidates = "sid" in revocation ? [...byAddress.values()].flatMap((set) => [...set]) : [...(byAddress.get(revocation.address) ?? [])];
+    for (const client of candidates) closeRevoked(revocation, client);
+  };
 
   const heartbeat = setInterval(() => {
     for (const client of clients) {
@@ -238,6 +277,12 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
     deliver(envelope);
   });
 
+  const unsubscribeRevocations = await options.kv.subscribe(REVOCATION_CHANNEL, (message) => {
+    const revocation = parseRevocation(message);
+    if (!revocation) return void log.warn("realtime: malformed revocation on the channel");
+    onRevocation(revocation);
+  });
+
   await new Promise<void>((resolve, rejectListen) => {
     server.once("error", rejectListen);
     server.listen(options.port, options.host ?? "0.0.0.0", () => resolve());
@@ -255,6 +300,7 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
     async close() {
       clearInterval(heartbeat);
       await unsubscribe?.().catch(() => {});
+      await unsubscribeRevocations().catch(() => {});
       for (const client of clients) {
         try {
           client.ws.close(CLOSE.GOING_AWAY, "server shutting down");

@@ -1,4 +1,5 @@
 /** The realtime service: WebSocket server + (optionally) the notifier, sharing one set of dependencies. */
+import type { TrustProxy } from "../api/http/clientIp.js";
 import type { IndexedDb } from "../api/indexed/db.js";
 import { NFT_DEFAULTS, type NftSettings } from "../api/nfts/settings.js";
 import type { Logger } from "../infra/logger.js";
@@ -19,7 +20,7 @@ export async function startRealtime(deps: {
   ops: OpsConfig;
   /** BRIDGE_STUCK_AFTER_SECONDS, read once with the other bridge settings (api/nfts/settings.ts). */
   nft?: Pick<NftSettings, "bridgeStuckAfterSeconds">;
-  trustProxy?: boolean;
+  trustProxy?: TrustProxy;
 }): Promise<RealtimeService> {
   const r = deps.ops.realtime;
   const server = await startRealtimeServer({

@@ -22,7 +22,8 @@ import { ConfigError } from "../../infra/config.js";
 import { unauthorized } from "../http/errors.js";
 import { ROLES, type Role } from "../http/context.js";
 
-export type AccessClaims = { sub: `0x${string}`; sid: string; roles: Role[]; iat: number; exp: number; jti: string };
+/** `iatMs`: issue time in milliseconds (claim `iat_ms`; `iat` × 1000 for tokens without it), compared with role changes. */
+export type AccessClaims = { sub: `0x${string}`; sid: string; roles: Role[]; iat: number; iatMs: number; exp: number; jti: string };
 
 const ALGS = ["ES256", "EdDSA"] as const;
 type Alg = (typeof ALGS)[number];
@@ -101,13 +102,15 @@ export class JwtKeys {
   }
 
   async sign(claims: { sub: `0x${string}`; sid: string; roles: Role[] }): Promise<string> {
-    return await new SignJWT({ sid: claims.sid, roles: claims.roles })
+    const now = Date.now();
+    const iat = Math.floor(now / 1000);
+    return await new SignJWT({ sid: claims.sid, roles: claims.roles, iat_ms: now })
       .setProtectedHeader({ alg: this.signing.alg, kid: this.signing.kid, typ: "JWT" })
       .setSubject(claims.sub)
       .setIssuer(this.options.issuer)
       .setAudience(this.options.audience)
-      .setIssuedAt()
-      .setExpirationTime(`${this.options.ttlSeconds}s`)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + this.options.ttlSeconds)
       .setJti(randomUUID())
       .sign(this.signing.key);
   }
@@ -131,6 +134,7 @@ export class JwtKeys {
     }
     const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is Role => (ROLES as readonly string[]).includes(r as string)) : [];
     if (typeof payload.sid !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(payload.sub ?? "")) throw unauthorized("TOKEN_INVALID", "access token lacks sid/sub");
-    return { sub: payload.sub as `0x${string}`, sid: payload.sid, roles, iat: payload.iat!, exp: payload.exp!, jti: String(payload.jti ?? "") };
+    const iatMs = typeof payload.iat_ms === "number" && Number.isFinite(payload.iat_ms) ? payload.iat_ms : payload.iat! * 1000;
+    return { sub: payload.sub as `0x${string}`, sid: payload.sid, roles, iat: payload.iat!, iatMs, exp: payload.exp!, jti: String(payload.jti ?? "") };
   }
 }

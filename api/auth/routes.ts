@@ -1,7 +1,8 @@
 /** Auth routes: SIWE nonce/login/verify, refresh rotation, logout, me, JWKS, API keys. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { getAddress } from "viem";
-import { ROLES } from "../http/context.js";
+import type { Context } from "hono";
+import { type AppEnv, ROLES } from "../http/context.js";
 import { ApiError } from "../http/errors.js";
 import { clientIp, hitRateLimit, rateLimitByIp, requireAuth, requireRole, userPrincipal } from "../http/middleware.js";
 import { API_KEY, BEARER, createRouter, errorResponses, jsonBody, jsonContent } from "../http/openapi.js";
@@ -204,10 +205,10 @@ export function createAuthRoutes() {
   const app = createRouter();
 
   app.openapi(nonceRoute, async (c) => {
-    const { auth, config } = c.get("deps");
+    const { auth } = c.get("deps");
+    // Limited per IP only (route middleware): a per-address budget here could be spent by anyone
+    // for any wallet, locking it out of sign-in. Nonces are independent of each other.
     const address = getAddress(c.req.valid("param").address);
-    const { windowSeconds, perAddress } = config.auth.rateLimit;
-    await hitRateLimit(c, "auth-nonce:address", address, perAddress, windowSeconds);
     const { nonce, issuedAt, expiresAt } = await auth.issueNonce(address);
     return c.json(
       {
@@ -223,31 +224,40 @@ export function createAuthRoutes() {
     );
   });
 
+  /**
+   * The per-address budget of sign-ins, spent only by a request whose signature verified: a
+   * stranger's attempts (which never verify) cannot use up a wallet's budget. Failed attempts are
+   * bounded by the per-IP limit, and each consumes its single-use nonce.
+   */
+  const perAddress = async (c: Context<AppEnv>, address: string) => {
+    const { windowSeconds, perAddress: limit } = c.get("deps").config.auth.rateLimit;
+    await hitRateLimit(c, "auth-login:address", address, limit, windowSeconds);
+  };
+
   app.openapi(loginRoute, async (c) => {
-    const { auth, config } = c.get("deps");
-    const body = c.req.valid("json");
-    const peeked = peekAddress(body.message);
-    if (peeked) await hitRateLimit(c, "auth-login:address", peeked, config.auth.rateLimit.perAddress, config.auth.rateLimit.windowSeconds);
-    const pair = await auth.login(body, { ip: clientIp(c), userAgent: c.req.header("user-agent") });
+    const { auth } = c.get("deps");
+    const siwe = await auth.verifySiwe(c.req.valid("json"));
+    await perAddress(c, siwe.address);
+    const pair = await auth.openSession(siwe, { ip: clientIp(c), userAgent: c.req.header("user-agent") });
     return c.json(pair, 200);
   });
 
   app.openapi(verifyRoute, async (c) => {
-    const { auth, config } = c.get("deps");
+    const { auth } = c.get("deps");
     const body = c.req.valid("json");
-    const peeked = peekAddress(body.message);
-    if (peeked) await hitRateLimit(c, "auth-login:address", peeked, config.auth.rateLimit.perAddress, config.auth.rateLimit.windowSeconds);
+    let result;
     try {
-      const result = await auth.verifySiwe(body);
-      return c.json({ valid: true, address: result.address, chainId: result.chainId }, 200);
+      result = await auth.verifySiwe(body);
     } catch (error) {
       // Credential-level rejections are the answer of this route; malformed input stays a 400.
       if (error instanceof ApiError && (error.status === 401 || error.status === 422)) {
-        const addr = peeked ? getAddress(peeked) : null;
-        return c.json({ valid: false, address: addr, chainId: null, reason: { code: error.code, message: error.message } }, 200);
+        const peeked = peekAddress(body.message);
+        return c.json({ valid: false, address: peeked ? getAddress(peeked) : null, chainId: null, reason: { code: error.code, message: error.message } }, 200);
       }
       throw error;
     }
+    await perAddress(c, result.address);
+    return c.json({ valid: true, address: result.address, chainId: result.chainId }, 200);
   });
 
   app.openapi(refreshRoute, async (c) => {

@@ -3,7 +3,7 @@
  * rotating refresh tokens (RFC 9700 reuse detection), API keys. Routes stay thin on top of it.
  */
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { Config } from "../../infra/config.js";
 import type { Logger } from "../../infra/logger.js";
 import type { KeyValueStore } from "../../infra/redis.js";
@@ -12,6 +12,7 @@ import type { OffchainDb, OffchainStore } from "../../offchain/store.js";
 import { type Principal, ROLES, type Role } from "../http/context.js";
 import { conflict, notFound, unauthorized, unprocessable } from "../http/errors.js";
 import type { JwtKeys } from "./jwt.js";
+import { REVOCATION_CHANNEL, type Revocation } from "./revocation.js";
 import { type ChainVerifiers, issueNonce, type SiweSettings, verifySiwe } from "./siwe.js";
 
 export const sha256 = (value: string) => createHash("sha256").update(value).digest("hex");
@@ -28,6 +29,22 @@ export type UserView = {
 export type TokenPair = { accessToken: string; refreshToken: string; expiresIn: number; tokenType: "Bearer"; address: `0x${string}`; roles: Role[]; sessionId: string };
 
 const revokedSidKey = (sid: string) => `auth:revoked-sid:${sid}`;
+/** Milliseconds of the last role change of an address: its access tokens issued before are stale. */
+const rolesChangedKey = (address: string) => `auth:roles-changed:${address}`;
+
+type UserRow = typeof users.$inferSelect;
+
+/**
+ * The roles of `row` with ADMIN_ADDRESSES applied: a listed address is admin (from config, unless
+ * it already held an API-granted admin role); an admin role that came from the list is removed once
+ * the address is no longer listed. Undefined when nothing changes.
+ */
+function withConfigAdmin(row: UserRow, isConfigAdmin: boolean): { roles: Role[]; adminFromConfig: boolean } | undefined {
+  const hasAdmin = row.roles.includes("admin");
+  if (isConfigAdmin && !hasAdmin) return { roles: sortRoles([...row.roles, "admin"]), adminFromConfig: true };
+  if (!isConfigAdmin && hasAdmin && row.adminFromConfig) return { roles: sortRoles(row.roles.filter((r) => r !== "admin")), adminFromConfig: false };
+  return undefined;
+}
 
 const sortRoles = (roles: Iterable<string>): Role[] => ROLES.filter((r) => new Set(roles).has(r));
 
@@ -74,28 +91,22 @@ export class AuthService {
     return verifySiwe(input, { kv: this.deps.kv, settings: this.siwe, verifiers: this.deps.verifiers });
   }
 
-  /** SIWE login: upserts the user (admins from config), opens a session, returns the token pair. */
-  async login(input: { message: string; signature: string }, meta: { ip?: string; userAgent?: string }): Promise<TokenPair> {
-    const siwe = await this.verifySiwe(input);
+  /** After a verified SIWE message: upserts the user (ADMIN_ADDRESSES applied), opens a session, returns the token pair. */
+  async openSession(siwe: { address: `0x${string}`; chainId: number }, meta: { ip?: string; userAgent?: string }): Promise<TokenPair> {
     const now = new Date();
     const sessionId = randomUUID();
     const refresh = token("crt");
     const { auth } = this.deps.config;
-    const user = await this.db.transaction(async (tx) => {
-      const baseRoles: string[] = this.admins.has(siwe.address) ? ["user", "admin"] : ["user"];
+    const { user, rolesChanged } = await this.db.transaction(async (tx) => {
+      await tx.insert(users).values({ address: siwe.address, roles: ["user"], preferences: {}, firstSignInAt: now }).onConflictDoNothing();
+      const [current] = await tx.select().from(users).where(eq(users.address, siwe.address)).for("update");
+      const synced = withConfigAdmin(current!, this.admins.has(siwe.address));
       const [row] = await tx
-        .insert(users)
-        .values({ address: siwe.address, roles: baseRoles, preferences: {}, firstSignInAt: now, lastSignInAt: now })
-        .onConflictDoUpdate({
-          target: users.address,
-          set: {
-            lastSignInAt: now,
-            firstSignInAt: sql`coalesce(${users.firstSignInAt}, ${now.toISOString()}::timestamptz)`,
-            roles: sql`(select array_agg(distinct r order by r) from unnest(${users.roles} || ${sql.raw(`ARRAY[${baseRoles.map((r) => `'${r}'`).join(",")}]::text[]`)}) as r)`,
-            updatedAt: now,
-          },
-        })
+        .update(users)
+        .set({ lastSignInAt: now, firstSignInAt: current!.firstSignInAt ?? now, updatedAt: now, ...(synced ?? {}) })
+        .where(eq(users.address, siwe.address))
         .returning();
+      if (synced) await tx.insert(auditLog).values({ actor: "config:ADMIN_ADDRESSES", action: synced.roles.includes("admin") ? "role.granted" : "role.revoked", subject: siwe.address, detail: { role: "admin", source: "config" } });
       await tx.insert(sessions).values({
         id: sessionId,
         address: siwe.address,
@@ -107,8 +118,10 @@ export class AuthService {
         userAgent: meta.userAgent?.slice(0, 300) ?? null,
       });
       await tx.insert(refreshTokens).values({ tokenHash: sha256(refresh), sessionId, createdAt: now, expiresAt: new Date(now.getTime() + auth.refreshTokenTtlSeconds * 1000) });
-      return view(row!);
+      return { user: view(row!), rolesChanged: synced !== undefined };
     });
+    // Tokens of the address's other sessions carry the old roles: stale from now (before this session's token is signed).
+    if (rolesChanged) await this.rolesChanged(user.address);
     const accessToken = await this.deps.keys.sign({ sub: user.address, sid: sessionId, roles: user.roles });
     this.deps.logger.info({ address: user.address, sessionId, chainId: siwe.chainId }, "login");
     return { accessToken, refreshToken: refresh, expiresIn: this.deps.keys.ttlSeconds, tokenType: "Bearer", address: user.address, roles: user.roles, sessionId };
@@ -148,15 +161,22 @@ export class AuthService {
       await tx.insert(refreshTokens).values({ tokenHash: nextHash, sessionId: session.id, createdAt: now, expiresAt: session.expiresAt });
       await tx.update(refreshTokens).set({ usedAt: row.usedAt ?? now, replacedBy: nextHash }).where(eq(refreshTokens.tokenHash, hash));
       await tx.update(sessions).set({ lastUsedAt: now }).where(eq(sessions.id, session.id));
-      const [user] = await tx.select().from(users).where(eq(users.address, session.address));
-      return { next, session, user: view(user!) } as const;
+      let [user] = await tx.select().from(users).where(eq(users.address, session.address)).for("update");
+      // ADMIN_ADDRESSES applies at every refresh too: a removed config admin loses the role within one access-token TTL even without signing in.
+      const synced = withConfigAdmin(user!, this.admins.has(session.address));
+      if (synced) {
+        [user] = await tx.update(users).set({ ...synced, updatedAt: now }).where(eq(users.address, session.address)).returning();
+        await tx.insert(auditLog).values({ actor: "config:ADMIN_ADDRESSES", action: synced.roles.includes("admin") ? "role.granted" : "role.revoked", subject: session.address, detail: { role: "admin", source: "config" } });
+      }
+      return { next, session, user: view(user!), rolesChanged: synced !== undefined } as const;
     });
     if ("revoked" in outcome && outcome.revoked) {
-      await this.markRevoked(outcome.revoked);
+      await this.markRevoked(outcome.revoked, "refresh_token_reuse");
       this.deps.logger.warn({ sessionId: outcome.revoked }, "refresh token reuse: session family revoked");
     }
     if (outcome.error) throw outcome.error;
     const { next, session, user } = outcome;
+    if (outcome.rolesChanged) await this.rolesChanged(user.address);
     // Roles are re-read on every refresh, so grants/revocations apply within one access-token TTL.
     const accessToken = await this.deps.keys.sign({ sub: user.address, sid: session.id, roles: user.roles });
     return { accessToken, refreshToken: next, expiresIn: this.deps.keys.ttlSeconds, tokenType: "Bearer", address: user.address, roles: user.roles, sessionId: session.id };
@@ -167,17 +187,36 @@ export class AuthService {
       .update(sessions)
       .set({ revokedAt: new Date(), revokedReason: "logout" })
       .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
-    await this.markRevoked(sessionId);
+    await this.markRevoked(sessionId, "logout");
   }
 
-  /** Access tokens of a revoked session stop working at once (checked by requireAuth). */
-  private async markRevoked(sessionId: string) {
+  /** Access tokens of a revoked session stop working at once (checked by requireAuth); its sockets close on every replica. */
+  private async markRevoked(sessionId: string, reason: "logout" | "refresh_token_reuse") {
     await this.deps.kv.set(revokedSidKey(sessionId), "1", (this.deps.keys.ttlSeconds + 60) * 1000);
+    await this.announce({ sid: sessionId, reason });
+  }
+
+  /** The roles of `address` changed: its access tokens issued until now are refused (refresh for new ones), its sockets close. */
+  private async rolesChanged(address: `0x${string}`) {
+    const at = Date.now();
+    await this.deps.kv.set(rolesChangedKey(address), String(at), (this.deps.keys.ttlSeconds + 60) * 1000);
+    await this.announce({ address, before: at, reason: "roles_changed" });
+  }
+
+  /** Tells every realtime process (realtime/server.ts). The Redis keys above are what requests check: a lost message only leaves sockets open. */
+  private async announce(revocation: Revocation) {
+    try {
+      await this.deps.kv.publish(REVOCATION_CHANNEL, JSON.stringify(revocation));
+    } catch (error) {
+      this.deps.logger.warn({ err: error, reason: revocation.reason }, "revocation announcement failed: open sockets of the session stay open until their token expires");
+    }
   }
 
   async authenticateBearer(jwt: string): Promise<Principal> {
     const claims = await this.deps.keys.verify(jwt);
-    if (await this.deps.kv.get(revokedSidKey(claims.sid))) throw unauthorized("SESSION_REVOKED", "session revoked: sign in again");
+    const [revoked, rolesChangedAt] = await Promise.all([this.deps.kv.get(revokedSidKey(claims.sid)), this.deps.kv.get(rolesChangedKey(claims.sub))]);
+    if (revoked) throw unauthorized("SESSION_REVOKED", "session revoked: sign in again");
+    if (rolesChangedAt && claims.iatMs < Number(rolesChangedAt)) throw unauthorized("TOKEN_STALE", "this account's roles changed: refresh the access token");
     return { kind: "user", address: claims.sub, roles: claims.roles, sessionId: claims.sid };
   }
 
@@ -216,16 +255,21 @@ export class AuthService {
   async setRole(actor: string, address: `0x${string}`, role: Role, grant: boolean): Promise<UserView> {
     if (role === "user") throw conflict("ROLE_IMMUTABLE", "every account has the user role");
     if (!grant && role === "admin" && this.admins.has(address)) throw conflict("ROLE_FROM_CONFIG", "this admin is configured in ADMIN_ADDRESSES; remove it there");
-    return await this.db.transaction(async (tx) => {
+    const { user, changed } = await this.db.transaction(async (tx) => {
       await tx.insert(users).values({ address, roles: ["user"], preferences: {} }).onConflictDoNothing();
       const [row] = await tx.select().from(users).where(eq(users.address, address)).for("update");
       const roles = new Set(row!.roles);
+      const had = roles.has(role);
       if (grant) roles.add(role);
       else roles.delete(role);
-      const [updated] = await tx.update(users).set({ roles: sortRoles(roles), updatedAt: new Date() }).where(eq(users.address, address)).returning();
+      // An admin role granted here is the API's, not the config's: it survives removal from ADMIN_ADDRESSES.
+      const adminFromConfig = role === "admin" ? false : row!.adminFromConfig;
+      const [updated] = await tx.update(users).set({ roles: sortRoles(roles), adminFromConfig, updatedAt: new Date() }).where(eq(users.address, address)).returning();
       await tx.insert(auditLog).values({ actor, action: grant ? "role.granted" : "role.revoked", subject: address, detail: { role } });
-      return view(updated!);
+      return { user: view(updated!), changed: had !== grant };
     });
+    if (changed) await this.rolesChanged(address);
+    return user;
   }
 
   async createApiKey(actor: string, name: string, roles: Role[]) {

@@ -3,6 +3,7 @@
  * prefix) a JSON envelope `{ id, type, rooms, data }` (realtime/protocol.ts); the realtime service fans it out to the sockets in
  * those rooms. A failed publish never fails the request that committed.
  */
+import { createHash } from "node:crypto";
 import type { Logger } from "../../infra/logger.js";
 import type { KeyValueStore } from "../../infra/redis.js";
 
@@ -21,3 +22,28 @@ export async function publishEventUpdate(kv: KeyValueStore, log: Logger, envelop
 
 export const eventRoom = (eventId: string) => `event:${eventId}`;
 export const userRoom = (address: string) => `user:${address}`;
+
+/**
+ * A registration or a check-in as two pushes: the event room (public: anyone may join it) gets the
+ * counts only; the attendee's and the organizer's own rooms get the details (address, time). The
+ * public push's id names the fact by a hash of its ticket id, not by the wallet.
+ */
+export async function publishParticipantFact(
+  kv: KeyValueStore,
+  log: Logger,
+  fact: {
+    type: RealtimeEnvelope["type"];
+    eventId: string;
+    ticketId: string;
+    address: string;
+    /** The organizer's wallet, when it still holds the organizer role (else its room gets nothing). */
+    organizer: string | undefined;
+    counts: Record<string, number | null>;
+    details: Record<string, unknown>;
+  },
+): Promise<void> {
+  const publicId = createHash("sha256").update(fact.ticketId).digest("hex").slice(0, 16);
+  await publishEventUpdate(kv, log, { id: `${fact.type}:${fact.eventId}:${publicId}`, type: fact.type, rooms: [eventRoom(fact.eventId)], data: { eventId: fact.eventId, ...fact.counts } });
+  const rooms = [userRoom(fact.address), ...(fact.organizer && fact.organizer !== fact.address ? [userRoom(fact.organizer)] : [])];
+  await publishEventUpdate(kv, log, { id: `${fact.type}:${fact.eventId}:${fact.address}`, type: fact.type, rooms, data: { eventId: fact.eventId, address: fact.address, ...fact.details, ...fact.counts } });
+}

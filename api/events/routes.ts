@@ -17,7 +17,7 @@ import { requireAuth, requireRole, userPrincipal } from "../http/middleware.js";
 import { API_KEY, BEARER, createRouter, errorResponses, jsonBody, jsonContent } from "../http/openapi.js";
 import { jobView, principalId } from "../jobs/routes.js";
 import { attendance, eventsCreated, registrations } from "../../infra/metrics.js";
-import { publishEventUpdate, eventRoom, userRoom } from "./notify.js";
+import { publishParticipantFact } from "./notify.js";
 import { buildReport, reportCsv } from "./report.js";
 import {
   AttendanceSchema,
@@ -85,6 +85,12 @@ function requireEventOrganizer(c: Context<AppEnv>, event: EventRow): string {
   throw forbidden("NOT_EVENT_ORGANIZER", "only this event's organizer (or an admin) may do this");
 }
 
+/** The event's organizer when it still holds the organizer (or admin) role: who may see the attendees' details. */
+async function activeOrganizer(c: Context<AppEnv>, event: EventRow): Promise<string | undefined> {
+  const user = await c.get("deps").auth.getUser(event.organizer as `0x${string}`);
+  return user && (user.roles.includes("organizer") || user.roles.includes("admin")) ? event.organizer : undefined;
+}
+
 function checkTimes(t: { startsAt: Date; endsAt: Date; registrationOpensAt: Date; registrationClosesAt: Date }) {
   if (t.endsAt < t.startsAt) throw unprocessable("INVALID_EVENT_TIMES", "endsAt is before startsAt");
   if (t.registrationClosesAt < t.registrationOpensAt) throw unprocessable("INVALID_EVENT_TIMES", "registrationClosesAt is before registrationOpensAt");
@@ -139,9 +145,9 @@ const patchEventRoute = createRoute({
   method: "patch",
   path: "/events/{id}",
   tags,
-  summary: "Update an event (its organizer or an admin)",
+  summary: "Update, cancel or reopen an event (its organizer, who must still hold the organizer role, or an admin)",
   security: [BEARER, API_KEY],
-  middleware: [requireAuth] as const,
+  middleware: [requireRole("organizer")] as const,
   request: { ...idParams, body: jsonBody(PatchEventBody) },
   responses: { 200: jsonContent(EventSchema, "Updated"), ...errorResponses(400, 401, 403, 404, 409, 422, 503) },
 });
@@ -399,11 +405,14 @@ export function createEventRoutes(options: EventRoutesOptions) {
     const { participant, created } = await register(store.db, event, user.address);
     if (created) registrations.inc();
     if (created)
-      await publishEventUpdate(kv, c.get("log"), {
-        id: `event:registered:${event.id}:${user.address}`,
+      await publishParticipantFact(kv, c.get("log"), {
         type: "event:registered",
-        rooms: [eventRoom(event.id), userRoom(user.address)],
-        data: { eventId: event.id, address: user.address, registeredAt: participant.registeredAt.toISOString(), registered: (await findEvent(store.db, event.id))?.registered ?? null, capacity: event.capacity },
+        eventId: event.id,
+        ticketId: participant.ticketId,
+        address: user.address,
+        organizer: await activeOrganizer(c, event),
+        counts: { registered: (await findEvent(store.db, event.id))?.registered ?? null, capacity: event.capacity },
+        details: { registeredAt: participant.registeredAt.toISOString() },
       });
     return c.json(await ticketBody(tickets, event, participant), created ? 201 : 200);
   });
@@ -444,11 +453,14 @@ export function createEventRoutes(options: EventRoutesOptions) {
       return errorJson(c, 409, outcome.code, outcome.message, { attendedAt: outcome.attendedAt.toISOString(), verifiedBy: outcome.verifiedBy }) as never;
     const p = outcome.participant;
     attendance.inc();
-    await publishEventUpdate(kv, c.get("log"), {
-      id: `event:attended:${event.id}:${p.address}`,
+    await publishParticipantFact(kv, c.get("log"), {
       type: "event:attended",
-      rooms: [eventRoom(event.id), userRoom(p.address)],
-      data: { eventId: event.id, address: p.address, attendedAt: p.attendedAt.toISOString() },
+      eventId: event.id,
+      ticketId: p.ticketId,
+      address: p.address,
+      organizer: await activeOrganizer(c, event),
+      counts: { attended: (await eventCounts(store.db, [event.id])).get(event.id)!.attended },
+      details: { attendedAt: p.attendedAt.toISOString() },
     });
     return c.json({ eventId: event.id, address: p.address, attendedAt: p.attendedAt.toISOString(), verifiedBy: verifier }, 200);
   });

@@ -6,6 +6,7 @@
  *   /api/health: 200 while the process serves; `status` ok | degraded | down with each check.
  *   /api/ready:  503 when Postgres is down or a chain lags more than HEALTH_MAX_LAG_BLOCKS;
  *                Redis down or an unreachable RPC is `degraded` but ready (reads still answer).
+ * Both are cheap to call: one probe per process at a time, reused for HEALTH_CACHE_MS.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { createPublicClient, http, type PublicClient } from "viem";
@@ -104,11 +105,33 @@ export async function healthReport(deps: RequestDeps, options: { maxLagBlocks: n
   return { ready, body: { status, checks: { postgres, redis, indexer: indexerState.check }, chains, maxLagBlocks: options.maxLagBlocks } };
 }
 
-export function createHealthRoutes(options: { maxLagBlocks: number; timeoutMs: number }) {
+type Report = Awaited<ReturnType<typeof healthReport>>;
+
+/**
+ * One probe at a time per process, its answer reused for `cacheMs`: any number of /api/health and
+ * /api/ready requests (they are not rate limited, load balancers poll them) cost at most one round
+ * of Postgres, Redis and RPC calls per `cacheMs`.
+ */
+function sharedProbe(options: { maxLagBlocks: number; timeoutMs: number; cacheMs: number }) {
+  const last = new WeakMap<RequestDeps, { at: number; report: Promise<Report> }>();
+  return (deps: RequestDeps): Promise<Report> => {
+    const hit = last.get(deps);
+    if (hit && performance.now() - hit.at < options.cacheMs) return hit.report;
+    const report = healthReport(deps, options);
+    const entry = { at: Number.POSITIVE_INFINITY, report };
+    last.set(deps, entry);
+    // Reused while in flight, then for cacheMs from its completion.
+    void report.finally(() => (entry.at = performance.now())).catch(() => {});
+    return report;
+  };
+}
+
+export function createHealthRoutes(options: { maxLagBlocks: number; timeoutMs: number; cacheMs?: number }) {
   const app = createRouter();
-  app.openapi(healthRoute, async (c) => c.json((await healthReport(c.get("deps"), options)).body, 200));
+  const probe = sharedProbe({ ...options, cacheMs: options.cacheMs ?? 250 });
+  app.openapi(healthRoute, async (c) => c.json((await probe(c.get("deps"))).body, 200));
   app.openapi(readyRoute, async (c) => {
-    const { ready, body } = await healthReport(c.get("deps"), options);
+    const { ready, body } = await probe(c.get("deps"));
     return ready ? c.json(body, 200) : c.json(body, 503);
   });
   return app;

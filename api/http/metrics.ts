@@ -3,11 +3,13 @@
  * (Ponder keeps /metrics for its own). Business counters are incremented where the fact is
  * committed (events routes, notifier), see infra/metrics.ts.
  */
+import { createHash, timingSafeEqual } from "node:crypto";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { httpDuration, registry } from "../../infra/metrics.js";
 import type { AppEnv } from "./context.js";
 import { unauthorized } from "./errors.js";
+import { requestHeader } from "./headers.js";
 import { createRouter, errorResponses } from "./openapi.js";
 
 export function httpMetrics(): MiddlewareHandler<AppEnv> {
@@ -29,10 +31,18 @@ const metricsRoute = createRoute({
   responses: { 200: { description: "Prometheus text format", content: { "text/plain": { schema: z.string() } } }, ...errorResponses(401) },
 });
 
+const digest = (value: string) => createHash("sha256").update(value).digest();
+
+/** `presented` equals `expected`, compared in constant time (SHA-256 digests: equal lengths whatever the input). */
+export function tokenMatches(presented: string, expected: string): boolean {
+  return timingSafeEqual(digest(presented), digest(expected));
+}
+
 export function createMetricsRoutes(token: string | undefined) {
   const app = createRouter();
   app.openapi(metricsRoute, async (c) => {
-    if (token && c.req.header("authorization") !== `Bearer ${token}`) throw unauthorized("METRICS_TOKEN_REQUIRED", "send Authorization: Bearer <METRICS_TOKEN>");
+    const presented = /^Bearer\s+(\S+)\s*$/i.exec(requestHeader(c, "authorization") ?? "")?.[1] ?? "";
+    if (token && !tokenMatches(presented, token)) throw unauthorized("METRICS_TOKEN_REQUIRED", "send Authorization: Bearer <METRICS_TOKEN>");
     return c.text(await registry.metrics(), 200, { "content-type": registry.contentType });
   });
   return app;

@@ -4,10 +4,10 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
-import { accessLogger, type Logger } from "../../infra/logger.js";
+import type { Logger } from "../../infra/logger.js";
 import type { AppEnv, Principal, RequestDeps, Role } from "./context.js";
 import { forbidden, unauthorized } from "./errors.js";
-import { consumeRateLimit } from "./ratelimit.js";
+import { consumeRateLimit, requestIp } from "./ratelimit.js";
 import { addResponseHeaders, requestHeader } from "./headers.js";
 
 const REQUEST_ID = /^[\w.:-]{1,100}$/;
@@ -49,8 +49,8 @@ export function requestLogger(): MiddlewareHandler<AppEnv> {
     const started = performance.now();
     await next();
     const principal = c.get("principal");
-    // Fixed, non-secret fields: written without pino's redaction pass (infra/logger.ts accessLogger).
-    accessLogger(c.get("deps").logger).info(
+    // Like every line, scrubbed at the destination (infra/logger.ts).
+    c.get("deps").logger.info(
       {
         requestId: c.get("requestId"),
         method: c.req.method,
@@ -64,14 +64,9 @@ export function requestLogger(): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** Client IP: first X-Forwarded-For hop when TRUST_PROXY, else the socket address (node server). */
+/** Client IP past the trusted proxies (TRUST_PROXY, api/http/clientIp.ts). */
 export function clientIp(c: Context<AppEnv>): string {
-  if (c.get("deps").config.trustProxy) {
-    const forwarded = requestHeader(c, "x-forwarded-for")?.split(",")[0]?.trim();
-    if (forwarded) return forwarded.slice(0, 64);
-  }
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return env?.incoming?.socket?.remoteAddress ?? "unknown";
+  return requestIp(c, c.get("deps").config.trustProxy);
 }
 
 /**

@@ -24,6 +24,7 @@ import { rateLimited } from "../../infra/metrics.js";
 import type { OpsConfig } from "../../infra/opsConfig.js";
 import type { KeyValueStore, RedisKeyValueStore } from "../../infra/redis.js";
 import type { AppEnv } from "./context.js";
+import { clientAddress, type TrustProxy } from "./clientIp.js";
 import { ApiError, dependencyDown } from "./errors.js";
 import { addResponseHeaders, requestHeader } from "./headers.js";
 
@@ -134,14 +135,10 @@ export async function consumeRateLimit(kv: KeyValueStore, spec: LimitSpec, key: 
   }
 }
 
-/** Client IP: first X-Forwarded-For hop when TRUST_PROXY, else the socket address. */
-export function requestIp(c: Context, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = requestHeader(c, "x-forwarded-for")?.split(",")[0]?.trim();
-    if (forwarded) return forwarded.slice(0, 64);
-  }
+/** Client IP past the trusted proxies (api/http/clientIp.ts), else the socket address. */
+export function requestIp(c: Context, trustProxy: TrustProxy): string {
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return env?.incoming?.socket?.remoteAddress ?? "unknown";
+  return clientAddress(trustProxy, env?.incoming?.socket?.remoteAddress, requestHeader(c, "x-forwarded-for"));
 }
 
 /** Paths a load balancer or Prometheus polls: never limited. */
@@ -189,7 +186,7 @@ async function walletKey(c: Context<AppEnv>): Promise<string | undefined> {
  * `app.use("/graphql", graphqlRateLimit(kv, ops))`). Ponder's graphql() adds its own depth, alias
  * and token limits.
  */
-export function graphqlRateLimit(kv: KeyValueStore, ops: OpsConfig, trustProxy = false): MiddlewareHandler {
+export function graphqlRateLimit(kv: KeyValueStore, ops: OpsConfig, trustProxy: TrustProxy = false): MiddlewareHandler {
   const spec: LimitSpec = { name: "graphql", points: ops.rateLimit.graphqlPerIp, windowSeconds: ops.rateLimit.windowSeconds, failOpen: true };
   return async (c, next) => {
     try {

@@ -14,7 +14,9 @@ import { bumpCacheVersion } from "../../infra/cache.js";
 import { nftMetadataResolved, nftMetadataVersions } from "../../offchain/tables/nfts.js";
 import { publicClientFor } from "../chains/clients.js";
 import type { RequestDeps } from "../http/context.js";
-import { conflict } from "../http/errors.js";
+import pLimit, { type LimitFunction } from "p-limit";
+import { ApiError, conflict } from "../http/errors.js";
+import type { NftSettings } from "./settings.js";
 import type { NftId } from "./ids.js";
 import { forgetNft } from "./read.js";
 
@@ -102,10 +104,36 @@ export async function readResolved(deps: RequestDeps, nft: NftId) {
 }
 
 /**
+ * The process-wide bound on tokenURI resolutions (p-limit): the per-token cooldown does not stop
+ * many tokens being refreshed (or first viewed) at once, each an outbound fetch of up to
+ * METADATA_IMAGE_MAX_BYTES and an image decode of up to 50 MP.
+ */
+const limiters = new WeakMap<NftSettings, LimitFunction>();
+const limiterOf = (s: NftSettings) => {
+  let limit = limiters.get(s);
+  if (!limit) limiters.set(s, (limit = pLimit(s.metadataMaxConcurrent)));
+  return limit;
+};
+
+/** True when no resolution may start or wait now (METADATA_MAX_CONCURRENT running, METADATA_MAX_QUEUED waiting). */
+export function metadataBusy(deps: RequestDeps): boolean {
+  const limit = limiterOf(deps.nft);
+  return limit.activeCount + limit.pendingCount >= deps.nft.metadataMaxConcurrent + deps.nft.metadataMaxQueued;
+}
+
+export const metadataBusyError = () => new ApiError(503, "METADATA_BUSY", "too many metadata resolutions in progress, retry later", { "Retry-After": "5" });
+
+/**
  * Reads tokenURI on the chain holding the token, resolves it, thumbnails its image, stores the
  * outcome (including a failure reason: a broken URI is a fact to show, not a server error).
+ * Runs under the process-wide bound; throws METADATA_BUSY (503) when it is full.
  */
 export async function refreshOnchainMetadata(deps: RequestDeps, nft: NftId, where: { chainId: number; contract: string }) {
+  if (metadataBusy(deps)) throw metadataBusyError();
+  return await limiterOf(deps.nft)(() => resolveAndStore(deps, nft, where));
+}
+
+async function resolveAndStore(deps: RequestDeps, nft: NftId, where: { chainId: number; contract: string }) {
   const s = deps.nft;
   const options = { ipfsGateway: s.ipfsGateway, timeoutMs: s.fetchTimeoutMs, maxBytes: s.metadataMaxBytes, allowHosts: s.fetchAllowHosts };
   let tokenUri: string | null = null;

@@ -11,7 +11,7 @@ import { isDependencyError } from "../http/errors.js";
 import { readTokenView } from "../indexed/tokens.js";
 import { composeBridge } from "../bridge/status.js";
 import { type NftId, checksum } from "./ids.js";
-import { displayUrl, latestOverride, readResolved, refreshOnchainMetadata, scope, thumbnailUrl } from "./metadata.js";
+import { displayUrl, latestOverride, metadataBusy, readResolved, refreshOnchainMetadata, scope, thumbnailUrl } from "./metadata.js";
 
 const CACHE_TTL_MS = 60_000;
 
@@ -191,6 +191,8 @@ export function presentNft(deps: RequestDeps, nft: NftId, loaded: LoadedNft) {
 /** First view of a token: resolve its tokenURI once in the background (one replica at a time). */
 async function resolveInBackground(deps: RequestDeps, nft: NftId, where: { chainId: number; contract: string }) {
   try {
+    // Under load (the bound full) a first view starts nothing; a later view tries again.
+    if (metadataBusy(deps)) return;
     if (!(await deps.kv.setIfAbsent(`nft:resolving:${nft.id}`, "1", deps.nft.fetchTimeoutMs * 3 + 5000))) return;
     await refreshOnchainMetadata(deps, nft, where);
   } catch (error) {

@@ -7,7 +7,7 @@ import { requireAuth, requireRole } from "../http/middleware.js";
 import { API_KEY, BEARER, createRouter, errorResponses, jsonBody, jsonContent } from "../http/openapi.js";
 import { listOwnerTokens, type OwnerCursor } from "../indexed/tokens.js";
 import { AddressParam, NftIdParam, PageQuery, checksum, decodeCursor, encodeCursor, formatNftId, parseNftId } from "./ids.js";
-import { MetadataOverrideSchema, overrideHistory, refreshOnchainMetadata, saveOverride, thumbnailUrl } from "./metadata.js";
+import { MetadataOverrideSchema, metadataBusy, metadataBusyError, overrideHistory, refreshOnchainMetadata, saveOverride, thumbnailUrl } from "./metadata.js";
 import { mint } from "./mint.js";
 import { loadNft, loadNftCached, presentNftJson } from "./read.js";
 
@@ -117,7 +117,7 @@ const refreshMetadata = createRoute({
   method: "post",
   path: "/nfts/{id}/metadata/refresh",
   tags: ["nfts"],
-  summary: "Re-resolve the on-chain tokenURI now (per-token cooldown)",
+  summary: "Re-resolve the on-chain tokenURI now (per-token cooldown; 503 METADATA_BUSY when the process-wide bound on resolutions is full)",
   request: { params: NftIdParam },
   responses: { 200: jsonContent(z.object({ onchain: Json, image: z.object({ thumbnail: z.string().nullable() }) }), "Resolved (or the resolution error)"), ...errorResponses(400, 404, 409, 429, 503) },
 });
@@ -216,6 +216,8 @@ export function createNftRoutes() {
     const current = await loadNft(deps, nft);
     if (!current) throw notFound("NFT_NOT_FOUND", `${nft.id} is not indexed`);
     if (current.state !== "on_chain" || current.chainId === null || current.contract === null) throw conflict("NFT_IN_FLIGHT", "the NFT is not on a chain right now");
+    // A full bound refuses before the cooldown is taken (the token can be refreshed as soon as there is room).
+    if (metadataBusy(deps)) throw metadataBusyError();
     const cooldown = deps.nft.refreshCooldownSeconds;
     if (cooldown > 0 && !(await deps.kv.setIfAbsent(`nft:refresh:${nft.id}`, "1", cooldown * 1000))) throw tooManyRequests(cooldown, "this NFT was refreshed recently");
     const row = await refreshOnchainMetadata(deps, nft, { chainId: current.chainId, contract: current.contract });

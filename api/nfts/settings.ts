@@ -30,6 +30,10 @@ export type NftSettings = {
   overrideMaxBytes: number;
   /** Per-token cooldown of POST /nfts/{id}/metadata/refresh. */
   refreshCooldownSeconds: number;
+  /** tokenURI resolutions (fetch + image decode) running at once in this process, whatever the token. */
+  metadataMaxConcurrent: number;
+  /** Resolutions waiting for a slot; beyond, a refresh answers 503 METADATA_BUSY and a first view does not start one. */
+  metadataMaxQueued: number;
   /** Folder of the content-addressed thumbnail store. */
   mediaDir: string;
   thumbnailSize: number;
@@ -50,6 +54,8 @@ export const NFT_DEFAULTS = {
   imageMaxBytes: 10 * 1024 * 1024,
   overrideMaxBytes: 16 * 1024,
   refreshCooldownSeconds: 60,
+  metadataMaxConcurrent: 4,
+  metadataMaxQueued: 16,
   thumbnailSize: 256,
 } as const;
 
@@ -76,6 +82,8 @@ export function loadNftSettings(env: NodeJS.ProcessEnv, dataDir: string): NftSet
       METADATA_IMAGE_MAX_BYTES: envInt(NFT_DEFAULTS.imageMaxBytes, 1024),
       METADATA_OVERRIDE_MAX_BYTES: envInt(NFT_DEFAULTS.overrideMaxBytes, 256),
       METADATA_REFRESH_COOLDOWN_SECONDS: envInt(NFT_DEFAULTS.refreshCooldownSeconds, 0),
+      METADATA_MAX_CONCURRENT: envInt(NFT_DEFAULTS.metadataMaxConcurrent, 1, 256),
+      METADATA_MAX_QUEUED: envInt(NFT_DEFAULTS.metadataMaxQueued, 0, 10_000),
       THUMBNAIL_SIZE: envInt(NFT_DEFAULTS.thumbnailSize, 16),
     })
     .safeParse(env);
@@ -94,6 +102,8 @@ export function loadNftSettings(env: NodeJS.ProcessEnv, dataDir: string): NftSet
     imageMaxBytes: p.METADATA_IMAGE_MAX_BYTES,
     overrideMaxBytes: p.METADATA_OVERRIDE_MAX_BYTES,
     refreshCooldownSeconds: p.METADATA_REFRESH_COOLDOWN_SECONDS,
+    metadataMaxConcurrent: p.METADATA_MAX_CONCURRENT,
+    metadataMaxQueued: p.METADATA_MAX_QUEUED,
     mediaDir: path.resolve(env.MEDIA_DIR ?? path.join(dataDir, "media")),
     thumbnailSize: p.THUMBNAIL_SIZE,
     fetchAllowHosts: (env.METADATA_FETCH_ALLOW_HOSTS ?? "").split(",").map((h) => h.trim().toLowerCase()).filter(Boolean),

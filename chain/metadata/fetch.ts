@@ -1,7 +1,7 @@
 /**
  * Fetching untrusted URLs (tokenURIs, images) without SSRF: only http(s); every address the host
- * resolves to must be public unicast (no loopback, private, link-local, CGNAT, metadata-service,
- * multicast, reserved or IPv4-mapped variants), checked inside the socket's own DNS lookup so the
+ * resolves to must be globally reachable unicast (./addresses.ts: the IANA special-purpose
+ * registries, IPv4-mapped/compatible/translated forms included), checked inside the socket's own DNS lookup so the
  * address connected to is the address checked (no DNS rebinding window); redirects are followed by
  * hand and each hop is checked again. Size limits apply while streaming, with one overall timeout.
  */
@@ -9,7 +9,9 @@ import dns from "node:dns";
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
-import ipaddr from "ipaddr.js";
+import { isPublicAddress } from "./addresses.js";
+
+export { isPublicAddress };
 
 export type FetchErrorCode = "SSRF_BLOCKED" | "UNSUPPORTED_URI" | "TOO_LARGE" | "TIMEOUT" | "BAD_CONTENT_TYPE" | "HTTP_STATUS" | "TOO_MANY_REDIRECTS" | "NETWORK" | "INVALID_JSON";
 
@@ -33,15 +35,6 @@ export type SafeFetchOptions = {
   maxRedirects?: number;
 };
 
-/** True when `ip` is a public unicast address (the only kind we connect to). */
-export function isPublicAddress(ip: string): boolean {
-  if (!ipaddr.isValid(ip)) return false;
-  let addr = ipaddr.parse(ip);
-  // ::ffff:127.0.0.1 and friends are IPv4 in disguise.
-  if (addr.kind() === "ipv6" && (addr as ipaddr.IPv6).isIPv4MappedAddress()) addr = (addr as ipaddr.IPv6).toIPv4Address();
-  return addr.range() === "unicast";
-}
-
 function blocked(host: string, ip: string) {
   return new MetadataFetchError("SSRF_BLOCKED", `refusing to fetch from ${host}: it resolves to non-public address ${ip}`);
 }
@@ -58,7 +51,8 @@ const guardedLookup: net.LookupFunction = (hostname, options, callback) => {
   });
 };
 
-function checkUrl(url: URL, allowHosts: string[]): { exempt: boolean } {
+/** Scheme, credentials and IP-literal checks of one hop (names are checked in the lookup hook). */
+export function checkUrl(url: URL, allowHosts: string[]): { exempt: boolean } {
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new MetadataFetchError("UNSUPPORTED_URI", `unsupported URL scheme ${url.protocol}`);
   if (url.username || url.password) throw new MetadataFetchError("UNSUPPORTED_URI", "URLs with credentials are refused");
   const port = url.port || (url.protocol === "https:" ? "443" : "80");

@@ -2,16 +2,49 @@
  * tokenURI → metadata JSON: `data:` URIs decoded in place (base64 or percent-encoded), `ipfs://`
  * through the configured gateway, `http(s)://` through the SSRF-guarded fetcher.
  */
+import { CID } from "multiformats/cid";
 import { MetadataFetchError, type SafeFetchOptions, safeFetch } from "./fetch.js";
 
 export type ResolveOptions = { ipfsGateway: string; timeoutMs: number; maxBytes: number; allowHosts?: string[] };
 
-/** An `ipfs://<cid>/<path>` (or `ipfs://ipfs/<cid>`) URI as a gateway URL; other URIs unchanged. */
+/** An `ipfs://` URI as its CID (normalised by multiformats) and path segments, `..` and `.` resolved. */
+export function parseIpfsUri(uri: string): { cid: string; path: string[] } {
+  const malformed = (why: string) => new MetadataFetchError("UNSUPPORTED_URI", `malformed ipfs:// URI: ${why}`);
+  if (!uri.startsWith("ipfs://")) throw malformed("not an ipfs:// URI");
+  const rest = uri.slice("ipfs://".length).replace(/^ipfs\//, "");
+  // Backslashes become slashes in WHATWG URLs, and a gateway would see whatever a query or fragment carries.
+  if (/[\\?#\s]/.test(rest)) throw malformed("no backslash, query, fragment or whitespace allowed");
+  const [rawCid = "", ...rawSegments] = rest.split("/");
+  let cid: string;
+  try {
+    cid = CID.parse(rawCid).toString();
+  } catch {
+    throw malformed(`"${rawCid.slice(0, 80)}" is not a CID`);
+  }
+  const path: string[] = [];
+  for (const raw of rawSegments) {
+    let segment: string;
+    try {
+      segment = decodeURIComponent(raw);
+    } catch {
+      throw malformed("bad percent-encoding");
+    }
+    // An encoded separator or control character would be read as a separator by some gateway.
+    if (/[/\\\u0000-\u001f\u007f]/.test(segment)) throw malformed("encoded separator or control character in the path");
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") {
+      if (path.length === 0) throw malformed("the path leaves the CID");
+      path.pop();
+    } else path.push(segment);
+  }
+  return { cid, path };
+}
+
+/** An `ipfs://<cid>/<path>` (or `ipfs://ipfs/<cid>`) URI as a gateway URL (`<gateway><cid>/<path>`); other URIs unchanged. */
 export function gatewayUrl(uri: string, gateway: string): string {
   if (!uri.startsWith("ipfs://")) return uri;
-  const rest = uri.slice("ipfs://".length).replace(/^ipfs\//, "");
-  if (!/^[A-Za-z0-9]+(\/[^?#]*)?$/.test(rest)) throw new MetadataFetchError("UNSUPPORTED_URI", "malformed ipfs:// URI");
-  return gateway + rest;
+  const { cid, path } = parseIpfsUri(uri);
+  return gateway + [cid, ...path.map(encodeURIComponent)].join("/");
 }
 
 /** Decodes a `data:` URI; returns its media type and bytes. */

@@ -6,11 +6,10 @@
 import { db } from "ponder:api";
 import schema from "ponder:schema";
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
-import { createMiddleware } from "hono/factory";
 import { and, asc, client, desc, eq, graphql, gt, inArray } from "ponder";
 import { type Address, isAddress } from "viem";
 import { deriveLocation, joinBridge } from "../../indexer/omnichain.js";
+import { limitBody } from "../../api/http/bodyLimit.js";
 import { ponderRouteLimit } from "../../api/http/ponderGuards.js";
 import { createProductionApp } from "../../api/deps.js";
 import { ponderIndexedDb } from "../../api/indexed/db.js";
@@ -22,25 +21,11 @@ const app = new Hono();
 
 // Per-IP rate limit of the generated reads (RATE_LIMIT_GRAPHQL_PER_IP per RATE_LIMIT_WINDOW_SECONDS).
 const routeLimit = ponderRouteLimit();
-// Ponder parses any body size: a real query is a few KiB, so anything over 512 KiB is refused early.
-// A declared oversized body (up to 16 MiB) is drained before the 413 so the client's kept-alive
-// socket stays usable for its next request; beyond that the connection is closed.
-const MAX_BODY = 512 * 1024;
-const MAX_DRAIN = 16 * 1024 * 1024;
-const tooLarge = { error: { code: "PAYLOAD_TOO_LARGE", message: "request body exceeds 512 KiB" } };
-const declaredSizeLimit = createMiddleware(async (c, next) => {
-  const declared = Number(c.req.header("content-length") ?? 0);
-  if (!(declared > MAX_BODY)) return await next();
-  if (declared > MAX_DRAIN || !c.req.raw.body) return c.json(tooLarge, 413, { connection: "close" });
-  const reader = c.req.raw.body.getReader();
-  while (!(await reader.read()).done) {}
-  return c.json(tooLarge, 413);
-});
-// Bodies without a declared length (chunked) are counted as they stream.
-const sizeLimit = bodyLimit({ maxSize: MAX_BODY, onError: (c) => c.json(tooLarge, 413, { connection: "close" }) });
+// Ponder parses any body size: a real query is a few KiB, so anything over 512 KiB is refused early,
+// the excess drained so the client's kept-alive socket stays usable (api/http/bodyLimit.ts, shared with REST).
+const sizeLimit = limitBody({ maxBytes: 512 * 1024, message: "request body exceeds 512 KiB" });
 for (const path of ["/graphql", "/", "/sql/*"]) {
   app.use(path, routeLimit);
-  app.use(path, declaredSizeLimit);
   app.use(path, sizeLimit);
 }
 

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { devnetAccounts } from "../../devnet/accounts.js";
 import { type AnvilProcess, freePort, startAnvil } from "../../devnet/anvil.js";
 import { deployWalletFixtures } from "./fixtures/wallet.js";
+import { buildApp } from "../../api/app.js";
 import { createTestApp, json, type KvMode, siweMessage, type TestApp } from "./helpers.js";
 
 const CHAIN_ID = 31337;
@@ -280,6 +281,37 @@ describe.each<KvMode>(["redis", "memory"])("auth with %s key-value store", (mode
       await expectError(await req(`/users/${admin.address}/roles/admin`, { method: "DELETE", headers: bearer(adminPair.accessToken) }), 409, "ROLE_FROM_CONFIG");
       const revoked = await req(`/users/${alice.address}/roles/organizer`, { method: "DELETE", headers: bearer(adminPair.accessToken) });
       expect(((await revoked.json()) as { roles: string[] }).roles).toEqual(["user"]);
+    });
+
+    it("ADMIN_ADDRESSES is the source of truth for config admins at every sign-in and refresh; API-granted admins stay", async () => {
+      const configured = await login(admin);
+      expect(configured.roles).toEqual(["user", "admin"]);
+      const granted = privateKeyToAccount(generatePrivateKey());
+      expect((await req(`/users/${granted.address}/roles/admin`, { method: "PUT", headers: bearer(configured.accessToken) })).status).toBe(200);
+      // The same store and Redis, the admin removed from the configuration (a redeploy).
+      const unlisted = buildApp({ ...t.deps, config: { ...t.deps.config, auth: { ...t.deps.config.auth, adminAddresses: [] } } });
+      const loginOn = async (app: typeof unlisted, account: Signer) => {
+        const { nonce } = (await (await app.request(`/auth/nonce/${account.address}`)).json()) as { nonce: string };
+        const message = siweMessage({ address: account.address, nonce, chainId: CHAIN_ID });
+        const res = await app.request("/auth/login", json({ message, signature: await account.signMessage({ message }) }));
+        expect(res.status).toBe(200);
+        return (await res.json()) as { accessToken: string; refreshToken: string; roles: string[] };
+      };
+      const demoted = await loginOn(unlisted, admin);
+      expect(demoted.roles).toEqual(["user"]);
+      await expectError(await unlisted.request("/auth/api-keys", { headers: bearer(demoted.accessToken) }), 403, "MISSING_ROLE");
+      // The admin's other session's token (issued as admin) no longer works: refresh → no admin.
+      await expectError(await unlisted.request("/auth/me", { headers: bearer(configured.accessToken) }), 401, "TOKEN_STALE");
+      const refreshed = (await (await unlisted.request("/auth/refresh", json({ refreshToken: configured.refreshToken }))).json()) as { roles: string[] };
+      expect(refreshed.roles).toEqual(["user"]);
+      expect((await loginOn(unlisted, granted)).roles).toEqual(["user", "admin"]);
+
+      // Listed again: admin at the next sign-in; then removed again, a refresh alone demotes.
+      const again = await login(admin);
+      expect(again.roles).toEqual(["user", "admin"]);
+      const viaRefresh = (await (await unlisted.request("/auth/refresh", json({ refreshToken: again.refreshToken }))).json()) as { roles: string[] };
+      expect(viaRefresh.roles).toEqual(["user"]);
+      expect((await login(admin)).roles).toEqual(["user", "admin"]);
     });
 
     it("API keys: created by admins, shown once, role-scoped, revocable", async () => {

@@ -162,19 +162,69 @@ describe("http foundation", () => {
 });
 
 describe("rate limits and dependency outages", () => {
-  it("limits /auth/nonce per address and per IP with 429 + Retry-After", async () => {
+  it("limits /auth/nonce per IP with 429 + Retry-After", async () => {
     const t = await createTestApp({ kv: "memory", env: { AUTH_RATE_LIMIT_PER_ADDRESS: "2", AUTH_RATE_LIMIT_PER_IP: "5", AUTH_RATE_LIMIT_WINDOW_SECONDS: "30" } });
     try {
       const a = privateKeyToAccount(generatePrivateKey()).address;
-      expect((await t.app.request(`/auth/nonce/${a}`)).status).toBe(200);
-      expect((await t.app.request(`/auth/nonce/${a}`)).status).toBe(200);
-      const limited = await t.app.request(`/auth/nonce/${a}`);
+      // Not per address: five nonces for one wallet (more than its per-address budget of 2) are fine.
+      for (let i = 0; i < 5; i++) expect((await t.app.request(`/auth/nonce/${a}`)).status).toBe(200);
+      const limited = await t.app.request(`/auth/nonce/${privateKeyToAccount(generatePrivateKey()).address}`);
       expect(limited.status).toBe(429);
       expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
       expect(await limited.json()).toMatchObject({ error: { code: "RATE_LIMITED" } });
-      for (let i = 0; i < 2; i++) await t.app.request(`/auth/nonce/${privateKeyToAccount(generatePrivateKey()).address}`);
-      const ipLimited = await t.app.request(`/auth/nonce/${privateKeyToAccount(generatePrivateKey()).address}`);
-      expect(ipLimited.status).toBe(429);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("a stranger cannot spend a wallet's sign-in budget; the wallet's own verified sign-ins are limited per address", async () => {
+    const env = { AUTH_RATE_LIMIT_PER_ADDRESS: "2", AUTH_RATE_LIMIT_PER_IP: "1000", AUTH_RATE_LIMIT_WINDOW_SECONDS: "30" };
+    const t = await createTestApp({ kv: "redis", chains: [{ chainId: CHAIN_ID, rpcUrl: "http://127.0.0.1:9" }], env });
+    try {
+      const victim = privateKeyToAccount(generatePrivateKey());
+      const stranger = privateKeyToAccount(generatePrivateKey());
+      const nonceFor = async (address: string) => ((await (await t.app.request(`/auth/nonce/${address}`)).json()) as { nonce: string }).nonce;
+      // The stranger asks for the victim's nonces and submits messages naming the victim, signed by
+      // itself (65 bytes: rejected without RPC) or malformed.
+      for (let i = 0; i < 6; i++) {
+        const message = siweMessage({ address: victim.address, nonce: await nonceFor(victim.address), chainId: CHAIN_ID });
+        const forged = await t.app.request("/auth/login", json({ message, signature: await stranger.signMessage({ message }) }));
+        expect([401, 503]).toContain(forged.status);
+        // (Not the victim's EOA signature: only its chain could tell a contract wallet's, and that RPC is down here: 503.)
+        const verify = await t.app.request("/auth/verify", json({ message: siweMessage({ address: victim.address, nonce: await nonceFor(victim.address), chainId: CHAIN_ID }), signature: "0x1234" }));
+        expect(verify.status).toBe(503);
+      }
+      const signIn = async () => {
+        const message = siweMessage({ address: victim.address, nonce: await nonceFor(victim.address), chainId: CHAIN_ID });
+        return await t.app.request("/auth/login", json({ message, signature: await victim.signMessage({ message }) }));
+      };
+      expect((await signIn()).status).toBe(200);
+      expect((await signIn()).status).toBe(200);
+      const third = await signIn();
+      expect(third.status).toBe(429);
+      expect(await third.json()).toMatchObject({ error: { code: "RATE_LIMITED" } });
+      // Another wallet is unaffected.
+      const other = privateKeyToAccount(generatePrivateKey());
+      const message = siweMessage({ address: other.address, nonce: await nonceFor(other.address), chainId: CHAIN_ID });
+      expect((await t.app.request("/auth/login", json({ message, signature: await other.signMessage({ message }) }))).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("brute force stays bounded: failed sign-ins count against the IP and each burns its nonce", async () => {
+    const t = await createTestApp({ kv: "memory", chains: [{ chainId: CHAIN_ID, rpcUrl: "http://127.0.0.1:9" }], env: { AUTH_RATE_LIMIT_PER_IP: "4", AUTH_RATE_LIMIT_WINDOW_SECONDS: "30" } });
+    try {
+      const victim = privateKeyToAccount(generatePrivateKey()).address;
+      const { nonce } = (await (await t.app.request(`/auth/nonce/${victim}`)).json()) as { nonce: string };
+      const message = siweMessage({ address: victim, nonce, chainId: CHAIN_ID });
+      const first = await t.app.request("/auth/login", json({ message, signature: `0x${"11".repeat(65)}` }));
+      expect([401, 503]).toContain(first.status);
+      const again = await t.app.request("/auth/login", json({ message, signature: `0x${"22".repeat(65)}` }));
+      expect(((await again.json()) as { error: { code: string } }).error.code).toBe("SIWE_NONCE_REUSED");
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await t.app.request("/auth/login", json({ message, signature: "0x00" }))).status);
+      expect(statuses.at(-1)).toBe(429);
     } finally {
       await t.close();
     }

@@ -5,6 +5,7 @@
  * No chain is needed here (distribution is tested in flow.test.ts on a devnet).
  */
 import { randomUUID } from "node:crypto";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REALTIME_CHANNEL } from "../../api/events/notify.js";
 import { bearer, createEventsApp, decodeQrPng, type EventsApp, fakeNetwork, inMinutes, organizer, post } from "./helpers.js";
@@ -115,6 +116,28 @@ describe.each(modes)("events routes ($store, $kv)", ({ kv, store }) => {
     expect(await errorOf(await reg(open.id))).toEqual({ status: 409, code: "EVENT_CANCELLED" });
   });
 
+  it("a demoted organizer can no longer edit, cancel, reopen, check in, distribute or report its events", async () => {
+    const account = privateKeyToAccount(generatePrivateKey());
+    await t.grant(account.address, "organizer");
+    const before = await t.login(account);
+    const event = (await (await createEvent({}, before.token)).json()) as { id: string };
+    const patch = (token: string, body: unknown) => t.request(`/events/${event.id}`, { method: "PATCH", headers: { ...bearer(token), "content-type": "application/json" }, body: JSON.stringify(body) });
+    expect((await patch(before.token, { name: "Mine" })).status).toBe(200);
+    const revoked = await t.request(`/users/${account.address}/roles/organizer`, { method: "DELETE", headers: bearer(t.admin.token) });
+    expect(revoked.status).toBe(200);
+    // The token issued while it was an organizer is refused at once ...
+    expect(await errorOf(await patch(before.token, { status: "cancelled" }))).toEqual({ status: 401, code: "TOKEN_STALE" });
+    // ... and a fresh session has no organizer role.
+    const after = await t.login(account);
+    for (const body of [{ name: "Still mine?" }, { status: "cancelled" }, { status: "active" }]) expect(await errorOf(await patch(after.token, body))).toEqual({ status: 403, code: "MISSING_ROLE" });
+    const organizerRoutes: [string, string, unknown?][] = [["POST", "verify", { code: "CL1:00:0:0" }], ["POST", "distribute"], ["GET", "report"], ["POST", "report"]];
+    for (const [method, path, body] of organizerRoutes)
+      expect(await errorOf(await t.request(`/events/${event.id}/${path}`, { method, headers: { ...bearer(after.token), "content-type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}) }))).toEqual({ status: 403, code: "MISSING_ROLE" });
+    expect(((await (await t.request(`/events/${event.id}`)).json()) as { name: string; status: string })).toMatchObject({ name: "Mine", status: "active" });
+    // An admin still can.
+    expect((await patch(t.admin.token, { status: "cancelled" })).status).toBe(200);
+  });
+
   it("capacity cannot be lowered below the registrations", async () => {
     const event = (await (await createEvent({ capacity: 5 })).json()) as { id: string };
     for (let i = 0; i < 3; i++) expect((await t.request(`/events/${event.id}/register`, { method: "POST", headers: bearer((await t.login()).token) })).status).toBe(201);
@@ -184,11 +207,18 @@ describe.each(modes)("events routes ($store, $kv)", ({ kv, store }) => {
 
     // Pushes after commit on the realtime channel.
     await new Promise((r) => setTimeout(r, 100));
+    // The public event room gets counts only: no wallet, no time, not even in the push id.
     const forEvent = published.filter((m) => m.rooms.includes(`event:${event.id}`));
     expect(forEvent.map((m) => m.type)).toEqual(["event:registered", "event:attended"]);
-    expect(forEvent[0]!.rooms).toEqual([`event:${event.id}`, `user:${holder.address}`]);
-    expect((forEvent[0] as { id?: string }).id).toBe(`event:registered:${event.id}:${holder.address}`);
-    expect(forEvent[1]!.data).toMatchObject({ eventId: event.id, address: holder.address, attendedAt: attendance.attendedAt });
+    expect(forEvent.map((m) => m.rooms)).toEqual([[`event:${event.id}`], [`event:${event.id}`]]);
+    expect(forEvent.map((m) => m.data)).toEqual([{ eventId: event.id, registered: 1, capacity: 50 }, { eventId: event.id, attended: 1 }]);
+    expect(JSON.stringify(forEvent).toLowerCase()).not.toContain(holder.address.toLowerCase().slice(2));
+    // The attendee's and the organizer's own rooms get the details.
+    const details = published.filter((m) => m.rooms.includes(`user:${holder.address}`) && m.data.eventId === event.id);
+    expect(details.map((m) => m.rooms)).toEqual([[`user:${holder.address}`, `user:${org.address}`], [`user:${holder.address}`, `user:${org.address}`]]);
+    expect((details[0] as { id?: string }).id).toBe(`event:registered:${event.id}:${holder.address}`);
+    expect(details[0]!.data).toMatchObject({ eventId: event.id, address: holder.address, registered: 1 });
+    expect(details[1]!.data).toMatchObject({ eventId: event.id, address: holder.address, attendedAt: attendance.attendedAt, attended: 1 });
   });
 
   it("check-in is open only from EVENTS_CHECKIN_OPENS_BEFORE_SECONDS before the start to _CLOSES_AFTER_ after the end", async () => {

@@ -143,10 +143,11 @@ describe("served by @hono/node-server", () => {
       expect([missing.status, missing.headers.get("x-request-id"), missing.headers.get("access-control-allow-origin")]).toEqual([404, "node-req-2", "https://app.cosmic.test"]);
       expect(await missing.json()).toMatchObject({ error: { code: "ROUTE_NOT_FOUND" } });
       expect((await get({ "x-request-id": "bad id" })).headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
-      // The per-IP budget follows the first X-Forwarded-For hop (TRUST_PROXY=1).
+      // TRUST_PROXY=1: the one proxy in front appends the client's address; whatever the client put
+      // left of it (rotated on every request here) does not change its budget.
       const ip = `10.9.1.${Math.floor(Math.random() * 250)}`;
-      for (let i = 0; i < LIMIT; i++) expect((await get({ "x-forwarded-for": `${ip}, 10.0.0.1` })).status).toBe(200);
-      const limited = await get({ "x-forwarded-for": `${ip}, 10.0.0.2`, "x-request-id": "node-req-3", origin: "https://app.cosmic.test" });
+      for (let i = 0; i < LIMIT; i++) expect((await get({ "x-forwarded-for": `198.51.100.${i}, ${ip}` })).status).toBe(200);
+      const limited = await get({ "x-forwarded-for": `203.0.113.7, ${ip}`, "x-request-id": "node-req-3", origin: "https://app.cosmic.test" });
       expect(limited.status).toBe(429);
       expect([limited.headers.get("x-request-id"), limited.headers.get("access-control-allow-origin"), limited.headers.get("ratelimit-remaining")]).toEqual(["node-req-3", "https://app.cosmic.test", "0"]);
       expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
@@ -154,6 +155,35 @@ describe("served by @hono/node-server", () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe("client IP behind proxies (TRUST_PROXY)", () => {
+  it("counts hops from the right, or skips configured proxy CIDRs; the client cannot choose its IP", async () => {
+    const { clientAddress } = await import("../../api/http/clientIp.js");
+    const { loadConfig, parseTrustProxy } = await import("../../infra/config.js");
+    const xff = "6.6.6.6, 1.2.3.4, 10.0.0.5";
+    expect(clientAddress(false, "10.0.0.9", xff)).toBe("10.0.0.9");
+    expect(clientAddress(parseTrustProxy("1"), "10.0.0.9", xff)).toBe("10.0.0.5");
+    expect(clientAddress(parseTrustProxy("2"), "10.0.0.9", xff)).toBe("1.2.3.4");
+    expect(clientAddress(parseTrustProxy("10.0.0.0/8"), "10.0.0.9", xff)).toBe("1.2.3.4");
+    expect(clientAddress(parseTrustProxy("10.0.0.0/8, 1.2.3.4"), "10.0.0.9", xff)).toBe("6.6.6.6");
+    // Not from a trusted proxy: the header is ignored.
+    expect(clientAddress(parseTrustProxy("10.0.0.0/8"), "8.8.8.8", xff)).toBe("8.8.8.8");
+    expect(clientAddress(parseTrustProxy("1"), "10.0.0.9", undefined)).toBe("10.0.0.9");
+    expect(parseTrustProxy("")).toBe(false);
+    expect(parseTrustProxy("false")).toBe(false);
+    expect(() => loadConfig({ TRUST_PROXY: "true" })).toThrow(/TRUST_PROXY=true is not accepted/);
+    expect(() => loadConfig({ TRUST_PROXY: "10.0.0.0/99" })).toThrow(/TRUST_PROXY:/);
+  });
+
+  it("a rotated X-Forwarded-For prefix does not escape the per-IP limit (TRUST_PROXY=1, app.request)", async () => {
+    const app = buildApp({ ...t.deps, ops });
+    const ip = `10.11.0.${Math.floor(Math.random() * 250)}`;
+    const statuses = [];
+    for (let i = 0; i < LIMIT + 5; i++) statuses.push((await app.request("/.well-known/jwks.json", from(`${randomUUID().slice(0, 3)}.1.1.${i}, ${ip}`))).status);
+    expect(statuses.filter((st) => st === 200)).toHaveLength(LIMIT);
+    expect(statuses.slice(LIMIT)).toEqual([429, 429, 429, 429, 429]);
   });
 });
 
@@ -267,6 +297,20 @@ describe("CORS, metrics, health", () => {
       await deadKv.close();
       await deadStore.close();
     }
+  });
+
+  it("/api/health and /api/ready stay cheap under a flood: one probe per process at a time, reused for HEALTH_CACHE_MS", async () => {
+    let pings = 0;
+    const store = Object.create(t.deps.store, { ping: { value: () => (pings++, t.deps.store.ping()) } }) as typeof t.deps.store;
+    const app = buildApp({ ...t.deps, store, ops: { ...ops, health: { ...ops.health, cacheMs: 200 } } });
+    const flood = await Promise.all(Array.from({ length: 100 }, (_, i) => app.request(i % 2 ? "/api/health" : "/api/ready", from(`10.12.${i}.1`))));
+    expect(flood.every((r) => r.status === 200)).toBe(true);
+    expect(pings).toBe(1);
+    for (let i = 0; i < 20; i++) await app.request("/api/health");
+    expect(pings).toBe(1);
+    await new Promise((r) => setTimeout(r, 250));
+    await app.request("/api/ready");
+    expect(pings).toBe(2);
   });
 
   it("reports every configuration problem, one line each", () => {

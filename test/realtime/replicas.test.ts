@@ -38,8 +38,10 @@ describe("fan-out across replicas", () => {
     expect(registered.status).toBe(201);
     const own = await watcher.next((m) => m.type === "event:registered");
     expect(own).toMatchObject({ rooms: [`user:${user.address}`], data: { eventId: id, address: user.address } });
+    // An anonymous socket in the event room learns the count, not who registered.
     const room = await anonymous.next((m) => m.type === "event:registered");
-    expect(room.rooms).toEqual([`event:${id}`]);
+    expect(room).toMatchObject({ rooms: [`event:${id}`], data: { eventId: id, registered: 1, capacity: 5 } });
+    expect(JSON.stringify(room).toLowerCase()).not.toContain(user.address.toLowerCase().slice(2));
     watcher.close();
     anonymous.close();
   });
