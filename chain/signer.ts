@@ -195,6 +195,17 @@ export function createChainSigner(options: SignerOptions) {
     inner.reset({ address: account.address, chainId: options.chainId });
   }
 
+  let automining: Promise<boolean> | undefined;
+  /** Whether the node is anvil with automine on (asked once per signer). */
+  function isAutominingAnvil(): Promise<boolean> {
+    const request = publicClient.request as (args: { method: string; params: unknown[] }) => Promise<unknown>;
+    automining ??= (async () => {
+      const version = String(await request({ method: "web3_clientVersion", params: [] }));
+      return version.startsWith("anvil") && (await request({ method: "anvil_getAutomine", params: [] })) === true;
+    })().catch(() => false);
+    return automining;
+  }
+
   /** One look at a pending transaction: undefined when nothing is wrong (yet). */
   async function diagnose(record: SentTransaction, knownNonce: number | undefined, final: boolean): Promise<{ reason: StuckReason; detail: TransactionStuckError["detail"] } | undefined> {
     const [tx, accountNonce] = await Promise.all([
@@ -206,6 +217,13 @@ export function createChainSigner(options: SignerOptions) {
     ]);
     if (tx?.blockNumber != null) return undefined; // mined: the receipt is on its way
     const nonce = tx?.nonce ?? knownNonce;
+    // Ready (next nonce of the account) yet still in the pool: anvil's automine can miss ready
+    // transactions sent concurrently (foundry-rs/foundry#10122; seen here with parallel deployment
+    // writes: a transaction pending for 180 s). On an automining anvil, mine a block to flush it.
+    if (tx && nonce === accountNonce && (await isAutominingAnvil())) {
+      await publicClient.request({ method: "evm_mine", params: [] } as never).catch(() => {});
+      return undefined;
+    }
     if (tx === null) return { reason: "dropped", detail: { nonce, accountNonce } };
     if (nonce !== undefined && nonce < accountNonce) return { reason: "dropped", detail: { nonce, accountNonce } };
     if (nonce !== undefined && nonce > accountNonce && sending === 0) {

@@ -5,6 +5,7 @@
  *   - lose a request before the node sees it, or lose the node's answer after it acted on it
  *     (`beforeForward` / `afterForward` return "drop": the caller's socket is destroyed);
  *   - observe the answers (`afterForward` gets them with the instant they arrived);
+ *   - answer a single request itself (`respond`: e.g. make the node look like another one);
  *   - die and come back like an RPC node (`kill()` drops open connections and stops listening;
  *     `restart()` listens again on the same port) while the chain keeps its state.
  * Hand-written: no maintained library injects faults into JSON-RPC over HTTP on loopback.
@@ -18,6 +19,8 @@ export type RpcProxyOptions = {
   beforeForward?(methods: string[]): "forward" | "drop";
   /** Called with the node's answer and `performance.now()` of its arrival; "drop" = the caller never hears it. */
   afterForward?(methods: string[], answer: Buffer, at: number): "answer" | "drop" | void;
+  /** A JSON-RPC `result` to answer a single (non-batch) request with, instead of forwarding it; undefined = forward. */
+  respond?(method: string): unknown;
 };
 
 export type RpcProxy = {
@@ -50,6 +53,12 @@ export async function startRpcProxy(target: string, options: RpcProxyOptions = {
         const body = Buffer.concat(chunks);
         const methods = methodsOf(body);
         if (options.beforeForward?.(methods) === "drop") return void res.destroy();
+        const own = methods.length === 1 && !body.toString().trimStart().startsWith("[") ? options.respond?.(methods[0]!) : undefined;
+        if (own !== undefined) {
+          const id = (JSON.parse(body.toString()) as { id?: unknown }).id ?? null;
+          res.writeHead(200, { "content-type": "application/json" });
+          return void res.end(JSON.stringify({ jsonrpc: "2.0", id, result: own }));
+        }
         if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
         const upstream = await fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(30_000) });
         const answer = Buffer.from(await upstream.arrayBuffer());

@@ -4,22 +4,30 @@
  */
 import type { Reporter, RunnerTask, RunnerTestFile } from "vitest";
 
-function count(tasks: RunnerTask[], totals: { passed: number; failed: number; skipped: number }) {
+/** Counts the tests under `tasks`; returns how many of them failed. */
+function count(tasks: RunnerTask[], totals: { passed: number; failed: number; skipped: number }): number {
+  let failed = 0;
   for (const task of tasks) {
-    if (task.type === "suite") count(task.tasks, totals);
-    else if (task.mode === "skip" || task.mode === "todo") totals.skipped++;
+    if (task.type === "suite") {
+      const inside = count(task.tasks, totals);
+      // A suite that failed in a hook (beforeAll, afterAll) while none of its tests did: one failure.
+      if (task.result?.state === "fail" && inside === 0) totals.failed++;
+      failed += inside;
+    } else if (task.mode === "skip" || task.mode === "todo") totals.skipped++;
     else if (task.result?.state === "pass") totals.passed++;
-    else if (task.result?.state === "fail") totals.failed++;
+    else if (task.result?.state === "fail") (totals.failed++, failed++);
     else totals.skipped++;
   }
+  return failed;
 }
 
 export default class SummaryReporter implements Reporter {
   onFinished(files: RunnerTestFile[] = [], errors: unknown[] = []) {
     const totals = { passed: 0, failed: 0, skipped: 0 };
-    count(files, totals);
-    // A file that failed to load (or an unhandled error) is a failure even with no test inside.
-    totals.failed += files.filter((f) => f.result?.state === "fail" && f.tasks.length === 0).length + errors.length;
+    // A file that failed to load or in a hook, with no failed test of its own, counts as one failure
+    // (its tests are reported skipped); so does an unhandled error.
+    for (const file of files) if (count(file.tasks, totals) === 0 && file.result?.state === "fail") totals.failed++;
+    totals.failed += errors.length;
     process.stdout.write(`\n${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ""}\n`);
   }
 }

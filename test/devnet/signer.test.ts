@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { tokenIdInRange } from "../../chain/onft.js";
 import { TransactionStuckError, createChainSigner } from "../../chain/signer.js";
+import { startRpcProxy } from "../../devnet/rpcProxy.js";
 import type { Devnet } from "../../devnet/start.js";
 import { accounts, chainAt, collectionOn, deployer, startTestDevnet } from "../helpers/devnet.js";
 
@@ -45,6 +46,41 @@ describe("signer nonces and stuck transactions", () => {
     const chainNonce = () => signer.publicClient.getTransactionCount({ address: signer.address, blockTag: "latest" });
     return { chain, signer, mint, txNonce, chainNonce };
   };
+
+  it("a ready transaction an automining anvil left in its pool is mined within a check (foundry-rs/foundry#10122)", async () => {
+    const { chain } = setup();
+    // The state anvil's automine sometimes leaves behind (a ready transaction never mined): automine
+    // off on the node, while the proxy in front of it says "anvil, automining" as the buggy node would.
+    await rpc(chain.rpcUrl, "evm_setAutomine", [false]);
+    const proxy = await startRpcProxy(chain.rpcUrl, { respond: (method) => (method === "anvil_getAutomine" ? true : undefined) });
+    try {
+      const signer = createChainSigner({ chainId: chain.chainId, rpcUrl: proxy.url, privateKey: deployer.privateKey, pollingInterval: 10, stuckCheckMs: 300, receiptTimeoutMs: 20_000 });
+      const started = Date.now();
+      const receipt = await signer.write({ address: collectionOn(devnet.deployments, "cosmic", chain.chainId).address, abi: CosmicONFT721Abi, functionName: "mint", args: [accounts[1]!.address, tokenIdInRange(chain.eid, serial++)] });
+      expect(receipt.status).toBe("success");
+      expect(Date.now() - started).toBeLessThan(5_000); // about one stuckCheckMs, not the receipt timeout
+      expect(poolSize(await rpc<Pool>(chain.rpcUrl, "txpool_content"))).toBe(0);
+    } finally {
+      await rpc(chain.rpcUrl, "evm_setAutomine", [true]);
+      await proxy.close();
+    }
+  });
+
+  it("a transaction pending on a node that is not mining is left alone (no block is forced)", async () => {
+    const { chain, signer } = setup();
+    await rpc(chain.rpcUrl, "evm_setAutomine", [false]);
+    try {
+      const head = await signer.publicClient.getBlockNumber({ cacheTime: 0 });
+      const sent = signer.write({ address: collectionOn(devnet.deployments, "cosmic", chain.chainId).address, abi: CosmicONFT721Abi, functionName: "mint", args: [accounts[1]!.address, tokenIdInRange(chain.eid, serial++)] });
+      sent.catch(() => {});
+      await new Promise((r) => setTimeout(r, 1_000)); // three checks
+      expect(await signer.publicClient.getBlockNumber({ cacheTime: 0 })).toBe(head);
+      await rpc(chain.rpcUrl, "evm_mine");
+      expect((await sent).status).toBe("success");
+    } finally {
+      await rpc(chain.rpcUrl, "evm_setAutomine", [true]);
+    }
+  });
 
   it("the same signer keeps sending after evm_revert: the nonce comes from the chain, not from memory", async () => {
     const { chain, mint, txNonce, chainNonce } = setup();
