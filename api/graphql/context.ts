@@ -68,6 +68,7 @@ export function createLoaders(deps: RequestDeps) {
 
 export function createContext(c: Context<AppEnv>, tickets: TicketKeys, ponder: PonderContext): GraphqlContext {
   const deps = c.get("deps");
+  let loaders: ReturnType<typeof createLoaders> | undefined;
   return {
     ...ponder,
     c,
@@ -78,6 +79,9 @@ export function createContext(c: Context<AppEnv>, tickets: TicketKeys, ponder: P
       c.set("principal", principal); // the access log names the caller, as on REST
       return principal;
     }),
-    loaders: createLoaders(deps),
+    // Built on first use: most requests need a few of them, none of them for `{ __typename }`.
+    get loaders() {
+      return (loaders ??= createLoaders(deps));
+    },
   };
 }

@@ -89,11 +89,25 @@ export const COST_CODE = "QUERY_TOO_COSTLY";
 
 /** Envelop plugins of the limits, for createYoga({ plugins }). */
 export function limitPlugins(limits: GraphqlLimits): Plugin[] {
+  // The cost depends on the document and on the values of non-string variables only (page sizes are
+  // Ints; strings such as ids never change it): memoised per parsed document (yoga caches parsing,
+  // so a repeated query string is the same DocumentNode) and those values.
+  const memo = new WeakMap<DocumentNode, Map<string, number>>();
+  const costOf = (schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | undefined, operationName: string | undefined) => {
+    const key = `${operationName ?? ""}|${JSON.stringify(Object.entries(variables ?? {}).filter(([, v]) => typeof v !== "string"))}`;
+    let byVars = memo.get(document);
+    const hit = byVars?.get(key);
+    if (hit !== undefined) return hit;
+    const cost = requestCost(schema, document, variables, operationName);
+    if (!byVars) memo.set(document, (byVars = new Map()));
+    if (byVars.size < 100) byVars.set(key, cost);
+    return cost;
+  };
   const costLimit: Plugin = {
     onExecute({ args, setResultAndStopExecution }) {
       let cost: number;
       try {
-        cost = requestCost(args.schema, args.document, (args.variableValues ?? undefined) as Record<string, unknown> | undefined, args.operationName ?? undefined);
+        cost = costOf(args.schema, args.document, (args.variableValues ?? undefined) as Record<string, unknown> | undefined, args.operationName ?? undefined);
       } catch (error) {
         setResultAndStopExecution({ errors: [new GraphQLError(`query cost cannot be computed: ${(error as Error).message}`, { extensions: { code: COST_CODE, kind: "BAD_REQUEST" } })] });
         return;

@@ -120,5 +120,31 @@ export function graphqlHandler(options: { tickets: TicketKeys; limits: GraphqlLi
       },
     });
   })();
-  return async (c: Context<AppEnv>) => (await yoga).handle(c.req.raw, { c });
+  return async (c: Context<AppEnv>) => {
+    const server = await yoga;
+    if (!fastPath(c)) return server.handle(c.req.raw, { c });
+    let params: unknown;
+    try {
+      params = await c.req.json();
+    } catch {
+      return c.json({ errors: [{ message: "POST body sent invalid JSON." }] }, 400);
+    }
+    if (!params || typeof params !== "object" || Array.isArray(params) || typeof (params as { query?: unknown }).query !== "string")
+      return server.handle(new Request(c.req.url, { method: "POST", headers: c.req.raw.headers, body: JSON.stringify(params) }), { c });
+    // The GraphQL part of yoga (params hooks, parse/validate caches, our limits, execution, error
+    // masking) without its HTTP part: no Fetch Request/Response per call (measured: ~0.3 ms of a
+    // `{ __typename }` request in-process). Its plugins read only `request.method` here.
+    const request = { method: "POST" } as Request;
+    const result = await server.getResultForParams({ params: params as { query: string }, request }, { c, request, params } as never);
+    return c.json(result as object);
+  };
+}
+
+/** A plain JSON POST whose client takes application/json: answered by the GraphQL pipeline directly. */
+function fastPath(c: Context<AppEnv>): boolean {
+  if (c.req.method !== "POST") return false;
+  const type = c.req.header("content-type");
+  if (!type || !/^application\/json\s*(;|$)/i.test(type)) return false;
+  const accept = c.req.header("accept");
+  return !accept || accept === "*/*" || /application\/json|\*\/\*/i.test(accept);
 }

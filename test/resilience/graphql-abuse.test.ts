@@ -25,7 +25,7 @@ const manyFields = (n: number) => `{ tokens(limit: 1) { items { ${"owner ".repea
 const ATTACKS: { name: string; body: string; contentType?: string; expect?: "reject" | "bounded" }[] = [
   { name: "depth: 60 nested ofType (introspection)", body: JSON.stringify({ query: deepOfType(60) }), expect: "bounded" },
   {
-    name: "breadth: collection → tokens → collection → tokens (the 192-character fan-out; row budget)",
+    name: "breadth: collection → tokens → collection → tokens (the security report's fan-out shape; row budget)",
     body: JSON.stringify({ query: "{collections{items{tokens{items{collectionInfo{tokens{items{collectionInfo{tokens{items{tokenId owner collectionInfo{slug name}}}}}}}}}}}}" }),
   },
   { name: "breadth: 1000 × 1000 rows through a relation (row budget)", body: JSON.stringify({ query: "{ tokens(limit: 1000) { items { transfers(limit: 1000) { items { kind } } } } }" }) },
