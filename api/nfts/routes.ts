@@ -22,6 +22,8 @@ const NftSchema = z
     contract: z.string().nullable(),
     owner: z.string().nullable(),
     consistent: z.boolean(),
+    createdAt: z.string().openapi({ description: "block time of the token's first transfer (its mint)" }),
+    updatedAt: z.string().openapi({ description: "the later of its last indexed change and its latest metadata override" }),
     chains: z.array(Json),
     metadata: z.object({ onchain: Json, override: Json.nullable(), merged: Json }),
     image: z.object({ original: z.string().nullable(), thumbnail: z.string().nullable() }),
