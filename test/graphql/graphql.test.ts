@@ -133,7 +133,7 @@ describe("GraphQL: the seed's schema over the REST services", () => {
     expect(code(await gql(PREPARE, { i: { ...input, tokenId: "nope" } }, s.bearer(aliceToken)))).toMatchObject({ code: "VALIDATION_FAILED" });
     expect(code(await gql(PREPARE, { i: { ...input, dstChainId: chain(0).chainId } }, s.bearer(aliceToken)))).toMatchObject({ code: "SAME_CHAIN" });
 
-    await s.pauseRelayer();
+    await s.pauseWorkers();
     const prepared = ok(await gql(PREPARE, { i: input }, s.bearer(aliceToken))).prepareBridge;
     expect(prepared).toMatchObject({ status: "PREPARED", approval: null, transaction: { to: cosmic(0).address, chainId: chain(0).chainId } });
     const bridgeQuery = "query($id: ID!) { bridge(id: $id) { operationId status stuck srcChain { id } dstChain { id } sender recipient steps } }";
@@ -146,7 +146,7 @@ describe("GraphQL: the seed's schema over the REST services", () => {
     }, "the NFT in flight");
     expect(flying).toMatchObject({ chain: { id: chain(1).chainId }, owner: bob.address, bridge: { status: "INFLIGHT", srcChain: { id: chain(0).chainId }, dstChain: { id: chain(1).chainId } } });
 
-    await s.resumeRelayer();
+    await s.resumeWorkers();
     await s.relayed();
     await s.synced();
     const landed = await waitUntil(async () => {
