@@ -8,13 +8,10 @@
  */
 import pg from "pg";
 import sharp from "sharp";
-import { type Address, type Hex, createWalletClient, http } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { buildApp } from "../../api/app.js";
 import { tokenIdInRange } from "../../chain/onft.js";
-import { localChain } from "../../chain/signer.js";
 import { MemoryKeyValueStore } from "../../infra/redis.js";
 import { json } from "../api/helpers.js";
 import { accounts, collectionOn, deployer, signerFor } from "../helpers/devnet.js";
@@ -54,15 +51,6 @@ const [NFT_QUERY, OWNER_QUERY, COMBINED_QUERY] = (() => {
   const ops = readmeOperations();
   return [ops.find((o) => o.startsWith("query Nft("))!, ops.find((o) => o.startsWith("query NftsByOwner("))!, ops.find((o) => o.startsWith("query NftWithHistory("))!];
 })();
-
-async function signAndSend(privateKey: Hex, tx: { to: string; data: string; value: string; chainId: number }): Promise<Hex> {
-  const c = s.deployments.chains.find((x) => x.chainId === tx.chainId)!;
-  const wallet = createWalletClient({ account: privateKeyToAccount(privateKey), chain: localChain(c.chainId, c.rpcUrl), transport: http(c.rpcUrl) });
-  const hash = await wallet.sendTransaction({ to: tx.to as Address, data: tx.data as Hex, value: BigInt(tx.value) });
-  const receipt = await signerFor(c, deployer.privateKey).publicClient.waitForTransactionReceipt({ hash, pollingInterval: 20 });
-  expect(receipt.status).toBe("success");
-  return hash;
-}
 
 /** Counts SQL statements sent by this process (every pool: index replica and off-chain store). */
 async function countQueries<T>(fn: () => Promise<T>): Promise<{ result: T; queries: number }> {
@@ -138,7 +126,7 @@ describe("GraphQL: the seed's schema over the REST services", () => {
     expect(prepared).toMatchObject({ status: "PREPARED", approval: null, transaction: { to: cosmic(0).address, chainId: chain(0).chainId } });
     const bridgeQuery = "query($id: ID!) { bridge(id: $id) { operationId status stuck srcChain { id } dstChain { id } sender recipient steps } }";
     expect(ok(await gql(bridgeQuery, { id: prepared.operationId })).bridge).toMatchObject({ status: "PREPARED", operationId: prepared.operationId });
-    const txHash = await signAndSend(alice.privateKey, prepared.transaction);
+    const txHash = await s.signAndSend(alice.privateKey, prepared.transaction);
     await s.synced();
     const flying = await waitUntil(async () => {
       const n = ok(await gql(NFT_QUERY, { id: nftId })).nft;
@@ -171,11 +159,11 @@ describe("GraphQL: the seed's schema over the REST services", () => {
     const bobToken = await s.login(bob.privateKey);
     expect(code(await gql(UPDATE, { id: nftId, m: { name: "Mine" } }, s.bearer(aliceToken)))).toMatchObject({ code: "NOT_OWNER", kind: "FORBIDDEN" });
     expect(code(await gql(UPDATE, { id: nftId, m: { name: "x", unknown: 1 } }, s.bearer(bobToken)))).toMatchObject({ code: "VALIDATION_FAILED", kind: "BAD_REQUEST" });
-    const v1 = ok(await gql(UPDATE, { id: nftId, m: { name: "Comet, renamed", image: "ipfs://bafyimage/comet.png" } }, s.bearer(bobToken))).updateNftMetadata;
+    const v1 = ok(await gql(UPDATE, { id: nftId, m: { name: "Comet, renamed", image: "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/comet.png" } }, s.bearer(bobToken))).updateNftMetadata;
     expect(v1).toMatchObject({ id: nftId, version: 1, updatedBy: bob.address });
     const after = ok(await gql(NFT_QUERY, { id: nftId })).nft;
     expect(after).toMatchObject({ name: "Comet, renamed", description: "a token with on-chain metadata", owner: bob.address, chain: { id: chain(1).chainId }, metadata: { name: "Comet, renamed", attributes: [{ trait_type: "speed", value: 9 }] } });
-    expect(after.image).toBe("https://ipfs.io/ipfs/bafyimage/comet.png");
+    expect(after.image).toBe("https://ipfs.io/ipfs/bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/comet.png");
     expect(after.thumbnail).toBeNull();
     expect(Date.parse(after.updatedAt)).toBe(Date.parse(v1.updatedAt));
     const listed = ok(await gql(OWNER_QUERY, { owner: bob.address })).nftsByOwner.find((n: { id: string }) => n.id === nftId);
