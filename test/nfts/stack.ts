@@ -96,6 +96,12 @@ export async function startStack(options: { nft?: Partial<NftSettings> } = {}) {
       },
       synced: () => waitForHead(ponder, devnet.deployments),
       adminLogin: () => login(adminKey),
+      /** An API key with `roles`, created by the admin through POST /auth/api-keys. */
+      async apiKey(name: string, roles: string[]): Promise<string> {
+        const res = await req("/auth/api-keys", json({ name, roles }, bearer(await login(adminKey))));
+        if (res.status !== 201) throw new Error(`api key: ${res.status} ${await res.text()}`);
+        return ((await res.json()) as { key: string }).key;
+      },
       stop,
     };
   } catch (error) {
