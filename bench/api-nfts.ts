@@ -26,7 +26,7 @@
  * connections; owner query p99 < 30 ms over 1M tokens. Everything it creates is dropped at the end.
  */
 import { type ChildProcess, fork } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -38,8 +38,7 @@ import { cors } from "hono/cors";
 import { pino } from "pino";
 import { getAddress } from "viem";
 import { tokenIdInRange } from "../chain/onft.js";
-import { PG_URL, REDIS_URL, createTestDatabase } from "../test/api/helpers.js";
-import { CHAIN_A, CONTRACT_A, EID_A, SIZES, WHALE, benchNetwork, createNftIndex, listen, ownerOf } from "./lib/nftIndex.js";
+import { CHAIN_A, CONTRACT_A, EID_A, SIZES, WHALE, benchNetwork, listen, ownerOf, startBenchBackend } from "./lib/nftIndex.js";
 
 const { values } = parseArgs({
   options: {
@@ -92,43 +91,22 @@ async function serveMain() {
   const { buildApp, JwtKeys, connectIndexedDb, listOwnerTokens, nftSettings, setupFromDeployments, loadConfig, createLogger, loadOpsConfig, RedisKeyValueStore, createOffchainStore } =
     await appModules(path.resolve(values["app-root"] ?? path.join(HERE, "..")));
   const send = (m: Ready | DbTimings | { type: "profiled" }) => process.send!(m);
-  const schema = `bench_nfts_${Date.now().toString(36)}_${process.pid}`;
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), "bench-nfts-"));
-  const db = await createTestDatabase();
-  const kv = new RedisKeyValueStore(REDIS_URL, `bench:${schema}:`);
-  const kvCleanup = async () => {
-    await kv.deleteAllWithPrefix();
-    await kv.close();
-  };
-  const cleanups: (() => Promise<unknown>)[] = [async () => rmSync(dataDir, { recursive: true, force: true }), () => db.drop(), () => kvCleanup()];
-  const runCleanups = async () => {
-    for (const fn of cleanups.splice(0).reverse()) await fn().catch((e) => console.error("cleanup:", (e as Error).message));
-  };
-  // Interrupted (Ctrl-C, a CI timeout, the parent gone): still drop the schema, database and Redis keys.
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void runCleanups().finally(() => process.exit(130)));
-  process.once("disconnect", () => void runCleanups().finally(() => process.exit(1)));
+  // Production's rate limit path (Redis, shared by replicas) with a budget the load never exhausts;
+  // CORS for any origin (the default).
+  const backend = await startBenchBackend(
+    { JwtKeys, connectIndexedDb, loadConfig, loadOpsConfig, RedisKeyValueStore, createOffchainStore },
+    { prefix: "bench_nfts", tokens: TOKENS, logLevel: "info", opsEnv: { RATE_LIMIT_PER_IP: "1000000000", RATE_LIMIT_PER_WALLET: "1000000000" } },
+  );
+  const { dataDir, kv, store, config, ops, keys, cleanups, runCleanups } = backend;
 
   let setup;
   try {
-    console.log(`building an index of ${TOKENS.toLocaleString()} tokens in schema ${schema}…`);
-    const index = await createNftIndex(schema, TOKENS);
-    cleanups.push(() => index.drop());
-    const indexed = connectIndexedDb({ databaseUrl: PG_URL, schema, max: 10 });
-    cleanups.push(() => indexed.close());
-    const store = createOffchainStore({ databaseUrl: db.url, poolSize: 10 });
-    cleanups.push(() => store.close());
-    await store.migrate();
-    const config = loadConfig({ NODE_ENV: "test", DATA_DIR: dataDir, LOG_LEVEL: "info" });
-    // Production's rate limit path (Redis, shared by replicas) with a budget the load never exhausts;
-    // CORS for any origin (the default).
-    const ops = loadOpsConfig({ RATE_LIMIT_PER_IP: "1000000000", RATE_LIMIT_PER_WALLET: "1000000000" });
-    const keys = await JwtKeys.fromPrivateJwks([await JwtKeys.generatePrivateJwk()], { issuer: "bench", audience: "bench", ttlSeconds: 900 });
     const network = benchNetwork(setupFromDeployments);
     // One info line per request, written asynchronously to a file (production writes stdout).
     const logFile = path.join(dataDir, "requests.log");
     const destination = pino.destination({ dest: logFile, sync: false, mkdir: true });
     const logger = createLogger({ level: "info", destination });
-    const app = buildApp({ config, store, kv, logger, keys, verifiers: new Map(), network, indexed, nft: nftSettings({ dataDir }), ops });
+    const app = buildApp({ config, store, kv, logger, keys, verifiers: new Map(), network, indexed: backend.indexed, nft: nftSettings({ dataDir }), ops });
     // Our full middleware stack around a handler that does nothing: separates the stack's cost from the route's.
     app.get("/bench/noop", (c) => c.json({ ok: true }));
     const bare = new Hono().get("/bare", (c) => c.json({ id: "cosmic:1", owner: getAddress(WHALE), state: "on_chain" }));
@@ -147,7 +125,7 @@ async function serveMain() {
     const second = await fetch(`${ours.url}/nfts/${nftId}`);
     console.log(`GET /nfts/{id}: ${(await second.text()).length} bytes of JSON, ${[...second.headers].length} headers`);
 
-    setup = { indexed, destination, logFile, ours, baseline, behindPonder, nftId, index };
+    setup = { indexed: backend.indexed, destination, logFile, ours, baseline, behindPonder, nftId, index: backend.index };
   } catch (error) {
     await runCleanups();
     throw error;

@@ -14,9 +14,6 @@
  * Everything it creates is dropped at the end.
  */
 import { type ChildProcess, fork } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 // @ts-expect-error autocannon ships no types
@@ -32,9 +29,8 @@ import { createLogger } from "../infra/logger.js";
 import { loadOpsConfig } from "../infra/opsConfig.js";
 import { RedisKeyValueStore } from "../infra/redis.js";
 import { createOffchainStore } from "../offchain/store.js";
-import { PG_URL, REDIS_URL, createTestDatabase } from "../test/api/helpers.js";
 import { readmeOperations } from "../test/graphql/queries.js";
-import { EID_A, SIZES, benchNetwork, createNftIndex, listen, ownerOf } from "./lib/nftIndex.js";
+import { EID_A, SIZES, benchNetwork, listen, ownerOf, startBenchBackend } from "./lib/nftIndex.js";
 
 const { values } = parseArgs({
   options: {
@@ -56,29 +52,13 @@ const OWNER_QUERY = "query($o: String!) { nftsByOwner(owner: $o, first: 50) { id
 type Ready = { type: "ready"; url: string; nftId: string; indexSeconds: number };
 
 async function serveMain() {
-  const schema = `bench_gql_${Date.now().toString(36)}_${process.pid}`;
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), "bench-gql-"));
-  const db = await createTestDatabase();
-  const kv = new RedisKeyValueStore(REDIS_URL, `bench:${schema}:`);
-  const cleanups: (() => Promise<unknown>)[] = [async () => rmSync(dataDir, { recursive: true, force: true }), () => db.drop(), async () => (await kv.deleteAllWithPrefix(), await kv.close())];
-  const runCleanups = async () => {
-    for (const fn of cleanups.splice(0).reverse()) await fn().catch((e) => console.error("cleanup:", (e as Error).message));
-  };
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void runCleanups().finally(() => process.exit(130)));
-  process.once("disconnect", () => void runCleanups().finally(() => process.exit(1)));
+  const backend = await startBenchBackend(
+    { JwtKeys, connectIndexedDb, loadConfig, loadOpsConfig, RedisKeyValueStore, createOffchainStore },
+    { prefix: "bench_gql", tokens: TOKENS, logLevel: "warn", opsEnv: { RATE_LIMIT_PER_IP: "1000000000", RATE_LIMIT_PER_WALLET: "1000000000", RATE_LIMIT_GRAPHQL_PER_IP: "1000000000" } },
+  );
+  const { dataDir, kv, index, indexed, store, config, ops, keys, cleanups, runCleanups } = backend;
   process.on("message", (m: { type: string }) => m.type === "stop" && void runCleanups().finally(() => process.exit(0)));
   try {
-    console.log(`building an index of ${TOKENS.toLocaleString()} tokens in schema ${schema}…`);
-    const index = await createNftIndex(schema, TOKENS);
-    cleanups.push(() => index.drop());
-    const indexed = connectIndexedDb({ databaseUrl: PG_URL, schema, max: 10 });
-    cleanups.push(() => indexed.close());
-    const store = createOffchainStore({ databaseUrl: db.url, poolSize: 10 });
-    cleanups.push(() => store.close());
-    await store.migrate();
-    const config = loadConfig({ NODE_ENV: "test", DATA_DIR: dataDir, LOG_LEVEL: "warn" });
-    const ops = loadOpsConfig({ RATE_LIMIT_PER_IP: "1000000000", RATE_LIMIT_PER_WALLET: "1000000000", RATE_LIMIT_GRAPHQL_PER_IP: "1000000000" });
-    const keys = await JwtKeys.fromPrivateJwks([await JwtKeys.generatePrivateJwk()], { issuer: "bench", audience: "bench", ttlSeconds: 900 });
     const app = buildApp({ config, store, kv, logger: createLogger({ level: "warn" }), keys, verifiers: new Map(), network: benchNetwork(setupFromDeployments), indexed, nft: nftSettings({ dataDir }), ops });
     const server = await listen(app.fetch);
     cleanups.push(() => server.close());

@@ -3,12 +3,15 @@
  * Postgres schema with Ponder's own DDL for ponder.schema.ts, owners of 100 tokens each plus one
  * holder of 5,000, a checkpoint row; and the two-chain network setup that matches it.
  */
+import { mkdtempSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
 import { serve } from "@hono/node-server";
 import pg from "pg";
 import { tokenIdInRange } from "../../chain/onft.js";
 import type { setupFromDeployments as SetupFromDeployments } from "../../indexer/setup.js";
-import { PG_URL } from "../../test/api/helpers.js";
+import { PG_URL, REDIS_URL, createTestDatabase } from "../../test/api/helpers.js";
 import { createPonderShapedSchema } from "../../test/helpers/indexSchema.js";
 
 export const SIZES = { small: 20_000, medium: 200_000, large: 1_000_000 } as const;
@@ -83,4 +86,51 @@ export function listen(fetch: (req: Request) => Response | Promise<Response>): P
       resolve({ url: `http://127.0.0.1:${info.port}`, close: () => new Promise((r) => server.close(() => r())) }),
     );
   });
+}
+
+/** The app modules a bench backend needs (from this checkout, or another one for --compare). */
+export type BackendModules = {
+  JwtKeys: typeof import("../../api/auth/jwt.js").JwtKeys;
+  connectIndexedDb: typeof import("../../api/indexed/db.js").connectIndexedDb;
+  loadConfig: typeof import("../../infra/config.js").loadConfig;
+  loadOpsConfig: typeof import("../../infra/opsConfig.js").loadOpsConfig;
+  RedisKeyValueStore: typeof import("../../infra/redis.js").RedisKeyValueStore;
+  createOffchainStore: typeof import("../../offchain/store.js").createOffchainStore;
+};
+
+/**
+ * What a bench server builds its app on: the index (`tokens`), a read-only pool on it, an off-chain
+ * store in a database of its own, a Redis prefix, config with `logLevel`, ops config from `opsEnv`
+ * (budgets the load never exhausts), JWT keys. `runCleanups` drops all of it, also on SIGINT/SIGTERM
+ * or when the parent goes away; add more with `cleanups.push`.
+ */
+export async function startBenchBackend(m: BackendModules, options: { prefix: string; tokens: number; logLevel: string; opsEnv: Record<string, string> }) {
+  const schema = `${options.prefix}_${Date.now().toString(36)}_${process.pid}`;
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), `${options.prefix}-`));
+  const db = await createTestDatabase();
+  const kv = new m.RedisKeyValueStore(REDIS_URL, `bench:${schema}:`);
+  const cleanups: (() => Promise<unknown>)[] = [async () => rmSync(dataDir, { recursive: true, force: true }), () => db.drop(), async () => (await kv.deleteAllWithPrefix(), await kv.close())];
+  const runCleanups = async () => {
+    for (const fn of cleanups.splice(0).reverse()) await fn().catch((e) => console.error("cleanup:", (e as Error).message));
+  };
+  // Interrupted (Ctrl-C, a CI timeout, the parent gone): still drop the schema, database and Redis keys.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void runCleanups().finally(() => process.exit(130)));
+  process.once("disconnect", () => void runCleanups().finally(() => process.exit(1)));
+  try {
+    console.log(`building an index of ${options.tokens.toLocaleString()} tokens in schema ${schema}…`);
+    const index = await createNftIndex(schema, options.tokens);
+    cleanups.push(() => index.drop());
+    const indexed = m.connectIndexedDb({ databaseUrl: PG_URL, schema, max: 10 });
+    cleanups.push(() => indexed.close());
+    const store = m.createOffchainStore({ databaseUrl: db.url, poolSize: 10 });
+    cleanups.push(() => store.close());
+    await store.migrate();
+    const config = m.loadConfig({ NODE_ENV: "test", DATA_DIR: dataDir, LOG_LEVEL: options.logLevel });
+    const ops = m.loadOpsConfig(options.opsEnv);
+    const keys = await m.JwtKeys.fromPrivateJwks([await m.JwtKeys.generatePrivateJwk()], { issuer: "bench", audience: "bench", ttlSeconds: 900 });
+    return { schema, dataDir, kv, index, indexed, store, config, ops, keys, cleanups, runCleanups };
+  } catch (error) {
+    await runCleanups();
+    throw error;
+  }
 }
