@@ -35,7 +35,12 @@ import type { OpsConfig } from "../infra/opsConfig.js";
 import { createHealthRoutes } from "./health/routes.js";
 import { corsFromConfig } from "./http/cors.js";
 import { createMetricsRoutes, httpMetrics } from "./http/metrics.js";
-import { globalRateLimit } from "./http/ratelimit.js";
+import { globalRateLimit, graphqlRateLimit } from "./http/ratelimit.js";
+import { createIndexerRoutes } from "./indexed/routes.js";
+import { DEFAULT_GRAPHQL_LIMITS, graphqlHandler } from "./graphql/server.js";
+
+/** The GraphQL endpoint (GraphiQL on GET); `/` as Ponder served it before. */
+const GRAPHQL_PATHS = new Set(["/graphql", "/"]);
 
 export type AppDependencies = {
   config: Config;
@@ -88,7 +93,10 @@ export function buildApp(deps: AppDependencies) {
   app.use("*", httpMetrics());
   if (deps.ops) {
     app.use("*", corsFromConfig(deps.ops.corsOrigins));
-    app.use("*", globalRateLimit(deps.ops.rateLimit));
+    // /graphql keeps its own per-IP budget (RATE_LIMIT_GRAPHQL_PER_IP); every other route the global one.
+    const global = globalRateLimit(deps.ops.rateLimit);
+    const graphqlLimit = graphqlRateLimit(deps.kv, deps.ops, deps.config.trustProxy);
+    app.use("*", (c, next) => (GRAPHQL_PATHS.has(c.req.path) ? graphqlLimit(c, next) : global(c, next)));
   }
   // Over the limit: 413, the excess drained so the keep-alive connection stays usable (api/http/bodyLimit.ts).
   app.use("*", limitBody({ maxBytes: 256 * 1024, message: "request body exceeds 256 KiB" }));
@@ -103,6 +111,9 @@ export function buildApp(deps: AppDependencies) {
   app.route("/", createChainRoutes());
   const tickets = deps.tickets ?? new TicketKeys(loadTicketSecret(deps.config.events.ticketSecret, deps.config.dataDir), deps.config.events.codeStepSeconds);
   app.route("/", createEventRoutes({ tickets, jobs: deps.jobs, network: deps.network, signers: deps.signers }));
+  app.route("/", createIndexerRoutes());
+  const graphql = graphqlHandler({ tickets, limits: deps.ops?.graphql ?? DEFAULT_GRAPHQL_LIMITS });
+  for (const path of GRAPHQL_PATHS) app.on(["GET", "POST"], path, graphql);
   app.route("/", createJobRoutes());
   app.route("/", createHealthRoutes({ maxLagBlocks: deps.ops?.health.maxLagBlocks ?? 50, timeoutMs: deps.ops?.health.rpcTimeoutMs ?? 2_000, cacheMs: deps.ops?.health.cacheMs }));
   app.route("/", createMetricsRoutes(deps.ops?.metricsToken));

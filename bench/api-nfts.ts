@@ -26,25 +26,20 @@
  * connections; owner query p99 < 30 ms over 1M tokens. Everything it creates is dropped at the end.
  */
 import { type ChildProcess, fork } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { serve } from "@hono/node-server";
 // @ts-expect-error autocannon ships no types
 import autocannon from "autocannon";
 import { Hono } from "hono";
 import { cors } from "hono/cors";
-import pg from "pg";
 import { pino } from "pino";
 import { getAddress } from "viem";
 import { tokenIdInRange } from "../chain/onft.js";
-import { PG_URL, REDIS_URL, createTestDatabase } from "../test/api/helpers.js";
-import { createPonderShapedSchema } from "../test/helpers/indexSchema.js";
+import { CHAIN_A, CONTRACT_A, EID_A, SIZES, WHALE, benchNetwork, listen, ownerOf, startBenchBackend } from "./lib/nftIndex.js";
 
-const SIZES = { small: 20_000, medium: 200_000, large: 1_000_000 } as const;
 const { values } = parseArgs({
   options: {
     size: { type: "string", default: "small" },
@@ -64,65 +59,6 @@ const CONNECTIONS = Number(values.connections);
 const PROFILE_DIR = path.join(os.tmpdir(), "cosmic-bench-profiles");
 const DURATION = Number(values.duration);
 const ROUNDS = Math.max(1, Number(values.rounds));
-
-const CHAIN_A = 31337;
-const CHAIN_B = 31338;
-const EID_A = 50001;
-const CONTRACT_A = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
-const CONTRACT_B = "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512";
-const WHALE = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
-const ownerOf = (i: number) => `0x${(1_000_000 + Math.floor(i / 100)).toString(16).padStart(40, "0")}`;
-
-async function createIndex(schema: string) {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    const { createIndexes } = await createPonderShapedSchema(
-      client,
-      schema,
-      [
-        { name: "a", chainId: CHAIN_A, block: 1000 },
-        { name: "b", chainId: CHAIN_B, block: 1000 },
-      ],
-      { deferIndexes: true },
-    );
-    const base = tokenIdInRange(EID_A, 0n).toString();
-    // Tokens: i < TOKENS - 5000 belong to owner i/100 (chain alternates), the last 5000 to one holder.
-    const started = performance.now();
-    const chunk = 200_000;
-    for (let from = 0; from < TOKENS; from += chunk) {
-      const to = Math.min(TOKENS, from + chunk) - 1;
-      await client.query(
-        `INSERT INTO token (chain_id, contract, token_id, collection, owner, state, metadata_version, minted_block, updated_block, updated_timestamp, updated_order_key, last_tx_hash, last_log_index)
-         SELECT CASE WHEN i % 2 = 0 THEN ${CHAIN_A} ELSE ${CHAIN_B} END,
-                CASE WHEN i % 2 = 0 THEN '${CONTRACT_A}' ELSE '${CONTRACT_B}' END,
-                ${base}::numeric + i, 'cosmic',
-                CASE WHEN i >= ${TOKENS - 5000} THEN '${WHALE}' ELSE '0x' || lpad(to_hex(1000000 + i / 100), 40, '0') END,
-                'present', 0, 1, 1, 1700000000, lpad(i::text, 20, '0'), '0x' || lpad(to_hex(i), 64, '0'), 0
-         FROM generate_series(${from}, ${to}) AS i`,
-      );
-    }
-    await client.query(
-      `INSERT INTO transfer SELECT ${CHAIN_A}, '0x' || lpad(to_hex(i), 64, '0'), 0, i, 1700000000 + i, 'cosmic', '${CONTRACT_A}', ${base}::numeric, '0x0000000000000000000000000000000000000000', '${ownerOf(0)}', 'mint', NULL, lpad(i::text, 20, '0') FROM generate_series(1, 3) AS i`,
-    );
-    // Ponder creates the schema's indexes once the backfill is done; so do we, after the bulk insert.
-    await createIndexes();
-    await client.query("ANALYZE");
-    return { seconds: (performance.now() - started) / 1000, drop: async () => client.query(`DROP SCHEMA "${schema}" CASCADE`).finally(() => client.end()) };
-  } catch (error) {
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
-    await client.end();
-    throw error;
-  }
-}
-
-function listen(fetch: (req: Request) => Response | Promise<Response>): Promise<{ url: string; close(): Promise<void> }> {
-  return new Promise((resolve) => {
-    const server = serve({ fetch, port: 0, hostname: "127.0.0.1" }, (info: AddressInfo) =>
-      resolve({ url: `http://127.0.0.1:${info.port}`, close: () => new Promise((r) => server.close(() => r())) }),
-    );
-  });
-}
 
 /** Messages between the load generator (parent) and the server (child). */
 type Ready = { type: "ready"; ours: string; baseline: string; ponderShape: string; nftId: string; indexSeconds: number };
@@ -155,51 +91,22 @@ async function serveMain() {
   const { buildApp, JwtKeys, connectIndexedDb, listOwnerTokens, nftSettings, setupFromDeployments, loadConfig, createLogger, loadOpsConfig, RedisKeyValueStore, createOffchainStore } =
     await appModules(path.resolve(values["app-root"] ?? path.join(HERE, "..")));
   const send = (m: Ready | DbTimings | { type: "profiled" }) => process.send!(m);
-  const schema = `bench_nfts_${Date.now().toString(36)}_${process.pid}`;
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), "bench-nfts-"));
-  const db = await createTestDatabase();
-  const kv = new RedisKeyValueStore(REDIS_URL, `bench:${schema}:`);
-  const kvCleanup = async () => {
-    await kv.deleteAllWithPrefix();
-    await kv.close();
-  };
-  const cleanups: (() => Promise<unknown>)[] = [async () => rmSync(dataDir, { recursive: true, force: true }), () => db.drop(), () => kvCleanup()];
-  const runCleanups = async () => {
-    for (const fn of cleanups.splice(0).reverse()) await fn().catch((e) => console.error("cleanup:", (e as Error).message));
-  };
-  // Interrupted (Ctrl-C, a CI timeout, the parent gone): still drop the schema, database and Redis keys.
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void runCleanups().finally(() => process.exit(130)));
-  process.once("disconnect", () => void runCleanups().finally(() => process.exit(1)));
+  // Production's rate limit path (Redis, shared by replicas) with a budget the load never exhausts;
+  // CORS for any origin (the default).
+  const backend = await startBenchBackend(
+    { JwtKeys, connectIndexedDb, loadConfig, loadOpsConfig, RedisKeyValueStore, createOffchainStore },
+    { prefix: "bench_nfts", tokens: TOKENS, logLevel: "info", opsEnv: { RATE_LIMIT_PER_IP: "1000000000", RATE_LIMIT_PER_WALLET: "1000000000" } },
+  );
+  const { dataDir, kv, store, config, ops, keys, cleanups, runCleanups } = backend;
 
   let setup;
   try {
-    console.log(`building an index of ${TOKENS.toLocaleString()} tokens in schema ${schema}…`);
-    const index = await createIndex(schema);
-    cleanups.push(() => index.drop());
-    const indexed = connectIndexedDb({ databaseUrl: PG_URL, schema, max: 10 });
-    cleanups.push(() => indexed.close());
-    const store = createOffchainStore({ databaseUrl: db.url, poolSize: 10 });
-    cleanups.push(() => store.close());
-    await store.migrate();
-    const config = loadConfig({ NODE_ENV: "test", DATA_DIR: dataDir, LOG_LEVEL: "info" });
-    // Production's rate limit path (Redis, shared by replicas) with a budget the load never exhausts;
-    // CORS for any origin (the default).
-    const ops = loadOpsConfig({ RATE_LIMIT_PER_IP: "1000000000", RATE_LIMIT_PER_WALLET: "1000000000" });
-    const keys = await JwtKeys.fromPrivateJwks([await JwtKeys.generatePrivateJwk()], { issuer: "bench", audience: "bench", ttlSeconds: 900 });
-    const network = setupFromDeployments({
-      devnetId: "bench",
-      accounts: [],
-      chains: [
-        { name: "a", chainId: CHAIN_A, eid: EID_A, rpcUrl: "http://127.0.0.1:1", endpoint: "0x0000000000000000000000000000000000000001", startBlock: 0 },
-        { name: "b", chainId: CHAIN_B, eid: EID_A + 1, rpcUrl: "http://127.0.0.1:1", endpoint: "0x0000000000000000000000000000000000000001", startBlock: 0 },
-      ],
-      collections: [],
-    } as never);
+    const network = benchNetwork(setupFromDeployments);
     // One info line per request, written asynchronously to a file (production writes stdout).
     const logFile = path.join(dataDir, "requests.log");
     const destination = pino.destination({ dest: logFile, sync: false, mkdir: true });
     const logger = createLogger({ level: "info", destination });
-    const app = buildApp({ config, store, kv, logger, keys, verifiers: new Map(), network, indexed, nft: nftSettings({ dataDir }), ops });
+    const app = buildApp({ config, store, kv, logger, keys, verifiers: new Map(), network, indexed: backend.indexed, nft: nftSettings({ dataDir }), ops });
     // Our full middleware stack around a handler that does nothing: separates the stack's cost from the route's.
     app.get("/bench/noop", (c) => c.json({ ok: true }));
     const bare = new Hono().get("/bare", (c) => c.json({ id: "cosmic:1", owner: getAddress(WHALE), state: "on_chain" }));
@@ -218,7 +125,7 @@ async function serveMain() {
     const second = await fetch(`${ours.url}/nfts/${nftId}`);
     console.log(`GET /nfts/{id}: ${(await second.text()).length} bytes of JSON, ${[...second.headers].length} headers`);
 
-    setup = { indexed, destination, logFile, ours, baseline, behindPonder, nftId, index };
+    setup = { indexed: backend.indexed, destination, logFile, ours, baseline, behindPonder, nftId, index: backend.index };
   } catch (error) {
     await runCleanups();
     throw error;

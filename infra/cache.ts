@@ -80,6 +80,43 @@ export async function cached<T>(kv: KeyValueStore, parts: readonly KeyPart[], tt
   return value;
 }
 
+/**
+ * `cached` of several keys at once: one store read per key (in parallel), and one `loader` call for
+ * every key the store did not have (it gets their indexes and answers in the same order). Used
+ * where the loader batches (one SQL query per table for N NFTs).
+ */
+export async function cachedMany<T>(kv: KeyValueStore, keys: readonly (readonly KeyPart[])[], ttlMs: number, loader: (missing: number[]) => Promise<T[]>, name = "default"): Promise<T[]> {
+  const all = keys.map((_, i) => i);
+  if (!kvReady(kv)) {
+    cacheRequests.inc({ cache: name, result: "bypass" }, keys.length);
+    return await loader(all);
+  }
+  const texts = keys.map(cacheKey);
+  let hits: (string | null)[];
+  try {
+    hits = await withTimeout(Promise.all(texts.map((key) => kv.get(key))));
+  } catch {
+    cacheRequests.inc({ cache: name, result: "bypass" }, keys.length);
+    return await loader(all);
+  }
+  const out = new Array<T>(keys.length);
+  const missing: number[] = [];
+  hits.forEach((hit, i) => {
+    if (hit === null) missing.push(i);
+    else out[i] = deserialize<T>(hit);
+  });
+  if (keys.length > missing.length) cacheRequests.inc({ cache: name, result: "hit" }, keys.length - missing.length);
+  if (missing.length === 0) return out;
+  cacheRequests.inc({ cache: name, result: "miss" }, missing.length);
+  const loaded = await loader(missing);
+  missing.forEach((i, k) => {
+    out[i] = loaded[k]!;
+    // Undefined (e.g. "not found" signalled by the loader) is not cached.
+    if (loaded[k] !== undefined) void withTimeout(kv.set(texts[i]!, serialize(loaded[k]), ttlMs)).catch(() => {});
+  });
+  return out;
+}
+
 /** Current version of an off-chain scope ("0" when never bumped or when the store is down). */
 export async function cacheVersion(kv: KeyValueStore, scope: string): Promise<string> {
   if (!kvReady(kv)) return "down";

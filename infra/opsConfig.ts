@@ -29,6 +29,10 @@ export type OpsConfig = {
   health: { maxLagBlocks: number; rpcTimeoutMs: number; cacheMs: number };
   /** When set, /api/metrics requires `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  /** Per-request limits of /graphql (api/graphql/limits.ts). */
+  graphql: { maxCost: number; maxDepth: number; maxAliases: number; maxTokens: number };
+  /** Ponder's SQL-over-HTTP (/sql/*, api/http/sqlGuard.ts): off in production unless enabled. */
+  sqlOverHttp: { enabled: boolean; statementTimeoutMs: number; maxRelations: number; maxPlanRows: number };
 };
 
 const bool = (def: boolean) =>
@@ -75,6 +79,15 @@ const schema = z.object({
   HEALTH_RPC_TIMEOUT_MS: int(2_000, 100),
   HEALTH_CACHE_MS: int(250, 0, 60_000),
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  GRAPHQL_MAX_COST: int(5_000, 1),
+  GRAPHQL_MAX_DEPTH: int(30, 2, 1_000),
+  GRAPHQL_MAX_ALIASES: int(30, 0, 10_000),
+  GRAPHQL_MAX_TOKENS: int(1_000, 10, 100_000),
+  SQL_OVER_HTTP: z.enum(["on", "off", ""]).optional(),
+  SQL_STATEMENT_TIMEOUT_MS: int(2_000, 10, 600_000),
+  SQL_MAX_RELATIONS: int(3, 1, 100),
+  SQL_MAX_PLAN_ROWS: int(100_000, 1),
+  NODE_ENV: z.string().optional(),
 });
 
 export function loadOpsConfig(env: NodeJS.ProcessEnv = process.env): OpsConfig {
@@ -101,5 +114,13 @@ export function loadOpsConfig(env: NodeJS.ProcessEnv = process.env): OpsConfig {
     corsOrigins: e.CORS_ORIGINS,
     health: { maxLagBlocks: e.HEALTH_MAX_LAG_BLOCKS, rpcTimeoutMs: e.HEALTH_RPC_TIMEOUT_MS, cacheMs: e.HEALTH_CACHE_MS },
     metricsToken: e.METRICS_TOKEN || undefined,
+    graphql: { maxCost: e.GRAPHQL_MAX_COST, maxDepth: e.GRAPHQL_MAX_DEPTH, maxAliases: e.GRAPHQL_MAX_ALIASES, maxTokens: e.GRAPHQL_MAX_TOKENS },
+    sqlOverHttp: {
+      // Off in production unless SQL_OVER_HTTP=on; on elsewhere unless SQL_OVER_HTTP=off.
+      enabled: e.SQL_OVER_HTTP ? e.SQL_OVER_HTTP === "on" : e.NODE_ENV !== "production",
+      statementTimeoutMs: e.SQL_STATEMENT_TIMEOUT_MS,
+      maxRelations: e.SQL_MAX_RELATIONS,
+      maxPlanRows: e.SQL_MAX_PLAN_ROWS,
+    },
   };
 }

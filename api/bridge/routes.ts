@@ -1,18 +1,16 @@
 /** Bridge routes: fee estimate, prepare (unsigned tx), report tx, status by operation id / guid / tx hash, history. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { eq, or } from "drizzle-orm";
 import { type Hex, getAddress } from "viem";
-import { bridgeOperations } from "../../offchain/tables/nfts.js";
 import { requireIndexed } from "../chains/clients.js";
 import { forbidden, notFound } from "../http/errors.js";
 import { requireAuth, userPrincipal } from "../http/middleware.js";
 import { BEARER, createRouter, errorResponses, jsonBody, jsonContent } from "../http/openapi.js";
-import { bridgeByGuid, bridgeHistory, receivesFor, sendByTxHash } from "../indexed/bridges.js";
+import { bridgeByGuid, bridgeHistory, receivesFor } from "../indexed/bridges.js";
 import type { ReceiveRow, SendRow } from "../indexed/tokens.js";
-import { AddressParam, PageQuery, decodeCursor, encodeCursor, toJson } from "../nfts/ids.js";
-import { feesPaid } from "./feesPaid.js";
-import { type Operation, estimate, linkOperation, prepare, reportTransaction } from "./prepare.js";
-import { composeBridge } from "./status.js";
+import { AddressParam, PageQuery, decodeCursor, encodeCursor } from "../nfts/ids.js";
+import type { RequestDeps } from "../http/context.js";
+import { findBridge, findOperation, presentBridge } from "./lookup.js";
+import { type Operation, estimate, prepare, reportTransaction } from "./prepare.js";
 
 const Json = z.record(z.string(), z.unknown());
 const TokenIdQ = z.string().regex(/^(\d{1,78}|0x[0-9a-fA-F]{1,64})$/, "a decimal or 0x-hex uint256").transform((v) => BigInt(v));
@@ -59,6 +57,18 @@ const estimateRoute = createRoute({
 });
 
 const TxSchema = z.object({ to: z.string(), data: z.string(), value: z.string(), chainId: z.number() });
+/** POST /bridge's body (GraphQL's prepareBridge input is validated with it too). */
+export const BridgePrepareBody = z
+  .object({
+    collection: Slug,
+    tokenId: TokenIdQ,
+    srcChainId: z.number().int().positive(),
+    dstChainId: z.number().int().positive(),
+    recipient: AddressParam.optional().openapi({ description: "default: the sender" }),
+  })
+  .strict()
+  .openapi("BridgePrepareRequest");
+
 const prepareRoute = createRoute({
   method: "post",
   path: "/bridge",
@@ -67,18 +77,7 @@ const prepareRoute = createRoute({
   security: [BEARER],
   middleware: [requireAuth] as const,
   request: {
-    body: jsonBody(
-      z
-        .object({
-          collection: Slug,
-          tokenId: TokenIdQ,
-          srcChainId: z.number().int().positive(),
-          dstChainId: z.number().int().positive(),
-          recipient: AddressParam.optional().openapi({ description: "default: the sender" }),
-        })
-        .strict()
-        .openapi("BridgePrepareRequest"),
-    ),
+    body: jsonBody(BridgePrepareBody),
   },
   responses: {
     201: jsonContent(
@@ -132,16 +131,7 @@ const isHistoryCursor = (v: unknown): v is [string, string] => Array.isArray(v) 
 export function createBridgeRoutes() {
   const app = createRouter();
 
-  const present = (c: { get(k: "deps"): import("../http/context.js").RequestDeps }, send?: SendRow, receive?: ReceiveRow, op?: Operation) =>
-    toJson(
-      composeBridge({
-        send,
-        receive,
-        operation: op ? { ...op, tokenId: op.tokenId } : undefined,
-        nowMs: Date.now(),
-        stuckAfterSeconds: c.get("deps").nft.bridgeStuckAfterSeconds,
-      }),
-    ) as Record<string, unknown>;
+  const present = (c: { get(k: "deps"): RequestDeps }, send?: SendRow, receive?: ReceiveRow, op?: Operation) => presentBridge(c.get("deps"), send, receive, op);
 
   app.openapi(estimateRoute, async (c) => {
     const q = c.req.valid("query");
@@ -183,16 +173,6 @@ export function createBridgeRoutes() {
     return c.json(result, 201);
   });
 
-  async function findOperation(deps: import("../http/context.js").RequestDeps, key: string): Promise<Operation | undefined> {
-    const k = key.toLowerCase();
-    const [op] = await deps.store.db
-      .select()
-      .from(bridgeOperations)
-      .where(k.startsWith("0x") ? or(eq(bridgeOperations.guid, k), eq(bridgeOperations.txHash, k)) : eq(bridgeOperations.id, k))
-      .limit(1);
-    return op;
-  }
-
   app.openapi(reportRoute, async (c) => {
     const deps = c.get("deps");
     const principal = userPrincipal(c);
@@ -205,25 +185,9 @@ export function createBridgeRoutes() {
   });
 
   app.openapi(statusRoute, async (c) => {
-    const deps = c.get("deps");
-    const key = c.req.valid("param").operationId.toLowerCase();
-    let op = await findOperation(deps, key);
-    let send: SendRow | undefined;
-    let receive: ReceiveRow | undefined;
-    if (deps.indexed) {
-      if (op) send = (op.guid ? (await bridgeByGuid(deps.indexed.db, op.guid)).send : undefined) ?? (await linkOperation(deps, op));
-      else if (key.startsWith("0x")) {
-        const byGuid = await bridgeByGuid(deps.indexed.db, key);
-        send = byGuid.send ?? (await sendByTxHash(deps.indexed.db, key));
-        receive = byGuid.receive;
-        if (send) op = await findOperation(deps, send.guid);
-      }
-      const guid = send?.guid ?? op?.guid;
-      if (guid && !receive) receive = (await bridgeByGuid(deps.indexed.db, guid)).receive;
-    }
-    if (!op && !send && !receive) throw notFound("BRIDGE_NOT_FOUND", "no bridge with that operation id, guid or tx hash");
-    const paid = send ? await feesPaid(deps, send) : null;
-    return c.json({ ...present(c, send, receive, op), fees: { quoted: op?.nativeFee ?? null, paid } }, 200);
+    const bridge = await findBridge(c.get("deps"), c.req.valid("param").operationId);
+    if (!bridge) throw notFound("BRIDGE_NOT_FOUND", "no bridge with that operation id, guid or tx hash");
+    return c.json(bridge, 200);
   });
 
   return app;

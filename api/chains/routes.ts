@@ -26,7 +26,8 @@ const listChains = createRoute({
   responses: { 200: jsonContent(z.object({ items: z.array(ChainSchema) }), "Chains"), ...errorResponses(503) },
 });
 
-async function head(client: ReturnType<typeof publicClientFor>): Promise<number | null> {
+/** Head block of a chain (null when its RPC does not answer within 2 s). */
+export async function chainHead(client: ReturnType<typeof publicClientFor>): Promise<number | null> {
   try {
     return Number(await Promise.race([client.getBlockNumber({ cacheTime: 1000 }), new Promise<never>((_, r) => setTimeout(() => r(new Error("timeout")), 2000))]));
   } catch {
@@ -42,7 +43,7 @@ export function createChainRoutes() {
     const checkpoints = deps.indexed ? await readIndexerCheckpoints(deps.indexed).catch(() => []) : [];
     const items = await Promise.all(
       network.chains.map(async (chain) => {
-        const headBlock = await head(publicClientFor(deps, chain.chainId));
+        const headBlock = await chainHead(publicClientFor(deps, chain.chainId));
         const indexedBlock = checkpoints.find((cp) => cp.chainId === chain.chainId)?.block ?? null;
         return {
           chainId: chain.chainId,

@@ -51,10 +51,10 @@ const putProfileRoute = createRoute({
   responses: { 200: jsonContent(Json, "The profile"), ...errorResponses(400, 401, 403, 404, 503) },
 });
 
-const profileJson = (p: typeof collectionProfiles.$inferSelect | undefined) =>
+export const profileJson = (p: typeof collectionProfiles.$inferSelect | undefined) =>
   p ? { description: p.description, image: p.image, bannerImage: p.bannerImage, externalUrl: p.externalUrl, links: p.links, updatedBy: p.updatedBy, updatedAt: p.updatedAt.toISOString() } : null;
 
-const deploymentJson = (d: { chainId: number; address: string; kind: string; eid: number; token: string; owner: string | null; supply: number; minted: number; bridgedOut: number; bridgedIn: number }) => ({
+export const deploymentJson = (d: { chainId: number; address: string; kind: string; eid: number; token: string; owner: string | null; supply: number; minted: number; bridgedOut: number; bridgedIn: number }) => ({
   chainId: d.chainId,
   address: checksum(d.address),
   kind: d.kind,
@@ -67,7 +67,7 @@ const deploymentJson = (d: { chainId: number; address: string; kind: string; eid
   bridgedIn: d.bridgedIn,
 });
 
-async function profiles(deps: RequestDeps, slugs: string[]) {
+export async function profiles(deps: RequestDeps, slugs: string[]) {
   if (!slugs.length) return [];
   return await deps.store.db.select().from(collectionProfiles).where(inArray(collectionProfiles.slug, slugs));
 }

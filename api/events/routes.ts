@@ -11,7 +11,8 @@ import type { IndexerSetup } from "../../indexer/setup.js";
 import type { JobQueue } from "../../jobs/types.js";
 import { DISTRIBUTE_NFTS, GENERATE_EVENT_REPORT } from "../../jobs/names.js";
 import { events } from "../../offchain/tables/events.js";
-import type { AppEnv, Principal } from "../http/context.js";
+import type { AppEnv, Principal, RequestDeps } from "../http/context.js";
+import type { Logger } from "../../infra/logger.js";
 import { badRequest, conflict, dependencyDown, errorJson, forbidden, notFound, unprocessable } from "../http/errors.js";
 import { requireAuth, requireRole, userPrincipal } from "../http/middleware.js";
 import { API_KEY, BEARER, createRouter, errorResponses, jsonBody, jsonContent } from "../http/openapi.js";
@@ -46,7 +47,7 @@ export type EventRoutesOptions = {
   signers?: ServerSigners;
 };
 
-function eventView(e: EventRow, counts: EventCounts, now = Date.now()): z.infer<typeof EventSchema> {
+export function eventView(e: EventRow, counts: EventCounts, now = Date.now()): z.infer<typeof EventSchema> {
   const phase = now < e.startsAt.getTime() ? "upcoming" : now <= e.endsAt.getTime() ? "ongoing" : "past";
   return {
     id: e.id,
@@ -79,15 +80,19 @@ const isAdmin = (p: Principal) => p.roles.includes("admin");
 
 /** The event's organizer (their wallet session) or an admin. */
 function requireEventOrganizer(c: Context<AppEnv>, event: EventRow): string {
-  const p = c.get("principal");
+  return eventOrganizerId(c.get("principal"), event);
+}
+
+/** Who acts as the event's organizer (GraphQL's organizer-only fields use it too); 403 for anyone else. */
+export function eventOrganizerId(p: Principal, event: EventRow): string {
   if (isAdmin(p)) return principalId(p);
   if (p.kind === "user" && p.address === event.organizer) return p.address;
   throw forbidden("NOT_EVENT_ORGANIZER", "only this event's organizer (or an admin) may do this");
 }
 
 /** The event's organizer when it still holds the organizer (or admin) role: who may see the attendees' details. */
-async function activeOrganizer(c: Context<AppEnv>, event: EventRow): Promise<string | undefined> {
-  const user = await c.get("deps").auth.getUser(event.organizer as `0x${string}`);
+async function activeOrganizer(deps: RequestDeps, event: EventRow): Promise<string | undefined> {
+  const user = await deps.auth.getUser(event.organizer as `0x${string}`);
   return user && (user.roles.includes("organizer") || user.roles.includes("admin")) ? event.organizer : undefined;
 }
 
@@ -101,7 +106,7 @@ function ticketExpiry(event: EventRow) {
   return new Date(event.endsAt.getTime() + 30 * 86_400_000);
 }
 
-async function ticketBody(tickets: TicketKeys, event: EventRow, p: ParticipantRow): Promise<z.infer<typeof TicketSchema>> {
+export async function ticketBody(tickets: TicketKeys, event: EventRow, p: ParticipantRow): Promise<z.infer<typeof TicketSchema>> {
   const qr = tickets.payload(event.id, p.ticketId);
   return {
     eventId: event.id,
@@ -276,6 +281,27 @@ const tokenEventRoute = createRoute({
   },
 });
 
+/**
+ * POST /events/{id}/register (and GraphQL's registerForEvent): registers `address` (idempotent),
+ * counts it, pushes `event:registered` after the commit, returns the signed ticket.
+ */
+export async function registerAttendee(deps: RequestDeps, log: Logger, tickets: TicketKeys, event: EventRow, address: `0x${string}`) {
+  const { store, kv } = deps;
+  const { participant, created } = await register(store.db, event, address);
+  if (created) registrations.inc();
+  if (created)
+    await publishParticipantFact(kv, log, {
+      type: "event:registered",
+      eventId: event.id,
+      ticketId: participant.ticketId,
+      address,
+      organizer: await activeOrganizer(deps, event),
+      counts: { registered: (await findEvent(store.db, event.id))?.registered ?? null, capacity: event.capacity },
+      details: { registeredAt: participant.registeredAt.toISOString() },
+    });
+  return { ticket: await ticketBody(tickets, event, participant), created };
+}
+
 export function createEventRoutes(options: EventRoutesOptions) {
   const { tickets } = options;
   const app = createRouter();
@@ -400,21 +426,9 @@ export function createEventRoutes(options: EventRoutesOptions) {
 
   app.openapi(registerRoute, async (c) => {
     const user = userPrincipal(c);
-    const { store, kv } = c.get("deps");
     const event = await loadEvent(c, c.req.valid("param").id);
-    const { participant, created } = await register(store.db, event, user.address);
-    if (created) registrations.inc();
-    if (created)
-      await publishParticipantFact(kv, c.get("log"), {
-        type: "event:registered",
-        eventId: event.id,
-        ticketId: participant.ticketId,
-        address: user.address,
-        organizer: await activeOrganizer(c, event),
-        counts: { registered: (await findEvent(store.db, event.id))?.registered ?? null, capacity: event.capacity },
-        details: { registeredAt: participant.registeredAt.toISOString() },
-      });
-    return c.json(await ticketBody(tickets, event, participant), created ? 201 : 200);
+    const { ticket, created } = await registerAttendee(c.get("deps"), c.get("log"), tickets, event, user.address);
+    return c.json(ticket, created ? 201 : 200);
   });
 
   app.openapi(ticketRoute, async (c) => {
@@ -458,7 +472,7 @@ export function createEventRoutes(options: EventRoutesOptions) {
       eventId: event.id,
       ticketId: p.ticketId,
       address: p.address,
-      organizer: await activeOrganizer(c, event),
+      organizer: await activeOrganizer(c.get("deps"), event),
       counts: { attended: (await eventCounts(store.db, [event.id])).get(event.id)!.attended },
       details: { attendedAt: p.attendedAt.toISOString() },
     });

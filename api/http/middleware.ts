@@ -86,7 +86,8 @@ export function rateLimitByIp(bucket: string): MiddlewareHandler<AppEnv> {
   };
 }
 
-async function authenticate(c: Context<AppEnv>): Promise<Principal> {
+/** The caller of a request (Bearer access token or API key): 401 when absent or invalid. */
+export async function authenticate(c: Context<AppEnv>): Promise<Principal> {
   const { auth } = c.get("deps");
   const apiKey = requestHeader(c, "x-api-key");
   const authorization = requestHeader(c, "authorization");

@@ -11,10 +11,15 @@ import type { AppEnv } from "./context.js";
 /** zod validation failures of params/query/body become 400 VALIDATION_FAILED with per-field details. */
 export const validationHook: Hook<unknown, Env, string, unknown> = (result, c) => {
   if (result.success) return;
-  const issues = result.error.issues.map((issue) => ({ path: issue.path.map(String).join(".") || "(root)", message: issue.message }));
-  const message = `invalid ${result.target}: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`.slice(0, 500);
-  return errorJson(c, 400, "VALIDATION_FAILED", message, { details: issues.slice(0, 20) });
+  const { message, details } = validationFailure(result.target, result.error);
+  return errorJson(c, 400, "VALIDATION_FAILED", message, { details });
 };
+
+/** The message and per-field details of a VALIDATION_FAILED (REST and GraphQL inputs alike). */
+export function validationFailure(target: string, error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }) {
+  const issues = error.issues.map((issue) => ({ path: issue.path.map(String).join(".") || "(root)", message: issue.message }));
+  return { message: `invalid ${target}: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`.slice(0, 500), details: issues.slice(0, 20) };
+}
 
 /** Every domain router is created with this, so validation errors look the same everywhere. */
 export function createRouter<E extends Env = AppEnv>() {

@@ -1,7 +1,7 @@
 /**
- * Guards for the routes Ponder's own app serves (src/api/index.ts: /graphql, GraphiQL at /, /sql/*):
- * a per-IP rate limit in the same store as the REST limits. Ponder's graphql() already caps depth,
- * aliases and tokens. The key-value connection is kept on globalThis so `ponder dev` hot reloads
+ * Guard of the route Ponder's own middleware serves in src/api/index.ts (/sql/*; /graphql and
+ * /indexer/* are served by the REST app, under its limits): a per-IP rate limit in the same store as
+ * the REST limits. The key-value connection is kept on globalThis so `ponder dev` hot reloads
  * reuse it instead of opening a new one each time.
  */
 import type { MiddlewareHandler } from "hono";

@@ -182,9 +182,8 @@ async function walletKey(c: Context<AppEnv>): Promise<string | undefined> {
 }
 
 /**
- * Per-IP limit for Ponder's GraphQL / SQL endpoints (plain Hono middleware for src/api/index.ts:
- * `app.use("/graphql", graphqlRateLimit(kv, ops))`). Ponder's graphql() adds its own depth, alias
- * and token limits.
+ * Per-IP limit of /graphql (in the REST app) and of Ponder's /sql/* (src/api/index.ts); plain Hono
+ * middleware. GraphQL adds its depth, alias, token and cost limits (api/graphql/limits.ts).
  */
 export function graphqlRateLimit(kv: KeyValueStore, ops: OpsConfig, trustProxy: TrustProxy = false): MiddlewareHandler {
   const spec: LimitSpec = { name: "graphql", points: ops.rateLimit.graphqlPerIp, windowSeconds: ops.rateLimit.windowSeconds, failOpen: true };

@@ -4,6 +4,7 @@
  * code runs inside Ponder and in API replicas. Addresses in the index are lowercase.
  */
 import { and, asc, count, countDistinct, desc, eq, gt, inArray, or, sql } from "drizzle-orm";
+import { unionAll } from "drizzle-orm/pg-core";
 import { type OmnichainToken, deriveLocation, joinBridge } from "../../indexer/omnichain.js";
 import type { IndexedDatabase } from "./db.js";
 import { indexedTables as t } from "./db.js";
@@ -18,6 +19,8 @@ const lower = (a: string) => a.toLowerCase() as `0x${string}`;
 export type TokenView = Omit<OmnichainToken, "chains"> & {
   chains: TokenRow[];
   transfers: TransferRow[];
+  /** The token's first transfer (its mint): when it was created. */
+  firstTransfer: TransferRow | undefined;
   bridges: ReturnType<typeof joinBridge>[];
   sends: SendRow[];
   receives: ReceiveRow[];
@@ -25,21 +28,59 @@ export type TokenView = Omit<OmnichainToken, "chains"> & {
 
 /** One token across chains: per-chain rows, derived location, its bridges, its last transfers. Undefined when never indexed. */
 export async function readTokenView(db: IndexedDatabase, collection: string, tokenId: bigint, lastTransfers = 10): Promise<TokenView | undefined> {
+  return (await readTokenViews(db, [{ collection, tokenId }], lastTransfers)).get(tokenKey(collection, tokenId));
+}
+
+export type TokenRef = { collection: string; tokenId: bigint };
+export const tokenKey = (collection: string, tokenId: bigint) => `${collection}:${tokenId}`;
+
+/**
+ * `readTokenView` of several tokens with one query per table (tokens, sends, transfers, receives),
+ * whatever their number: the GraphQL DataLoader's batch (50 `nft` fields → 4 index queries).
+ * Keyed by `tokenKey`; tokens never indexed are absent.
+ */
+export async function readTokenViews(db: IndexedDatabase, refs: TokenRef[], lastTransfers = 10): Promise<Map<string, TokenView>> {
+  const out = new Map<string, TokenView>();
+  const unique = [...new Map(refs.map((r) => [tokenKey(r.collection, r.tokenId), r])).values()];
+  if (unique.length === 0) return out;
+  const ofTokens = (table: typeof t.token | typeof t.bridgeSend) => or(...unique.map((r) => and(eq(table.collection, r.collection), eq(table.tokenId, r.tokenId))))!;
+  // The last `lastTransfers` of each token and its first one (creation time): one statement, a
+  // UNION ALL of per-token index scans (each part keeps its own ORDER BY / LIMIT).
+  const transferParts = unique.flatMap((r) => {
+    const of = and(eq(t.transfer.collection, r.collection), eq(t.transfer.tokenId, r.tokenId));
+    return [
+      db.select().from(t.transfer).where(of).orderBy(desc(t.transfer.orderKey)).limit(lastTransfers),
+      db.select().from(t.transfer).where(of).orderBy(asc(t.transfer.orderKey)).limit(1),
+    ];
+  });
+  const [first, second, ...rest] = transferParts as [(typeof transferParts)[0], ...(typeof transferParts)];
   const [rows, sends, transfers] = await Promise.all([
-    db.select().from(t.token).where(and(eq(t.token.collection, collection), eq(t.token.tokenId, tokenId))),
-    db.select().from(t.bridgeSend).where(and(eq(t.bridgeSend.collection, collection), eq(t.bridgeSend.tokenId, tokenId))),
-    db
-      .select()
-      .from(t.transfer)
-      .where(and(eq(t.transfer.collection, collection), eq(t.transfer.tokenId, tokenId)))
-      .orderBy(desc(t.transfer.orderKey))
-      .limit(lastTransfers),
+    db.select().from(t.token).where(ofTokens(t.token)),
+    db.select().from(t.bridgeSend).where(ofTokens(t.bridgeSend)),
+    second ? unionAll(first, second, ...rest) : first,
   ]);
-  if (rows.length === 0 && sends.length === 0) return undefined;
-  const receives = sends.length ? await db.select().from(t.bridgeReceive).where(inArray(t.bridgeReceive.guid, sends.map((s) => s.guid))) : [];
-  const derived = deriveLocation(rows, sends, receives);
-  const bridges = [...sends].sort((a, b) => b.orderKey.localeCompare(a.orderKey)).map((s) => joinBridge(s, receives.find((r) => r.guid === s.guid)));
-  return { ...derived, chains: rows, transfers, bridges, sends, receives };
+  const receives = sends.length ? await db.select().from(t.bridgeReceive).where(inArray(t.bridgeReceive.guid, [...new Set(sends.map((s) => s.guid))])) : [];
+  for (const r of unique) {
+    const mine = <R extends { collection: string; tokenId: bigint }>(x: R) => x.collection === r.collection && x.tokenId === r.tokenId;
+    const tokenRows = rows.filter(mine);
+    const tokenSends = sends.filter(mine);
+    if (tokenRows.length === 0 && tokenSends.length === 0) continue;
+    const guids = new Set(tokenSends.map((s) => s.guid));
+    const tokenReceives = receives.filter((x) => guids.has(x.guid));
+    const all = [...new Map(transfers.filter(mine).map((x) => [`${x.chainId}:${x.txHash}:${x.logIndex}`, x])).values()].sort((a, b) => b.orderKey.localeCompare(a.orderKey));
+    const derived = deriveLocation(tokenRows, tokenSends, tokenReceives);
+    const bridges = [...tokenSends].sort((a, b) => b.orderKey.localeCompare(a.orderKey)).map((s) => joinBridge(s, tokenReceives.find((x) => x.guid === s.guid)));
+    out.set(tokenKey(r.collection, r.tokenId), {
+      ...derived,
+      chains: tokenRows,
+      transfers: all.slice(0, lastTransfers),
+      firstTransfer: all.at(-1),
+      bridges,
+      sends: tokenSends,
+      receives: tokenReceives,
+    });
+  }
+  return out;
 }
 
 export type OwnerCursor = { chainId: number; contract: string; tokenId: bigint };

@@ -4,7 +4,7 @@
  * The API shows both and their merge (override fields win).
  */
 import { z } from "@hono/zod-openapi";
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, or, sql } from "drizzle-orm";
 import type { Address } from "viem";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { MetadataFetchError } from "../../chain/metadata/fetch.js";
@@ -13,12 +13,12 @@ import { gatewayUrl, resolveMetadata } from "../../chain/metadata/resolve.js";
 import { bumpCacheVersion } from "../../infra/cache.js";
 import { nftMetadataResolved, nftMetadataVersions } from "../../offchain/tables/nfts.js";
 import { publicClientFor } from "../chains/clients.js";
-import type { RequestDeps } from "../http/context.js";
+import type { Principal, RequestDeps } from "../http/context.js";
 import pLimit, { type LimitFunction } from "p-limit";
-import { ApiError, conflict } from "../http/errors.js";
+import { ApiError, conflict, forbidden, notFound, unprocessable } from "../http/errors.js";
 import type { NftSettings } from "./settings.js";
 import type { NftId } from "./ids.js";
-import { forgetNft } from "./read.js";
+import { forgetNft, loadNft } from "./read.js";
 
 const uri = z.string().max(2048).regex(/^(https?:\/\/|ipfs:\/\/|ar:\/\/|data:image\/)/, "must be an http(s)://, ipfs://, ar:// or data:image/ URI");
 
@@ -53,14 +53,18 @@ export type MetadataOverride = z.infer<typeof MetadataOverrideSchema>;
 
 export const scope = (nft: NftId) => `nft:${nft.id}`;
 
-export async function latestOverride(deps: RequestDeps, nft: NftId) {
-  const [row] = await deps.store.db
-    .select()
-    .from(nftMetadataVersions)
-    .where(and(eq(nftMetadataVersions.collection, nft.collection), eq(nftMetadataVersions.tokenId, nft.tokenId.toString())))
-    .orderBy(desc(nftMetadataVersions.version))
-    .limit(1);
-  return row;
+/** The latest override of each NFT (one query whatever their number), keyed by NFT id. */
+export async function latestOverrides(deps: RequestDeps, nfts: NftId[]) {
+  const out = new Map<string, typeof nftMetadataVersions.$inferSelect>();
+  if (nfts.length === 0) return out;
+  const v = nftMetadataVersions;
+  const rows = await deps.store.db
+    .selectDistinctOn([v.collection, v.tokenId])
+    .from(v)
+    .where(or(...nfts.map((n) => and(eq(v.collection, n.collection), eq(v.tokenId, n.tokenId.toString())))))
+    .orderBy(v.collection, v.tokenId, desc(v.version));
+  for (const row of rows) out.set(`${row.collection}:${row.tokenId}`, row);
+  return out;
 }
 
 export async function overrideHistory(deps: RequestDeps, nft: NftId, limit = 50) {
@@ -70,6 +74,25 @@ export async function overrideHistory(deps: RequestDeps, nft: NftId, limit = 50)
     .where(and(eq(nftMetadataVersions.collection, nft.collection), eq(nftMetadataVersions.tokenId, nft.tokenId.toString())))
     .orderBy(desc(nftMetadataVersions.version))
     .limit(limit);
+}
+
+/**
+ * PUT /nfts/{id}/metadata (and GraphQL's updateNftMetadata): the current owner's wallet session or
+ * an admin adds a version. Ownership is read from the index, uncached (the owner as of the latest
+ * indexed block). `metadata` must already be valid against MetadataOverrideSchema.
+ */
+export async function setMetadataOverride(deps: RequestDeps, principal: Principal, nft: NftId, metadata: MetadataOverride) {
+  const size = Buffer.byteLength(JSON.stringify(metadata));
+  if (size > deps.nft.overrideMaxBytes) throw unprocessable("METADATA_TOO_LARGE", `metadata is ${size} bytes, the limit is ${deps.nft.overrideMaxBytes}`);
+  const current = await loadNft(deps, nft);
+  if (!current) throw notFound("NFT_NOT_FOUND", `${nft.id} is not indexed`);
+  if (!principal.roles.includes("admin")) {
+    if (principal.kind !== "user") throw forbidden("USER_SESSION_REQUIRED", "only the owner's wallet session or an admin can set metadata");
+    if (current.state !== "on_chain") throw conflict("NFT_IN_FLIGHT", "the NFT is being bridged; retry when it has arrived");
+    if (current.owner !== principal.address) throw forbidden("NOT_OWNER", "only the current owner (or an admin) can set this NFT's metadata");
+  }
+  const row = await saveOverride(deps, nft, metadata, principal.kind === "user" ? principal.address : `apiKey:${principal.apiKeyId}`);
+  return { id: nft.id, version: row.version, metadata: row.metadata, updatedBy: row.updatedBy, updatedAt: row.createdAt.toISOString() };
 }
 
 /** Appends a version (max + 1); two concurrent writers cannot both get the same version (primary key). */
@@ -95,12 +118,17 @@ export async function saveOverride(deps: RequestDeps, nft: NftId, metadata: Meta
   throw conflict("METADATA_WRITE_CONFLICT", "concurrent metadata updates, retry");
 }
 
-export async function readResolved(deps: RequestDeps, nft: NftId) {
-  const [row] = await deps.store.db
+/** The resolved on-chain metadata of each NFT (one query), keyed by NFT id. */
+export async function readResolvedMany(deps: RequestDeps, nfts: NftId[]) {
+  const out = new Map<string, typeof nftMetadataResolved.$inferSelect>();
+  if (nfts.length === 0) return out;
+  const r = nftMetadataResolved;
+  const rows = await deps.store.db
     .select()
-    .from(nftMetadataResolved)
-    .where(and(eq(nftMetadataResolved.collection, nft.collection), eq(nftMetadataResolved.tokenId, nft.tokenId.toString())));
-  return row;
+    .from(r)
+    .where(or(...nfts.map((n) => and(eq(r.collection, n.collection), eq(r.tokenId, n.tokenId.toString())))));
+  for (const row of rows) out.set(`${row.collection}:${row.tokenId}`, row);
+  return out;
 }
 
 /**

@@ -4,26 +4,53 @@
  * version, see infra/cache.ts); `presentNft` adds what depends on the wall clock (stuck bridges).
  */
 import { tokenIdOrigin } from "../../chain/onft.js";
-import { cacheVersion, cached, indexerVersion } from "../../infra/cache.js";
+import { cacheVersion, cachedMany, indexerVersion } from "../../infra/cache.js";
 import { chainByEid, requireIndexed } from "../chains/clients.js";
 import type { RequestDeps } from "../http/context.js";
 import { isDependencyError } from "../http/errors.js";
-import { readTokenView } from "../indexed/tokens.js";
+import { type TokenView, readTokenViews, tokenKey } from "../indexed/tokens.js";
 import { composeBridge } from "../bridge/status.js";
 import { type NftId, checksum } from "./ids.js";
-import { displayUrl, latestOverride, metadataBusy, readResolved, refreshOnchainMetadata, scope, thumbnailUrl } from "./metadata.js";
+import { displayUrl, latestOverrides, metadataBusy, readResolvedMany, refreshOnchainMetadata, scope, thumbnailUrl } from "./metadata.js";
 
 const CACHE_TTL_MS = 60_000;
 
+/** One NFT's view (index + off-chain), uncached; undefined when never indexed. */
 export async function loadNft(deps: RequestDeps, nft: NftId) {
+  return (await loadNfts(deps, [nft]))[0];
+}
+
+/**
+ * The views of several NFTs with one query per table (index: tokens, sends, transfers, receives;
+ * off-chain: overrides, resolved metadata), in the order asked; undefined where never indexed.
+ */
+export async function loadNfts(deps: RequestDeps, nfts: NftId[]) {
   const db = requireIndexed(deps);
-  const [view, override, resolved] = await Promise.all([readTokenView(db, nft.collection, nft.tokenId), latestOverride(deps, nft), readResolved(deps, nft)]);
-  if (!view) return undefined;
+  const [views, overrides, resolvedAll] = await Promise.all([readTokenViews(db, nfts), latestOverrides(deps, nfts), readResolvedMany(deps, nfts)]);
+  return nfts.map((nft) => {
+    const view = views.get(tokenKey(nft.collection, nft.tokenId));
+    if (!view) return undefined;
+    return nftView(deps, nft, view, overrides.get(nft.id), resolvedAll.get(nft.id));
+  });
+}
+
+type Override = Awaited<ReturnType<typeof latestOverrides>> extends Map<string, infer V> ? V : never;
+type Resolved = Awaited<ReturnType<typeof readResolvedMany>> extends Map<string, infer V> ? V : never;
+
+function nftView(deps: RequestDeps, nft: NftId, view: TokenView, override: Override | undefined, resolved: Resolved | undefined) {
   const location = view.location;
   const onChain = location.status === "on_chain" ? location : undefined;
   const onchainMeta = resolved?.metadata ?? null;
   const merged = { ...(onchainMeta ?? {}), ...(override?.metadata ?? {}) };
   const overrideImage = override?.metadata.image;
+  // Last change: of the index (any chain's row, a send, a receive) or of the override.
+  const indexChanged = Math.max(
+    ...view.chains.map((r) => Number(r.updatedTimestamp)),
+    ...view.sends.map((x) => Number(x.timestamp)),
+    ...view.receives.map((x) => Number(x.deliveredTimestamp ?? x.failedTimestamp ?? x.verifiedTimestamp ?? 0)),
+    0,
+  );
+  const created = view.firstTransfer ? Number(view.firstTransfer.timestamp) : Math.min(...view.chains.map((r) => Number(r.updatedTimestamp)), indexChanged);
   return {
     id: nft.id,
     collection: nft.collection,
@@ -34,6 +61,10 @@ export async function loadNft(deps: RequestDeps, nft: NftId) {
     contract: onChain ? checksum(onChain.contract) : null,
     owner: onChain ? checksum(onChain.owner) : null,
     consistent: view.consistent,
+    /** Block time of the token's first transfer (its mint). */
+    createdAt: new Date(created * 1000).toISOString(),
+    /** Latest of: block time of its last indexed change, time of its latest metadata override. */
+    updatedAt: new Date(Math.max(indexChanged * 1000, override?.createdAt.getTime() ?? 0)).toISOString(),
     chains: view.chains.map((r) => ({
       chainId: r.chainId,
       contract: checksum(r.contract),
@@ -70,7 +101,7 @@ export async function loadNft(deps: RequestDeps, nft: NftId) {
   };
 }
 
-export type LoadedNft = NonNullable<Awaited<ReturnType<typeof loadNft>>>;
+export type LoadedNft = ReturnType<typeof nftView>;
 
 /**
  * Per-process memo in front of the shared cache, for as long as infra/cache.ts memoises the index
@@ -119,16 +150,29 @@ async function indexVersionForCache(deps: RequestDeps): Promise<string> {
   }
 }
 
-function startLoad(deps: RequestDeps, nft: NftId): LocalEntry {
-  const value = (async () =>
-    await cached(deps.kv, ["nft", nft.id, await indexVersionForCache(deps), await cacheVersion(deps.kv, scope(nft))], CACHE_TTL_MS, () => loadNft(deps, nft)))();
-  const entry: LocalEntry = { until: Date.now() + LOCAL_TTL_MS, value, refreshing: false };
-  value.then(
-    (v) => (entry.settled = { value: v }),
-    () => {},
-  );
-  return entry;
+/**
+ * Starts the cached loads of several NFTs: one index checkpoint read (memoised), one Redis read per
+ * key, and one batched `loadNfts` (one query per table) for every key Redis did not have.
+ */
+function startLoads(deps: RequestDeps, nfts: NftId[]): LocalEntry[] {
+  const loaded = (async () => {
+    const [index, versions] = await Promise.all([indexVersionForCache(deps), Promise.all(nfts.map((nft) => cacheVersion(deps.kv, scope(nft))))]);
+    const keys = nfts.map((nft, i) => ["nft", nft.id, index, versions[i]] as const);
+    return await cachedMany(deps.kv, keys, CACHE_TTL_MS, (missing) => loadNfts(deps, missing.map((i) => nfts[i]!)), "nft");
+  })();
+  const until = Date.now() + LOCAL_TTL_MS;
+  return nfts.map((_, i) => {
+    const value = loaded.then((all) => all[i]);
+    const entry: LocalEntry = { until, value, refreshing: false };
+    value.then(
+      (v) => (entry.settled = { value: v }),
+      () => {},
+    );
+    return entry;
+  });
 }
+
+const startLoad = (deps: RequestDeps, nft: NftId): LocalEntry => startLoads(deps, [nft])[0]!;
 
 /** The cached read (one line around loadNft), behind the per-process memo. */
 export async function loadNftCached(deps: RequestDeps, nft: NftId): Promise<LoadedNft | undefined> {
@@ -136,22 +180,56 @@ export async function loadNftCached(deps: RequestDeps, nft: NftId): Promise<Load
   const now = Date.now();
   const hit = local.get(nft.id);
   if (hit && hit.until > now) return await hit.value;
-  if (hit?.settled && now - hit.until < LOCAL_STALE_MS) {
-    if (!hit.refreshing) {
-      hit.refreshing = true;
-      const next = startLoad(deps, nft);
-      // Installed only if no write dropped the entry meanwhile. A failed refresh is not retried
-      // before the stale window ends (then a request loads in the foreground and sees the error).
-      next.value.then(
-        () => local.get(nft.id) === hit && local.set(nft.id, next),
-        () => {},
-      );
-    }
-    return hit.settled.value;
-  }
+  if (hit?.settled && now - hit.until < LOCAL_STALE_MS) return revalidate(deps, nft, hit);
   const entry = startLoad(deps, nft);
   if (local.size >= LOCAL_MAX) local.clear();
   local.set(nft.id, entry);
+  return await settle(local, nft, entry);
+}
+
+/**
+ * `loadNftCached` of several NFTs (the GraphQL DataLoader's batch): memo hits answer from memory,
+ * and every other one is loaded together by one `startLoads` (one query per table on a cache miss).
+ */
+export async function loadNftsCached(deps: RequestDeps, nfts: NftId[]): Promise<(LoadedNft | undefined)[]> {
+  const local = memoOf(deps);
+  const now = Date.now();
+  const answers: (Promise<LoadedNft | undefined> | LoadedNft | undefined)[] = new Array(nfts.length);
+  const missing: number[] = [];
+  nfts.forEach((nft, i) => {
+    const hit = local.get(nft.id);
+    if (hit && hit.until > now) answers[i] = hit.value;
+    else if (hit?.settled && now - hit.until < LOCAL_STALE_MS) answers[i] = revalidate(deps, nft, hit);
+    else missing.push(i);
+  });
+  if (missing.length) {
+    const entries = startLoads(deps, missing.map((i) => nfts[i]!));
+    if (local.size + missing.length >= LOCAL_MAX) local.clear();
+    missing.forEach((i, k) => {
+      local.set(nfts[i]!.id, entries[k]!);
+      answers[i] = settle(local, nfts[i]!, entries[k]!);
+    });
+  }
+  return await Promise.all(answers);
+}
+
+/** A stale memo entry answers at once while one background refresh replaces it. */
+function revalidate(deps: RequestDeps, nft: NftId, hit: LocalEntry): LoadedNft | undefined {
+  const local = memoOf(deps);
+  if (!hit.refreshing) {
+    hit.refreshing = true;
+    const next = startLoad(deps, nft);
+    // Installed only if no write dropped the entry meanwhile. A failed refresh is not retried
+    // before the stale window ends (then a request loads in the foreground and sees the error).
+    next.value.then(
+      () => local.get(nft.id) === hit && local.set(nft.id, next),
+      () => {},
+    );
+  }
+  return hit.settled!.value;
+}
+
+async function settle(local: Map<string, LocalEntry>, nft: NftId, entry: LocalEntry): Promise<LoadedNft | undefined> {
   try {
     return await entry.value;
   } catch (error) {

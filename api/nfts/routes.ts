@@ -1,13 +1,12 @@
 /** NFT routes: read one NFT, an owner's NFTs across chains, mint, metadata overrides/refresh, thumbnails. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { readThumbnail } from "../../chain/metadata/images.js";
-import { requireIndexed } from "../chains/clients.js";
-import { conflict, forbidden, notFound, tooManyRequests, unprocessable } from "../http/errors.js";
+import { conflict, notFound, tooManyRequests } from "../http/errors.js";
 import { requireAuth, requireRole } from "../http/middleware.js";
 import { API_KEY, BEARER, createRouter, errorResponses, jsonBody, jsonContent } from "../http/openapi.js";
-import { listOwnerTokens, type OwnerCursor } from "../indexed/tokens.js";
-import { AddressParam, NftIdParam, PageQuery, checksum, decodeCursor, encodeCursor, formatNftId, parseNftId } from "./ids.js";
-import { MetadataOverrideSchema, metadataBusy, metadataBusyError, overrideHistory, refreshOnchainMetadata, saveOverride, thumbnailUrl } from "./metadata.js";
+import { AddressParam, NftIdParam, PageQuery, checksum, formatNftId, parseNftId } from "./ids.js";
+import { ownerNftPage } from "./owners.js";
+import { MetadataOverrideSchema, metadataBusy, metadataBusyError, overrideHistory, refreshOnchainMetadata, setMetadataOverride, thumbnailUrl } from "./metadata.js";
 import { mint } from "./mint.js";
 import { loadNft, loadNftCached, presentNftJson } from "./read.js";
 
@@ -23,6 +22,8 @@ const NftSchema = z
     contract: z.string().nullable(),
     owner: z.string().nullable(),
     consistent: z.boolean(),
+    createdAt: z.string().openapi({ description: "block time of the token's first transfer (its mint)" }),
+    updatedAt: z.string().openapi({ description: "the later of its last indexed change and its latest metadata override" }),
     chains: z.array(Json),
     metadata: z.object({ onchain: Json, override: Json.nullable(), merged: Json }),
     image: z.object({ original: z.string().nullable(), thumbnail: z.string().nullable() }),
@@ -131,9 +132,6 @@ const image = createRoute({
   responses: { 200: { description: "WebP image", content: { "image/webp": { schema: z.string().openapi({ format: "binary" }) } } }, ...errorResponses(400, 404) },
 });
 
-const isOwnerCursor = (v: unknown): v is [number, string, string] =>
-  Array.isArray(v) && v.length === 3 && Number.isInteger(v[0]) && typeof v[1] === "string" && /^0x[0-9a-f]{40}$/i.test(v[1]) && typeof v[2] === "string" && /^\d{1,78}$/.test(v[2]);
-
 export function createNftRoutes() {
   const app = createRouter();
 
@@ -146,23 +144,13 @@ export function createNftRoutes() {
   });
 
   app.openapi(ownerNfts, async (c) => {
-    const deps = c.get("deps");
-    const db = requireIndexed(deps);
     const { address } = c.req.valid("param");
     const { chain, cursor, limit } = c.req.valid("query");
-    let after: OwnerCursor | undefined;
-    if (cursor) {
-      const [chainId, contract, tokenId] = decodeCursor(cursor, isOwnerCursor);
-      after = { chainId, contract, tokenId: BigInt(tokenId) };
-    }
-    // One extra row tells whether there is a next page.
-    const rows = await listOwnerTokens(db, address, { chainId: chain, after, limit: limit + 1 });
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
+    const { rows, nextCursor } = await ownerNftPage(c.get("deps"), address, { chainId: chain, cursor, limit });
     return c.json(
       {
-        items: page.map((r) => ({ id: formatNftId(r.collection, r.tokenId), collection: r.collection, tokenId: r.tokenId.toString(), chainId: r.chainId, contract: checksum(r.contract), owner: checksum(r.owner) })),
-        nextCursor: rows.length > limit && last ? encodeCursor([last.chainId, last.contract, last.tokenId.toString()]) : null,
+        items: rows.map((r) => ({ id: formatNftId(r.collection, r.tokenId), collection: r.collection, tokenId: r.tokenId.toString(), chainId: r.chainId, contract: checksum(r.contract), owner: checksum(r.owner) })),
+        nextCursor,
       },
       200,
     );
@@ -185,23 +173,8 @@ export function createNftRoutes() {
   });
 
   app.openapi(putMetadata, async (c) => {
-    const deps = c.get("deps");
     const nft = parseNftId(c.req.valid("param").id);
-    const body = c.req.valid("json");
-    const size = Buffer.byteLength(JSON.stringify(body));
-    if (size > deps.nft.overrideMaxBytes) throw unprocessable("METADATA_TOO_LARGE", `metadata is ${size} bytes, the limit is ${deps.nft.overrideMaxBytes}`);
-    const principal = c.get("principal");
-    // Ownership from the index, uncached: the owner as of the latest indexed block.
-    const current = await loadNft(deps, nft);
-    if (!current) throw notFound("NFT_NOT_FOUND", `${nft.id} is not indexed`);
-    const isAdmin = principal.roles.includes("admin");
-    if (!isAdmin) {
-      if (principal.kind !== "user") throw forbidden("USER_SESSION_REQUIRED", "only the owner's wallet session or an admin can set metadata");
-      if (current.state !== "on_chain") throw conflict("NFT_IN_FLIGHT", "the NFT is being bridged; retry when it has arrived");
-      if (current.owner !== principal.address) throw forbidden("NOT_OWNER", "only the current owner (or an admin) can set this NFT's metadata");
-    }
-    const row = await saveOverride(deps, nft, body, principal.kind === "user" ? principal.address : `apiKey:${principal.apiKeyId}`);
-    return c.json({ id: nft.id, version: row.version, metadata: row.metadata, updatedBy: row.updatedBy, updatedAt: row.createdAt.toISOString() }, 200);
+    return c.json(await setMetadataOverride(c.get("deps"), c.get("principal"), nft, c.req.valid("json")), 200);
   });
 
   app.openapi(metadataHistory, async (c) => {

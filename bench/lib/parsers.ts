@@ -104,6 +104,25 @@ export const BENCHMARKS: Benchmark[] = [
     },
   },
   {
+    name: "graphql",
+    file: "bench/graphql.ts",
+    args: (size) => ["--size", size, ...(size === "small" ? ["--duration", "3"] : [])],
+    parse: (out) => {
+      const row = (label: string) => need(out, new RegExp(`\\| ${escapeRe(label)} \\| ([\\d.]+) \\| ([\\d.]+) \\| ([\\d.]+) \\|`), label);
+      const restNft = row("GET /nfts/{id} (baseline)");
+      const gqlNft = row("GraphQL nft(id)");
+      const restOwner = row("GET /nfts/owner/{address}?limit=50 (baseline)");
+      const gqlOwner = row("GraphQL nftsByOwner(owner, first: 50)");
+      const tokens = need(out, /\(([\d,]+) tokens, (\d+) connections\)/, "sizes");
+      return [
+        { metric: `nft(id) vs GET /nfts/{id}, throughput (${tokens[2]} connections)`, unit: "req/s", ours: num(gqlNft[1]), baseline: num(restNft[1]) },
+        { metric: "nft(id) vs GET /nfts/{id}, p99", unit: "ms", ours: num(gqlNft[3]), baseline: num(restNft[3]) },
+        { metric: "nftsByOwner vs GET /nfts/owner/{address}, throughput", unit: "req/s", ours: num(gqlOwner[1]), baseline: num(restOwner[1]) },
+        { metric: `nftsByOwner at ${tokens[1]} tokens, p99`, unit: "ms", ours: num(gqlOwner[3]), baseline: num(restOwner[3]), target: "< 30 ms (1M tokens)", pass: num(gqlOwner[3]) < 30 },
+      ];
+    },
+  },
+  {
     name: "login",
     file: "bench/lib/login.ts",
     args: (size) => ["--size", size],

@@ -1,116 +1,38 @@
 /**
- * Ponder's HTTP app: the generated GraphQL (/graphql, and / for GraphiQL), SQL-over-HTTP (/sql/*),
- * the indexer's derived reads (/indexer/*), and the domain routes of api/ (composed below).
+ * Ponder's HTTP app: SQL-over-HTTP (/sql/*, guarded) and the REST app of api/, which serves
+ * /graphql (and / for GraphiQL) — the seed's schema merged with the generated index schema — and
+ * the indexer's derived reads (/indexer/*), under the same rate limits as every other route.
  * `db` is read-only: nothing here writes.
  */
 import { db } from "ponder:api";
 import schema from "ponder:schema";
 import { Hono } from "hono";
-import { and, asc, client, desc, eq, graphql, gt, inArray } from "ponder";
-import { type Address, isAddress } from "viem";
-import { deriveLocation, joinBridge } from "../../indexer/omnichain.js";
+import { client } from "ponder";
 import { limitBody } from "../../api/http/bodyLimit.js";
 import { ponderRouteLimit } from "../../api/http/ponderGuards.js";
+import { sqlOverHttpGuard } from "../../api/http/sqlGuard.js";
 import { createProductionApp } from "../../api/deps.js";
-import { ponderIndexedDb } from "../../api/indexed/db.js";
+import { type IndexedDatabase, ponderIndexedDb } from "../../api/indexed/db.js";
 import { AuthService } from "../../api/auth/service.js";
 import { startRealtime } from "../../realtime/service.js";
 import { loadOpsConfig } from "../../infra/opsConfig.js";
 
 const app = new Hono();
+const ops = loadOpsConfig(process.env);
 
-// Per-IP rate limit of the generated reads (RATE_LIMIT_GRAPHQL_PER_IP per RATE_LIMIT_WINDOW_SECONDS).
+// Per-IP rate limit of /sql/* (RATE_LIMIT_GRAPHQL_PER_IP per RATE_LIMIT_WINDOW_SECONDS; /graphql has
+// the same budget in the REST app).
 const routeLimit = ponderRouteLimit();
 // Ponder parses any body size: a real query is a few KiB, so anything over 512 KiB is refused early,
 // the excess drained so the client's kept-alive socket stays usable (api/http/bodyLimit.ts, shared with REST).
 const sizeLimit = limitBody({ maxBytes: 512 * 1024, message: "request body exceeds 512 KiB" });
 for (const path of ["/graphql", "/", "/sql/*"]) {
-  app.use(path, routeLimit);
   app.use(path, sizeLimit);
 }
 
-app.use("/graphql", graphql({ db, schema }));
-app.use("/", graphql({ db, schema }));
+app.use("/sql/*", routeLimit);
+app.use("/sql/*", sqlOverHttpGuard({ db: db as unknown as IndexedDatabase, dialect: process.env.DATABASE_URL ? "postgres" : "pglite", settings: ops.sqlOverHttp }));
 app.use("/sql/*", client({ db, schema }));
-
-const json = (value: unknown) => JSON.parse(JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
-const error = (code: string, message: string) => ({ error: { code, message } });
-
-function parseTokenId(raw: string): bigint | null {
-  try {
-    const id = BigInt(raw);
-    return id >= 0n && id < 2n ** 256n ? id : null;
-  } catch {
-    return null;
-  }
-}
-
-async function omnichainToken(collection: string, tokenId: bigint) {
-  const [rows, sends] = await Promise.all([
-    db.select().from(schema.token).where(and(eq(schema.token.collection, collection), eq(schema.token.tokenId, tokenId))),
-    db.select().from(schema.bridgeSend).where(and(eq(schema.bridgeSend.collection, collection), eq(schema.bridgeSend.tokenId, tokenId))),
-  ]);
-  const receives = sends.length
-    ? await db.select().from(schema.bridgeReceive).where(inArray(schema.bridgeReceive.guid, sends.map((s) => s.guid)))
-    : [];
-  return { ...deriveLocation(rows, sends, receives), bridges: sends.map((s) => joinBridge(s, receives.find((r) => r.guid === s.guid))) };
-}
-
-// ----------------------------------------------------------------- indexer reads (derived views)
-/** One NFT across chains: where it lives now (or in flight between two chains), per-chain rows, bridges. */
-app.get("/indexer/tokens/:collection/:tokenId", async (c) => {
-  const tokenId = parseTokenId(c.req.param("tokenId"));
-  if (tokenId === null) return c.json(error("INVALID_TOKEN_ID", "tokenId must be a decimal or 0x-hex uint256"), 400);
-  const view = await omnichainToken(c.req.param("collection"), tokenId);
-  if (view.chains.length === 0 && view.bridges.length === 0) return c.json(error("NOT_FOUND", "token not indexed"), 404);
-  return c.json(json({ collection: c.req.param("collection"), tokenId, ...view }));
-});
-
-/** NFTs currently owned by an address (present on a chain), optionally on one chain (`?chain=<chainId>`). */
-app.get("/indexer/owners/:address/tokens", async (c) => {
-  const address = c.req.param("address");
-  if (!isAddress(address, { strict: false })) return c.json(error("INVALID_ADDRESS", "not an address"), 400);
-  const chain = c.req.query("chain");
-  const chainId = chain === undefined ? undefined : Number(chain);
-  if (chainId !== undefined && !Number.isInteger(chainId)) return c.json(error("INVALID_CHAIN", "chain must be a chain id"), 400);
-  const where = [eq(schema.token.owner, address.toLowerCase() as Address), eq(schema.token.state, "present")];
-  if (chainId !== undefined) where.push(eq(schema.token.chainId, chainId));
-  const rows = await db.select().from(schema.token).where(and(...where)).orderBy(asc(schema.token.collection), asc(schema.token.tokenId)).limit(1000);
-  return c.json(json({ items: rows }));
-});
-
-/** One bridge by guid: both halves, status and end-to-end latency. */
-app.get("/indexer/bridges/:guid", async (c) => {
-  const guid = c.req.param("guid").toLowerCase() as `0x${string}`;
-  const [sends, receives] = await Promise.all([
-    db.select().from(schema.bridgeSend).where(eq(schema.bridgeSend.guid, guid)),
-    db.select().from(schema.bridgeReceive).where(eq(schema.bridgeReceive.guid, guid)),
-  ]);
-  if (!sends.length && !receives.length) return c.json(error("NOT_FOUND", "unknown guid"), 404);
-  return c.json(json(joinBridge(sends[0], receives[0])));
-});
-
-/** Activity feed after an order key (`?after=<orderKey>&limit=`), oldest first. */
-app.get("/indexer/activity", async (c) => {
-  const after = c.req.query("after");
-  const limit = Math.min(Math.max(Number(c.req.query("limit") ?? 50) || 50, 1), 200);
-  const rows = await db
-    .select()
-    .from(schema.activity)
-    .where(after ? gt(schema.activity.orderKey, after) : undefined)
-    .orderBy(asc(schema.activity.orderKey))
-    .limit(limit);
-  return c.json(json({ items: rows, nextCursor: rows.length === limit ? rows.at(-1)!.orderKey : null }));
-});
-
-/** Per-chain supply of each collection. */
-app.get("/indexer/collections", async (c) => {
-  const [collections, deployments] = await Promise.all([
-    db.select().from(schema.collection).orderBy(asc(schema.collection.slug)),
-    db.select().from(schema.collectionDeployment).orderBy(asc(schema.collectionDeployment.chainId), desc(schema.collectionDeployment.address)),
-  ]);
-  return c.json(json({ items: collections.map((col) => ({ ...col, deployments: deployments.filter((d) => d.collection === col.slug) })) }));
-});
 
 // ----------------------------------------------------------------- domain routes (api/)
 // The REST app of api/ (auth, users, nfts, bridge, events, jobs, health). Built once per process:

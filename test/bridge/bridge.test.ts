@@ -4,13 +4,11 @@
  * every step, lookups by operation id / guid / tx hash, history both ways, FAILED delivery, a
  * delayed one INFLIGHT then stuck, the stuck counter, and the 4xx of bad routes.
  */
-import { type Address, type Hex, createWalletClient, http, pad, zeroHash } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { type Address, pad, zeroHash } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { countStuckBridges } from "../../api/bridge/metrics.js";
 import { quoteSend, tokenIdInRange } from "../../chain/onft.js";
-import { localChain } from "../../chain/signer.js";
 import { json } from "../api/helpers.js";
 import { accounts, collectionOn, deployer, signerFor } from "../helpers/devnet.js";
 import { waitUntil } from "../helpers/ponder.js";
@@ -51,19 +49,10 @@ async function getJson(path: string, init?: RequestInit) {
 }
 
 /** The wallet side: sign and send the prepared transaction like a browser wallet would. */
-async function signAndSend(privateKey: Hex, tx: { to: string; data: string; value: string; chainId: number }): Promise<Hex> {
-  const c = s.deployments.chains.find((x) => x.chainId === tx.chainId)!;
-  const wallet = createWalletClient({ account: privateKeyToAccount(privateKey), chain: localChain(c.chainId, c.rpcUrl), transport: http(c.rpcUrl) });
-  const hash = await wallet.sendTransaction({ to: tx.to as Address, data: tx.data as Hex, value: BigInt(tx.value) });
-  const receipt = await signerFor(c, deployer.privateKey).publicClient.waitForTransactionReceipt({ hash, pollingInterval: 20 });
-  expect(receipt.status).toBe("success");
-  return hash;
-}
-
 async function prepareAndSend(from: typeof alice, tokenId: bigint, to: Address, token: string) {
   const prep = await getJson("/bridge", json({ collection: "cosmic", tokenId: tokenId.toString(), srcChainId: chain(0).chainId, dstChainId: chain(1).chainId, recipient: to }, s.bearer(token)));
   expect(prep.status, JSON.stringify(prep.body)).toBe(201);
-  const txHash = await signAndSend(from.privateKey, prep.body.transaction);
+  const txHash = await s.signAndSend(from.privateKey, prep.body.transaction);
   return { operationId: prep.body.operationId as string, txHash, prep: prep.body };
 }
 
@@ -114,7 +103,7 @@ describe("bridge service", () => {
     expect(BigInt(prep.body.transaction.value)).toBeGreaterThanOrEqual(BigInt(prep.body.fee.nativeFee));
     expect((await getJson(`/bridge/${prep.body.operationId}`)).body).toMatchObject({ status: "PREPARED", operationId: prep.body.operationId });
 
-    const txHash = await signAndSend(alice.privateKey, prep.body.transaction);
+    const txHash = await s.signAndSend(alice.privateKey, prep.body.transaction);
     // Reported by the client: linked at once from the receipt, before the indexer catches up.
     const reported = await getJson(`/bridge/${prep.body.operationId}/tx`, json({ txHash }, s.bearer(aliceToken)));
     expect(reported.status, JSON.stringify(reported.body)).toBe(200);

@@ -21,8 +21,7 @@ const [alice, bob, carol] = [accounts[1]!, accounts[2]!, accounts[3]!];
 beforeAll(async () => {
   s = await startStack();
   adminToken = await s.adminLogin();
-  const created = await s.req("/auth/api-keys", json({ name: "minter", roles: ["minter"] }, s.bearer(adminToken)));
-  minterKey = ((await created.json()) as { key: string }).key;
+  minterKey = await s.apiKey("minter", ["minter"]);
 });
 afterAll(async () => {
   await s?.stop();

@@ -7,17 +7,18 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Hex } from "viem";
+import { type Address, type Hex, createWalletClient, http } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { buildApp } from "../../api/app.js";
 import { connectIndexedDb } from "../../api/indexed/db.js";
 import { type NftSettings, nftSettings } from "../../api/nfts/settings.js";
 import { createServerSigners } from "../../chain/serverSigners.js";
+import { localChain } from "../../chain/signer.js";
 import { type LayerZeroWorkers, startLayerZeroWorkers } from "../../devnet/layerzero/workers.js";
 import type { Devnet } from "../../devnet/start.js";
 import { setupFromDeployments } from "../../indexer/setup.js";
 import { createTestApp, json, siweMessage, type TestApp } from "../api/helpers.js";
-import { deployer, startTestDevnet } from "../helpers/devnet.js";
+import { deployer, signerFor, startTestDevnet } from "../helpers/devnet.js";
 import { POSTGRES_URL, type PonderInstance, cleanupPonder, startPonder, waitForHead } from "../helpers/ponder.js";
 
 export type Stack = Awaited<ReturnType<typeof startStack>>;
@@ -59,6 +60,15 @@ export async function startStack(options: { nft?: Partial<NftSettings> } = {}) {
       return ((await res.json()) as { accessToken: string }).accessToken;
     };
     const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+    /** The wallet side: signs and sends a prepared transaction like a browser wallet would; throws unless it succeeded. */
+    const signAndSend = async (privateKey: Hex, tx: { to: string; data: string; value: string; chainId: number }): Promise<Hex> => {
+      const c = devnet.deployments.chains.find((x) => x.chainId === tx.chainId)!;
+      const wallet = createWalletClient({ account: privateKeyToAccount(privateKey), chain: localChain(c.chainId, c.rpcUrl), transport: http(c.rpcUrl) });
+      const hash = await wallet.sendTransaction({ to: tx.to as Address, data: tx.data as Hex, value: BigInt(tx.value) });
+      const receipt = await signerFor(c, deployer.privateKey).publicClient.waitForTransactionReceipt({ hash, pollingInterval: 20 });
+      if (receipt.status !== "success") throw new Error(`transaction ${hash} reverted`);
+      return hash;
+    };
 
     return {
       devnet,
@@ -71,6 +81,7 @@ export async function startStack(options: { nft?: Partial<NftSettings> } = {}) {
       admin,
       login,
       bearer,
+      signAndSend,
       workerControl: control,
       /** Stops the LayerZero workers (bridges stay in flight) until `resumeWorkers`. */
       async pauseWorkers() {
@@ -85,6 +96,12 @@ export async function startStack(options: { nft?: Partial<NftSettings> } = {}) {
       },
       synced: () => waitForHead(ponder, devnet.deployments),
       adminLogin: () => login(adminKey),
+      /** An API key with `roles`, created by the admin through POST /auth/api-keys. */
+      async apiKey(name: string, roles: string[]): Promise<string> {
+        const res = await req("/auth/api-keys", json({ name, roles }, bearer(await login(adminKey))));
+        if (res.status !== 201) throw new Error(`api key: ${res.status} ${await res.text()}`);
+        return ((await res.json()) as { key: string }).key;
+      },
       stop,
     };
   } catch (error) {

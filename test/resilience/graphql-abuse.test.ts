@@ -3,8 +3,8 @@
  * PGlite): depth (introspection `ofType` nesting), alias floods, oversized documents, batches,
  * fragment cycles, huge limits, malformed bodies. Each must be rejected (4xx, or a GraphQL
  * `errors` answer without data) within a few seconds — never a 5xx, never a hang — and a normal
- * query must still answer afterwards. Ponder's graphql() guards (max tokens 1000, depth 100,
- * aliases 30) are what this relies on.
+ * query must still answer afterwards. The endpoint's limits (api/graphql/limits.ts: tokens 1000,
+ * depth 30, aliases 30, a row budget of 5,000 per request) are what this relies on.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Devnet } from "../../devnet/start.js";
@@ -23,7 +23,12 @@ const manyFields = (n: number) => `{ tokens(limit: 1) { items { ${"owner ".repea
  * or not counted by them (comments, one long string token): may succeed, but must answer, fast, never 5xx.
  */
 const ATTACKS: { name: string; body: string; contentType?: string; expect?: "reject" | "bounded" }[] = [
-  { name: "depth: 60 nested ofType (introspection, under the depth-100 limit)", body: JSON.stringify({ query: deepOfType(60) }), expect: "bounded" },
+  { name: "depth: 60 nested ofType (introspection)", body: JSON.stringify({ query: deepOfType(60) }), expect: "bounded" },
+  {
+    name: "breadth: collection → tokens → collection → tokens (the security report's fan-out shape; row budget)",
+    body: JSON.stringify({ query: "{collections{items{tokens{items{collectionInfo{tokens{items{collectionInfo{tokens{items{tokenId owner collectionInfo{slug name}}}}}}}}}}}}" }),
+  },
+  { name: "breadth: 1000 × 1000 rows through a relation (row budget)", body: JSON.stringify({ query: "{ tokens(limit: 1000) { items { transfers(limit: 1000) { items { kind } } } } }" }) },
   { name: "depth: 200 nested ofType", body: JSON.stringify({ query: deepOfType(200) }) },
   { name: "aliases: 100 × tokens", body: JSON.stringify({ query: aliases(100) }) },
   { name: "aliases: 2,000 × tokens", body: JSON.stringify({ query: aliases(2000) }) },

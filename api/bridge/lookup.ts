@@ -1,0 +1,54 @@
+/**
+ * One bridge by operation id, LayerZero guid or source tx hash, as GET /bridge/{operationId}
+ * answers it (and GraphQL's `bridge` / `NFT.bridge`, which map this view field for field).
+ */
+import { eq, or } from "drizzle-orm";
+import { bridgeOperations } from "../../offchain/tables/nfts.js";
+import type { RequestDeps } from "../http/context.js";
+import { bridgeByGuid, sendByTxHash } from "../indexed/bridges.js";
+import type { ReceiveRow, SendRow } from "../indexed/tokens.js";
+import { toJson } from "../nfts/ids.js";
+import { feesPaid } from "./feesPaid.js";
+import { type Operation, linkOperation } from "./prepare.js";
+import { composeBridge } from "./status.js";
+
+export type BridgeJson = Record<string, unknown>;
+
+/** The REST body of a bridge (bigints as strings, `stuck` from the clock now). */
+export function presentBridge(deps: RequestDeps, send?: SendRow, receive?: ReceiveRow, op?: Operation): BridgeJson {
+  return toJson(
+    composeBridge({ send, receive, operation: op ? { ...op, tokenId: op.tokenId } : undefined, nowMs: Date.now(), stuckAfterSeconds: deps.nft.bridgeStuckAfterSeconds }),
+  ) as BridgeJson;
+}
+
+export async function findOperation(deps: RequestDeps, key: string): Promise<Operation | undefined> {
+  const k = key.toLowerCase();
+  const [op] = await deps.store.db
+    .select()
+    .from(bridgeOperations)
+    .where(k.startsWith("0x") ? or(eq(bridgeOperations.guid, k), eq(bridgeOperations.txHash, k)) : eq(bridgeOperations.id, k))
+    .limit(1);
+  return op;
+}
+
+/** The bridge `key` names (a prepared operation, a guid or a source tx hash), or undefined. */
+export async function findBridge(deps: RequestDeps, rawKey: string): Promise<BridgeJson | undefined> {
+  const key = rawKey.toLowerCase();
+  let op = await findOperation(deps, key);
+  let send: SendRow | undefined;
+  let receive: ReceiveRow | undefined;
+  if (deps.indexed) {
+    if (op) send = (op.guid ? (await bridgeByGuid(deps.indexed.db, op.guid)).send : undefined) ?? (await linkOperation(deps, op));
+    else if (key.startsWith("0x")) {
+      const byGuid = await bridgeByGuid(deps.indexed.db, key);
+      send = byGuid.send ?? (await sendByTxHash(deps.indexed.db, key));
+      receive = byGuid.receive;
+      if (send) op = await findOperation(deps, send.guid);
+    }
+    const guid = send?.guid ?? op?.guid;
+    if (guid && !receive) receive = (await bridgeByGuid(deps.indexed.db, guid)).receive;
+  }
+  if (!op && !send && !receive) return undefined;
+  const paid = send ? await feesPaid(deps, send) : null;
+  return { ...presentBridge(deps, send, receive, op), fees: { quoted: op?.nativeFee ?? null, paid } };
+}
