@@ -105,16 +105,14 @@ export async function deployDevnet(options: DeployOptions): Promise<Deployments>
   //    enforces the lzReceive gas the destination needs (so an empty `extraOptions` works).
   const enforced = lzReceiveOptions(BigInt(options.layerZero.lzReceiveGas));
   await Promise.all(
-    options.chains.flatMap((chain, index) => {
+    options.chains.map(async (chain, index) => {
+      // One account's transactions one after another (see layerzero/deployStack.ts); chains in parallel.
       const signer = signers[index]!;
-      return collections.map(async (collection) => {
+      for (const collection of collections) {
         const local = collection.deployments.find((d) => d.chainId === chain.chainId)!;
         const remotes = collection.deployments.filter((d) => d.chainId !== chain.chainId);
-        await Promise.all(
-          remotes.map((remote) =>
-            signer.write({ label: `${collection.slug}.setPeer(${remote.eid})`, address: local.address, abi: CosmicONFT721AdapterAbi, functionName: "setPeer", args: [remote.eid, pad(remote.address, { size: 32 })] }),
-          ),
-        );
+        for (const remote of remotes)
+          await signer.write({ label: `${collection.slug}.setPeer(${remote.eid})`, address: local.address, abi: CosmicONFT721AdapterAbi, functionName: "setPeer", args: [remote.eid, pad(remote.address, { size: 32 })] });
         if (remotes.length) {
           await signer.write({
             label: `${collection.slug}.setEnforcedOptions`,
@@ -124,7 +122,7 @@ export async function deployDevnet(options: DeployOptions): Promise<Deployments>
             args: [remotes.map((remote) => ({ eid: remote.eid, msgType: ONFT_SEND, options: enforced }))],
           });
         }
-      });
+      }
     }),
   );
   log(`  peers and enforced options (lzReceive ${options.layerZero.lzReceiveGas} gas) wired for every pair`);

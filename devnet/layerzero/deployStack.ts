@@ -7,8 +7,8 @@
  *   (destination configs) → ReceiveUln302View, LzExecutor → default ULN configs on both libraries and
  *   the default executor config → only then the endpoint's default send/receive libraries (before
  *   the configs they revert `LZ_UnsupportedEid`).
- * Everything is LayerZero's prebuilt bytecode (artifacts.ts). Independent configuration transactions
- * go out in parallel (the signer's nonce manager orders them); dependent ones wait for their receipt.
+ * Everything is LayerZero's prebuilt bytecode (artifacts.ts). Transactions go out one after another
+ * (chains in parallel).
  */
 import { type Address, parseEther, parseGwei } from "viem";
 import { DVNAbi } from "../../abis/DVNAbi.js";
@@ -97,76 +97,72 @@ export async function deployLayerZeroStack(args: {
   }
 
   const remoteEids = remotes.map((r) => r.eid);
-  await Promise.all([
-    signer.write({ label: "EndpointV2.registerLibrary(SendUln302)", address: endpoint, abi: EndpointV2Abi, functionName: "registerLibrary", args: [sendUln302] }).then(() =>
-      signer.write({ label: "EndpointV2.registerLibrary(ReceiveUln302)", address: endpoint, abi: EndpointV2Abi, functionName: "registerLibrary", args: [receiveUln302] }),
-    ),
-    signer.write({ label: "Treasury.setNativeFeeBP", address: treasury, abi: TreasuryAbi, functionName: "setNativeFeeBP", args: [BigInt(settings.treasuryBps)] }),
-    signer.write({ label: "SendUln302.setTreasury", address: sendUln302, abi: SendUln302Abi, functionName: "setTreasury", args: [treasury] }),
-    (async () => {
-      await signer.write({ label: "PriceFeed.initialize", address: priceFeed, abi: PriceFeedAbi, functionName: "initialize", args: [owner] });
-      await Promise.all([
-        signer.write({
-          label: "PriceFeed.setPrice",
-          address: priceFeed,
-          abi: PriceFeedAbi,
-          functionName: "setPrice",
-          // PriceFeed keys its prices by `eid % 30000`.
-          args: [remotes.map((r) => ({ eid: r.eid % 30_000, price: { priceRatio: PRICE_RATIO_DENOMINATOR, gasPriceInUnit: parseGwei(String(r.gasPriceGwei)), gasPerByte: 16 } }))],
-        }),
-        signer.write({ label: "PriceFeed.setNativeTokenPriceUSD", address: priceFeed, abi: PriceFeedAbi, functionName: "setNativeTokenPriceUSD", args: [BigInt(Math.round(settings.nativePriceUsd * 100)) * (PRICE_RATIO_DENOMINATOR / 100n)] }),
-      ]);
-    })(),
-    (async () => {
-      // At once after deployment: an uninitialised Executor can be initialised by anyone.
-      await signer.write({ label: "Executor.initialize", address: executor, abi: ExecutorAbi, functionName: "initialize", args: [endpoint, "0x0000000000000000000000000000000000000000", [sendUln302, receiveUln302], priceFeed, owner, [owner, workers.executor.address]] });
-      await Promise.all([
-        signer.write({ label: "Executor.setWorkerFeeLib", address: executor, abi: ExecutorAbi, functionName: "setWorkerFeeLib", args: [executorFeeLib] }),
-        signer.write({
-          label: "Executor.setDstConfig",
-          address: executor,
-          abi: ExecutorAbi,
-          functionName: "setDstConfig",
-          args: [remoteEids.map((dstEid) => ({ dstEid, lzReceiveBaseGas: EXECUTOR_LZ_RECEIVE_BASE_GAS, lzComposeBaseGas: 0n, multiplierBps: MULTIPLIER_BPS, floorMarginUSD: 0n, nativeCap: EXECUTOR_NATIVE_CAP }))],
-        }),
-      ]);
-    })(),
-    signer.write({ label: "ReceiveUln302View.initialize", address: receiveUln302View, abi: ReceiveUln302ViewAbi, functionName: "initialize", args: [endpoint, receiveUln302] }),
-    signer.write({ label: "LzExecutor.initialize", address: lzExecutor, abi: LzExecutorAbi, functionName: "initialize", args: [receiveUln302, receiveUln302View, endpoint] }),
-    ...dvns.flatMap((dvn) => [
-      signer.write({ label: `${dvn.name}.setWorkerFeeLib`, address: dvn.address, abi: DVNAbi, functionName: "setWorkerFeeLib", args: [dvn.feeLib] }),
+  // One transaction after another: concurrent sends of one account are where anvil's automine
+  // misbehaves (ready transactions left unmined, foundry-rs/foundry#10122, and once a nonce
+  // reported too low); sequential, the whole chain is wired in about a second anyway.
+  const writes: (() => Promise<unknown>)[] = [
+    () => signer.write({ label: "EndpointV2.registerLibrary(SendUln302)", address: endpoint, abi: EndpointV2Abi, functionName: "registerLibrary", args: [sendUln302] }),
+    () => signer.write({ label: "EndpointV2.registerLibrary(ReceiveUln302)", address: endpoint, abi: EndpointV2Abi, functionName: "registerLibrary", args: [receiveUln302] }),
+    () => signer.write({ label: "Treasury.setNativeFeeBP", address: treasury, abi: TreasuryAbi, functionName: "setNativeFeeBP", args: [BigInt(settings.treasuryBps)] }),
+    () => signer.write({ label: "SendUln302.setTreasury", address: sendUln302, abi: SendUln302Abi, functionName: "setTreasury", args: [treasury] }),
+    () => signer.write({ label: "PriceFeed.initialize", address: priceFeed, abi: PriceFeedAbi, functionName: "initialize", args: [owner] }),
+    () =>
       signer.write({
-        label: `${dvn.name}.setDstConfig`,
-        address: dvn.address,
-        abi: DVNAbi,
-        functionName: "setDstConfig",
-        args: [remoteEids.map((dstEid) => ({ dstEid, gas: DVN_VERIFY_GAS, multiplierBps: MULTIPLIER_BPS, floorMarginUSD: 0n }))],
+        label: "PriceFeed.setPrice",
+        address: priceFeed,
+        abi: PriceFeedAbi,
+        functionName: "setPrice",
+        // PriceFeed keys its prices by `eid % 30000`.
+        args: [remotes.map((r) => ({ eid: r.eid % 30_000, price: { priceRatio: PRICE_RATIO_DENOMINATOR, gasPriceInUnit: parseGwei(String(r.gasPriceGwei)), gasPerByte: 16 } }))],
       }),
+    () => signer.write({ label: "PriceFeed.setNativeTokenPriceUSD", address: priceFeed, abi: PriceFeedAbi, functionName: "setNativeTokenPriceUSD", args: [BigInt(Math.round(settings.nativePriceUsd * 100)) * (PRICE_RATIO_DENOMINATOR / 100n)] }),
+    // At once after deployment: an uninitialised Executor can be initialised by anyone.
+    () => signer.write({ label: "Executor.initialize", address: executor, abi: ExecutorAbi, functionName: "initialize", args: [endpoint, "0x0000000000000000000000000000000000000000", [sendUln302, receiveUln302], priceFeed, owner, [owner, workers.executor.address]] }),
+    () => signer.write({ label: "Executor.setWorkerFeeLib", address: executor, abi: ExecutorAbi, functionName: "setWorkerFeeLib", args: [executorFeeLib] }),
+    () =>
+      signer.write({
+        label: "Executor.setDstConfig",
+        address: executor,
+        abi: ExecutorAbi,
+        functionName: "setDstConfig",
+        args: [remoteEids.map((dstEid) => ({ dstEid, lzReceiveBaseGas: EXECUTOR_LZ_RECEIVE_BASE_GAS, lzComposeBaseGas: 0n, multiplierBps: MULTIPLIER_BPS, floorMarginUSD: 0n, nativeCap: EXECUTOR_NATIVE_CAP }))],
+      }),
+    () => signer.write({ label: "ReceiveUln302View.initialize", address: receiveUln302View, abi: ReceiveUln302ViewAbi, functionName: "initialize", args: [endpoint, receiveUln302] }),
+    () => signer.write({ label: "LzExecutor.initialize", address: lzExecutor, abi: LzExecutorAbi, functionName: "initialize", args: [receiveUln302, receiveUln302View, endpoint] }),
+    ...dvns.flatMap((dvn) => [
+      () => signer.write({ label: `${dvn.name}.setWorkerFeeLib`, address: dvn.address, abi: DVNAbi, functionName: "setWorkerFeeLib", args: [dvn.feeLib] }),
+      () =>
+        signer.write({
+          label: `${dvn.name}.setDstConfig`,
+          address: dvn.address,
+          abi: DVNAbi,
+          functionName: "setDstConfig",
+          args: [remoteEids.map((dstEid) => ({ dstEid, gas: DVN_VERIFY_GAS, multiplierBps: MULTIPLIER_BPS, floorMarginUSD: 0n }))],
+        }),
     ]),
-  ]);
-
+  ];
   if (remoteEids.length) {
     const ulnConfig = defaultUlnConfig(dvns.map((d) => d.address), settings);
     const ulnParams = remoteEids.map((eid) => ({ eid, config: ulnConfig }));
-    await Promise.all([
-      signer.write({ label: "SendUln302.setDefaultUlnConfigs", address: sendUln302, abi: SendUln302Abi, functionName: "setDefaultUlnConfigs", args: [ulnParams] }),
-      signer.write({ label: "ReceiveUln302.setDefaultUlnConfigs", address: receiveUln302, abi: ReceiveUln302Abi, functionName: "setDefaultUlnConfigs", args: [ulnParams] }),
-      signer.write({
-        label: "SendUln302.setDefaultExecutorConfigs",
-        address: sendUln302,
-        abi: SendUln302Abi,
-        functionName: "setDefaultExecutorConfigs",
-        args: [remoteEids.map((eid) => ({ eid, config: { maxMessageSize: MAX_MESSAGE_SIZE, executor } }))],
-      }),
-    ]);
-    // The library registrations above must be mined before these (they are: awaited).
-    await Promise.all(
-      remoteEids.flatMap((eid) => [
-        signer.write({ label: `EndpointV2.setDefaultSendLibrary(${eid})`, address: endpoint, abi: EndpointV2Abi, functionName: "setDefaultSendLibrary", args: [eid, sendUln302] }),
-        signer.write({ label: `EndpointV2.setDefaultReceiveLibrary(${eid})`, address: endpoint, abi: EndpointV2Abi, functionName: "setDefaultReceiveLibrary", args: [eid, receiveUln302, 0n] }),
+    writes.push(
+      () => signer.write({ label: "SendUln302.setDefaultUlnConfigs", address: sendUln302, abi: SendUln302Abi, functionName: "setDefaultUlnConfigs", args: [ulnParams] }),
+      () => signer.write({ label: "ReceiveUln302.setDefaultUlnConfigs", address: receiveUln302, abi: ReceiveUln302Abi, functionName: "setDefaultUlnConfigs", args: [ulnParams] }),
+      () =>
+        signer.write({
+          label: "SendUln302.setDefaultExecutorConfigs",
+          address: sendUln302,
+          abi: SendUln302Abi,
+          functionName: "setDefaultExecutorConfigs",
+          args: [remoteEids.map((eid) => ({ eid, config: { maxMessageSize: MAX_MESSAGE_SIZE, executor } }))],
+        }),
+      // Only after the default configs: the endpoint reverts LZ_UnsupportedEid otherwise.
+      ...remoteEids.flatMap((eid) => [
+        () => signer.write({ label: `EndpointV2.setDefaultSendLibrary(${eid})`, address: endpoint, abi: EndpointV2Abi, functionName: "setDefaultSendLibrary", args: [eid, sendUln302] }),
+        () => signer.write({ label: `EndpointV2.setDefaultReceiveLibrary(${eid})`, address: endpoint, abi: EndpointV2Abi, functionName: "setDefaultReceiveLibrary", args: [eid, receiveUln302, 0n] }),
       ]),
     );
   }
+  for (const write of writes) await write();
 
   return {
     endpoint,
