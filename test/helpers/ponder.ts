@@ -238,10 +238,9 @@ export const INDEX_TABLES = {
   minters: "chainId contract account allowed blockNumber",
   tokens: "chainId contract tokenId collection owner state lastSendGuid lastReceiveGuid metadataVersion mintedBlock updatedBlock updatedTimestamp updatedOrderKey lastTxHash lastLogIndex",
   transfers: "chainId txHash logIndex blockNumber timestamp collection contract tokenId from to kind guid orderKey",
-  lzPackets: "chainId guid nonce srcEid sender dstEid receiver recipient tokenId txHash blockNumber",
-  bridgeSends: "guid chainId collection srcEid dstEid dstChainId nonce oapp dstOapp fromAddress recipient tokenId txHash blockNumber logIndex timestamp orderKey",
+  bridgeSends: "guid chainId collection srcEid dstEid dstChainId nonce oapp dstOapp fromAddress recipient tokenId message txHash blockNumber logIndex timestamp orderKey",
   bridgeReceives:
-    "guid chainId collection srcEid dstEid srcChainId nonce oapp srcOapp recipient tokenId status verifiedTxHash verifiedBlock verifiedTimestamp deliveredTxHash deliveredBlock deliveredTimestamp failedTxHash failedBlock failedTimestamp failureReason failureReasonData failureCount orderKey",
+    "guid chainId collection srcEid dstEid srcChainId nonce oapp srcOapp recipient tokenId status deliveredTxHash deliveredBlock deliveredTimestamp failedTxHash failedBlock failedTimestamp failureReason failureReasonData failureGas failureCount orderKey",
   activitys: "chainId blockNumber logIndex orderKey type collection tokenId from to guid otherChainId txHash timestamp",
 } as const;
 
