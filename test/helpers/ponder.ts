@@ -30,6 +30,8 @@ export type PonderOptions = {
   /** Reuse a data folder / schema (restart after a kill); fresh otherwise. */
   reuse?: { dataDir: string; schema: string; deploymentsFile: string };
   env?: Record<string, string>;
+  /** Postgres database of this instance (default: the test database): e.g. one of its own. */
+  databaseUrl?: string;
 };
 
 export type PonderInstance = {
@@ -104,7 +106,7 @@ async function bootPonder(options: PonderOptions): Promise<PonderInstance> {
   };
   delete env.DATABASE_URL;
   delete env.DATABASE_PRIVATE_URL;
-  if (options.db === "postgres") env.DATABASE_URL = POSTGRES_URL;
+  if (options.db === "postgres") env.DATABASE_URL = options.databaseUrl ?? POSTGRES_URL;
   const child = spawn(process.execPath, [PONDER_BIN, "--log-level", process.env.PONDER_TEST_LOG_LEVEL ?? "warn", "start", "--schema", schema, "--port", String(port)], {
     cwd: ROOT,
     env,
