@@ -7,11 +7,11 @@
  *   OwnershipTransferred, MinterSet, MetadataUpdate.
  * - CosmicONFT721Adapter: the lock/unlock adapters — ONFTSent, ONFTReceived, PeerSet, OwnershipTransferred.
  * - LegacyERC721: the ERC-721s behind adapters (all transfers: holders, locks and unlocks).
- * - EndpointV2: LzReceiveAlert filtered by receiver (our OApps) on real networks; on the devnet the
- *   endpoint is indexed wholesale — LzReceiveAlert unfiltered (one eth_getLogs with the others) and
- *   PacketSent/PacketVerified/PacketDelivered (no indexed field, so unscoped): the handlers keep our
- *   packets and receivers only. On real networks PacketSent is read from the receipt of our ONFTSent transaction
- *   instead (context.client, cached by Ponder), so LayerZero's whole traffic is never indexed.
+ * - EndpointV2: LzReceiveAlert filtered by receiver (our OApps) only. Endpoint and library events
+ *   carry no indexed field, so nothing else of LayerZero can be scoped to our apps: our PacketSent is
+ *   read from the receipt of our ONFTSent transaction (context.client, cached by Ponder), and the
+ *   DVNs' progress, the commit and the executor are read from the chains by the API's bridge tracker.
+ *   The devnet runs exactly this path.
  */
 import { createConfig } from "ponder";
 import type { Abi, Address } from "viem";
@@ -71,10 +71,8 @@ export default createConfig({
     EndpointV2: {
       abi: EndpointV2Abi as Abi as typeof EndpointV2Abi,
       chain: endpoints,
-      // Real networks: only alerts for our OApps. Devnet: the endpoint is indexed wholesale anyway, and
-      // without a topic filter Ponder merges its events into one eth_getLogs per range (the handler
-      // still keeps only our receivers).
-      ...(setup.mode === "devnet" ? {} : { filter: { event: "LzReceiveAlert" as const, args: { receiver: oapps } } }),
+      // Only alerts for our OApps, on every network.
+      filter: { event: "LzReceiveAlert" as const, args: { receiver: oapps } },
     },
   },
 });

@@ -124,29 +124,6 @@ export const transfer = onchainTable(
   }),
 );
 
-/**
- * A LayerZero packet one of our OApps sent (devnet: from the endpoint's PacketSent; real networks:
- * from the receipt of the ONFTSent transaction). Written by the source chain.
- */
-export const lzPacket = onchainTable(
-  "lz_packet",
-  (t) => ({
-    chainId: t.integer().notNull(),
-    guid: t.hex().notNull(),
-    nonce: t.bigint().notNull(),
-    srcEid: t.integer().notNull(),
-    sender: t.hex().notNull(),
-    dstEid: t.integer().notNull(),
-    receiver: t.hex().notNull(),
-    /** ONFT message: recipient and token id. */
-    recipient: t.hex().notNull(),
-    tokenId: t.bigint().notNull(),
-    txHash: t.hex().notNull(),
-    blockNumber: t.bigint().notNull(),
-  }),
-  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.guid] }) }),
-);
-
 /** Source half of a bridge: ONFTSent + our PacketSent of the same transaction. */
 export const bridgeSend = onchainTable(
   "bridge_send",
@@ -168,6 +145,8 @@ export const bridgeSend = onchainTable(
     /** Recipient on the destination (from the ONFT message). */
     recipient: t.hex().notNull(),
     tokenId: t.bigint().notNull(),
+    /** The packet's message (ONFT: sendTo b32 | tokenId u256): with the guid, what the destination stores the hash of. */
+    message: t.hex().notNull(),
     txHash: t.hex().notNull(),
     blockNumber: t.bigint().notNull(),
     logIndex: t.integer().notNull(),
@@ -205,10 +184,8 @@ export const bridgeReceive = onchainTable(
     srcOapp: t.hex(),
     recipient: t.hex(),
     tokenId: t.bigint(),
+    /** DELIVERED (ONFTReceived) or FAILED (LzReceiveAlert): what our own events say. */
     status: t.text().notNull(),
-    verifiedTxHash: t.hex(),
-    verifiedBlock: t.bigint(),
-    verifiedTimestamp: t.bigint(),
     deliveredTxHash: t.hex(),
     deliveredBlock: t.bigint(),
     deliveredTimestamp: t.bigint(),
@@ -217,6 +194,8 @@ export const bridgeReceive = onchainTable(
     failedTimestamp: t.bigint(),
     failureReason: t.text(),
     failureReasonData: t.hex(),
+    /** The lzReceive gas the failed delivery had (LzReceiveAlert.gas): a retry needs more. */
+    failureGas: t.bigint(),
     failureCount: t.integer().notNull(),
     orderKey: t.text().notNull(),
   }),

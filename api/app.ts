@@ -84,7 +84,8 @@ export function buildApp(deps: AppDependencies) {
   if (deps.indexed) {
     const indexed = deps.indexed;
     const stuckAfter = requestDeps.nft.bridgeStuckAfterSeconds;
-    setStuckBridgesSource(() => countStuckBridges(indexed, stuckAfter));
+    const store = deps.store;
+    setStuckBridgesSource(() => countStuckBridges(indexed, store, stuckAfter));
   }
   const app = createRouter<AppEnv>();
 

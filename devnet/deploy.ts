@@ -35,6 +35,8 @@ export type DeployOptions = {
   /** Base token URI of the main collection (`<base><tokenId>`). */
   baseURI?: string;
   layerZero: LayerZeroSettings;
+  /** Place EndpointV2 at this address on every chain (layerzero/deployStack.ts). */
+  endpointAddress?: Address;
   log?: (line: string) => void;
 };
 
@@ -64,6 +66,7 @@ export async function deployDevnet(options: DeployOptions): Promise<Deployments>
         remotes: options.chains.flatMap((remote, i) => (remote.eid === chain.eid ? [] : [{ eid: remote.eid, gasPriceGwei: gasPrice(i) }])),
         settings: options.layerZero,
         owner,
+        endpointAt: options.endpointAddress,
       });
       const cosmic = await deployOnft(signer, DEVNET_COLLECTIONS.cosmic, baseURI, endpoint, owner);
       // The legacy collection lives on the first chain and is bridged out through an adapter.

@@ -29,6 +29,13 @@ export type DevnetOptions = {
   blockTime?: number;
   /** Fork a real chain for the first devnet chain (`anvil --fork-url`). */
   forkUrl?: string;
+  /**
+   * Name, chain id and EID of each chain instead of devnet-a… / baseChainId + i / baseEid + i: e.g. a
+   * rehearsal on chains carrying real testnets' ids (as many entries as chains).
+   */
+  chainSpecs?: { name: string; chainId: number; eid: number }[];
+  /** Place EndpointV2 at this address on every chain (a real network's EndpointV2 address). */
+  endpointAddress?: `0x${string}`;
   /** Called as soon as each anvil process is up (the CLI tracks them to kill them on any exit). */
   onAnvil?: (anvil: AnvilProcess) => void;
   /** Pathway settings of the LayerZero stack (DVNs, confirmations, prices). */
@@ -106,6 +113,15 @@ export function validateDevnetOptions(options: DevnetOptions): Required<Pick<Dev
   if (!Number.isInteger(baseChainId) || baseChainId < 1) throw new DevnetConfigError(`chain id must be a positive integer (got ${baseChainId})`);
   if (!Number.isInteger(baseEid) || baseEid < 1 || baseEid + chains > 2 ** 32) throw new DevnetConfigError(`EID must be a positive uint32 (got ${baseEid})`);
   if (options.blockTime !== undefined && !(options.blockTime > 0)) throw new DevnetConfigError(`block time must be positive seconds (got ${options.blockTime})`);
+  if (options.chainSpecs) {
+    if (options.chainSpecs.length !== chains) throw new DevnetConfigError(`chainSpecs must list ${chains} chains (got ${options.chainSpecs.length})`);
+    for (const c of options.chainSpecs) {
+      if (!Number.isInteger(c.chainId) || c.chainId < 1) throw new DevnetConfigError(`chain id must be a positive integer (got ${c.chainId})`);
+      // ExecutorFeeLib treats EIDs below 30000 as LayerZero V1 ids.
+      if (!Number.isInteger(c.eid) || c.eid < 30_001) throw new DevnetConfigError(`EID must be ≥ 30001 (got ${c.eid})`);
+    }
+  }
+  if (options.endpointAddress !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(options.endpointAddress)) throw new DevnetConfigError(`endpoint address must be a 20-byte hex address (got ${options.endpointAddress})`);
   if (options.forkUrl !== undefined) {
     let protocol = "";
     try {

@@ -26,9 +26,9 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
   try {
     log(`starting ${chains} anvil chains`);
     const specs = Array.from({ length: chains }, (_, i) => ({
-      name: `devnet-${String.fromCharCode(97 + i)}`,
-      chainId: baseChainId + i,
-      eid: baseEid + i,
+      name: options.chainSpecs?.[i]?.name ?? `devnet-${String.fromCharCode(97 + i)}`,
+      chainId: options.chainSpecs?.[i]?.chainId ?? baseChainId + i,
+      eid: options.chainSpecs?.[i]?.eid ?? baseEid + i,
       port: basePort + i,
     }));
     // Start in parallel, but wait for every start to settle before failing, so `stop` reaches each
@@ -57,6 +57,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
       accounts,
       deployer: accounts[DEPLOYER_INDEX]!,
       layerZero: validateLayerZeroSettings(options.layerZero, chains),
+      endpointAddress: options.endpointAddress,
       log,
     }));
     if (wholeSeconds) {

@@ -11,12 +11,12 @@ export type ReceiveRowLike = {
   status: string;
   failureReason: string | null;
   deliveredTimestamp: bigint | null;
-  verifiedTimestamp: bigint | null;
   failedTimestamp: bigint | null;
   deliveredTxHash: string | null;
 };
 
-export type BridgeStatus = "INFLIGHT" | "VERIFIED" | "DELIVERED" | "FAILED";
+/** What the index alone knows of a bridge (the steps in between are read from the chains: docs/bridge.md). */
+export type BridgeStatus = "INFLIGHT" | "DELIVERED" | "FAILED";
 
 export type Location =
   | { status: "on_chain"; chainId: number; contract: string; owner: string; state: string }

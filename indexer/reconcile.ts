@@ -42,10 +42,10 @@ export async function reconcile(setup: IndexerSetup, ponderUrl: string): Promise
       "bridgeSends",
       "guid chainId dstChainId dstEid recipient fromAddress timestamp txHash orderKey collection tokenId",
     ),
-    gqlAll<ReceiveRowLike & { deliveredTimestamp: string | null; verifiedTimestamp: string | null; failedTimestamp: string | null }>(
+    gqlAll<ReceiveRowLike & { deliveredTimestamp: string | null; failedTimestamp: string | null }>(
       ponderUrl,
       "bridgeReceives",
-      "guid chainId status failureReason deliveredTimestamp verifiedTimestamp failedTimestamp deliveredTxHash",
+      "guid chainId status failureReason deliveredTimestamp failedTimestamp deliveredTxHash",
     ),
   ]);
   const tokens: TokenRowLike[] = rawTokens.map((t) => ({ ...t, tokenId: BigInt(t.tokenId) }));
@@ -53,7 +53,6 @@ export async function reconcile(setup: IndexerSetup, ponderUrl: string): Promise
   const receives = rawReceives.map((r) => ({
     ...r,
     deliveredTimestamp: r.deliveredTimestamp === null ? null : BigInt(r.deliveredTimestamp),
-    verifiedTimestamp: r.verifiedTimestamp === null ? null : BigInt(r.verifiedTimestamp),
     failedTimestamp: r.failedTimestamp === null ? null : BigInt(r.failedTimestamp),
   }));
 

@@ -45,23 +45,24 @@ export const bridgeLatency = new Histogram({
   buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
   registers: [registry],
 });
-let stuckBridgesSource: (() => Promise<number>) | undefined;
+let stuckBridgesSource: (() => Promise<Record<string, number>>) | undefined;
 /**
  * Where `cosmic_bridges_stuck` reads its value on scrape. An API process with an index registers the
  * index query (so every replica reports it, not only the one running the notifier); without a source
  * the gauge keeps the value the notifier last set.
  */
-export function setStuckBridgesSource(source: (() => Promise<number>) | undefined) {
+export function setStuckBridgesSource(source: (() => Promise<Record<string, number>>) | undefined) {
   stuckBridgesSource = source;
 }
 export const bridgesStuck = new Gauge({
   name: "cosmic_bridges_stuck",
-  help: "Bridges sent but neither delivered nor failed after BRIDGE_STUCK_AFTER_SECONDS",
+  help: "Bridges sent and not delivered after BRIDGE_STUCK_AFTER_SECONDS, by what they wait for (reason)",
+  labelNames: ["reason"],
   registers: [registry],
   async collect() {
     if (!stuckBridgesSource) return;
     try {
-      this.set(await stuckBridgesSource());
+      for (const [reason, n] of Object.entries(await stuckBridgesSource())) this.set({ reason }, n);
     } catch {
       // Index unreachable: keep the last value; the service-down alert covers it.
     }

@@ -19,6 +19,11 @@ export type OpsConfig = {
     pollMs: number;
     finalityBlocks: number;
     maxEventAgeSeconds: number;
+    /** Run the bridge tracker in this process (reads bridges in flight from the chains; one tick at a time across replicas). */
+    bridgeTracker: boolean;
+    bridgeTrackerPollMs: number;
+    /** How long a bridge's completion push waits for the tracker's last steps (bridge:updated first). */
+    bridgeHoldMs: number;
   };
   /** Schema of the indexed tables for processes outside Ponder (the views schema in production). */
   indexedSchema: string | undefined;
@@ -53,6 +58,9 @@ const schema = z.object({
   REALTIME_POLL_MS: int(100, 10),
   REALTIME_FINALITY_BLOCKS: int(30, 1),
   REALTIME_MAX_EVENT_AGE_SECONDS: int(3600, 1),
+  REALTIME_BRIDGE_TRACKER: bool(true),
+  REALTIME_BRIDGE_TRACKER_POLL_MS: int(250, 10),
+  REALTIME_BRIDGE_HOLD_MS: int(2_000, 0, 60_000),
   INDEXED_SCHEMA: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, "must be a Postgres schema name").optional(),
   DATABASE_SCHEMA: z.string().optional(),
   RATE_LIMIT_WINDOW_SECONDS: int(60, 1),
@@ -108,6 +116,9 @@ export function loadOpsConfig(env: NodeJS.ProcessEnv = process.env): OpsConfig {
       pollMs: e.REALTIME_POLL_MS,
       finalityBlocks: e.REALTIME_FINALITY_BLOCKS,
       maxEventAgeSeconds: e.REALTIME_MAX_EVENT_AGE_SECONDS,
+      bridgeTracker: e.REALTIME_BRIDGE_TRACKER,
+      bridgeTrackerPollMs: e.REALTIME_BRIDGE_TRACKER_POLL_MS,
+      bridgeHoldMs: e.REALTIME_BRIDGE_HOLD_MS,
     },
     indexedSchema,
     rateLimit: { windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS, perIp: e.RATE_LIMIT_PER_IP, perWallet: e.RATE_LIMIT_PER_WALLET, graphqlPerIp: e.RATE_LIMIT_GRAPHQL_PER_IP },

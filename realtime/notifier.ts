@@ -26,7 +26,6 @@ import {
   bridgesCompleted,
   bridgesFailed,
   bridgesInitiated,
-  bridgesStuck,
   nftsMinted,
   notifierLag,
   notifierPushed,
@@ -34,7 +33,10 @@ import {
 import type { KeyValueStore } from "../infra/redis.js";
 import type { OffchainStore } from "../offchain/store.js";
 import { type Envelope, REALTIME_CHANNEL } from "./protocol.js";
-import { type OrderedPush, orderPushes } from "./pushOrder.js";
+import { lifecycleStatus, stuckReason } from "../domain/bridge/lifecycle.js";
+import { loadProgress } from "../domain/bridge/progressStore.js";
+import { type SendOfUpdate, bridgeUpdates } from "./bridgeUpdates.js";
+import { type OrderedPush, interleaveUpdates, orderPushes } from "./pushOrder.js";
 
 const { activity, bridgeSend, bridgeReceive } = indexedTables;
 
@@ -54,6 +56,11 @@ export type NotifierOptions = {
   stuckAfterSeconds?: number;
   stuckScanIntervalMs?: number;
   maxBlocksPerTick?: number;
+  /**
+   * How long a bridge's completion (or failure) is held for the bridge tracker to finish its steps
+   * (so its bridge:updated pushes precede it), while the tracker is reading that chain.
+   */
+  bridgeHoldMs?: number;
   now?: () => number;
 };
 
@@ -82,7 +89,7 @@ const DESTINATION_TYPES = new Set(["bridge_delivered", "bridge_failed"]);
 const halfOf = (type: string): OrderedPush["half"] => (type === "bridge_sent" ? "source" : DESTINATION_TYPES.has(type) ? "destination" : "none");
 
 type RowState = "pushed" | "silent" | "held" | "retracted";
-type Handled = { id: string; blockNumber: number; logIndex: number; type: string; rooms: string[]; data: Record<string, unknown>; state: RowState; pushId: string; generation: number; missingSince: string | null };
+type Handled = { id: string; blockNumber: number; logIndex: number; type: string; rooms: string[]; data: Record<string, unknown>; state: RowState; pushId: string; generation: number; missingSince: string | null; pushedAt: number };
 type FreshPush = OrderedPush & { row: ActivityRow; envelope: Envelope };
 
 function toHandled(r: Row): Handled {
@@ -98,6 +105,7 @@ function toHandled(r: Row): Handled {
     pushId: String(r.push_id ?? id),
     generation: Number(r.generation ?? 0),
     missingSince: r.missing_since == null ? null : String(r.missing_since),
+    pushedAt: r.pushed_at ? new Date(String(r.pushed_at)).getTime() : 0,
   };
 }
 
@@ -118,6 +126,7 @@ export class Notifier {
       stuckAfterSeconds: deps.stuckAfterSeconds ?? 900,
       stuckScanIntervalMs: deps.stuckScanIntervalMs ?? 15_000,
       maxBlocksPerTick: deps.maxBlocksPerTick ?? 2_000,
+      bridgeHoldMs: deps.bridgeHoldMs ?? 2_000,
       now: deps.now ?? Date.now,
     };
   }
@@ -170,7 +179,7 @@ export class Notifier {
         const hi = bounds.get(cp.chainId)!;
         const lo = cursor - this.o.finalityBlocks;
         const handled = rowsOf(
-          await tx.execute(sql`SELECT id, block_number, type, rooms, data, state, push_id, generation, missing_since FROM offchain.realtime_pushed
+          await tx.execute(sql`SELECT id, block_number, type, rooms, data, state, push_id, generation, missing_since, pushed_at FROM offchain.realtime_pushed
             WHERE chain_id = ${cp.chainId} AND (block_number > ${lo} OR state = 'held')`),
         ).map(toHandled);
         const present = await this.presentRows(cp.chainId, lo, hi, handled.filter((h) => h.state === "held" && h.blockNumber <= lo));
@@ -183,6 +192,7 @@ export class Notifier {
           return !h || h.state === "held" || h.state === "retracted";
         });
         const { envelopes, sends } = await this.envelopes(tx, candidates);
+        const progress = await this.progressStates(tx, candidates.filter((r) => DESTINATION_TYPES.has(r.type) && r.guid).map((r) => r.guid!), cp.chainId);
         for (const row of candidates) {
           const id = activityId(row);
           const previous = byId.get(id);
@@ -196,8 +206,12 @@ export class Notifier {
             row.otherChainId != null &&
             indexedChains.has(row.otherChainId) &&
             !(send && Number(send.blockNumber) <= (bounds.get(send.chainId) ?? -1));
+          // ... and once the bridge tracker has its steps (bridge:updated goes first), for a bounded time.
+          const heldSince = previous?.state === "held" ? previous.pushedAt : this.o.now();
+          const waitsForSteps =
+            DESTINATION_TYPES.has(row.type) && !!row.guid && progress.trackerActive && !progress.final.has(row.guid.toLowerCase()) && this.o.now() - heldSince < this.o.bridgeHoldMs;
           const generation = previous?.state === "retracted" ? previous.generation + 1 : (previous?.generation ?? 0);
-          const state: RowState = starting || tooOld ? "silent" : waitsForSend ? "held" : "pushed";
+          const state: RowState = starting || tooOld ? "silent" : waitsForSend || waitsForSteps ? "held" : "pushed";
           if (previous?.state === "held" && state === "held") continue;
           envelope.id = generation ? `${id}#${generation}` : id;
           await tx.execute(sql`INSERT INTO offchain.realtime_pushed (id, chain_id, block_number, type, rooms, data, state, push_id, generation)
@@ -229,9 +243,16 @@ export class Notifier {
         await tx.execute(sql`DELETE FROM offchain.realtime_pushed WHERE chain_id = ${cp.chainId} AND block_number <= ${hi - this.o.finalityBlocks} AND state <> 'held'`);
       }
 
-      // Retractions first (the reorg happened before the rows that replaced it), then a total order.
+      // Retractions first (the reorg happened before the rows that replaced it), then a total order;
+      // each bridge's bridge:updated pushes between its initiated and its completion.
       const ordered = orderPushes(fresh);
-      published.push(...retractions, ...ordered.map((f) => f.envelope));
+      const steps = await bridgeUpdates({
+        tx,
+        bounds,
+        sends: (guids) => this.sendsOf(tx, guids),
+        silentSend: async (send) => this.sendWasSilent(tx, send, nowSeconds),
+      });
+      published.push(...retractions, ...steps.retractions, ...interleaveUpdates(ordered, steps.updates));
       let stuck = 0;
       if (this.o.now() - this.lastStuckScan >= this.o.stuckScanIntervalMs) {
         const announced = await this.scanStuck(tx);
@@ -344,7 +365,43 @@ export class Notifier {
     return out;
   }
 
-  /** Bridges sent more than stuckAfterSeconds ago and not delivered: gauge, and one push each. */
+  /** Which of these bridges' progress is final, and whether the tracker reads `chainId` at all (lately). */
+  private async progressStates(tx: Tx, guids: string[], chainId: number): Promise<{ final: Set<string>; trackerActive: boolean }> {
+    const tracker = rowsOf(await tx.execute(sql`SELECT checked_at FROM offchain.bridge_tracker_chains WHERE chain_id = ${chainId}`))[0];
+    const trackerActive = !!tracker && this.o.now() - new Date(String(tracker.checked_at)).getTime() < 10_000;
+    if (!trackerActive || !guids.length) return { final: new Set(), trackerActive };
+    const list = sql.join(guids.map((g) => sql`${g.toLowerCase()}`), sql`, `);
+    const rows = rowsOf(await tx.execute(sql`SELECT guid FROM offchain.bridge_progress WHERE final AND guid IN (${list})`));
+    return { final: new Set(rows.map((r) => String(r.guid))), trackerActive };
+  }
+
+  /** The sends of bridges with progress to announce, with the rooms their pushes go to. */
+  private async sendsOf(tx: Tx, guids: string[]): Promise<Map<string, SendOfUpdate>> {
+    const found = await this.deps.indexed.db
+      .select({ guid: bridgeSend.guid, chainId: bridgeSend.chainId, blockNumber: bridgeSend.blockNumber, logIndex: bridgeSend.logIndex, timestamp: bridgeSend.timestamp, collection: bridgeSend.collection, tokenId: bridgeSend.tokenId, txHash: bridgeSend.txHash, fromAddress: bridgeSend.fromAddress, recipient: bridgeSend.recipient })
+      .from(bridgeSend)
+      .where(inArray(bridgeSend.guid, guids as `0x${string}`[]));
+    const operations = await this.operationIds(tx, found.map((f) => f.guid), found.map((f) => f.txHash));
+    const out = new Map<string, SendOfUpdate>();
+    for (const f of found) {
+      const rooms = [`bridge:${f.guid.toLowerCase()}`, `bridge:${f.txHash.toLowerCase()}`, `collection:${f.collection}`, `nft:${f.collection}:${f.tokenId}`];
+      const operation = operations.get(f.guid.toLowerCase()) ?? operations.get(f.txHash.toLowerCase());
+      if (operation) rooms.push(`bridge:${operation}`);
+      for (const a of [checksum(f.fromAddress), checksum(f.recipient)]) if (a) rooms.push(`user:${a}`);
+      out.set(f.guid.toLowerCase(), { ...f, rooms: [...new Set(rooms)] });
+    }
+    return out;
+  }
+
+  /** Whether the send's own push was consumed silently (history at first start, or too old). */
+  private async sendWasSilent(tx: Tx, send: SendOfUpdate, nowSeconds: number): Promise<boolean> {
+    const id = `${send.chainId}:${send.blockNumber}:${send.logIndex}:${send.txHash}`;
+    const row = rowsOf(await tx.execute(sql`SELECT state FROM offchain.realtime_pushed WHERE id = ${id}`))[0];
+    if (row) return String(row.state) === "silent";
+    return Number(send.timestamp) < nowSeconds - this.o.maxEventAgeSeconds;
+  }
+
+  /** Bridges sent more than stuckAfterSeconds ago and not delivered: one push each, with what they wait for. */
   private async scanStuck(tx: Tx): Promise<Envelope[]> {
     const before = BigInt(Math.floor(this.o.now() / 1000 - this.o.stuckAfterSeconds));
     const { db } = this.deps.indexed;
@@ -354,8 +411,8 @@ export class Notifier {
       .leftJoin(bridgeReceive, eq(bridgeReceive.guid, bridgeSend.guid))
       .where(and(lte(bridgeSend.timestamp, before), or(sql`${bridgeReceive.status} IS NULL`, sql`${bridgeReceive.status} <> 'DELIVERED'`)))
       .limit(1000);
-    bridgesStuck.set(stuck.length);
     if (!stuck.length) return [];
+    const progress = await loadProgress(tx, stuck.map((s) => s.guid), { staleAfterMs: Number.POSITIVE_INFINITY });
     const list = sql.join(stuck.map((s) => sql`${s.guid}`), sql`, `);
     const known = new Set(rowsOf(await tx.execute(sql`SELECT guid FROM offchain.realtime_stuck WHERE guid IN (${list})`)).map((r) => String(r.guid)));
     const operations = await this.operationIds(tx, stuck.map((s) => s.guid), stuck.map((s) => s.txHash));
@@ -383,7 +440,8 @@ export class Notifier {
           to,
           txHash: s.txHash,
           sentAt: Number(s.timestamp),
-          status: s.status ?? "INFLIGHT",
+          status: lifecycleStatus({ sent: true, receive: s.status ? { status: s.status } : undefined, progress: progress.get(s.guid.toLowerCase())?.progress }),
+          reason: stuckReason(lifecycleStatus({ sent: true, receive: s.status ? { status: s.status } : undefined, progress: progress.get(s.guid.toLowerCase())?.progress }), progress.get(s.guid.toLowerCase())?.progress).reason,
           failureReason: s.failureReason ?? null,
           ...(operation ? { operationId: operation } : {}),
         },

@@ -25,3 +25,27 @@ export function orderPushes<T extends OrderedPush>(pushes: readonly T[]): T[] {
   });
   return out;
 }
+
+/**
+ * Puts each bridge's `bridge:updated` pushes into the ordered batch: before its destination half
+ * when that is in the batch, else right after its source half, else at the end (their send was
+ * announced in an earlier tick).
+ */
+export function interleaveUpdates<T extends OrderedPush & { envelope: E }, E>(ordered: readonly T[], updates: ReadonlyMap<string, E[]>): E[] {
+  const pending = new Map([...updates].map(([guid, list]) => [guid.toLowerCase(), list]));
+  const out: E[] = [];
+  for (const p of ordered) {
+    const guid = p.guid?.toLowerCase();
+    if (guid && p.half === "destination" && pending.has(guid)) {
+      out.push(...pending.get(guid)!);
+      pending.delete(guid);
+    }
+    out.push(p.envelope);
+    if (guid && p.half === "source" && pending.has(guid)) {
+      out.push(...pending.get(guid)!);
+      pending.delete(guid);
+    }
+  }
+  for (const list of pending.values()) out.push(...list);
+  return out;
+}

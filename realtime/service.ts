@@ -6,10 +6,12 @@ import type { Logger } from "../infra/logger.js";
 import type { OpsConfig } from "../infra/opsConfig.js";
 import type { KeyValueStore } from "../infra/redis.js";
 import type { OffchainStore } from "../offchain/store.js";
+import { BridgeTracker } from "../domain/bridge/tracker.js";
+import type { IndexerSetup } from "../indexer/setup.js";
 import { Notifier } from "./notifier.js";
 import { type RealtimeAuth, type RealtimeServer, startRealtimeServer } from "./server.js";
 
-export type RealtimeService = { server: RealtimeServer; notifier: Notifier | undefined; close(): Promise<void> };
+export type RealtimeService = { server: RealtimeServer; notifier: Notifier | undefined; tracker: BridgeTracker | undefined; close(): Promise<void> };
 
 export async function startRealtime(deps: {
   kv: KeyValueStore;
@@ -18,6 +20,8 @@ export async function startRealtime(deps: {
   auth: RealtimeAuth;
   indexed: IndexedDb | undefined;
   ops: OpsConfig;
+  /** The chains (RPC URLs, endpoints): the bridge tracker reads bridges in flight from them. */
+  network?: IndexerSetup;
   /** BRIDGE_STUCK_AFTER_SECONDS, read once with the other bridge settings (api/nfts/settings.ts). */
   nft?: Pick<NftSettings, "bridgeStuckAfterSeconds">;
   trustProxy?: TrustProxy;
@@ -47,14 +51,21 @@ export async function startRealtime(deps: {
       finalityBlocks: r.finalityBlocks,
       maxEventAgeSeconds: r.maxEventAgeSeconds,
       stuckAfterSeconds: (deps.nft ?? NFT_DEFAULTS).bridgeStuckAfterSeconds,
+      bridgeHoldMs: r.bridgeHoldMs,
     }).start();
   } else if (r.notifier) {
     deps.logger.warn("realtime: no indexed database (DATABASE_URL + INDEXED_SCHEMA): chain pushes are off in this process");
   }
+  const tracker =
+    r.bridgeTracker && deps.indexed && deps.network
+      ? new BridgeTracker({ indexed: deps.indexed, store: deps.store, network: deps.network, logger: deps.logger, intervalMs: r.bridgeTrackerPollMs }).start()
+      : undefined;
   return {
     server,
     notifier,
+    tracker,
     async close() {
+      await tracker?.stop();
       await notifier?.stop();
       await server.close();
     },

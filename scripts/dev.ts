@@ -9,6 +9,11 @@
  * Ctrl-C stops everything this script started.
  *
  * Env: DEVNET_CHAINS (3), DEVNET_PORT (8545), PORT (42069), REALTIME_PORT (42080), DEVNET_DVN_DELAY_MS (0), DATABASE_URL.
+ *
+ * `npm run rehearsal` (`--rehearsal`): production mode instead (devnet/rehearsal.ts) — two chains with
+ * Base Sepolia's and Arbitrum Sepolia's chain ids and EIDs, EndpointV2 at the testnets' address, a
+ * block a second, 2 confirmations; `ponder start` with PONDER_NETWORK=testnet, a collections file and
+ * RPC_URL_<CHAIN>, as operators run it. Three tokens are minted to account 1 to bridge.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -16,10 +21,15 @@ import { userInfo } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { type LayerZeroWorkers, startLayerZeroWorkers } from "../devnet/layerzero/workers.js";
+import { CosmicONFT721Abi } from "../abis/CosmicONFT721Abi.js";
+import { tokenIdInRange } from "../chain/onft.js";
+import { createChainSigner } from "../chain/signer.js";
+import { REHEARSAL_DEVNET, collectionsFile, rehearsalEnv } from "../devnet/rehearsal.js";
 import { type Devnet, startDevnet } from "../devnet/start.js";
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
-const log = (line: string) => console.log(`[dev] ${line}`);
+const rehearsal = process.argv.includes("--rehearsal");
+const log = (line: string) => console.log(`[${rehearsal ? "rehearsal" : "dev"}] ${line}`);
 
 let devnet: Devnet | undefined;
 let workers: LayerZeroWorkers | undefined;
@@ -46,13 +56,13 @@ process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
 async function main() {
-  const chains = Number(process.env.DEVNET_CHAINS ?? 3);
+  const chains = rehearsal ? REHEARSAL_DEVNET.chains! : Number(process.env.DEVNET_CHAINS ?? 3);
   const basePort = Number(process.env.DEVNET_PORT ?? 8545);
   const port = Number(process.env.PORT ?? 42069);
   const deploymentsFile = path.resolve(process.env.DEVNET_DEPLOYMENTS ?? ".devnet/deployments.json");
 
   const started = performance.now();
-  devnet = await startDevnet({ chains, basePort, deploymentsFile, log: (l) => log(l) });
+  devnet = await startDevnet({ ...(rehearsal ? REHEARSAL_DEVNET : {}), chains, basePort, deploymentsFile, log: (l) => log(l) });
   const { deployments } = devnet;
   for (const c of deployments.chains) log(`  ${c.name}: chain ${c.chainId}, EID ${c.eid}, ${c.rpcUrl}`);
   workers = await startLayerZeroWorkers({ deployments, delayMs: Number(process.env.DEVNET_DVN_DELAY_MS ?? 0), log });
@@ -64,11 +74,23 @@ async function main() {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PONDER_TELEMETRY_DISABLED: "1",
-    DEVNET_DEPLOYMENTS: deploymentsFile,
     PONDER_PGLITE_DIR: path.join(dataDir, "pglite"),
     // The WebSocket service runs inside Ponder's process here (src/api/index.ts): on PGlite nothing else can read the index.
     REALTIME_IN_PROCESS: process.env.REALTIME_IN_PROCESS ?? "1",
   };
+  if (rehearsal) {
+    // What an operator configures for real networks: no deployments file, a collections file.
+    const file = path.join(dataDir, "collections.json");
+    writeFileSync(file, JSON.stringify(collectionsFile(deployments), null, 2));
+    Object.assign(env, rehearsalEnv(deployments, file));
+    log(`collections file: ${path.relative(ROOT, file)}; PONDER_NETWORK=testnet; ${Object.keys(rehearsalEnv(deployments, file)).filter((k) => k.startsWith("RPC_URL_")).join(", ")}`);
+    const first = deployments.chains[0]!;
+    const cosmic = deployments.collections.find((c) => c.slug === "cosmic")!.deployments.find((d) => d.chainId === first.chainId)!;
+    const minter = createChainSigner({ chainId: first.chainId, rpcUrl: first.rpcUrl, privateKey: deployments.accounts[0]!.privateKey as `0x${string}`, pollingInterval: 200 });
+    const ids = [1n, 2n, 3n].map((n) => tokenIdInRange(first.eid, n));
+    await minter.write({ address: cosmic.address, abi: CosmicONFT721Abi, functionName: "mintBatch", args: [ids.map(() => deployments.accounts[1]!.address), ids] });
+    log(`minted cosmic ${ids.join(", ")} to account 1 (${deployments.accounts[1]!.address}) on ${first.name}`);
+  } else env.DEVNET_DEPLOYMENTS = deploymentsFile;
   if (process.env.DATABASE_URL) {
     env.PGUSER ??= process.env.USER || userInfo().username;
     const client = new pg.Client({ connectionString: process.env.DATABASE_URL, user: env.PGUSER });

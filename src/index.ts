@@ -4,11 +4,11 @@
  * the event (chain id in its primary key): bridges are joined by guid at read time.
  */
 import { ponder } from "ponder:registry";
-import { activity, bridgeReceive, lzPacket, bridgeSend, collection, collectionDeployment, contractOwner, minter, peer, token, transfer } from "ponder:schema";
-import { type Address, type Hex, decodeEventLog, getAbiItem, pad, toEventSelector, zeroAddress } from "viem";
+import { activity, bridgeReceive, bridgeSend, collection, collectionDeployment, contractOwner, minter, peer, token, transfer } from "ponder:schema";
+import { type Address, type Hex, decodeEventLog, getAbiItem, toEventSelector, zeroAddress } from "viem";
 import { EndpointV2Abi } from "../abis/EndpointV2Abi.js";
 import { type IndexerDeployment, loadIndexerSetup, setupIndex } from "../indexer/setup.js";
-import { computeGuid, decodeOnftMessage, decodePacket } from "./lib/lzPacket.js";
+import { decodeOnftMessage, decodePacket } from "./lib/lzPacket.js";
 import { describeRevert, orderKey } from "./lib/model.js";
 
 const setup = loadIndexerSetup();
@@ -131,16 +131,12 @@ ponder.on("CosmicONFT721:Transfer", async ({ event, context }) => onTransfer(eve
 ponder.on("LegacyERC721:Transfer", async ({ event, context }) => onTransfer(event, context));
 
 // ---------------------------------------------------------------- bridge: source half
-type PacketFacts = { nonce: bigint; srcEid: number; sender: Hex; dstEid: number; receiver: Hex; recipient: Address; tokenId: bigint };
+type PacketFacts = { guid: Hex; nonce: bigint; sender: Hex; receiver: Hex; message: Hex; recipient: Address };
 
-function packetFacts(encodedPayload: Hex): PacketFacts & { guid: Hex } {
+function packetFacts(encodedPayload: Hex): PacketFacts {
   const packet = decodePacket(encodedPayload);
-  const message = decodeOnftMessage(packet.message);
-  return { guid: packet.guid, nonce: packet.nonce, srcEid: packet.srcEid, sender: packet.sender, dstEid: packet.dstEid, receiver: packet.receiver, recipient: message.to, tokenId: message.tokenId };
+  return { guid: packet.guid, nonce: packet.nonce, sender: packet.sender, receiver: packet.receiver, message: packet.message, recipient: decodeOnftMessage(packet.message).to };
 }
-
-/** Where the send handler finds our PacketSent: the indexed endpoint event (devnet) or the tx receipt. */
-const PACKET_SOURCE = (process.env.INDEXER_PACKET_SOURCE ?? (setup.mode === "devnet" ? "event" : "receipt")) as "event" | "receipt";
 
 async function onSent(
   event: { args: { guid: Hex; dstEid: number; fromAddress: Address; tokenId: bigint }; log: { address: Address; logIndex: number }; block: BlockInfo; transaction: { hash: Hex } },
@@ -152,19 +148,16 @@ async function onSent(
   if (!dep) return;
   const { guid, dstEid, fromAddress, tokenId } = event.args;
 
-  let packet: PacketFacts | null = (await context.db.find(lzPacket, { chainId, guid })) as PacketFacts | null;
-  if (!packet && PACKET_SOURCE === "receipt") {
-    // Real networks: our PacketSent is in the same transaction; Ponder caches this request.
-    const receipt = await context.client.getTransactionReceipt({ hash: event.transaction.hash });
-    for (const log of receipt.logs) {
-      if (!same(log.address, chain.endpoint) || log.topics[0] !== PACKET_SENT_TOPIC) continue;
-      const { args } = decodeEventLog({ abi: [PACKET_SENT], data: log.data, topics: log.topics as [Hex, ...Hex[]] });
-      const facts = packetFacts(args.encodedPayload);
-      if (facts.guid !== guid) continue;
-      packet = facts;
-      await context.db.insert(lzPacket).values({ chainId, ...facts, txHash: event.transaction.hash, blockNumber: event.block.number }).onConflictDoNothing();
-      break;
-    }
+  // Our PacketSent is in the same transaction (the endpoint emits it before our ONFTSent): it is read
+  // from the receipt on every network, the devnet included — endpoint events carry no indexed field,
+  // so they cannot be filtered by our address. Ponder caches this request.
+  let packet: PacketFacts | undefined;
+  const receipt = await context.client.getTransactionReceipt({ hash: event.transaction.hash });
+  for (const log of receipt.logs) {
+    if (!same(log.address, chain.endpoint) || log.topics[0] !== PACKET_SENT_TOPIC) continue;
+    const { args } = decodeEventLog({ abi: [PACKET_SENT], data: log.data, topics: log.topics as [Hex, ...Hex[]] });
+    const facts = packetFacts(args.encodedPayload);
+    if (facts.guid === guid) packet = facts;
   }
   const key = orderKey(event.block.timestamp, chainId, event.block.number, event.log.logIndex);
   const dstChainId = lookup.chainByEid(dstEid)?.chainId ?? null;
@@ -183,6 +176,7 @@ async function onSent(
     fromAddress,
     recipient,
     tokenId,
+    message: packet?.message ?? "0x",
     txHash: event.transaction.hash,
     blockNumber: event.block.number,
     logIndex: event.log.logIndex,
@@ -230,8 +224,9 @@ async function upsertReceive(context: Ctx, dep: IndexerDeployment, guid: Hex, sr
   const chainId = context.chain.id;
   const existing = (await context.db.find(bridgeReceive, { guid, chainId })) as typeof bridgeReceive.$inferSelect | null;
   const merged = { ...(existing ?? {}), ...Object.fromEntries(Object.entries(facts).filter(([, v]) => v !== undefined)) } as typeof bridgeReceive.$inferSelect;
-  // Delivery is final; a failure only counts while the packet is still undelivered.
-  const status = merged.deliveredTxHash ? "DELIVERED" : merged.failedTxHash ? "FAILED" : "VERIFIED";
+  // Delivery is final; a failure only counts while the packet is still undelivered. (Verification and
+  // the DVNs' progress cannot be indexed by our address: the API reads them from the chains.)
+  const status = merged.deliveredTxHash ? "DELIVERED" : "FAILED";
   if (existing) {
     await context.db.update(bridgeReceive, { guid, chainId }).set({ ...facts, status });
   } else {
@@ -311,7 +306,7 @@ ponder.on("CosmicONFT721Adapter:ONFTReceived", async ({ event, context }) => onR
 
 ponder.on("EndpointV2:LzReceiveAlert", async ({ event, context }) => {
   const chainId = context.chain.id;
-  const { receiver, origin, guid, message, reason } = event.args;
+  const { receiver, origin, guid, message, reason, gas } = event.args;
   const dep = lookup.oapp(chainId, receiver);
   if (!dep) return;
   let recipient: Address | undefined;
@@ -331,6 +326,7 @@ ponder.on("EndpointV2:LzReceiveAlert", async ({ event, context }) => {
     failedTimestamp: event.block.timestamp,
     failureReason: describeRevert(reason),
     failureReasonData: reason,
+    failureGas: gas,
     failureCount: (existing?.failureCount ?? 0) + 1,
   });
   await context.db.insert(activity).values({
@@ -349,49 +345,6 @@ ponder.on("EndpointV2:LzReceiveAlert", async ({ event, context }) => {
     timestamp: event.block.timestamp,
   });
 });
-
-// Devnet only: PacketVerified/PacketDelivered have no indexed field, so on a real network they
-// would be LayerZero's whole traffic. On the devnet every packet is ours (handlers still check).
-if (setup.mode === "devnet") {
-  const guidOf = (chainId: number, origin: { srcEid: number; sender: Hex; nonce: bigint }, receiver: Address) =>
-    computeGuid({ nonce: origin.nonce, srcEid: origin.srcEid, sender: origin.sender, dstEid: chainOf(chainId).eid, receiver: pad(receiver, { size: 32 }) });
-
-  if (PACKET_SOURCE === "event") ponder.on("EndpointV2:PacketSent", async ({ event, context }) => {
-    const chainId = context.chain.id;
-    let facts: ReturnType<typeof packetFacts>;
-    try {
-      facts = packetFacts(event.args.encodedPayload);
-    } catch {
-      return; // not an ONFT packet
-    }
-    if (!lookup.oapp(chainId, `0x${facts.sender.slice(26)}`)) return;
-    await context.db.insert(lzPacket).values({ chainId, ...facts, txHash: event.transaction.hash, blockNumber: event.block.number }).onConflictDoNothing();
-  });
-
-  /** PacketVerified and PacketDelivered fill the same receive row, each its own step's columns. */
-  type EndpointStepEvent = {
-    args: { origin: { srcEid: number; sender: Hex; nonce: bigint }; receiver: Address };
-    block: BlockInfo;
-    log: { logIndex: number };
-    transaction: { hash: Hex };
-  };
-  const onEndpointStep = async (event: EndpointStepEvent, context: Ctx, step: "verified" | "delivered") => {
-    const chainId = context.chain.id;
-    const dep = lookup.oapp(chainId, event.args.receiver);
-    if (!dep) return;
-    const { origin } = event.args;
-    const key = orderKey(event.block.timestamp, chainId, event.block.number, event.log.logIndex);
-    await upsertReceive(context, dep, guidOf(chainId, origin, event.args.receiver), origin.srcEid, key, {
-      nonce: origin.nonce,
-      srcOapp: `0x${origin.sender.slice(26)}` as Address,
-      ...(step === "verified"
-        ? { verifiedTxHash: event.transaction.hash, verifiedBlock: event.block.number, verifiedTimestamp: event.block.timestamp }
-        : { deliveredTxHash: event.transaction.hash, deliveredBlock: event.block.number, deliveredTimestamp: event.block.timestamp }),
-    });
-  };
-  ponder.on("EndpointV2:PacketVerified", async ({ event, context }) => onEndpointStep(event, context, "verified"));
-  ponder.on("EndpointV2:PacketDelivered", async ({ event, context }) => onEndpointStep(event, context, "delivered"));
-}
 
 // ---------------------------------------------------------------- configuration events
 async function onOwnership(event: { args: { newOwner: Address }; log: { address: Address }; block: BlockInfo }, context: Ctx) {

@@ -10,15 +10,21 @@ import type { ReceiveRow, SendRow } from "../indexed/tokens.js";
 import { toJson } from "../nfts/ids.js";
 import { feesPaid } from "./feesPaid.js";
 import { type Operation, linkOperation } from "./prepare.js";
+import { type StoredProgress, loadProgress } from "../../domain/bridge/progressStore.js";
 import { composeBridge } from "./status.js";
 
 export type BridgeJson = Record<string, unknown>;
 
 /** The REST body of a bridge (bigints as strings, `stuck` from the clock now). */
-export function presentBridge(deps: RequestDeps, send?: SendRow, receive?: ReceiveRow, op?: Operation): BridgeJson {
+export function presentBridge(deps: RequestDeps, send?: SendRow, receive?: ReceiveRow, op?: Operation, progress?: StoredProgress): BridgeJson {
   return toJson(
-    composeBridge({ send, receive, operation: op ? { ...op, tokenId: op.tokenId } : undefined, nowMs: Date.now(), stuckAfterSeconds: deps.nft.bridgeStuckAfterSeconds }),
+    composeBridge({ send, receive, operation: op ? { ...op, tokenId: op.tokenId } : undefined, progress, nowMs: Date.now(), stuckAfterSeconds: deps.nft.bridgeStuckAfterSeconds }),
   ) as BridgeJson;
+}
+
+/** The tracker's progress of these bridges (one query; none without an off-chain store row). */
+export function progressOf(deps: RequestDeps, guids: (string | null | undefined)[]): Promise<Map<string, StoredProgress>> {
+  return loadProgress(deps.store.db, guids.filter((g): g is string => !!g), { staleAfterMs: deps.nft.bridgeProgressStaleSeconds * 1000 });
 }
 
 export async function findOperation(deps: RequestDeps, key: string): Promise<Operation | undefined> {
@@ -31,8 +37,8 @@ export async function findOperation(deps: RequestDeps, key: string): Promise<Ope
   return op;
 }
 
-/** The bridge `key` names (a prepared operation, a guid or a source tx hash), or undefined. */
-export async function findBridge(deps: RequestDeps, rawKey: string): Promise<BridgeJson | undefined> {
+/** The operation and the two halves `key` names (a prepared operation, a guid or a source tx hash). */
+export async function findHalves(deps: RequestDeps, rawKey: string): Promise<{ op?: Operation; send?: SendRow; receive?: ReceiveRow }> {
   const key = rawKey.toLowerCase();
   let op = await findOperation(deps, key);
   let send: SendRow | undefined;
@@ -48,7 +54,16 @@ export async function findBridge(deps: RequestDeps, rawKey: string): Promise<Bri
     const guid = send?.guid ?? op?.guid;
     if (guid && !receive) receive = (await bridgeByGuid(deps.indexed.db, guid)).receive;
   }
+  return { op, send, receive };
+}
+
+/** The bridge `key` names (a prepared operation, a guid or a source tx hash), or undefined. */
+export async function findBridge(deps: RequestDeps, rawKey: string): Promise<BridgeJson | undefined> {
+  const { op, send, receive } = await findHalves(deps, rawKey);
   if (!op && !send && !receive) return undefined;
-  const paid = send ? await feesPaid(deps, send) : null;
-  return { ...presentBridge(deps, send, receive, op), fees: { quoted: op?.nativeFee ?? null, paid } };
+  const guid = (send?.guid ?? receive?.guid ?? op?.guid)?.toLowerCase();
+  const stored = guid ? (await progressOf(deps, [guid])).get(guid) : undefined;
+  // The tracker reads what was paid with the progress; without it, once from the receipt (cached).
+  const paid = stored?.progress.paid !== undefined ? stored.progress.paid : send ? await feesPaid(deps, send) : null;
+  return { ...presentBridge(deps, send, receive, op, stored), fees: { quoted: op?.nativeFee ?? null, paid } };
 }

@@ -1,10 +1,23 @@
 /**
- * Stuck bridges for operators: a send with no delivery (nor failure) after BRIDGE_STUCK_AFTER_SECONDS.
- * buildApp registers this count as the source of the `cosmic_bridges_stuck` gauge (infra/metrics.ts).
+ * Stuck bridges for operators, by reason: a send not delivered after BRIDGE_STUCK_AFTER_SECONDS,
+ * with what it waits for (domain/bridge/lifecycle.ts: confirmations, a DVN, the commit, the executor,
+ * or a failed execution), from the index and the tracker's progress. buildApp registers this as the
+ * source of the `cosmic_bridges_stuck{reason}` gauge (infra/metrics.ts).
  */
+import { STUCK_REASONS, type StuckReason, lifecycleStatus, stuckReason } from "../../domain/bridge/lifecycle.js";
+import { loadProgress } from "../../domain/bridge/progressStore.js";
+import type { OffchainStore } from "../../offchain/store.js";
 import type { IndexedDb } from "../indexed/db.js";
-import { countStuckSends } from "../indexed/bridges.js";
+import { stuckSends } from "../indexed/bridges.js";
 
-export async function countStuckBridges(indexed: IndexedDb, stuckAfterSeconds: number, nowMs = Date.now()): Promise<number> {
-  return await countStuckSends(indexed.db, nowMs, stuckAfterSeconds);
+export async function countStuckBridges(indexed: IndexedDb, store: Pick<OffchainStore, "db">, stuckAfterSeconds: number, nowMs = Date.now()): Promise<Record<StuckReason, number>> {
+  const stuck = await stuckSends(indexed.db, nowMs, stuckAfterSeconds);
+  const progress = await loadProgress(store.db, stuck.map((s) => s.guid), { staleAfterMs: Number.POSITIVE_INFINITY, nowMs });
+  const counts = Object.fromEntries(STUCK_REASONS.map((r) => [r, 0])) as Record<StuckReason, number>;
+  for (const s of stuck) {
+    const p = progress.get(s.guid.toLowerCase())?.progress;
+    const status = lifecycleStatus({ sent: true, receive: s.status ? { status: s.status } : undefined, progress: p });
+    counts[stuckReason(status, p).reason]++;
+  }
+  return counts;
 }

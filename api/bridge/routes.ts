@@ -4,12 +4,13 @@ import { type Hex, getAddress } from "viem";
 import { requireIndexed } from "../chains/clients.js";
 import { forbidden, notFound } from "../http/errors.js";
 import { requireAuth, userPrincipal } from "../http/middleware.js";
-import { BEARER, createRouter, errorResponses, jsonBody, jsonContent } from "../http/openapi.js";
+import { API_KEY, BEARER, createRouter, errorResponses, jsonBody, jsonContent } from "../http/openapi.js";
 import { bridgeByGuid, bridgeHistory, receivesFor } from "../indexed/bridges.js";
 import type { ReceiveRow, SendRow } from "../indexed/tokens.js";
 import { AddressParam, PageQuery, decodeCursor, encodeCursor } from "../nfts/ids.js";
 import type { RequestDeps } from "../http/context.js";
-import { findBridge, findOperation, presentBridge } from "./lookup.js";
+import { findBridge, findHalves, findOperation, presentBridge, progressOf } from "./lookup.js";
+import { bridgeNotFound, retryBridge } from "./retry.js";
 import { type Operation, estimate, prepare, reportTransaction } from "./prepare.js";
 
 const Json = z.record(z.string(), z.unknown());
@@ -117,6 +118,32 @@ const statusRoute = createRoute({
   responses: { 200: jsonContent(Json.openapi("Bridge"), "The bridge"), ...errorResponses(400, 404, 503) },
 });
 
+const retryRoute = createRoute({
+  method: "post",
+  path: "/bridge/{operationId}/retry",
+  tags: ["bridge"],
+  summary: "Recover a verified but undelivered bridge (FAILED, or stuck waiting for the executor): the unsigned transaction(s) that deliver it, commit first when needed",
+  description: "The sender, the recipient or an admin. 409 when there is nothing to retry (not verified yet, already delivered) or when delivering would still revert.",
+  security: [BEARER, API_KEY],
+  middleware: [requireAuth] as const,
+  request: { params: OperationParam },
+  responses: {
+    200: jsonContent(
+      z
+        .object({
+          operationId: z.string().nullable(),
+          guid: z.string(),
+          action: z.enum(["execute", "commit_and_execute"]),
+          failedGas: z.string().nullable(),
+          transactions: z.array(TxSchema.extend({ gas: z.string() })).openapi({ description: "sign and send in order (the commit, then the delivery)" }),
+        })
+        .openapi("BridgeRetry"),
+      "The transactions that deliver it",
+    ),
+    ...errorResponses(400, 401, 403, 404, 409, 503),
+  },
+});
+
 const historyRoute = createRoute({
   method: "get",
   path: "/bridge/history/{address}",
@@ -131,7 +158,6 @@ const isHistoryCursor = (v: unknown): v is [string, string] => Array.isArray(v) 
 export function createBridgeRoutes() {
   const app = createRouter();
 
-  const present = (c: { get(k: "deps"): RequestDeps }, send?: SendRow, receive?: ReceiveRow, op?: Operation) => presentBridge(c.get("deps"), send, receive, op);
 
   app.openapi(estimateRoute, async (c) => {
     const q = c.req.valid("query");
@@ -151,11 +177,11 @@ export function createBridgeRoutes() {
     const before = cursor ? (([orderKey, guid]) => ({ orderKey, guid }))(decodeCursor(cursor, isHistoryCursor)) : undefined;
     const sends = await bridgeHistory(db, address, { before, limit: limit + 1 });
     const page = sends.slice(0, limit);
-    const receives = await receivesFor(db, page.map((s) => s.guid));
+    const [receives, progress] = await Promise.all([receivesFor(db, page.map((s) => s.guid)), progressOf(deps, page.map((s) => s.guid))]);
     const me = address.toLowerCase();
     const items = page.map((s) => ({
       direction: s.fromAddress === me ? (s.recipient === me ? "self" : "sent") : "received",
-      ...present(c, s, receives.find((r) => r.guid === s.guid)),
+      ...presentBridge(deps, s, receives.find((r) => r.guid === s.guid), undefined, progress.get(s.guid.toLowerCase())),
     }));
     const last = page.at(-1);
     return c.json({ items, nextCursor: sends.length > limit && last ? encodeCursor([last.orderKey, last.guid]) : null }, 200);
@@ -181,7 +207,15 @@ export function createBridgeRoutes() {
     if (op.address !== principal.address) throw forbidden("NOT_OPERATION_OWNER", "this operation was prepared by another address");
     const linked = await reportTransaction(deps, op, c.req.valid("json").txHash.toLowerCase() as Hex);
     const halves = deps.indexed && linked.guid ? await bridgeByGuid(deps.indexed.db, linked.guid) : { send: undefined, receive: undefined };
-    return c.json(present(c, halves.send, halves.receive, linked), 200);
+    const progress = await progressOf(deps, [linked.guid]);
+    return c.json(presentBridge(deps, halves.send, halves.receive, linked, linked.guid ? progress.get(linked.guid.toLowerCase()) : undefined), 200);
+  });
+
+  app.openapi(retryRoute, async (c) => {
+    const deps = c.get("deps");
+    const { op, send, receive } = await findHalves(deps, c.req.valid("param").operationId);
+    if (!op && !send) throw bridgeNotFound();
+    return c.json(await retryBridge(deps, c.get("principal"), send, receive, op?.id ?? null), 200);
   });
 
   app.openapi(statusRoute, async (c) => {

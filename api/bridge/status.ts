@@ -1,12 +1,15 @@
 /**
  * One bridge as the API shows it: the prepared operation (off-chain), the send half (source chain)
- * and the receive half (destination chain) joined by guid; status in LayerZero Scan's vocabulary,
- * every step's tx and time, latency, `stuck`, and a check that what arrived is what was sent.
+ * and the receive half (destination chain) joined by guid, and the progress the bridge tracker read
+ * from the chains (domain/bridge) — status in LayerZero Scan's vocabulary with every step's tx and
+ * time, DVN progress, `stuck` with its reason, latency, and a check that what arrived is what was sent.
  */
+import { type LifecycleStatus, composeLifecycle } from "../../domain/bridge/lifecycle.js";
+import type { StoredProgress } from "../../domain/bridge/progressStore.js";
 import type { ReceiveRow, SendRow } from "../indexed/tokens.js";
 import { checksumOrNull } from "../nfts/ids.js";
 
-export type BridgeStatus = "PREPARED" | "INFLIGHT" | "VERIFIED" | "DELIVERED" | "FAILED";
+export type BridgeStatus = LifecycleStatus;
 
 export type OperationLike = {
   id: string;
@@ -22,19 +25,17 @@ export type OperationLike = {
   createdAt: Date;
 };
 
-const step = (txHash: string | null | undefined, blockNumber: bigint | null | undefined, timestamp: bigint | null | undefined) =>
-  txHash ? { txHash, blockNumber: blockNumber != null ? Number(blockNumber) : null, at: timestamp != null ? new Date(Number(timestamp) * 1000).toISOString() : null } : null;
-
-export function composeBridge(args: { send?: SendRow; receive?: ReceiveRow; operation?: OperationLike; nowMs: number; stuckAfterSeconds: number }) {
-  const { send, receive, operation } = args;
-  let status: BridgeStatus;
-  // A reported transaction whose send is not indexed yet is already on its way.
-  if (!send && !receive) status = operation?.guid ? "INFLIGHT" : "PREPARED";
-  else if (!receive) status = "INFLIGHT";
-  else status = receive.status as BridgeStatus;
-  const inFlight = status === "INFLIGHT" || status === "VERIFIED";
-  const sentAtMs = send ? Number(send.timestamp) * 1000 : undefined;
-  const stuck = inFlight && sentAtMs !== undefined && args.nowMs - sentAtMs > args.stuckAfterSeconds * 1000;
+export function composeBridge(args: { send?: SendRow; receive?: ReceiveRow; operation?: OperationLike; progress?: StoredProgress; nowMs: number; stuckAfterSeconds: number }) {
+  const { send, receive, operation, progress } = args;
+  const life = composeLifecycle({
+    send,
+    receive,
+    progress: progress?.progress,
+    // A reported transaction whose send is not indexed yet is already on its way.
+    reported: !!operation?.guid,
+    nowMs: args.nowMs,
+    stuckAfterSeconds: args.stuckAfterSeconds,
+  });
   const verification =
     send && receive && receive.status === "DELIVERED"
       ? (() => {
@@ -44,29 +45,30 @@ export function composeBridge(args: { send?: SendRow; receive?: ReceiveRow; oper
             recipient: receive.recipient !== null && receive.recipient.toLowerCase() === send.recipient.toLowerCase(),
             chain: send.dstChainId === receive.chainId && receive.srcChainId === send.chainId,
             collection: send.collection === receive.collection,
+            // The destination committed keccak256(guid ++ message) of the source's packet (null: not read).
+            payloadHash: life.payload?.matches ?? null,
           };
-          return { matches: Object.values(checks).every(Boolean), checks };
+          return { matches: Object.values(checks).every((v) => v !== false), checks, payload: life.payload };
         })()
       : null;
   return {
     operationId: operation?.id ?? null,
     guid: send?.guid ?? receive?.guid ?? operation?.guid ?? null,
-    status,
-    stuck,
+    status: life.status,
+    stuck: life.stuck,
+    /** The tracker could not read the destination chain lately: the status may be behind. */
+    stale: progress?.stale ?? false,
     collection: send?.collection ?? receive?.collection ?? operation?.collection ?? null,
     tokenId: (send?.tokenId ?? receive?.tokenId ?? (operation ? BigInt(operation.tokenId) : null))?.toString() ?? null,
     srcChainId: send?.chainId ?? receive?.srcChainId ?? operation?.srcChainId ?? null,
     dstChainId: send?.dstChainId ?? receive?.chainId ?? operation?.dstChainId ?? null,
     sender: checksumOrNull(send?.fromAddress ?? operation?.address),
     recipient: checksumOrNull(send?.recipient ?? receive?.recipient ?? operation?.recipient),
+    confirmations: life.confirmations,
+    dvns: life.dvns,
     steps: {
       prepared: operation ? { at: operation.createdAt.toISOString(), txHash: operation.txHash } : null,
-      sent: send ? step(send.txHash, send.blockNumber, send.timestamp) : null,
-      verified: step(receive?.verifiedTxHash, receive?.verifiedBlock, receive?.verifiedTimestamp),
-      delivered: step(receive?.deliveredTxHash, receive?.deliveredBlock, receive?.deliveredTimestamp),
-      failed: receive?.failedTxHash
-        ? { ...step(receive.failedTxHash, receive.failedBlock, receive.failedTimestamp)!, reason: receive.failureReason, attempts: receive.failureCount }
-        : null,
+      ...life.steps,
     },
     /** Source block to delivering block, in seconds (block timestamps of two chains). */
     latencySeconds: send && receive?.deliveredTimestamp != null ? Number(receive.deliveredTimestamp - send.timestamp) : null,

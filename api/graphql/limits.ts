@@ -34,6 +34,8 @@ export const LIST_SIZES: Record<string, number> = {
   "NFT.tokens": 16,
   "Collection.deployments": 16,
   "Event.attendees": 1000,
+  // A pathway has at most 255 DVNs (uint8 counts); LayerZero pathways use a handful.
+  "BridgeDvns.items": 16,
 };
 
 /** A page type: Ponder's `<table>Page` ({ items, pageInfo, totalCount }) or our `<X>Connection`. */

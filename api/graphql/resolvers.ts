@@ -212,7 +212,7 @@ export const resolvers = {
       overrideUpdatedAt: n.metadata.override?.updatedAt ?? null,
     }),
     // The REST view's `bridge` (presentNft also starts the first tokenURI resolution, as GET /nfts/{id} does).
-    bridge: (n: LoadedNft, _: unknown, ctx: Ctx) => bridgeObject(ctx, presentNft(ctx.deps, parseNftId(n.id), n).bridge as Json | null),
+    bridge: async (n: LoadedNft, _: unknown, ctx: Ctx) => bridgeObject(ctx, (await presentNft(ctx.deps, parseNftId(n.id), n)).bridge as Json | null),
     transfers: (n: LoadedNft) => n.transfers,
     tokens: (n: LoadedNft, _: unknown, ctx: Ctx) => ctx.loaders.tokenRows.load(parseNftId(n.id)),
   },

@@ -52,14 +52,14 @@ export async function bridgeHistory(db: IndexedDatabase, address: string, option
   return await db.select().from(t.bridgeSend).where(and(...where)).orderBy(desc(t.bridgeSend.orderKey), desc(t.bridgeSend.guid)).limit(options.limit);
 }
 
-/** Sends still in flight (no receive, or only VERIFIED) whose source block is more than `olderThanSeconds` before `nowMs`. */
-export async function countStuckSends(db: IndexedDatabase, nowMs: number, olderThanSeconds: number): Promise<number> {
+/** Sends not delivered (no receive yet, or a failed delivery) whose source block is more than `olderThanSeconds` before `nowMs`. */
+export async function stuckSends(db: IndexedDatabase, nowMs: number, olderThanSeconds: number, limit = 10_000): Promise<{ guid: string; status: string | null }[]> {
   // Same boundary as the per-bridge `stuck` flag (milliseconds), so the gauge and the responses agree.
   const cutoff = String((nowMs - olderThanSeconds * 1000) / 1000);
-  const [row] = await db
-    .select({ n: sql<string>`count(*)` })
+  return await db
+    .select({ guid: t.bridgeSend.guid, status: t.bridgeReceive.status })
     .from(t.bridgeSend)
     .leftJoin(t.bridgeReceive, eq(t.bridgeReceive.guid, t.bridgeSend.guid))
-    .where(and(or(isNull(t.bridgeReceive.guid), eq(t.bridgeReceive.status, "VERIFIED")), sql`${t.bridgeSend.timestamp} < ${cutoff}::numeric`));
-  return Number(row?.n ?? 0);
+    .where(and(or(isNull(t.bridgeReceive.guid), eq(t.bridgeReceive.status, "FAILED")), sql`${t.bridgeSend.timestamp} < ${cutoff}::numeric`))
+    .limit(limit);
 }

@@ -9,6 +9,7 @@ import { chainByEid, requireIndexed } from "../chains/clients.js";
 import type { RequestDeps } from "../http/context.js";
 import { isDependencyError } from "../http/errors.js";
 import { type TokenView, readTokenViews, tokenKey } from "../indexed/tokens.js";
+import { progressOf } from "../bridge/lookup.js";
 import { composeBridge } from "../bridge/status.js";
 import { type NftId, checksum } from "./ids.js";
 import { displayUrl, latestOverrides, metadataBusy, readResolvedMany, refreshOnchainMetadata, scope, thumbnailUrl } from "./metadata.js";
@@ -47,7 +48,7 @@ function nftView(deps: RequestDeps, nft: NftId, view: TokenView, override: Overr
   const indexChanged = Math.max(
     ...view.chains.map((r) => Number(r.updatedTimestamp)),
     ...view.sends.map((x) => Number(x.timestamp)),
-    ...view.receives.map((x) => Number(x.deliveredTimestamp ?? x.failedTimestamp ?? x.verifiedTimestamp ?? 0)),
+    ...view.receives.map((x) => Number(x.deliveredTimestamp ?? x.failedTimestamp ?? 0)),
     0,
   );
   const created = view.firstTransfer ? Number(view.firstTransfer.timestamp) : Math.min(...view.chains.map((r) => Number(r.updatedTimestamp)), indexChanged);
@@ -244,25 +245,32 @@ async function settle(local: Map<string, LocalEntry>, nft: NftId, entry: LocalEn
  * once per request. The clock-dependent part (a bridge flagged stuck after
  * BRIDGE_STUCK_AFTER_SECONDS) is then at most 250 ms late, like the rest of the answer.
  */
-const presented = new WeakMap<LoadedNft, { until: number; json: string }>();
-export function presentNftJson(deps: RequestDeps, nft: NftId, loaded: LoadedNft): string {
+const presented = new WeakMap<LoadedNft, { until: number; json: Promise<string> }>();
+export function presentNftJson(deps: RequestDeps, nft: NftId, loaded: LoadedNft): Promise<string> {
   const now = Date.now();
   const hit = presented.get(loaded);
   if (hit && hit.until > now) {
     if (loaded.resolveOn) void resolveInBackground(deps, nft, loaded.resolveOn);
     return hit.json;
   }
-  const json = JSON.stringify(presentNft(deps, nft, loaded));
+  const json = presentNft(deps, nft, loaded).then((body) => JSON.stringify(body));
   presented.set(loaded, { until: now + LOCAL_TTL_MS, json });
+  json.catch(() => presented.delete(loaded));
   return json;
 }
 
-export function presentNft(deps: RequestDeps, nft: NftId, loaded: LoadedNft) {
+/**
+ * The NFT with its latest bridge as GET /bridge/{id} shows it: a bridge in flight takes the
+ * tracker's progress (one off-chain read, only for an NFT in flight), so both say the same status.
+ */
+export async function presentNft(deps: RequestDeps, nft: NftId, loaded: LoadedNft) {
   const { lastBridge, resolveOn, ...rest } = loaded;
   if (resolveOn) void resolveInBackground(deps, nft, resolveOn);
+  const guid = lastBridge?.send?.guid.toLowerCase();
+  const progress = guid && lastBridge?.receive?.status !== "DELIVERED" ? (await progressOf(deps, [guid])).get(guid) : undefined;
   return {
     ...rest,
-    bridge: lastBridge ? composeBridge({ send: lastBridge.send, receive: lastBridge.receive, nowMs: Date.now(), stuckAfterSeconds: deps.nft.bridgeStuckAfterSeconds }) : null,
+    bridge: lastBridge ? composeBridge({ send: lastBridge.send, receive: lastBridge.receive, progress, nowMs: Date.now(), stuckAfterSeconds: deps.nft.bridgeStuckAfterSeconds }) : null,
   };
 }
 

@@ -162,7 +162,7 @@ export function createNftRoutes() {
     const loaded = await loadNftCached(deps, nft);
     if (!loaded) throw notFound("NFT_NOT_FOUND", `${nft.id} is not indexed`);
     // The serialised answer, memoised with the per-process memo (presentNftJson); plain JSON values.
-    return c.body(presentNftJson(deps, nft, loaded), 200, { "content-type": "application/json" }) as never;
+    return c.body(await presentNftJson(deps, nft, loaded), 200, { "content-type": "application/json" }) as never;
   });
 
   app.openapi(postNft, async (c) => {

@@ -10,6 +10,8 @@ import { ConfigError, configIssues, envInt } from "../../infra/config.js";
 export type NftSettings = {
   /** A bridge in flight longer than this is reported `stuck` (and counted in the stuck gauge). */
   bridgeStuckAfterSeconds: number;
+  /** A bridge's progress is `stale` when the tracker has not read its destination chain for this long. */
+  bridgeProgressStaleSeconds: number;
   /** How long a fee quote is cached (Redis) and announced as valid (`expiresAt`). */
   bridgeEstimateTtlSeconds: number;
   /** Margin added to the quoted fee in a prepared transaction's `value`, in basis points (LayerZero refunds the excess). */
@@ -45,6 +47,7 @@ export type NftSettings = {
 
 export const NFT_DEFAULTS = {
   bridgeStuckAfterSeconds: 900,
+  bridgeProgressStaleSeconds: 30,
   bridgeEstimateTtlSeconds: 15,
   bridgeFeeMarginBps: 1000,
   bridgeDefaultLzReceiveGas: DEFAULT_LZ_RECEIVE_GAS,
@@ -74,6 +77,7 @@ export function loadNftSettings(env: NodeJS.ProcessEnv, dataDir: string): NftSet
   const parsed = z
     .object({
       BRIDGE_STUCK_AFTER_SECONDS: envInt(NFT_DEFAULTS.bridgeStuckAfterSeconds, 1),
+      BRIDGE_PROGRESS_STALE_SECONDS: envInt(NFT_DEFAULTS.bridgeProgressStaleSeconds, 1),
       BRIDGE_ESTIMATE_TTL_SECONDS: envInt(NFT_DEFAULTS.bridgeEstimateTtlSeconds, 1),
       BRIDGE_FEE_MARGIN_BPS: envInt(NFT_DEFAULTS.bridgeFeeMarginBps, 0),
       BRIDGE_DEFAULT_LZ_RECEIVE_GAS: envInt(NFT_DEFAULTS.bridgeDefaultLzReceiveGas, 0),
@@ -93,6 +97,7 @@ export function loadNftSettings(env: NodeJS.ProcessEnv, dataDir: string): NftSet
   const p = parsed.data;
   return {
     bridgeStuckAfterSeconds: p.BRIDGE_STUCK_AFTER_SECONDS,
+    bridgeProgressStaleSeconds: p.BRIDGE_PROGRESS_STALE_SECONDS,
     bridgeEstimateTtlSeconds: p.BRIDGE_ESTIMATE_TTL_SECONDS,
     bridgeFeeMarginBps: p.BRIDGE_FEE_MARGIN_BPS,
     bridgeDefaultLzReceiveGas: p.BRIDGE_DEFAULT_LZ_RECEIVE_GAS,

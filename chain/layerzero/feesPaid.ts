@@ -38,3 +38,18 @@ export function feesPaidInReceipt(logs: readonly Log[], guid: Hex): FeesPaid | n
       : [];
   return { sendLibrary: library, executor, dvns, workers: (executor?.fee ?? 0n) + dvns.reduce((a, d) => a + d.fee, 0n) };
 }
+
+/** FeesPaid as JSON (wei as decimal strings), as the API shows and the tracker stores it. */
+export type FeesPaidJson = {
+  sendLibrary: string;
+  executor: { address: string; fee: string } | null;
+  dvns: { address: string; required: boolean; fee: string }[];
+  workers: string;
+};
+
+export const feesPaidToJson = (f: FeesPaid): FeesPaidJson => ({
+  sendLibrary: f.sendLibrary,
+  executor: f.executor && { address: f.executor.address, fee: f.executor.fee.toString() },
+  dvns: f.dvns.map((d) => ({ address: d.address, required: d.required, fee: d.fee.toString() })),
+  workers: f.workers.toString(),
+});

@@ -10,7 +10,8 @@
  * Everything is LayerZero's prebuilt bytecode (artifacts.ts). Transactions go out one after another
  * (chains in parallel).
  */
-import { type Address, parseEther, parseGwei } from "viem";
+import { gunzipSync } from "node:zlib";
+import { type Address, type Hex, getAddress, pad, parseEther, parseGwei } from "viem";
 import { DVNAbi } from "../../abis/DVNAbi.js";
 import { EndpointV2Abi } from "../../abis/EndpointV2Abi.js";
 import { ExecutorAbi } from "../../abis/ExecutorAbi.js";
@@ -64,6 +65,8 @@ export async function deployLayerZeroStack(args: {
   remotes: { eid: number; gasPriceGwei: number }[];
   settings: LayerZeroSettings;
   owner: Address;
+  /** Where EndpointV2 must live (a real network's address): its code and storage are placed there. */
+  endpointAt?: Address;
 }): Promise<{ endpoint: Address; layerZero: LayerZeroDeployment }> {
   const { signer, chain, remotes, settings, owner } = args;
   const deploy = async (name: LayerZeroContract, ctorArgs: readonly unknown[] = [], label: string = name) => {
@@ -77,7 +80,8 @@ export async function deployLayerZeroStack(args: {
   // Deployments one after another: the signer sends each with the gas cap (25M), and anvil's
   // automine fits one such transaction per 30M-gas block — a second one would wait in the pool for
   // the next transaction to arrive.
-  const endpoint = await deploy("EndpointV2", [chain.eid, owner]);
+  const deployedEndpoint = await deploy("EndpointV2", [chain.eid, owner]);
+  const endpoint = args.endpointAt ? await relocate(chain.rpcUrl, deployedEndpoint, args.endpointAt) : deployedEndpoint;
   const sendUln302 = await deploy("SendUln302", [endpoint, TREASURY_GAS_LIMIT, TREASURY_NATIVE_FEE_CAP]);
   const receiveUln302 = await deploy("ReceiveUln302", [endpoint]);
   const treasury = await deploy("Treasury");
@@ -178,6 +182,29 @@ export async function deployLayerZeroStack(args: {
       committer: workers.committer.address,
     },
   };
+}
+
+/**
+ * Places a deployed contract's code and storage at `target` (anvil_setCode / anvil_setStorageAt, the
+ * storage read from anvil_dumpState): EndpointV2 then sits at a real network's address, with its
+ * constructor's state (owner, the blocked library registered) and its immutables (eid) as deployed.
+ * Only for contracts nothing else points at yet.
+ */
+async function relocate(rpcUrl: string, from: Address, target: Address): Promise<Address> {
+  const code = (await anvilRpc(rpcUrl, "eth_getCode", [from, "latest"])) as string;
+  const dump = String(await anvilRpc(rpcUrl, "anvil_dumpState", []));
+  const raw = Buffer.from(dump.slice(2), "hex");
+  let state: { accounts: Record<string, { storage: Record<string, string> }> };
+  try {
+    state = JSON.parse(gunzipSync(raw).toString());
+  } catch {
+    state = JSON.parse(raw.toString());
+  }
+  const account = Object.entries(state.accounts).find(([a]) => a.toLowerCase() === from.toLowerCase())?.[1];
+  if (!account) throw new Error(`relocating ${from}: not in anvil's state dump`);
+  await anvilRpc(rpcUrl, "anvil_setCode", [target, code]);
+  for (const [slot, value] of Object.entries(account.storage)) await anvilRpc(rpcUrl, "anvil_setStorageAt", [target, pad(slot as Hex, { size: 32 }), pad(value as Hex, { size: 32 })]);
+  return getAddress(target);
 }
 
 /** The first `requiredDvns` DVNs required, the rest optional with threshold 1; sorted as ULN wants. */

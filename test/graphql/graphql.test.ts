@@ -127,7 +127,7 @@ describe("GraphQL: the seed's schema over the REST services", () => {
     await s.pauseWorkers();
     const prepared = ok(await gql(PREPARE, { i: input }, s.bearer(aliceToken))).prepareBridge;
     expect(prepared).toMatchObject({ status: "PREPARED", approval: null, transaction: { to: cosmic(0).address, chainId: chain(0).chainId } });
-    const bridgeQuery = "query($id: ID!) { bridge(id: $id) { operationId status stuck srcChain { id } dstChain { id } sender recipient steps } }";
+    const bridgeQuery = "query($id: ID!) { bridge(id: $id) { operationId status stuck { since reason } stale srcChain { id } dstChain { id } sender recipient steps } }";
     expect(ok(await gql(bridgeQuery, { id: prepared.operationId })).bridge).toMatchObject({ status: "PREPARED", operationId: prepared.operationId });
     const txHash = await s.signAndSend(alice.privateKey, prepared.transaction);
     await s.synced();

@@ -30,6 +30,8 @@ export type PonderOptions = {
   /** Reuse a data folder / schema (restart after a kill); fresh otherwise. */
   reuse?: { dataDir: string; schema: string; deploymentsFile: string };
   env?: Record<string, string>;
+  /** Postgres database of this instance (default: the test database): e.g. one of its own. */
+  databaseUrl?: string;
 };
 
 export type PonderInstance = {
@@ -104,7 +106,7 @@ async function bootPonder(options: PonderOptions): Promise<PonderInstance> {
   };
   delete env.DATABASE_URL;
   delete env.DATABASE_PRIVATE_URL;
-  if (options.db === "postgres") env.DATABASE_URL = POSTGRES_URL;
+  if (options.db === "postgres") env.DATABASE_URL = options.databaseUrl ?? POSTGRES_URL;
   const child = spawn(process.execPath, [PONDER_BIN, "--log-level", process.env.PONDER_TEST_LOG_LEVEL ?? "warn", "start", "--schema", schema, "--port", String(port)], {
     cwd: ROOT,
     env,
@@ -238,10 +240,9 @@ export const INDEX_TABLES = {
   minters: "chainId contract account allowed blockNumber",
   tokens: "chainId contract tokenId collection owner state lastSendGuid lastReceiveGuid metadataVersion mintedBlock updatedBlock updatedTimestamp updatedOrderKey lastTxHash lastLogIndex",
   transfers: "chainId txHash logIndex blockNumber timestamp collection contract tokenId from to kind guid orderKey",
-  lzPackets: "chainId guid nonce srcEid sender dstEid receiver recipient tokenId txHash blockNumber",
-  bridgeSends: "guid chainId collection srcEid dstEid dstChainId nonce oapp dstOapp fromAddress recipient tokenId txHash blockNumber logIndex timestamp orderKey",
+  bridgeSends: "guid chainId collection srcEid dstEid dstChainId nonce oapp dstOapp fromAddress recipient tokenId message txHash blockNumber logIndex timestamp orderKey",
   bridgeReceives:
-    "guid chainId collection srcEid dstEid srcChainId nonce oapp srcOapp recipient tokenId status verifiedTxHash verifiedBlock verifiedTimestamp deliveredTxHash deliveredBlock deliveredTimestamp failedTxHash failedBlock failedTimestamp failureReason failureReasonData failureCount orderKey",
+    "guid chainId collection srcEid dstEid srcChainId nonce oapp srcOapp recipient tokenId status deliveredTxHash deliveredBlock deliveredTimestamp failedTxHash failedBlock failedTimestamp failureReason failureReasonData failureGas failureCount orderKey",
   activitys: "chainId blockNumber logIndex orderKey type collection tokenId from to guid otherChainId txHash timestamp",
 } as const;
 

@@ -123,7 +123,8 @@ describe.each(TEST_DBS.length ? [0] : [])("indexer end to end", () => {
         expect(bridge.status).toBe("DELIVERED");
         expect(bridge.send).toMatchObject({ chainId: hop.from.chainId, dstChainId: hop.to.chainId, fromAddress: lc(hop.sender.address), recipient: lc(hop.recipient.address), txHash: sent.hash });
         expect(bridge.receive).toMatchObject({ chainId: hop.to.chainId, srcChainId: hop.from.chainId, status: "DELIVERED" });
-        expect(bridge.receive.verifiedTxHash).toMatch(/^0x/);
+        expect(bridge.receive.deliveredTxHash).toMatch(/^0x/);
+        expect(bridge.send.message).toMatch(/^0x[0-9a-f]{128}$/); // sendTo b32 | tokenId u256, from the receipt's PacketSent
         expect(bridge.latencySeconds).toBeGreaterThanOrEqual(0);
         // Nested GraphQL: send → receive by guid.
         const g = await gql(instance, `query($g: String!, $c: Float!) { bridgeSend(guid: $g, chainId: $c) { nonce srcEid dstEid receive { status deliveredTxHash } } }`, { g: sent.guid, c: hop.from.chainId });

@@ -14,6 +14,7 @@ describe("loadNftSettings", () => {
     const s = loadNftSettings(
       {
         BRIDGE_STUCK_AFTER_SECONDS: "60",
+        BRIDGE_PROGRESS_STALE_SECONDS: "9",
         BRIDGE_ESTIMATE_TTL_SECONDS: "5",
         BRIDGE_FEE_MARGIN_BPS: "0",
         BRIDGE_DEFAULT_LZ_RECEIVE_GAS: "120000",
@@ -34,6 +35,7 @@ describe("loadNftSettings", () => {
     );
     expect(s).toEqual({
       bridgeStuckAfterSeconds: 60,
+      bridgeProgressStaleSeconds: 9,
       bridgeEstimateTtlSeconds: 5,
       bridgeFeeMarginBps: 0,
       bridgeDefaultLzReceiveGas: 120_000,

@@ -14,25 +14,42 @@ import { connectIndexedDb } from "../../api/indexed/db.js";
 import { type NftSettings, nftSettings } from "../../api/nfts/settings.js";
 import { createServerSigners } from "../../chain/serverSigners.js";
 import { localChain } from "../../chain/signer.js";
-import { type LayerZeroWorkers, startLayerZeroWorkers } from "../../devnet/layerzero/workers.js";
+import { type LayerZeroWorkers, type LayerZeroWorkersOptions, startLayerZeroWorkers } from "../../devnet/layerzero/workers.js";
+import type { LayerZeroSettings } from "../../devnet/options.js";
+import { AuthService } from "../../api/auth/service.js";
+import { loadOpsConfig } from "../../infra/opsConfig.js";
+import { type RealtimeService, startRealtime } from "../../realtime/service.js";
 import type { Devnet } from "../../devnet/start.js";
 import { setupFromDeployments } from "../../indexer/setup.js";
 import { createTestApp, json, siweMessage, type TestApp } from "../api/helpers.js";
 import { deployer, signerFor, startTestDevnet } from "../helpers/devnet.js";
-import { POSTGRES_URL, type PonderInstance, cleanupPonder, startPonder, waitForHead } from "../helpers/ponder.js";
+import { POSTGRES_URL, type PonderInstance, cleanupPonder, startPonder, waitForHead, withRpcUrls } from "../helpers/ponder.js";
 
 export type Stack = Awaited<ReturnType<typeof startStack>>;
 
-export async function startStack(options: { nft?: Partial<NftSettings> } = {}) {
+export type StackOptions = {
+  nft?: Partial<NftSettings>;
+  /** Pathway settings of the devnet's LayerZero stack (DVNs, confirmations...). */
+  layerZero?: Partial<LayerZeroSettings>;
+  /** More options of the LayerZero workers (offline workers, delays). */
+  workers?: Partial<Omit<LayerZeroWorkersOptions, "deployments">>;
+  /** Also run the realtime service in-process: notifier, bridge tracker (REALTIME_* overrides). */
+  realtime?: Record<string, string>;
+  /** The RPC URL the app (api) or the bridge tracker (tracker) uses for a chain: e.g. a proxy in front of it. */
+  rpcFor?: { api?: (rpcUrl: string) => Promise<string>; tracker?: (rpcUrl: string) => Promise<string> };
+};
+
+export async function startStack(options: StackOptions = {}) {
   const cleanups: (() => Promise<unknown>)[] = [];
   const stop = async () => {
     for (const fn of cleanups.reverse()) await fn().catch(() => {});
   };
   try {
-    const devnet: Devnet = await startTestDevnet({ chains: 2, baseChainId: 100_000 + Math.floor(Math.random() * 800_000) });
+    const devnet: Devnet = await startTestDevnet({ chains: 2, baseChainId: 100_000 + Math.floor(Math.random() * 800_000), layerZero: options.layerZero });
     cleanups.push(() => devnet.stop());
     const control = { fail: false };
-    let workers: LayerZeroWorkers | undefined = await startLayerZeroWorkers({ deployments: devnet.deployments, pollingIntervalMs: 50, shouldFail: () => control.fail });
+    const startWorkers = () => startLayerZeroWorkers({ deployments: devnet.deployments, pollingIntervalMs: 50, shouldFail: () => control.fail, ...options.workers });
+    let workers: LayerZeroWorkers | undefined = await startWorkers();
     cleanups.push(async () => workers?.stop());
     const ponder: PonderInstance = await startPonder({ deployments: devnet.deployments, db: "postgres" });
     cleanups.push(() => cleanupPonder(ponder));
@@ -45,10 +62,19 @@ export async function startStack(options: { nft?: Partial<NftSettings> } = {}) {
     cleanups.push(() => t.close());
     const mediaDir = mkdtempSync(path.join(os.tmpdir(), "cosmic-nft-media-"));
     cleanups.push(async () => rmSync(mediaDir, { recursive: true, force: true }));
-    const network = setupFromDeployments(devnet.deployments, 100);
+    const urlsFor = async (wrap?: (rpcUrl: string) => Promise<string>) =>
+      wrap ? withRpcUrls(devnet.deployments, new Map(await Promise.all(devnet.deployments.chains.map(async (c) => [c.chainId, await wrap(c.rpcUrl)] as const)))) : devnet.deployments;
+    const network = setupFromDeployments(await urlsFor(options.rpcFor?.api), 100);
     const signers = createServerSigners({ chains, privateKey: deployer.privateKey as Hex, pollingInterval: 20 });
     const deps = { ...t.deps, network, indexed, signers, nft: nftSettings({ mediaDir, refreshCooldownSeconds: 2, fetchTimeoutMs: 2000, ...options.nft }) };
     const app = buildApp(deps);
+    let realtime: RealtimeService | undefined;
+    if (options.realtime) {
+      const ops = loadOpsConfig({ REALTIME_PORT: "0", REALTIME_POLL_MS: "50", REALTIME_BRIDGE_TRACKER_POLL_MS: "100", ...options.realtime });
+      realtime = await startRealtime({ ...deps, auth: new AuthService(deps), indexed, ops, network: setupFromDeployments(await urlsFor(options.rpcFor?.tracker), 100) });
+      const r = realtime;
+      cleanups.push(() => r.close());
+    }
     const req = (p: string, init?: RequestInit) => app.request(p, init);
 
     const login = async (privateKey: Hex) => {
@@ -89,7 +115,17 @@ export async function startStack(options: { nft?: Partial<NftSettings> } = {}) {
         workers = undefined;
       },
       async resumeWorkers() {
-        workers ??= await startLayerZeroWorkers({ deployments: devnet.deployments, pollingIntervalMs: 50, shouldFail: () => control.fail });
+        workers ??= await startWorkers();
+      },
+      /** The running worker set (its switches: dvn(i), committer, executor). */
+      get workers() {
+        if (!workers) throw new Error("the workers are paused");
+        return workers;
+      },
+      /** The in-process realtime service (options.realtime), with its notifier and bridge tracker. */
+      get realtime() {
+        if (!realtime) throw new Error("startStack without options.realtime");
+        return realtime;
       },
       async relayed() {
         await workers?.idle();

@@ -1,0 +1,289 @@
+/**
+ * The bridge tracker: for bridges in flight (indexed sends not yet final), reads their progress
+ * from the chains (readProgress.ts) at most once per new destination block, and stores it
+ * (offchain.bridge_progress) — outside Ponder's handlers, which stay pure. One tick at a time
+ * across replicas (a transaction-level advisory lock, like the notifier); the notifier announces
+ * what changed (`bridge:updated`). The same path runs on every network, the devnet included.
+ *
+ * Costs: one head read per chain and tick; per destination block, one JSON-RPC batch with, per
+ * bridge, the endpoint's two reads and (until it is committed) one hashLookup per DVN, plus the
+ * receive config per (receiver, source EID) every 30 s; a log search per newly seen step.
+ */
+import { and, desc, eq, gt, inArray, isNotNull, isNull, sql } from "drizzle-orm";
+import type { Hex, PublicClient } from "viem";
+import { type IndexedDb, indexedTables } from "../../api/indexed/db.js";
+import { feesPaidInReceipt, feesPaidToJson } from "../../chain/layerzero/feesPaid.js";
+import type { ReceivePathway } from "../../chain/layerzero/pathway.js";
+import type { IndexerSetup } from "../../indexer/setup.js";
+import { orderKey } from "../../src/lib/model.js";
+import type { Logger } from "../../infra/logger.js";
+import type { OffchainStore } from "../../offchain/store.js";
+import type { BridgeProgress } from "./progress.js";
+import { type InFlight, readProgress } from "./readProgress.js";
+import { trackerClient } from "./trackerClient.js";
+
+const { bridgeSend, bridgeReceive } = indexedTables;
+
+/** Outcomes (deliveries, failures) this recent get their steps read once even if never seen in flight. */
+const RECENT_OUTCOMES_SECONDS = 3600;
+
+/** The smallest activity order key of a block at `ms` (order keys start with the zero-padded block time). */
+const orderKeyAfter = (ms: number) => orderKey(BigInt(Math.floor(ms / 1000)), 0, 0n, 0);
+
+/** pg_try_advisory_xact_lock key of the tracker (arbitrary constant). */
+export const TRACKER_LOCK_KEY = 7_202_611_250_005;
+
+export type TrackerOptions = {
+  indexed: IndexedDb;
+  store: OffchainStore;
+  network: IndexerSetup;
+  logger: Logger;
+  intervalMs?: number;
+  /** Bridges sent longer ago than this are not read any more. */
+  maxAgeSeconds?: number;
+  /** At most this many bridges in flight are read (the newest). */
+  maxInFlight?: number;
+  /** A read client per chain (default: trackerClient.ts over the chain's RPC URL). */
+  clientFor?: (chainId: number) => PublicClient;
+  now?: () => number;
+};
+
+export type TrackerTick = { leader: boolean; read: number; changed: number; chains: number };
+
+type Row = Record<string, unknown>;
+const rowsOf = (result: unknown): Row[] => (Array.isArray(result) ? result : ((result as { rows?: Row[] }).rows ?? [])) as Row[];
+
+/** The parts of a progress whose change is worth announcing (not when it was read). */
+export function progressSignature(p: BridgeProgress): string {
+  return JSON.stringify([
+    Math.min(p.sourceConfirmations, p.requiredConfirmations),
+    p.requiredConfirmations,
+    p.dvns.map((d) => [d.address.toLowerCase(), d.verified, d.step?.txHash ?? null]),
+    p.committed ? [p.committed.payloadHash, p.committed.step?.txHash ?? null] : null,
+    p.clearedOnChain,
+  ]);
+}
+
+export class BridgeTracker {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = false;
+  private readonly log: Logger;
+  private readonly clients = new Map<number, PublicClient>();
+  private readonly pathways = new Map<number, Map<string, { at: number; value: Promise<ReceivePathway> }>>();
+  /** Per chain: the head of the last complete read, and the errors logged (once per message). */
+  private readonly lastRead = new Map<number, bigint>();
+  private readonly lastError = new Map<number, string>();
+  private readonly o: Required<Pick<TrackerOptions, "intervalMs" | "maxAgeSeconds" | "maxInFlight" | "now">>;
+
+  constructor(private readonly deps: TrackerOptions) {
+    this.log = deps.logger.child({ component: "bridge-tracker" });
+    this.o = { intervalMs: deps.intervalMs ?? 250, maxAgeSeconds: deps.maxAgeSeconds ?? 7 * 24 * 3600, maxInFlight: deps.maxInFlight ?? 2_000, now: deps.now ?? Date.now };
+  }
+
+  start() {
+    this.stopped = false;
+    const loop = async () => {
+      if (this.stopped) return;
+      this.running = this.tick().catch((error) => this.log.warn({ err: error }, "bridge tracker tick failed (retrying)"));
+      await this.running;
+      if (!this.stopped) this.timer = setTimeout(loop, this.o.intervalMs);
+    };
+    void loop();
+    return this;
+  }
+
+  async stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private client(chainId: number): PublicClient | undefined {
+    let client = this.clients.get(chainId);
+    if (!client) {
+      const chain = this.deps.network.chains.find((c) => c.chainId === chainId);
+      if (!chain) return undefined;
+      client = this.deps.clientFor?.(chainId) ?? trackerClient(chain);
+      this.clients.set(chainId, client);
+    }
+    return client;
+  }
+
+  async tick(): Promise<TrackerTick> {
+    return await this.deps.store.db.transaction(async (tx) => {
+      const lock = rowsOf(await tx.execute(sql`SELECT pg_try_advisory_xact_lock(${TRACKER_LOCK_KEY}) AS ok`));
+      if (!lock[0]?.ok) return { leader: false, read: 0, changed: 0, chains: 0 };
+      const now = this.o.now();
+      const inFlight = await this.inFlight(tx, now);
+      const known = new Map<string, { progress: BridgeProgress; final: boolean; signature: string }>();
+      if (inFlight.length) {
+        const list = sql.join(inFlight.map((b) => sql`${b.guid}`), sql`, `);
+        for (const r of rowsOf(await tx.execute(sql`SELECT guid, progress, final FROM offchain.bridge_progress WHERE guid IN (${list})`))) {
+          const progress = (typeof r.progress === "string" ? JSON.parse(r.progress) : r.progress) as BridgeProgress;
+          known.set(String(r.guid), { progress, final: r.final === true, signature: progressSignature(progress) });
+        }
+      }
+      const pending = inFlight.filter((b) => !known.get(b.guid)?.final);
+
+      // Heads of every chain involved (confirmations count on the source; reads happen per destination block).
+      const chainIds = [...new Set(pending.flatMap((b) => [b.srcChainId, b.dstChainId]))];
+      const heads = new Map<number, { number: bigint; timestamp: bigint }>();
+      await Promise.all(
+        chainIds.map(async (chainId) => {
+          const client = this.client(chainId);
+          if (!client) return;
+          try {
+            const block = await client.getBlock({ blockTag: "latest" });
+            heads.set(chainId, { number: block.number, timestamp: block.timestamp });
+            await tx.execute(sql`INSERT INTO offchain.bridge_tracker_chains (chain_id, head, checked_at, error) VALUES (${chainId}, ${Number(block.number)}, now(), NULL)
+              ON CONFLICT (chain_id) DO UPDATE SET head = EXCLUDED.head, checked_at = EXCLUDED.checked_at, error = NULL`);
+            if (this.lastError.delete(chainId)) this.log.info({ chainId }, "bridge tracker: chain readable again");
+          } catch (error) {
+            this.failed(chainId, error);
+            await tx.execute(sql`UPDATE offchain.bridge_tracker_chains SET error = ${String((error as Error).message).slice(0, 300)} WHERE chain_id = ${chainId}`);
+          }
+        }),
+      );
+      const sourceHeads = new Map([...heads].map(([id, h]) => [id, h.number]));
+
+      let read = 0;
+      let changed = 0;
+      const byDst = new Map<number, (InFlight & { outcome: string | null; sendTx: Hex })[]>();
+      for (const b of pending) byDst.set(b.dstChainId, [...(byDst.get(b.dstChainId) ?? []), b]);
+      for (const [dstChainId, bridges] of byDst) {
+        const head = heads.get(dstChainId);
+        const client = this.client(dstChainId);
+        const endpoint = this.deps.network.chains.find((c) => c.chainId === dstChainId)?.endpoint;
+        if (!head || !client || !endpoint) continue;
+        // Once per destination block, unless a bridge is new here or waits for source confirmations.
+        const fresh = bridges.filter((b) => {
+          const p = known.get(b.guid)?.progress;
+          if (!p || this.lastRead.get(dstChainId) !== head.number) return true;
+          const src = sourceHeads.get(b.srcChainId);
+          return src !== undefined && p.sourceConfirmations < p.requiredConfirmations && Number(src - b.sendBlock + 1n) !== p.sourceConfirmations;
+        });
+        if (!fresh.length) continue;
+        let progresses: BridgeProgress[];
+        try {
+          const pathways = this.pathways.get(dstChainId) ?? new Map();
+          this.pathways.set(dstChainId, pathways);
+          progresses = await readProgress({
+            dst: { client, endpoint },
+            head,
+            bridges: fresh,
+            previous: new Map(fresh.flatMap((b) => (known.get(b.guid) ? [[b.guid, known.get(b.guid)!.progress]] : []))),
+            sourceHeads,
+            pathways,
+            nowMs: now,
+          });
+        } catch (error) {
+          this.failed(dstChainId, error);
+          continue;
+        }
+        this.lastRead.set(dstChainId, head.number);
+        read += progresses.length;
+        await this.readFeesPaid(progresses, fresh, known);
+        for (const p of progresses) {
+          const bridge = fresh.find((b) => b.guid === p.guid)!;
+          const before = known.get(p.guid);
+          const signature = progressSignature(p);
+          // Final once the index has the outcome and the commit's transaction is known (or the
+          // packet left the endpoint): nothing will change on chain any more.
+          const final = bridge.outcome !== null && (!!p.committed?.step || p.clearedOnChain);
+          if (before && before.signature === signature && before.final === final) continue;
+          changed++;
+          await tx.execute(sql`INSERT INTO offchain.bridge_progress (guid, src_chain_id, dst_chain_id, progress, final)
+            VALUES (${p.guid}, ${p.srcChainId}, ${p.dstChainId}, ${JSON.stringify(p)}::jsonb, ${final})
+            ON CONFLICT (guid) DO UPDATE SET progress = EXCLUDED.progress, final = EXCLUDED.final, updated_at = now(),
+              version = offchain.bridge_progress.version + ${before?.signature === signature ? 0 : 1}`);
+        }
+      }
+      return { leader: true, read, changed, chains: heads.size };
+    });
+  }
+
+  /** What each send paid its workers, from its receipt, once per bridge (kept with the progress). */
+  private async readFeesPaid(progresses: BridgeProgress[], bridges: (InFlight & { sendTx: Hex })[], known: Map<string, { progress: BridgeProgress }>) {
+    await Promise.all(
+      progresses.map(async (p) => {
+        const before = known.get(p.guid)?.progress.paid;
+        if (before !== undefined) return void (p.paid = before);
+        const bridge = bridges.find((b) => b.guid === p.guid);
+        const client = this.client(p.srcChainId);
+        if (!bridge || !client) return;
+        try {
+          const receipt = await client.getTransactionReceipt({ hash: bridge.sendTx });
+          const found = feesPaidInReceipt(receipt.logs, p.guid);
+          p.paid = found ? feesPaidToJson(found) : null;
+        } catch (error) {
+          this.failed(p.srcChainId, error); // read again next time
+        }
+      }),
+    );
+  }
+
+  /** Logged once per chain and message; the bridge's status then reads `stale`. */
+  private failed(chainId: number, error: unknown) {
+    const message = String((error as Error)?.message ?? error).split("\n")[0]!.slice(0, 200);
+    if (this.lastError.get(chainId) === message) return;
+    this.lastError.set(chainId, message);
+    this.log.warn({ chainId, err: error }, "bridge tracker: chain read failed (status reads are stale until it works again)");
+  }
+
+  /**
+   * What to read: indexed sends to indexed chains without an outcome in the index (newest first, at
+   * most maxInFlight), and those with a stored progress not final yet (the outcome just arrived: one
+   * last read fills in the steps).
+   */
+  private async inFlight(tx: Tx, now: number): Promise<(InFlight & { outcome: string | null; sendTx: Hex })[]> {
+    const since = BigInt(Math.floor(now / 1000 - this.o.maxAgeSeconds));
+    const columns = {
+      guid: bridgeSend.guid,
+      srcChainId: bridgeSend.chainId,
+      dstChainId: bridgeSend.dstChainId,
+      srcEid: bridgeSend.srcEid,
+      dstEid: bridgeSend.dstEid,
+      nonce: bridgeSend.nonce,
+      sender: bridgeSend.oapp,
+      receiver: bridgeSend.dstOapp,
+      message: bridgeSend.message,
+      sendBlock: bridgeSend.blockNumber,
+      sendTx: bridgeSend.txHash,
+      outcome: bridgeReceive.status,
+    };
+    const { db } = this.deps.indexed;
+    const open = await db
+      .select(columns)
+      .from(bridgeSend)
+      .leftJoin(bridgeReceive, eq(bridgeReceive.guid, bridgeSend.guid))
+      .where(and(gt(bridgeSend.timestamp, since), isNotNull(bridgeSend.dstChainId), isNull(bridgeReceive.guid)))
+      .orderBy(desc(bridgeSend.orderKey))
+      .limit(this.o.maxInFlight);
+    const openGuids = new Set(open.map((r) => r.guid.toLowerCase()));
+    // Settled in the index but not final here: the progress of a bridge seen in flight, or of one so
+    // fast it was delivered before any read (the recent outcomes without a progress row).
+    const recent = await db
+      .select({ guid: bridgeReceive.guid })
+      .from(bridgeReceive)
+      .where(gt(bridgeReceive.orderKey, orderKeyAfter(now - RECENT_OUTCOMES_SECONDS * 1000)))
+      .orderBy(desc(bridgeReceive.orderKey))
+      .limit(200);
+    const recentGuids = recent.map((r) => r.guid.toLowerCase());
+    const withRow = recentGuids.length
+      ? new Set(rowsOf(await tx.execute(sql`SELECT guid FROM offchain.bridge_progress WHERE guid IN (${sql.join(recentGuids.map((g) => sql`${g}`), sql`, `)})`)).map((r) => String(r.guid)))
+      : new Set<string>();
+    const unfinished = [
+      ...rowsOf(await tx.execute(sql`SELECT guid FROM offchain.bridge_progress WHERE NOT final LIMIT ${this.o.maxInFlight}`)).map((r) => String(r.guid)),
+      ...recentGuids.filter((g) => !withRow.has(g)),
+    ].filter((g, i, all) => !openGuids.has(g) && all.indexOf(g) === i);
+    const settled = unfinished.length
+      ? await db.select(columns).from(bridgeSend).leftJoin(bridgeReceive, eq(bridgeReceive.guid, bridgeSend.guid)).where(inArray(bridgeSend.guid, unfinished as Hex[]))
+      : [];
+    return [...open, ...settled]
+      .filter((r) => r.message !== "0x" && r.dstChainId !== null)
+      .map((r) => ({ ...r, guid: r.guid.toLowerCase() as Hex, dstChainId: r.dstChainId!, outcome: r.outcome ?? null }));
+  }
+}
+
+type Tx = Parameters<Parameters<OffchainStore["db"]["transaction"]>[0]>[0];
