@@ -37,32 +37,39 @@ export async function findOperation(deps: RequestDeps, key: string): Promise<Ope
   return op;
 }
 
-/** The operation and the two halves `key` names (a prepared operation, a guid or a source tx hash). */
+/**
+ * The operation and the two halves `key` names (a prepared operation, a guid or a source tx hash).
+ * A hash key is looked up as a guid and as a tx hash at once (one round of queries for the common
+ * case, a bridge by its guid).
+ */
 export async function findHalves(deps: RequestDeps, rawKey: string): Promise<{ op?: Operation; send?: SendRow; receive?: ReceiveRow }> {
   const key = rawKey.toLowerCase();
-  let op = await findOperation(deps, key);
-  let send: SendRow | undefined;
-  let receive: ReceiveRow | undefined;
-  if (deps.indexed) {
-    if (op) send = (op.guid ? (await bridgeByGuid(deps.indexed.db, op.guid)).send : undefined) ?? (await linkOperation(deps, op));
-    else if (key.startsWith("0x")) {
-      const byGuid = await bridgeByGuid(deps.indexed.db, key);
-      send = byGuid.send ?? (await sendByTxHash(deps.indexed.db, key));
-      receive = byGuid.receive;
-      if (send) op = await findOperation(deps, send.guid);
-    }
-    const guid = send?.guid ?? op?.guid;
-    if (guid && !receive) receive = (await bridgeByGuid(deps.indexed.db, guid)).receive;
+  const db = deps.indexed?.db;
+  if (!key.startsWith("0x")) {
+    const op = await findOperation(deps, key);
+    if (!op || !db) return { op };
+    const send = (op.guid ? (await bridgeByGuid(db, op.guid)).send : undefined) ?? (await linkOperation(deps, op));
+    const receive = send ? (await bridgeByGuid(db, send.guid)).receive : undefined;
+    return { op, send, receive };
   }
-  return { op, send, receive };
+  const [opByKey, byGuid] = await Promise.all([findOperation(deps, key), db ? bridgeByGuid(db, key) : Promise.resolve({ send: undefined, receive: undefined })]);
+  if (!db) return { op: opByKey };
+  if (byGuid.send || byGuid.receive) return { op: opByKey, ...byGuid };
+  // A source tx hash (or an operation's guid not indexed yet).
+  const send = (await sendByTxHash(db, key)) ?? (opByKey ? await linkOperation(deps, opByKey) : undefined);
+  if (!send) return { op: opByKey };
+  const [op, halves] = await Promise.all([opByKey ? Promise.resolve(opByKey) : findOperation(deps, send.guid), bridgeByGuid(db, send.guid)]);
+  return { op, send, receive: halves.receive };
 }
 
 /** The bridge `key` names (a prepared operation, a guid or a source tx hash), or undefined. */
 export async function findBridge(deps: RequestDeps, rawKey: string): Promise<BridgeJson | undefined> {
-  const { op, send, receive } = await findHalves(deps, rawKey);
+  const key = rawKey.toLowerCase();
+  // A guid key: its progress is read beside the halves.
+  const [{ op, send, receive }, byKey] = await Promise.all([findHalves(deps, key), key.startsWith("0x") ? progressOf(deps, [key]) : Promise.resolve(new Map<string, StoredProgress>())]);
   if (!op && !send && !receive) return undefined;
   const guid = (send?.guid ?? receive?.guid ?? op?.guid)?.toLowerCase();
-  const stored = guid ? (await progressOf(deps, [guid])).get(guid) : undefined;
+  const stored = guid ? (byKey.get(guid) ?? (await progressOf(deps, [guid])).get(guid)) : undefined;
   // The tracker reads what was paid with the progress; without it, once from the receipt (cached).
   const paid = stored?.progress.paid !== undefined ? stored.progress.paid : send ? await feesPaid(deps, send) : null;
   return { ...presentBridge(deps, send, receive, op, stored), fees: { quoted: op?.nativeFee ?? null, paid } };

@@ -84,6 +84,23 @@ export const BENCHMARKS: Benchmark[] = [
     },
   },
   {
+    name: "bridge-status",
+    file: "bench/bridge-status.ts",
+    args: (size) => ["--size", size],
+    parse: (out) => {
+      const base = need(out, /baseline \(index only\)\s+p50 ([\d.]+) ms\s+p99 ([\d.]+) ms/, "baseline");
+      const ours = need(out, /status read, (\d+) in flight, with progress\s+p50 ([\d.]+) ms\s+p99 ([\d.]+) ms/, "with progress");
+      const rpc = need(out, /a destination block a second: (\d+) RPC calls\/s in ([\d.]+) HTTP requests\/s/, "tracker RPC");
+      const single = need(out, /with progress, one reader p50 ([\d.]+) ms\s+p99 ([\d.]+) ms/, "one reader");
+      return [
+        { metric: `GET /bridge/{id} with ${ours[1]} bridges in flight, p50 (baseline: index only, before the tracker)`, unit: "ms", ours: num(ours[2]), baseline: num(base[1]) },
+        { metric: `GET /bridge/{id} with ${ours[1]} bridges in flight, p99 (10 concurrent readers)`, unit: "ms", ours: num(ours[3]), baseline: num(base[2]), target: "< 20 ms", pass: num(ours[3]) < 20 },
+        { metric: `GET /bridge/{id} with ${ours[1]} bridges in flight, one reader, p50 / p99 ${single[2]} ms`, unit: "ms", ours: num(single[1]) },
+        { metric: `bridge tracker RPC calls/s at ${ours[1]} in flight, a destination block a second (HTTP requests/s: ${rpc[2]})`, unit: "calls/s", ours: num(rpc[1]) },
+      ];
+    },
+  },
+  {
     name: "api-nfts",
     file: "bench/api-nfts.ts",
     // 100 connections × 3 s at small size keeps the smoke run short; full runs use the file's defaults by hand.
