@@ -26,7 +26,7 @@ function abi(name: string): Abi {
   return (JSON.parse(readFileSync(path.join(artifactsDir, `${name}.json`), "utf8")) as { abi: Abi }).abi;
 }
 
-export type DevnetChainSpec = { name: string; chainId: number; eid: number; rpcUrl: string };
+export type DevnetChainSpec = { name: string; chainId: number; eid: number; rpcUrl: string; wsUrl?: string };
 
 export type DeployOptions = {
   chains: DevnetChainSpec[];

@@ -41,6 +41,8 @@ export const chainDeploymentSchema = z.object({
   chainId: z.number().int().positive(),
   eid: z.number().int().positive(),
   rpcUrl: z.string().url(),
+  /** The node's WebSocket URL (anvil serves it on its HTTP port): new heads are pushed, not polled. */
+  wsUrl: z.string().regex(/^wss?:\/\//, "a ws:// or wss:// URL").optional(),
   endpoint: address,
   layerZero: layerZeroDeploymentSchema,
   /** Block of the endpoint deployment: indexing starts here. */

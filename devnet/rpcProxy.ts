@@ -7,10 +7,13 @@
  *   - observe the answers (`afterForward` gets them with the instant they arrived);
  *   - answer a single request itself (`respond`: e.g. make the node look like another one);
  *   - die and come back like an RPC node (`kill()` drops open connections and stops listening;
- *     `restart()` listens again on the same port) while the chain keeps its state.
+ *     `restart()` listens again on the same port) while the chain keeps its state;
+ *   - proxy WebSockets (`wsUrl`, same port: new-head subscriptions) and cut them mid-stream
+ *     (`dropSockets()`), refuse or hold new ones for a while (`sockets("refuse" | "hold")`), HTTP staying up.
  * Hand-written: no maintained library injects faults into JSON-RPC over HTTP on loopback.
  */
 import http from "node:http";
+import { WebSocket, WebSocketServer } from "ws";
 import { freePort } from "./anvil.js";
 
 export type RpcProxyOptions = {
@@ -21,11 +24,24 @@ export type RpcProxyOptions = {
   afterForward?(methods: string[], answer: Buffer, at: number): "answer" | "drop" | void;
   /** A JSON-RPC `result` to answer a single (non-batch) request with, instead of forwarding it; undefined = forward. */
   respond?(method: string): unknown;
+  /** Where WebSockets go (default: the target's URL as ws://, anvil's own). */
+  wsTarget?: string;
 };
 
 export type RpcProxy = {
   url: string;
+  /** The WebSocket side (same port), forwarded to `wsTarget`. */
+  wsUrl: string;
   port: number;
+  /** Terminates every proxied WebSocket (both sides), as a dropped connection would. */
+  dropSockets(): void;
+  /**
+   * What happens to new WebSocket upgrades: `accept` (default), `refuse` (HTTP 503: reconnects fail),
+   * `hold` (left unanswered until the mode changes: reconnects wait, then proceed or fail with it).
+   */
+  sockets(mode: "accept" | "refuse" | "hold"): void;
+  /** Proxied WebSockets open now. */
+  openSockets(): number;
   up(): boolean;
   kill(): Promise<void>;
   restart(): Promise<void>;
@@ -44,6 +60,18 @@ function methodsOf(body: Buffer): string[] {
 export async function startRpcProxy(target: string, options: RpcProxyOptions = {}): Promise<RpcProxy> {
   const port = await freePort();
   let server: http.Server | undefined;
+  const wss = new WebSocketServer({ noServer: true });
+  const pairs = new Set<{ client: WebSocket; upstream: WebSocket }>();
+  let mode: "accept" | "refuse" | "hold" = "accept";
+  const held: (() => void)[] = [];
+  const targetWs = options.wsTarget ?? target.replace(/^http/, "ws");
+  const dropSockets = () => {
+    for (const pair of pairs) {
+      pair.client.terminate();
+      pair.upstream.terminate();
+    }
+    pairs.clear();
+  };
 
   const listen = async () => {
     const s = http.createServer(async (req, res) => {
@@ -72,6 +100,34 @@ export async function startRpcProxy(target: string, options: RpcProxyOptions = {
         }
       }
     });
+    s.on("upgrade", function upgrade(req, socket, head) {
+      if (mode === "hold") return void held.push(() => upgrade(req, socket, head));
+      if (mode === "refuse") {
+        socket.end("HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+        return;
+      }
+      if (socket.destroyed) return;
+      wss.handleUpgrade(req, socket, head, (client) => {
+        const upstream = new WebSocket(targetWs);
+        const pair = { client, upstream };
+        pairs.add(pair);
+        const early: Buffer[] = [];
+        const close = () => {
+          pairs.delete(pair);
+          client.terminate();
+          upstream.terminate();
+        };
+        upstream.on("open", () => {
+          for (const message of early.splice(0)) upstream.send(message);
+        });
+        upstream.on("message", (data) => client.readyState === WebSocket.OPEN && client.send(data as Buffer));
+        client.on("message", (data) => (upstream.readyState === WebSocket.OPEN ? upstream.send(data as Buffer) : early.push(data as Buffer)));
+        for (const ws of [client, upstream]) {
+          ws.on("close", close);
+          ws.on("error", close);
+        }
+      });
+    });
     s.keepAliveTimeout = 1_000;
     await new Promise<void>((resolve, reject) => {
       s.once("error", reject);
@@ -86,13 +142,21 @@ export async function startRpcProxy(target: string, options: RpcProxyOptions = {
     server = undefined;
     const closed = new Promise<void>((resolve) => s.close(() => resolve()));
     s.closeAllConnections();
+    dropSockets();
     await closed;
   };
 
   await listen();
   return {
     url: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}`,
     port,
+    dropSockets,
+    sockets(next) {
+      mode = next;
+      if (next !== "hold") for (const resume of held.splice(0)) resume();
+    },
+    openSockets: () => pairs.size,
     up: () => server !== undefined,
     kill,
     async restart() {

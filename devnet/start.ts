@@ -4,6 +4,7 @@ import path from "node:path";
 import { devnetAccounts, DEPLOYER_INDEX } from "./accounts.js";
 import { type AnvilProcess, anvilRpc, startAnvil } from "./anvil.js";
 import { deployDevnet } from "./deploy.js";
+import { type HeadRelay, startHeadRelay } from "./headRelay.js";
 import { type Deployments, deploymentsSchema } from "./deployments.js";
 import { DEFAULT_DEPLOYMENTS_FILE, type DevnetOptions, validateDevnetOptions, validateLayerZeroSettings } from "./options.js";
 
@@ -19,7 +20,10 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
   const { chains, basePort, baseChainId, baseEid } = validateDevnetOptions(options);
   const log = options.log ?? (() => {});
   const anvils: AnvilProcess[] = [];
+  const relays: HeadRelay[] = [];
+  const relayUrls: string[] = [];
   const stop = async () => {
+    await Promise.all(relays.map((relay) => relay.close()));
     await Promise.all(anvils.map((anvil) => anvil.stop()));
   };
   const wholeSeconds = options.blockTime !== undefined && Number.isInteger(options.blockTime);
@@ -45,6 +49,10 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
           forkUrl: i === 0 ? options.forkUrl : undefined,
         });
         anvils.push(anvil);
+        // anvil serves WebSockets on its HTTP port; the devnet's wsUrl is the relay in front of it.
+        const relay = await startHeadRelay({ rpcUrl: anvil.rpcUrl, nodeWsUrl: anvil.rpcUrl.replace(/^http/, "ws") });
+        relays.push(relay);
+        relayUrls[i] = relay.url;
         options.onAnvil?.(anvil);
       }),
     );
@@ -53,7 +61,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     log("deploying LayerZero (EndpointV2, SendUln302/ReceiveUln302, DVNs, executor) and collections");
     const accounts = devnetAccounts();
     const deployments = deploymentsSchema.parse(await deployDevnet({
-      chains: specs.map((spec) => ({ name: spec.name, chainId: spec.chainId, eid: spec.eid, rpcUrl: `http://127.0.0.1:${spec.port}` })),
+      chains: specs.map((spec) => ({ name: spec.name, chainId: spec.chainId, eid: spec.eid, rpcUrl: `http://127.0.0.1:${spec.port}`, wsUrl: relayUrls[spec.port - basePort] })),
       accounts,
       deployer: accounts[DEPLOYER_INDEX]!,
       layerZero: validateLayerZeroSettings(options.layerZero, chains),
