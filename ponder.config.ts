@@ -62,8 +62,10 @@ export default createConfig({
     ? { kind: "postgres", connectionString: process.env.DATABASE_URL, poolConfig: { max: Number(process.env.PONDER_PG_POOL_MAX ?? 10) } }
     : { kind: "pglite", directory: pgliteDir },
   chains: Object.fromEntries(
-    setup.chains.map((c) => [c.name, { id: c.chainId, rpc: c.rpcUrls ?? c.rpcUrl, pollingInterval: c.pollingInterval }]),
-  ) as Record<string, { id: number; rpc: string | string[]; pollingInterval: number }>,
+    // `ws`: Ponder subscribes to new heads (reconnecting with backoff; missed blocks are fetched on
+    // the next head; polling after repeated failures). Without it, it polls every pollingInterval.
+    setup.chains.map((c) => [c.name, { id: c.chainId, rpc: c.rpcUrls ?? c.rpcUrl, ...(c.ws ? { ws: c.ws } : {}), pollingInterval: c.pollingInterval }]),
+  ) as Record<string, { id: number; rpc: string | string[]; ws?: string; pollingInterval: number }>,
   contracts: {
     CosmicONFT721: { abi: CosmicONFT721Abi, chain: perChain(onfts, (d) => d.address) },
     CosmicONFT721Adapter: { abi: CosmicONFT721AdapterAbi, chain: perChain(adapters, (d) => d.address) },

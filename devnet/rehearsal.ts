@@ -41,5 +41,6 @@ export function rehearsalEnv(deployments: Deployments, collectionsPath: string):
     PONDER_NETWORK: "testnet",
     INDEXER_COLLECTIONS: collectionsPath,
     ...Object.fromEntries(deployments.chains.map((c) => [`RPC_URL_${c.name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`, c.rpcUrl])),
+    ...Object.fromEntries(deployments.chains.flatMap((c) => (c.wsUrl ? [[`WS_URL_${c.name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`, c.wsUrl]] : []))),
   };
 }

@@ -35,6 +35,11 @@ export type IndexerChain = {
   endpoint: Address;
   startBlock: number;
   pollingInterval: number;
+  /**
+   * WebSocket URL for new heads (eth_subscribe): Ponder, the bridge tracker and the devnet workers
+   * are woken by each block instead of polling; without one (or while it is down) they poll.
+   */
+  ws?: string;
 };
 
 export type IndexerDeployment = {
@@ -86,11 +91,18 @@ const realCollectionsSchema = z.object({
     .min(1),
 });
 
+const envSuffix = (chain: string) => chain.toUpperCase().replace(/[^A-Z0-9]/g, "_");
 function rpcEnvName(chain: string): string {
-  return `RPC_URL_${chain.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
+  return `RPC_URL_${envSuffix(chain)}`;
+}
+function wsEnvName(chain: string): string {
+  return `WS_URL_${envSuffix(chain)}`;
 }
 
-export function setupFromDeployments(deployments: Deployments, pollingInterval = 100): IndexerSetup {
+/** `PONDER_WS=0` turns head subscriptions off everywhere (polling only). */
+const wsEnabled = (env: NodeJS.ProcessEnv) => !["0", "false", "off"].includes((env.PONDER_WS ?? "").toLowerCase());
+
+export function setupFromDeployments(deployments: Deployments, pollingInterval = 100, options: { ws?: boolean } = {}): IndexerSetup {
   const chains: IndexerChain[] = deployments.chains.map((c) => ({
     name: c.name,
     chainId: c.chainId,
@@ -99,6 +111,7 @@ export function setupFromDeployments(deployments: Deployments, pollingInterval =
     endpoint: c.endpoint,
     startBlock: c.startBlock,
     pollingInterval,
+    ...(c.wsUrl && options.ws !== false ? { ws: c.wsUrl } : {}),
   }));
   const collections: IndexerCollection[] = deployments.collections.map((col) => ({
     slug: col.slug,
@@ -134,7 +147,7 @@ function loadDevnet(env: NodeJS.ProcessEnv): IndexerSetup {
   }
   const interval = Number(env.PONDER_POLLING_INTERVAL ?? 100);
   if (!(interval > 0)) throw new IndexerConfigError(`PONDER_POLLING_INTERVAL must be a positive number of ms (got ${env.PONDER_POLLING_INTERVAL})`);
-  return setupFromDeployments(parsed.data, interval);
+  return setupFromDeployments(parsed.data, interval, { ws: wsEnabled(env) });
 }
 
 function loadReal(mode: "mainnet" | "testnet", env: NodeJS.ProcessEnv): IndexerSetup {
@@ -167,6 +180,8 @@ function loadReal(mode: "mainnet" | "testnet", env: NodeJS.ProcessEnv): IndexerS
       if (rpcUrls.length === 0) throw new IndexerConfigError(`missing ${rpcEnvName(d.chain)}: the RPC URL of ${d.chain} (collection ${col.slug} is deployed there)`);
       for (const url of rpcUrls) if (!/^(https?|wss?):\/\//.test(url)) throw new IndexerConfigError(`${rpcEnvName(d.chain)} must be http(s) or ws(s) URLs, comma-separated`);
       const rpcUrl = rpcUrls[0]!;
+      const ws = wsEnabled(env) ? env[wsEnvName(d.chain)]?.trim() || undefined : undefined;
+      if (ws && !/^wss?:\/\//.test(ws)) throw new IndexerConfigError(`${wsEnvName(d.chain)} must be a ws:// or wss:// URL`);
       const chain = chains.get(d.chain) ?? {
         name: d.chain,
         chainId: known.chainId,
@@ -176,6 +191,7 @@ function loadReal(mode: "mainnet" | "testnet", env: NodeJS.ProcessEnv): IndexerS
         endpoint: known.endpoint,
         startBlock: d.startBlock,
         pollingInterval: interval,
+        ...(ws ? { ws } : {}),
       };
       chain.startBlock = Math.min(chain.startBlock, d.startBlock);
       chains.set(d.chain, chain);

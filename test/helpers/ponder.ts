@@ -263,7 +263,13 @@ export async function dumpIndex(instance: PonderInstance): Promise<Record<string
   return out;
 }
 
-/** The deployments with some chains' RPC URLs replaced (e.g. by devnet/rpcProxy.ts proxies). */
-export function withRpcUrls(deployments: Deployments, urls: Map<number, string>): Deployments {
-  return { ...deployments, chains: deployments.chains.map((c) => ({ ...c, rpcUrl: urls.get(c.chainId) ?? c.rpcUrl })) };
+/**
+ * The deployments with some chains' RPC URLs replaced (e.g. by devnet/rpcProxy.ts proxies). The head
+ * subscriptions (`wsUrl`) stay direct unless `wsUrls` replaces them too.
+ */
+export function withRpcUrls(deployments: Deployments, urls: Map<number, string>, wsUrls = new Map<number, string>()): Deployments {
+  return {
+    ...deployments,
+    chains: deployments.chains.map((c) => ({ ...c, rpcUrl: urls.get(c.chainId) ?? c.rpcUrl, ...(wsUrls.has(c.chainId) ? { wsUrl: wsUrls.get(c.chainId) } : {}) })),
+  };
 }
