@@ -16,7 +16,10 @@ export type OpsConfig = {
     allowAnonymous: boolean;
     /** Run the notifier in this process (every replica may: ticks are serialised by a lock). */
     notifier: boolean;
+    /** Notifier: tick interval while no commit notification can wake it (no LISTEN, or it is down). */
     pollMs: number;
+    /** Notifier and tracker: tick interval while commit notifications / new heads wake them (a safety net). */
+    idleTickMs: number;
     finalityBlocks: number;
     maxEventAgeSeconds: number;
     /** Run the bridge tracker in this process (reads bridges in flight from the chains; one tick at a time across replicas). */
@@ -56,6 +59,7 @@ const schema = z.object({
   REALTIME_ALLOW_ANONYMOUS: bool(true),
   REALTIME_NOTIFIER: bool(true),
   REALTIME_POLL_MS: int(100, 10),
+  REALTIME_IDLE_TICK_MS: int(1_000, 50, 600_000),
   REALTIME_FINALITY_BLOCKS: int(30, 1),
   REALTIME_MAX_EVENT_AGE_SECONDS: int(3600, 1),
   REALTIME_BRIDGE_TRACKER: bool(true),
@@ -114,6 +118,7 @@ export function loadOpsConfig(env: NodeJS.ProcessEnv = process.env): OpsConfig {
       allowAnonymous: e.REALTIME_ALLOW_ANONYMOUS,
       notifier: e.REALTIME_NOTIFIER,
       pollMs: e.REALTIME_POLL_MS,
+      idleTickMs: e.REALTIME_IDLE_TICK_MS,
       finalityBlocks: e.REALTIME_FINALITY_BLOCKS,
       maxEventAgeSeconds: e.REALTIME_MAX_EVENT_AGE_SECONDS,
       bridgeTracker: e.REALTIME_BRIDGE_TRACKER,

@@ -31,6 +31,7 @@ import {
   notifierPushed,
 } from "../infra/metrics.js";
 import type { KeyValueStore } from "../infra/redis.js";
+import { type TickLoop, startTickLoop } from "../infra/tickLoop.js";
 import type { OffchainStore } from "../offchain/store.js";
 import { type Envelope, REALTIME_CHANNEL } from "./protocol.js";
 import { lifecycleStatus, stuckReason } from "../domain/bridge/lifecycle.js";
@@ -48,7 +49,10 @@ export type NotifierOptions = {
   store: OffchainStore;
   kv: KeyValueStore;
   logger: Logger;
+  /** Tick interval while no commit notification can wake the notifier. Default 100. */
   intervalMs?: number;
+  /** Tick interval while `indexed.commits` is live: ticks run on each commit, this is a safety net. Default 1000. */
+  idleTickMs?: number;
   /** Blocks a reorg can reach (Ponder: 30 on unknown chains such as the devnet). */
   finalityBlocks?: number;
   maxEventAgeSeconds?: number;
@@ -110,9 +114,8 @@ function toHandled(r: Row): Handled {
 }
 
 export class Notifier {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = false;
+  private loop: TickLoop | undefined;
+  private unsubscribe: (() => void) | undefined;
   private lastStuckScan = 0;
   private readonly log: Logger;
   private readonly o: Required<Omit<NotifierOptions, "indexed" | "store" | "kv" | "logger">>;
@@ -121,6 +124,7 @@ export class Notifier {
     this.log = deps.logger.child({ component: "notifier" });
     this.o = {
       intervalMs: deps.intervalMs ?? 100,
+      idleTickMs: deps.idleTickMs ?? 1_000,
       finalityBlocks: deps.finalityBlocks ?? 30,
       maxEventAgeSeconds: deps.maxEventAgeSeconds ?? 3600,
       stuckAfterSeconds: deps.stuckAfterSeconds ?? 900,
@@ -131,23 +135,31 @@ export class Notifier {
     };
   }
 
+  /**
+   * Ticks on every commit of the index (Ponder's NOTIFY, `indexed.commits`) and on `wake()`; every
+   * `idleTickMs` while those notifications are live, every `intervalMs` while they are not.
+   */
   start() {
-    this.stopped = false;
-    const loop = async () => {
-      if (this.stopped) return;
-      this.running = this.tick().catch((error) => this.log.warn({ err: error }, "notifier tick failed (retrying)"));
-      await this.running;
-      if (!this.stopped) this.timer = setTimeout(loop, this.o.intervalMs);
-    };
-    void loop();
+    const commits = this.deps.indexed.commits;
+    this.loop = startTickLoop({
+      tick: () => this.tick(),
+      intervalMs: () => (commits?.live ? this.o.idleTickMs : this.o.intervalMs),
+      onError: (error) => this.log.warn({ err: error }, "notifier tick failed (retrying)"),
+    });
+    this.unsubscribe = commits?.subscribe(() => this.loop?.wake());
     return this;
+  }
+
+  /** Runs a tick now (e.g. the bridge tracker stored new progress). */
+  wake() {
+    this.loop?.wake();
   }
 
   /** Waits for the tick in progress (its state commits), then stops. */
   async stop() {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    this.unsubscribe?.();
+    await this.loop?.stop();
+    this.loop = undefined;
   }
 
   async tick(): Promise<TickResult> {

@@ -48,6 +48,7 @@ export async function startRealtime(deps: {
       kv: deps.kv,
       logger: deps.logger,
       intervalMs: r.pollMs,
+      idleTickMs: r.idleTickMs,
       finalityBlocks: r.finalityBlocks,
       maxEventAgeSeconds: r.maxEventAgeSeconds,
       stuckAfterSeconds: (deps.nft ?? NFT_DEFAULTS).bridgeStuckAfterSeconds,
@@ -58,7 +59,16 @@ export async function startRealtime(deps: {
   }
   const tracker =
     r.bridgeTracker && deps.indexed && deps.network
-      ? new BridgeTracker({ indexed: deps.indexed, store: deps.store, network: deps.network, logger: deps.logger, intervalMs: r.bridgeTrackerPollMs }).start()
+      ? new BridgeTracker({
+          indexed: deps.indexed,
+          store: deps.store,
+          network: deps.network,
+          logger: deps.logger,
+          intervalMs: r.bridgeTrackerPollMs,
+          idleTickMs: r.idleTickMs,
+          // New progress is announced at once when this process also runs the notifier.
+          onProgress: () => notifier?.wake(),
+        }).start()
       : undefined;
   return {
     server,

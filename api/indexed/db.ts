@@ -8,6 +8,7 @@ import { drizzle } from "drizzle-orm/node-postgres";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import pg from "pg";
 import * as ponderSchema from "../../ponder.schema.js";
+import { type IndexCommits, listenForCommits } from "./commits.js";
 
 export const indexedTables = ponderSchema;
 
@@ -18,6 +19,8 @@ export type IndexedDb = {
   db: IndexedDatabase;
   /** Postgres schema holding the tables (undefined when served by Ponder's own `db`). */
   schema?: string;
+  /** Ponder's commit notifications for these tables, when they can be listened to. */
+  commits?: IndexCommits;
   close(): Promise<void>;
 };
 
@@ -36,14 +39,20 @@ export function connectIndexedDb(options: { databaseUrl: string; schema: string;
   // An idle client losing its connection (Postgres restarted) emits 'error' on the pool; unhandled,
   // it crashes the process. The pool drops that client; the next query reconnects or fails → 503.
   pool.on("error", () => {});
+  // The LISTEN connection opens only when something subscribes (the notifier, the tracker).
+  const commits = listenForCommits({ databaseUrl: options.databaseUrl, schema: options.schema });
   return {
     db: drizzle(pool, { schema: ponderSchema }) as unknown as IndexedDatabase,
     schema: options.schema,
-    close: () => pool.end(),
+    commits,
+    close: async () => {
+      await commits.close();
+      await pool.end();
+    },
   };
 }
 
-/** Wraps Ponder's own read-only `db` (from "ponder:api"). */
-export function ponderIndexedDb(db: unknown): IndexedDb {
-  return { db: db as IndexedDatabase, close: async () => {} };
+/** Wraps Ponder's own read-only `db` (from "ponder:api"), with its commit notifications if known. */
+export function ponderIndexedDb(db: unknown, commits?: IndexCommits): IndexedDb {
+  return { db: db as IndexedDatabase, ...(commits ? { commits } : {}), close: async () => {} };
 }

@@ -17,6 +17,8 @@ import type { ReceivePathway } from "../../chain/layerzero/pathway.js";
 import type { IndexerSetup } from "../../indexer/setup.js";
 import { orderKey } from "../../src/lib/model.js";
 import type { Logger } from "../../infra/logger.js";
+import { type TickLoop, startTickLoop } from "../../infra/tickLoop.js";
+import { type HeadWatcher, watchHeads } from "../../chain/heads.js";
 import type { OffchainStore } from "../../offchain/store.js";
 import type { BridgeProgress } from "./progress.js";
 import { type InFlight, readProgress } from "./readProgress.js";
@@ -38,7 +40,12 @@ export type TrackerOptions = {
   store: OffchainStore;
   network: IndexerSetup;
   logger: Logger;
+  /** Tick interval while nothing can wake the tracker (no commit notifications, or bridges in flight on a chain without head subscription). Default 250. */
   intervalMs?: number;
+  /** Tick interval while commits and new heads wake it (a safety net). Default 1000. */
+  idleTickMs?: number;
+  /** Called after a tick stored new progress (the notifier announces it: bridge:updated). */
+  onProgress?: () => void;
   /** Bridges sent longer ago than this are not read any more. */
   maxAgeSeconds?: number;
   /** At most this many bridges in flight are read (the newest). */
@@ -65,38 +72,54 @@ export function progressSignature(p: BridgeProgress): string {
 }
 
 export class BridgeTracker {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = false;
+  private loop: TickLoop | undefined;
+  private readonly stopWatching: (() => void)[] = [];
+  private readonly headWatchers: HeadWatcher[] = [];
+  /** Bridges not final after the last tick this process led (new heads only matter while > 0). */
+  private pending = 0;
   private readonly log: Logger;
   private readonly clients = new Map<number, PublicClient>();
   private readonly pathways = new Map<number, Map<string, { at: number; value: Promise<ReceivePathway> }>>();
   /** Per chain: the head of the last complete read, and the errors logged (once per message). */
   private readonly lastRead = new Map<number, bigint>();
   private readonly lastError = new Map<number, string>();
-  private readonly o: Required<Pick<TrackerOptions, "intervalMs" | "maxAgeSeconds" | "maxInFlight" | "now">>;
+  private readonly o: Required<Pick<TrackerOptions, "intervalMs" | "idleTickMs" | "maxAgeSeconds" | "maxInFlight" | "now">>;
 
   constructor(private readonly deps: TrackerOptions) {
     this.log = deps.logger.child({ component: "bridge-tracker" });
-    this.o = { intervalMs: deps.intervalMs ?? 250, maxAgeSeconds: deps.maxAgeSeconds ?? 7 * 24 * 3600, maxInFlight: deps.maxInFlight ?? 2_000, now: deps.now ?? Date.now };
+    this.o = { intervalMs: deps.intervalMs ?? 250, idleTickMs: deps.idleTickMs ?? 1_000, maxAgeSeconds: deps.maxAgeSeconds ?? 7 * 24 * 3600, maxInFlight: deps.maxInFlight ?? 2_000, now: deps.now ?? Date.now };
   }
 
+  /**
+   * Ticks on every commit of the index (a new send, an outcome) and, while bridges are in flight,
+   * on every new head of a chain (its progress only changes with a block). Without those signals it
+   * polls every `intervalMs`; with them, `idleTickMs` is only a safety net.
+   */
   start() {
-    this.stopped = false;
-    const loop = async () => {
-      if (this.stopped) return;
-      this.running = this.tick().catch((error) => this.log.warn({ err: error }, "bridge tracker tick failed (retrying)"));
-      await this.running;
-      if (!this.stopped) this.timer = setTimeout(loop, this.o.intervalMs);
-    };
-    void loop();
+    const commits = this.deps.indexed.commits;
+    const chains = this.deps.network.chains;
+    for (const chain of chains) {
+      if (!chain.ws) continue;
+      this.headWatchers.push(watchHeads({ rpcUrl: chain.rpcUrl, wsUrl: chain.ws, pollMs: 0, onHead: () => this.pending > 0 && this.loop?.wake() }));
+    }
+    const headsLive = () => this.headWatchers.length === chains.length && this.headWatchers.every((w) => w.live);
+    this.loop = startTickLoop({
+      tick: async () => {
+        const result = await this.tick();
+        if (result.changed > 0) this.deps.onProgress?.();
+      },
+      intervalMs: () => ((this.pending > 0 ? headsLive() : commits?.live) ? this.o.idleTickMs : this.o.intervalMs),
+      onError: (error) => this.log.warn({ err: error }, "bridge tracker tick failed (retrying)"),
+    });
+    if (commits) this.stopWatching.push(commits.subscribe(() => this.loop?.wake()));
     return this;
   }
 
   async stop() {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    for (const fn of this.stopWatching.splice(0)) fn();
+    for (const w of this.headWatchers.splice(0)) w.close();
+    await this.loop?.stop();
+    this.loop = undefined;
   }
 
   private client(chainId: number): PublicClient | undefined {
@@ -125,6 +148,7 @@ export class BridgeTracker {
         }
       }
       const pending = inFlight.filter((b) => !known.get(b.guid)?.final);
+      this.pending = pending.length;
 
       // Heads of every chain involved (confirmations count on the source; reads happen per destination block).
       const chainIds = [...new Set(pending.flatMap((b) => [b.srcChainId, b.dstChainId]))];

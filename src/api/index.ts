@@ -13,6 +13,7 @@ import { ponderRouteLimit } from "../../api/http/ponderGuards.js";
 import { sqlOverHttpGuard } from "../../api/http/sqlGuard.js";
 import { createProductionApp } from "../../api/deps.js";
 import { type IndexedDatabase, ponderIndexedDb } from "../../api/indexed/db.js";
+import { type IndexCommits, type PgliteNotifications, listenForCommits, pgliteCommits } from "../../api/indexed/commits.js";
 import { AuthService } from "../../api/auth/service.js";
 import { startRealtime } from "../../realtime/service.js";
 import { loadOpsConfig } from "../../infra/opsConfig.js";
@@ -50,8 +51,26 @@ app.route("/", rest.app);
 if (process.env.REALTIME_IN_PROCESS === "1") {
   const realtimeKey = Symbol.for("cosmic.realtime");
   const realtime = globalThis as unknown as Record<symbol, Promise<unknown> | undefined>;
-  realtime[realtimeKey] ??= startRealtime({ ...rest.deps, auth: new AuthService(rest.deps), indexed: ponderIndexedDb(db), ops: rest.deps.ops ?? loadOpsConfig(process.env), trustProxy: rest.deps.config.trustProxy });
+  realtime[realtimeKey] ??= startRealtime({ ...rest.deps, auth: new AuthService(rest.deps), indexed: ponderIndexedDb(db, indexCommits()), ops: rest.deps.ops ?? loadOpsConfig(process.env), trustProxy: rest.deps.config.trustProxy });
   await realtime[realtimeKey];
+}
+
+/**
+ * Ponder's commit notifications in this process. Ponder does not export its database handle or
+ * schema name, so this reads the globals its own `client()` middleware reads (PONDER_DATABASE,
+ * PONDER_NAMESPACE_BUILD); if a Ponder upgrade moves them, the notifier and tracker poll instead.
+ */
+function indexCommits(): IndexCommits | undefined {
+  const g = globalThis as unknown as {
+    PONDER_DATABASE?: { driver?: { dialect?: string; instance?: PgliteNotifications } };
+    PONDER_NAMESPACE_BUILD?: { schema?: string };
+  };
+  const schema = g.PONDER_NAMESPACE_BUILD?.schema;
+  const driver = g.PONDER_DATABASE?.driver;
+  if (!schema || !driver) return undefined;
+  if (driver.dialect === "pglite" && driver.instance) return pgliteCommits(driver.instance, schema);
+  if (driver.dialect === "postgres" && process.env.DATABASE_URL) return listenForCommits({ databaseUrl: process.env.DATABASE_URL, schema });
+  return undefined;
 }
 
 export default app;

@@ -2,7 +2,8 @@
  * `npm run dev` as a developer runs it (scripts/dev.ts, embedded defaults: PGlite, no Redis): the
  * devnet, LayerZero workers, Ponder with the REST API and the in-process WebSocket service come up; a mint on
  * chain reaches a WebSocket subscriber as `nft:minted` and the REST API answers; Ctrl-C (SIGINT)
- * stops everything and frees the ports.
+ * stops everything and frees the ports. The notifier's fallback poll is set to a minute: the push is
+ * woken by the embedded PGlite's commit notification.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -50,7 +51,7 @@ describe("npm run dev", () => {
     const apiPort = await freeBasePort(1);
     const realtimePort = await freeBasePort(1);
     const deploymentsFile = path.join(tmp, "deployments.json");
-    const env: NodeJS.ProcessEnv = { ...process.env, DEVNET_CHAINS: "2", DEVNET_PORT: String(devnetPort), PORT: String(apiPort), REALTIME_PORT: String(realtimePort), DEVNET_DEPLOYMENTS: deploymentsFile };
+    const env: NodeJS.ProcessEnv = { ...process.env, DEVNET_CHAINS: "2", DEVNET_PORT: String(devnetPort), PORT: String(apiPort), REALTIME_PORT: String(realtimePort), DEVNET_DEPLOYMENTS: deploymentsFile, REALTIME_POLL_MS: "60000", REALTIME_IDLE_TICK_MS: "60000" };
     for (const key of ["DATABASE_URL", "REDIS_URL", "REALTIME_IN_PROCESS", "DATABASE_SCHEMA"]) delete env[key];
     dev = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["scripts/dev.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     dev.stdout!.on("data", (d: Buffer) => (output += d.toString()));

@@ -2,7 +2,8 @@
  * Chain pushes end to end: devnet → Ponder (child process, Postgres schema) → notifier (running in
  * both replicas, serialised by its lock) → Redis → WebSocket client on replica B. Covers: nothing
  * for history, a mint push, a bridge (initiated + completed), a reorg retraction, and a notifier
- * restart that neither repeats nor skips.
+ * restart that neither repeats nor skips. The notifiers' fallback poll is a minute: every push here
+ * is woken by Ponder's commit notification (LISTEN), not by a timer.
  */
 import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -47,7 +48,11 @@ beforeAll(async () => {
   await mint(alice.address, 1);
   ponder = await startPonder({ deployments: devnet.deployments, db: "postgres", env: { RATE_LIMIT_GRAPHQL_PER_IP: "5", RATE_LIMIT_WINDOW_SECONDS: "60" } });
   await waitForHead(ponder, devnet.deployments);
-  cluster = await startCluster({ count: 2, indexed: () => connectIndexedDb({ databaseUrl: PG_URL, schema: ponder.schema, max: 2 }) });
+  cluster = await startCluster({
+    count: 2,
+    indexed: () => connectIndexedDb({ databaseUrl: PG_URL, schema: ponder.schema, max: 2 }),
+    ops: { REALTIME_POLL_MS: "60000", REALTIME_IDLE_TICK_MS: "60000" },
+  });
   socket = await connect(cluster.replicas[1]!.realtime.server.url, await cluster.token(alice.address));
   socket.send({ type: "subscribe", rooms: ["collection:cosmic"] });
   await socket.next((m) => m.type === "subscribed");

@@ -1,0 +1,69 @@
+/** infra/tickLoop.ts: one tick at a time, woken early, wakes during a tick coalesce into one more tick. */
+import { describe, expect, it } from "vitest";
+import { startTickLoop } from "../../infra/tickLoop.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("tick loop", () => {
+  it("sleeps its interval, runs at once when woken, never two ticks at a time", async () => {
+    let ticks = 0;
+    let concurrent = 0;
+    let maxConcurrent = 0;
+    let release: (() => void) | undefined;
+    const loop = startTickLoop({
+      tick: async () => {
+        ticks++;
+        concurrent++;
+        maxConcurrent = Math.max(maxConcurrent, concurrent);
+        if (ticks === 2) await new Promise<void>((r) => (release = r));
+        concurrent--;
+      },
+      intervalMs: () => 60_000,
+      onError: () => {},
+    });
+    await sleep(20);
+    expect(ticks).toBe(1); // the first tick, then asleep for a minute
+    loop.wake();
+    await sleep(20);
+    expect(ticks).toBe(2); // woken; tick 2 is blocked
+    loop.wake();
+    loop.wake();
+    loop.wake();
+    await sleep(20);
+    expect(ticks).toBe(2);
+    release!();
+    await sleep(20);
+    expect(ticks).toBe(3); // the three wakes during tick 2: one more tick
+    await sleep(50);
+    expect(ticks).toBe(3);
+    expect(maxConcurrent).toBe(1);
+    await loop.stop();
+  });
+
+  it("falls back to its interval, reads it after every tick, survives a failing tick", async () => {
+    let ticks = 0;
+    const errors: unknown[] = [];
+    let interval = 10;
+    const loop = startTickLoop({
+      tick: async () => {
+        ticks++;
+        if (ticks === 2) throw new Error("boom");
+      },
+      intervalMs: () => interval,
+      onError: (e) => errors.push(e),
+    });
+    await sleep(100);
+    expect(ticks).toBeGreaterThan(3);
+    expect(errors).toHaveLength(1);
+    interval = 60_000;
+    await sleep(30);
+    const settled = ticks;
+    await sleep(100);
+    expect(ticks).toBe(settled);
+    const stopped = loop.stop();
+    await stopped;
+    loop.wake();
+    await sleep(20);
+    expect(ticks).toBe(settled);
+  });
+});
