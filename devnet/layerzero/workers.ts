@@ -27,6 +27,7 @@ import { type Address, type Hex, getAbiItem } from "viem";
 import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import { EndpointV2Abi } from "../../abis/EndpointV2Abi.js";
 import { describeError } from "../../chain/describeError.js";
+import { type HeadWatcher, watchHeads } from "../../chain/heads.js";
 import { type ChainSigner, createChainSigner } from "../../chain/signer.js";
 import type { LzPacket } from "../../src/lib/lzPacket.js";
 import { devnetAccount, dvnSignerAccount } from "../accounts.js";
@@ -43,8 +44,15 @@ export type StageEvent = { guid: Hex; stage: WorkerStage; worker: string; txHash
 
 export type LayerZeroWorkersOptions = {
   deployments: Deployments;
-  /** How often to poll every chain for new PacketSent logs and advance packets, in ms. Default 100. */
+  /**
+   * How often to poll every chain for new PacketSent logs and advance packets, in ms, while a packet
+   * is pending or a chain has no head subscription. Default 100.
+   */
   pollingIntervalMs?: number;
+  /** With every chain's new heads subscribed (`wsUrl`) and nothing pending: a poll this often as a safety net. Default 2000. */
+  idlePollingIntervalMs?: number;
+  /** Subscribe to new heads where the deployments give a `wsUrl` (default true): a block wakes the workers at once. */
+  subscribeHeads?: boolean;
   /** Nothing happens on the destination for this long after a PacketSent is seen (the DVNs wait). */
   delayMs?: number;
   /** Delay of each worker after a packet is first seen, in ms (on top of `delayMs` for the DVNs). */
@@ -96,6 +104,7 @@ const lzReceiveAlertEvent = getAbiItem({ abi: EndpointV2Abi, name: "LzReceiveAle
 export async function startLayerZeroWorkers(options: LayerZeroWorkersOptions): Promise<LayerZeroWorkers> {
   const log = options.log ?? (() => {});
   const pollingIntervalMs = options.pollingIntervalMs ?? 100;
+  const idlePollingIntervalMs = options.idlePollingIntervalMs ?? 2_000;
   const { deployments } = options;
   const dvnCount = deployments.layerZeroSettings.dvns;
   const signer = (chain: ChainDeployment, index: number) => createChainSigner({ chainId: chain.chainId, rpcUrl: chain.rpcUrl, privateKey: devnetAccount(index).privateKey, pollingInterval: 20 });
@@ -274,16 +283,36 @@ export async function startLayerZeroWorkers(options: LayerZeroWorkersOptions): P
   }
 
   // ---------- the loop ----------
+  // Every step waits for a block (a source confirmation, a DVN's or the committer's transaction):
+  // a new head on any chain starts the next cycle at once.
   let stopped = false;
   let wake: (() => void) | undefined;
+  let wakeRequested = false;
+  const heads: HeadWatcher[] =
+    options.subscribeHeads === false
+      ? []
+      : deployments.chains.flatMap((chain) =>
+          chain.wsUrl
+            ? [watchHeads({ rpcUrl: chain.rpcUrl, wsUrl: chain.wsUrl, pollMs: 0, onHead: () => (wake ? wake() : (wakeRequested = true)) })]
+            : [],
+        );
+  const sleepMs = () => {
+    const headsLive = heads.length === chains.size && heads.every((h) => h.live);
+    const pending = [...packets.values()].some((p) => p.status === "pending");
+    return headsLive && !pending ? idlePollingIntervalMs : pollingIntervalMs;
+  };
   const cycleWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   const loop = (async () => {
     while (!stopped) {
       await cycle();
       for (const waiter of cycleWaiters.splice(0)) waiter.resolve();
       if (stopped) break;
+      if (wakeRequested) {
+        wakeRequested = false;
+        continue;
+      }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pollingIntervalMs);
+        const timer = setTimeout(resolve, sleepMs());
         wake = () => {
           clearTimeout(timer);
           resolve();
@@ -346,6 +375,7 @@ export async function startLayerZeroWorkers(options: LayerZeroWorkersOptions): P
     async stop() {
       if (stopped) return loop;
       stopped = true;
+      for (const h of heads) h.close();
       wake?.();
       await loop;
       log("workers: stopped");
