@@ -12,6 +12,8 @@ import { getAddress, isAddress } from "viem";
 import { z } from "zod";
 
 export const REALTIME_CHANNEL = "realtime";
+/** "Something changed that no index commit announces" (a tracker stored bridge progress): notifiers tick. */
+export const REALTIME_WAKE_CHANNEL = "realtime:wake";
 
 export const PUSH_TYPES = [
   "nft:minted",

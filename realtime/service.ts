@@ -9,6 +9,7 @@ import type { OffchainStore } from "../offchain/store.js";
 import { BridgeTracker } from "../domain/bridge/tracker.js";
 import type { IndexerSetup } from "../indexer/setup.js";
 import { Notifier } from "./notifier.js";
+import { REALTIME_WAKE_CHANNEL } from "./protocol.js";
 import { type RealtimeAuth, type RealtimeServer, startRealtimeServer } from "./server.js";
 
 export type RealtimeService = { server: RealtimeServer; notifier: Notifier | undefined; tracker: BridgeTracker | undefined; close(): Promise<void> };
@@ -66,8 +67,12 @@ export async function startRealtime(deps: {
           logger: deps.logger,
           intervalMs: r.bridgeTrackerPollMs,
           idleTickMs: r.idleTickMs,
-          // New progress is announced at once when this process also runs the notifier.
-          onProgress: () => notifier?.wake(),
+          // New progress is announced at once: this process's notifier directly, the others' (one of
+          // them may hold the notifier's lock) through the wake channel.
+          onProgress: () => {
+            notifier?.wake();
+            deps.kv.publish(REALTIME_WAKE_CHANNEL, "progress").catch((error) => deps.logger.warn({ err: error }, "realtime: wake publish failed"));
+          },
         }).start()
       : undefined;
   return {
