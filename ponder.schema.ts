@@ -2,7 +2,7 @@
  * Onchain tables. Every row is written by exactly one chain — the chain id is part of every primary
  * key (except `collection`, a static row written once by its home chain's setup) — so the index is
  * the same whatever order Ponder's `multichain` ordering interleaves chains in, and a reorg on one
- * chain can never leave half of a cross-chain row behind (DESIGN.md §2, "Rows belong to one chain").
+ * chain can never leave half of a cross-chain row behind.
  * Cross-chain facts are joined at read time: a bridge is `bridge_send` (source chain) + `bridge_receive`
  * (destination chain) by guid; a token's omnichain location is derived from its `token` rows.
  */

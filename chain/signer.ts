@@ -1,5 +1,5 @@
 /**
- * The one way the server sends transactions on a chain (DESIGN.md §4): a viem wallet client whose
+ * The one way the server sends transactions on a chain: a viem wallet client whose
  * account has a nonce manager (concurrent sends never collide), a gas cap, receipt confirmation, and
  * a record of every transaction sent. The private key stays inside the viem account: it is never
  * logged, returned or put in an error.

@@ -6,7 +6,7 @@
  * Every devnet gets its own data: PGlite in `.ponder/<devnetId>/pglite` (and the off-chain store in
  * `.ponder/<devnetId>/offchain`), or with DATABASE_URL
  * a Postgres schema `dev_<devnetId>` (and Ponder's RPC cache `ponder_sync` is dropped first, because
- * a new devnet reuses the chain ids of the old one: DESIGN.md §2, "Ponder cache trap").
+ * a new devnet reuses the chain ids of the old one: docs/indexer.md, the RPC cache).
  * Ctrl-C stops everything this script started.
  *
  * Env: DEVNET_CHAINS (3), DEVNET_PORT (8545), PORT (42069), REALTIME_PORT (42080), DEVNET_DVN_DELAY_MS (0), DATABASE_URL.
