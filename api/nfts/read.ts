@@ -6,7 +6,7 @@
 import { tokenIdOrigin } from "../../chain/onft.js";
 import { cacheVersion, cachedMany, indexerVersion } from "../../infra/cache.js";
 import { chainByEid, requireIndexed } from "../chains/clients.js";
-import type { RequestDeps } from "../http/context.js";
+import type { RequestDeps, ServiceDeps } from "../http/context.js";
 import { isDependencyError } from "../http/errors.js";
 import { type TokenView, readTokenViews, tokenKey } from "../indexed/tokens.js";
 import { progressOf } from "../bridge/lookup.js";
@@ -17,7 +17,7 @@ import { displayUrl, latestOverrides, metadataBusy, readResolvedMany, refreshOnc
 const CACHE_TTL_MS = 60_000;
 
 /** One NFT's view (index + off-chain), uncached; undefined when never indexed. */
-export async function loadNft(deps: RequestDeps, nft: NftId) {
+export async function loadNft(deps: ServiceDeps, nft: NftId) {
   return (await loadNfts(deps, [nft]))[0];
 }
 
@@ -25,7 +25,7 @@ export async function loadNft(deps: RequestDeps, nft: NftId) {
  * The views of several NFTs with one query per table (index: tokens, sends, transfers, receives;
  * off-chain: overrides, resolved metadata), in the order asked; undefined where never indexed.
  */
-export async function loadNfts(deps: RequestDeps, nfts: NftId[]) {
+export async function loadNfts(deps: ServiceDeps, nfts: NftId[]) {
   const db = requireIndexed(deps);
   const [views, overrides, resolvedAll] = await Promise.all([readTokenViews(db, nfts), latestOverrides(deps, nfts), readResolvedMany(deps, nfts)]);
   return nfts.map((nft) => {
@@ -38,7 +38,7 @@ export async function loadNfts(deps: RequestDeps, nfts: NftId[]) {
 type Override = Awaited<ReturnType<typeof latestOverrides>> extends Map<string, infer V> ? V : never;
 type Resolved = Awaited<ReturnType<typeof readResolvedMany>> extends Map<string, infer V> ? V : never;
 
-function nftView(deps: RequestDeps, nft: NftId, view: TokenView, override: Override | undefined, resolved: Resolved | undefined) {
+function nftView(deps: ServiceDeps, nft: NftId, view: TokenView, override: Override | undefined, resolved: Resolved | undefined) {
   const location = view.location;
   const onChain = location.status === "on_chain" ? location : undefined;
   const onchainMeta = resolved?.metadata ?? null;
@@ -120,14 +120,14 @@ const LOCAL_STALE_MS = 1_000;
 const LOCAL_MAX = 10_000;
 type LocalEntry = { until: number; value: Promise<LoadedNft | undefined>; settled?: { value: LoadedNft | undefined }; refreshing: boolean };
 /** One memo per app (its deps): two apps in one process (tests, replicas) never share entries. */
-const memos = new WeakMap<RequestDeps, Map<string, LocalEntry>>();
-function memoOf(deps: RequestDeps): Map<string, LocalEntry> {
+const memos = new WeakMap<ServiceDeps, Map<string, LocalEntry>>();
+function memoOf(deps: ServiceDeps): Map<string, LocalEntry> {
   let memo = memos.get(deps);
   if (!memo) memos.set(deps, (memo = new Map()));
   return memo;
 }
 
-export function forgetNft(deps: RequestDeps, nft: NftId) {
+export function forgetNft(deps: ServiceDeps, nft: NftId) {
   memoOf(deps).delete(nft.id);
 }
 
