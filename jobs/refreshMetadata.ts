@@ -5,8 +5,8 @@
  *   - `{ collection, chainId, contract, tokenIds?, ranges?, cause }`: the tokens an ERC-4906 log
  *     announced (domain/nfts/metadataFollower.ts): ids of MetadataUpdate wherever the token is now,
  *     and the ranges of BatchMetadataUpdate among the tokens present on the announcing deployment.
- * Tokens are read from the index in keyset pages; each resolution waits for a slot of the
- * process-wide bound (METADATA_MAX_CONCURRENT) and each outbound request for its turn towards its
+ * Tokens are read from the index in keyset pages; each resolution waits for a slot of the jobs'
+ * bound (METADATA_MAX_CONCURRENT, apart from the routes') and each outbound request for its turn towards its
  * host (METADATA_REFRESH_RATE_PER_SECOND, across processes). Progress `{ total, done, resolved,
  * errors, skipped }` is visible through GET /jobs/:id. A resolution failing to read or fetch is an
  * outcome stored on the token (`errors`), not a job failure; the job fails (and retries) only when
@@ -86,7 +86,7 @@ export async function refreshMetadata(workerDeps: WorkerDeps, raw: Record<string
         limit(async () => {
           if (ctx.signal.aborted) return;
           const nft = { collection: t.collection, tokenId: t.tokenId, id: formatNftId(t.collection, t.tokenId) };
-          const row = await refreshOnchainMetadata(deps, nft, { chainId: t.chainId, contract: t.contract }, { wait: true, pace });
+          const row = await refreshOnchainMetadata(deps, nft, { chainId: t.chainId, contract: t.contract }, { job: true, pace });
           if (row.error && !row.metadata) counts.errors++;
           else counts.resolved++;
           counts.done++;

@@ -143,6 +143,16 @@ const limiterOf = (s: NftSettings) => {
   if (!limit) limiters.set(s, (limit = pLimit(s.metadataMaxConcurrent)));
   return limit;
 };
+/**
+ * Jobs' resolutions (collection refresh, ERC-4906 follow-ups) have a bound of their own, of the same
+ * size: paced towards their host they sleep inside their slots, which must not starve the routes.
+ */
+const jobLimiters = new WeakMap<NftSettings, LimitFunction>();
+const jobLimiterOf = (s: NftSettings) => {
+  let limit = jobLimiters.get(s);
+  if (!limit) jobLimiters.set(s, (limit = pLimit(s.metadataMaxConcurrent)));
+  return limit;
+};
 
 /** True when no resolution may start or wait now (METADATA_MAX_CONCURRENT running, METADATA_MAX_QUEUED waiting). */
 export function metadataBusy(deps: ServiceDeps): boolean {
@@ -158,13 +168,14 @@ export const metadataBusyError = () => new ApiError(503, "METADATA_BUSY", "too m
  * Runs under the process-wide bound; throws METADATA_BUSY (503) when it is full.
  */
 export async function refreshOnchainMetadata(deps: ServiceDeps, nft: NftId, where: { chainId: number; contract: string }, options: RefreshOptions = {}) {
-  if (!options.wait && metadataBusy(deps)) throw metadataBusyError();
+  if (options.job) return await jobLimiterOf(deps.nft)(() => resolveAndStore(deps, nft, where, options.pace));
+  if (metadataBusy(deps)) throw metadataBusyError();
   return await limiterOf(deps.nft)(() => resolveAndStore(deps, nft, where, options.pace));
 }
 
 export type RefreshOptions = {
-  /** Wait for a slot of the process-wide bound instead of refusing with METADATA_BUSY (jobs: their own concurrency bounds the queue). */
-  wait?: boolean;
+  /** A job's resolution: waits for a slot of the jobs' bound (never METADATA_BUSY; the job's own concurrency bounds the wait). */
+  job?: boolean;
   /** Paces each outbound request towards its host (chain/metadata/pace.ts). */
   pace?: Pacer;
 };
