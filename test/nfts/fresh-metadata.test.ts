@@ -105,7 +105,9 @@ describe("fresh metadata (ERC-4906)", () => {
     // The follower has a cursor on every chain before the update (first start: no history).
     await waitUntil(async () => (await follower.tick()).leader, "follower leads");
     const receipt = await setUri(0, t!.tokenId, `${base}/meta/one.json`);
+    const mined = Date.now();
     const push = await socket.next((m) => m.type === "nft:metadata" && m.data.id === t!.id, 30_000);
+    console.log(`MetadataUpdate mined → nft:metadata on the socket: ${Date.now() - mined} ms (index, follower, job, fetch + thumbnail, push)`);
     expect(push.rooms).toEqual(expect.arrayContaining(["collection:cosmic"]));
     expect(push.data).toMatchObject({ collection: "cosmic", tokenId: t!.tokenId, chainId: chain(0).chainId, status: "resolved", name: "Fresh one v1", image: `${base}/img/one-1.png`, error: null });
     expect(push.data.cause).toMatchObject({ kind: "MetadataUpdate", chainId: chain(0).chainId, txHash: receipt.transactionHash });
