@@ -8,8 +8,10 @@
  * transaction holding a Postgres advisory lock — one follower at a time across replicas — per chain:
  * the rows of `(cursor − finality, indexed block]` not yet in `metadata_follow_seen` are new; rows
  * seen in that window that are gone (a reorg removed the log: the chain's tokenURI went back) are
- * re-resolved once more. New work is grouped per deployment into one job per tick, enqueued before
- * the cursor commits: a crash in between repeats a job, never loses one (re-resolving is harmless).
+ * re-resolved once more. Both are stored `pending` with the cursor; after the commit they are
+ * grouped per deployment into one job per tick and marked queued. A crash in between queues them
+ * again on the next tick (or two followers both queue them): a job may repeat, never be lost, and
+ * re-resolving is harmless.
  *
  * First start on a chain (no cursor): starts at the indexed head; older announcements are not
  * replayed (POST /collections/{slug}/refresh re-reads a whole collection).
@@ -90,12 +92,10 @@ export class MetadataFollower {
 
   async tick(): Promise<FollowTick> {
     const checkpoints = await readIndexerCheckpoints(this.deps.indexed);
-    const out = await this.deps.store.db.transaction(async (tx) => {
+    const found = await this.deps.store.db.transaction(async (tx) => {
       const lock = rowsOf(await tx.execute(sql`SELECT pg_try_advisory_xact_lock(${METADATA_FOLLOWER_LOCK_KEY}) AS ok`));
-      if (!lock[0]?.ok) return { leader: false, updates: 0, reverted: 0, jobs: [] };
+      if (!lock[0]?.ok) return undefined;
       const cursors = new Map(rowsOf(await tx.execute(sql`SELECT chain_id, block_number FROM offchain.metadata_follow_cursor`)).map((r) => [Number(r.chain_id), Number(r.block_number)]));
-      const work: UpdateRow[] = [];
-      let reverted = 0;
       for (const cp of checkpoints) {
         const cursor = cursors.get(cp.chainId);
         if (cursor === undefined) {
@@ -109,48 +109,62 @@ export class MetadataFollower {
           .from(metadataUpdate)
           .where(and(eq(metadataUpdate.chainId, cp.chainId), gt(metadataUpdate.blockNumber, BigInt(lo)), lte(metadataUpdate.blockNumber, BigInt(hi))))
           .orderBy(asc(metadataUpdate.blockNumber), asc(metadataUpdate.logIndex));
-        const seen = rowsOf(
-          await tx.execute(sql`SELECT id, block_number, collection, contract, from_token_id::text AS from_id, to_token_id::text AS to_id FROM offchain.metadata_follow_seen
-            WHERE chain_id = ${cp.chainId} AND block_number > ${lo}`),
+        const seen = new Map(
+          rowsOf(await tx.execute(sql`SELECT id, block_number, vanished FROM offchain.metadata_follow_seen WHERE chain_id = ${cp.chainId} AND block_number > ${lo}`)).map((r) => [String(r.id), r]),
         );
-        const seenIds = new Set(seen.map((r) => String(r.id)));
         const presentIds = new Set(rows.map(rowId));
         for (const row of rows) {
           const id = rowId(row);
-          if (seenIds.has(id)) continue;
-          await tx.execute(sql`INSERT INTO offchain.metadata_follow_seen (id, chain_id, block_number, collection, contract, from_token_id, to_token_id)
-            VALUES (${id}, ${cp.chainId}, ${Number(row.blockNumber)}, ${row.collection}, ${row.contract}, ${row.fromTokenId.toString()}::numeric, ${row.toTokenId.toString()}::numeric) ON CONFLICT (id) DO NOTHING`);
-          work.push(row);
+          const known = seen.get(id);
+          if (known && !known.vanished) continue;
+          // New, or back after a reorg removed it: to be enqueued.
+          await tx.execute(sql`INSERT INTO offchain.metadata_follow_seen (id, chain_id, block_number, collection, contract, from_token_id, to_token_id, pending, vanished)
+            VALUES (${id}, ${cp.chainId}, ${Number(row.blockNumber)}, ${row.collection}, ${row.contract}, ${row.fromTokenId.toString()}::numeric, ${row.toTokenId.toString()}::numeric, true, false)
+            ON CONFLICT (id) DO UPDATE SET pending = true, vanished = false`);
         }
-        // Seen, now gone: a reorg dropped the announcement. Forget it (it is new again if it comes
-        // back) and re-resolve its tokens, whose tokenURI may have reverted with it.
-        for (const s of seen) {
-          const id = String(s.id);
-          if (presentIds.has(id) || Number(s.block_number) > hi) continue;
-          await tx.execute(sql`DELETE FROM offchain.metadata_follow_seen WHERE id = ${id}`);
-          const [, block, logIndex, txHash] = id.split(":");
-          work.push({
-            chainId: cp.chainId,
-            blockNumber: BigInt(block!),
-            logIndex: Number(logIndex),
-            txHash: txHash as `0x${string}`,
-            collection: String(s.collection),
-            contract: String(s.contract) as `0x${string}`,
-            fromTokenId: BigInt(String(s.from_id)),
-            toTokenId: BigInt(String(s.to_id)),
-            timestamp: 0n,
-          });
-          reverted++;
+        // Seen, now gone: a reorg dropped the announcement, and the tokenURI may have gone back
+        // with it: its tokens are re-resolved once more (the row is forgotten once that is queued).
+        for (const [id, known] of seen) {
+          if (presentIds.has(id) || known.vanished || Number(known.block_number) > hi) continue;
+          await tx.execute(sql`UPDATE offchain.metadata_follow_seen SET pending = true, vanished = true WHERE id = ${id}`);
         }
         await tx.execute(sql`UPDATE offchain.metadata_follow_cursor SET block_number = ${hi}, updated_at = now() WHERE chain_id = ${cp.chainId}`);
-        await tx.execute(sql`DELETE FROM offchain.metadata_follow_seen WHERE chain_id = ${cp.chainId} AND block_number <= ${hi - this.o.finalityBlocks}`);
+        await tx.execute(sql`DELETE FROM offchain.metadata_follow_seen WHERE chain_id = ${cp.chainId} AND block_number <= ${hi - this.o.finalityBlocks} AND NOT pending`);
       }
-      const jobs = await this.enqueue(work);
-      return { leader: true, updates: work.length - reverted, reverted, jobs };
+      // Everything not queued yet, this tick's and any an earlier tick could not queue.
+      return rowsOf(
+        await tx.execute(sql`SELECT id, chain_id, collection, contract, from_token_id::text AS from_id, to_token_id::text AS to_id, vanished FROM offchain.metadata_follow_seen
+          WHERE pending ORDER BY chain_id, block_number, id LIMIT 1000`),
+      );
     });
-    if (out.jobs.length) {
+    if (!found) return { leader: false, updates: 0, reverted: 0, jobs: [] };
+    // Queued after the commit (a job queue on PGlite cannot write while this transaction holds its
+    // only connection); a crash before `pending` is cleared queues them again on the next tick.
+    const work = found.map((r): UpdateRow => {
+      const [, block, logIndex, txHash] = String(r.id).split(":");
+      return {
+        chainId: Number(r.chain_id),
+        blockNumber: BigInt(block!),
+        logIndex: Number(logIndex),
+        txHash: txHash as `0x${string}`,
+        collection: String(r.collection),
+        contract: String(r.contract) as `0x${string}`,
+        fromTokenId: BigInt(String(r.from_id)),
+        toTokenId: BigInt(String(r.to_id)),
+        timestamp: 0n,
+      };
+    });
+    const jobs = await this.enqueue(work);
+    if (found.length) {
+      const ids = sql.join(found.map((r) => sql`${String(r.id)}`), sql`, `);
+      await this.deps.store.db.execute(sql`UPDATE offchain.metadata_follow_seen SET pending = false WHERE id IN (${ids})`);
+      await this.deps.store.db.execute(sql`DELETE FROM offchain.metadata_follow_seen WHERE id IN (${ids}) AND vanished`);
+    }
+    const reverted = found.filter((r) => r.vanished === true).length;
+    const out = { leader: true, updates: found.length - reverted, reverted, jobs };
+    if (jobs.length) {
       this.log.debug({ ...out }, "metadata updates enqueued");
-      this.deps.onEnqueued?.(out.jobs);
+      this.deps.onEnqueued?.(jobs);
     }
     return out;
   }

@@ -2,7 +2,8 @@
  * The ERC-4906 follower against a Ponder-shaped index (no chain, no Ponder): first start skips
  * history; new announcements become one refresh-metadata job per deployment per tick; nothing is
  * enqueued twice; a row re-mined at or below the cursor (within the reorg window) is still seen; a
- * handled row that a reorg removed is re-resolved once more.
+ * handled row that a reorg removed is re-resolved once more; work the queue refused is queued on
+ * the next tick.
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
@@ -23,6 +24,7 @@ let store: OffchainStore;
 let indexed: IndexedDb;
 let follower: MetadataFollower;
 const enqueued: EnqueueRequest[] = [];
+const queue = { down: false };
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -34,6 +36,7 @@ beforeAll(async () => {
   indexed = connectIndexedDb({ databaseUrl: db.url, schema: "idx", max: 2 });
   const jobs = {
     async enqueue(request: EnqueueRequest) {
+      if (queue.down) throw new Error("Redis unavailable");
       enqueued.push(request);
       return { job: { id: randomUUID() } as JobRow, created: true };
     },
@@ -86,5 +89,16 @@ describe("metadata follower", () => {
     expect(job!.ranges).toEqual([["10", "20"]]);
     expect((await follower.tick()).updates).toBe(0);
     expect(take()).toEqual([]);
+  });
+
+  it("the queue down: the cursor moves, the work waits and is queued on the next tick", async () => {
+    await announce(104, 0, 30n, 30n);
+    await indexedUpTo(104);
+    queue.down = true;
+    await expect(follower.tick()).rejects.toThrow(/Redis unavailable/);
+    queue.down = false;
+    expect(await follower.tick()).toMatchObject({ updates: 1 });
+    expect(take().map((d) => d.tokenIds)).toEqual([["30"]]);
+    expect((await follower.tick()).updates).toBe(0);
   });
 });
