@@ -1,7 +1,7 @@
 -- The ERC-4906 follower (domain/nfts/metadataFollower.ts): per chain, the indexed block its
 -- announcements (metadata_update rows of the index) were handled up to, and the rows handled within
 -- the reorg window (a row re-mined at or below the cursor is still seen once; one that vanished is
--- re-resolved once more: the chain's tokenURI went back), with whether their job is queued yet.
+-- re-resolved once more: the chain's tokenURI went back).
 CREATE TABLE offchain.metadata_follow_cursor (
   chain_id integer PRIMARY KEY,
   block_number bigint NOT NULL,
@@ -15,14 +15,9 @@ CREATE TABLE offchain.metadata_follow_seen (
   collection text NOT NULL,
   contract text NOT NULL,
   from_token_id numeric(78, 0) NOT NULL,
-  to_token_id numeric(78, 0) NOT NULL,
-  -- Its re-resolution is still to be queued (set with the cursor, cleared once the job is queued).
-  pending boolean NOT NULL DEFAULT true,
-  -- A reorg removed it from the index (re-resolved once more, then forgotten).
-  vanished boolean NOT NULL DEFAULT false
+  to_token_id numeric(78, 0) NOT NULL
 );
 CREATE INDEX metadata_follow_seen_block ON offchain.metadata_follow_seen (chain_id, block_number);
-CREATE INDEX metadata_follow_seen_pending ON offchain.metadata_follow_seen (chain_id, block_number) WHERE pending;
 
 -- Idempotent async mints find the latest job of a key whatever its status (the unique index on
 -- dedupe_key covers active jobs only).
