@@ -5,11 +5,17 @@
  * hash, automine paused so the pending stage is visible) → mined (token ids, the synchronous answer
  * as result); mint:completed reaches the creator's socket and the push hook; the same
  * Idempotency-Key answers with the same job; a refused mint (the server key is no longer a minter:
- * the contract reverts NotMinter) ends failed with its code; the synchronous mode is unchanged.
+ * the contract reverts NotMinter) ends failed with its code; an unknown outcome (the minter's RPC dies
+ * right after the transaction is sent) is retried and settled from the chain, minting once; the
+ * synchronous mode is unchanged.
  */
+import { type Hex, getAddress, parseEventLogs, zeroAddress } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { buildApp } from "../../api/app.js";
+import type { ServerSigners } from "../../chain/serverSigners.js";
+import { createChainSigner } from "../../chain/signer.js";
+import { type RpcProxy, startRpcProxy } from "../../devnet/rpcProxy.js";
 import { type Push, onPush } from "../../domain/pushes.js";
 import { createJobQueue } from "../../jobs/index.js";
 import type { JobQueue } from "../../jobs/types.js";
@@ -166,5 +172,52 @@ describe("async mints (Prefer: respond-async)", () => {
     expect(keyed.status).toBe(201);
     const replay = await call("/nfts", mintReq(body, { "idempotency-key": "sync-1" }));
     expect([replay.status, replay.headers.get("idempotent-replayed"), replay.body.txHash]).toEqual([200, "true", keyed.body.txHash]);
+  });
+
+  it("unknown outcome: the RPC dies right after sending; the job retries and settles from the chain, minting once", async () => {
+    // The job's signer goes through a proxy that dies as soon as a transaction has been sent.
+    let proxy: RpcProxy | undefined;
+    const armed = { on: true };
+    proxy = await startRpcProxy(chain(0).rpcUrl, {
+      afterForward(methods) {
+        if (armed.on && methods.includes("eth_sendRawTransaction")) {
+          armed.on = false;
+          setImmediate(() => void proxy!.kill().then(() => setTimeout(() => void proxy!.restart(), 2_500)));
+        }
+      },
+    });
+    const signer = createChainSigner({ chainId: chain(0).chainId, rpcUrl: proxy.url, privateKey: deployer.privateKey as Hex, pollingInterval: 20, stuckCheckMs: 200, receiptTimeoutMs: 800 });
+    const signers: ServerSigners = { address: signer.address, chainIds: [chain(0).chainId], get: (id) => (id === chain(0).chainId ? signer : undefined) } as ServerSigners;
+    const config = { ...s.deps.config, redisUrl: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379", redisPrefix: `${(s.deps.kv as { prefix?: string }).prefix ?? "test:"}flaky:` };
+    const flakyJobs = createJobQueue({ ...s.deps, signers, config: { ...config, jobs: { ...config.jobs, attempts: 8, backoffMs: 300 } } });
+    await flakyJobs.start();
+    const flakyApp = buildApp({ ...s.deps, signers, jobs: flakyJobs });
+    try {
+      const res = await flakyApp.request("/nfts", mintReq({ collection: "cosmic", chainId: chain(0).chainId, recipients: [bob.address] }, { prefer: "respond-async" }));
+      expect(res.status).toBe(202);
+      const jobId = ((await res.json()) as { job: { id: string } }).job.id;
+      let sentTx: string | undefined;
+      const done = await waitUntil(async () => {
+        const job = (await (await flakyApp.request(`/jobs/${jobId}`, { headers: s.bearer(adminToken) })).json()) as any;
+        if (job.progress?.stage === "sent") sentTx ??= job.progress.txHash;
+        return job.status === "completed" || job.status === "failed" ? job : undefined;
+      }, "flaky job finished", 60_000);
+      expect(done.status, JSON.stringify(done)).toBe("completed");
+      expect(done.attempts).toBeGreaterThanOrEqual(2);
+      expect(done.progress.stage).toBe("mined");
+      expect(sentTx ?? done.progress.txHash).toBe(done.result.txHash);
+      console.log(`unknown outcome: completed after ${done.attempts} attempts (RPC down 2.5 s after sending)`);
+      // Exactly one mint transaction for that id: the one sent before the RPC died.
+      const client = signerFor(chain(0), deployer.privateKey).publicClient;
+      const tokenId = BigInt(done.progress.tokenIds[0]);
+      const logs = await client.getContractEvents({ address: cosmic(0).address, abi: CosmicONFT721Abi, eventName: "Transfer", args: { from: zeroAddress, tokenId }, fromBlock: 0n });
+      expect(logs.map((l) => l.transactionHash)).toEqual([done.result.txHash]);
+      const receipt = await client.getTransactionReceipt({ hash: done.result.txHash });
+      const minted = parseEventLogs({ abi: CosmicONFT721Abi, eventName: "Transfer", logs: receipt.logs }).filter((l) => l.args.from === zeroAddress);
+      expect(minted.map((l) => getAddress(l.args.to))).toEqual([bob.address]);
+    } finally {
+      await flakyJobs.close();
+      await proxy.close();
+    }
   });
 });
