@@ -39,6 +39,8 @@ export async function mintNfts(workerDeps: WorkerDeps, raw: Record<string, unkno
   try {
     const { result } = await mint(deps, data.principal, data.request, key, {
       onSent: ({ txHash, tokenIds }) => report({ stage: "sent", txHash, tokenIds: tokenIds.map(String) }),
+      // A later attempt takes over the row an earlier (dead) attempt left pending, at once.
+      ...(ctx.attempt > 1 ? { abandonedAfterMs: 0 } : {}),
     });
     await report({ stage: "mined", txHash: result.txHash, blockNumber: result.blockNumber, tokenIds: result.tokens.map((t) => t.tokenId) });
     await publishPush(deps.kv, deps.logger, mintCompletedPush(ctx.jobId, data.principal, result));

@@ -104,6 +104,13 @@ export function prepareMint(deps: ServiceDeps, request: MintRequest) {
 export type MintHooks = {
   /** The mint transaction was sent (its receipt not yet seen): the hash and the ids it mints. */
   onSent?: (sent: { txHash: Hash; tokenIds: bigint[] }) => unknown;
+  /**
+   * Age after which a `pending` row of this key is taken over as abandoned (default 2 min). A job's
+   * later attempt passes 0: its earlier attempt, the only other user of the key, is dead (the queue
+   * runs one attempt at a time). Even if it were not (a synchronous request with the same key), the
+   * row is taken over only once its ids are recorded, and re-sending the same ids mints them once.
+   */
+  abandonedAfterMs?: number;
 };
 
 export async function mint(deps: ServiceDeps, principal: Principal, request: MintRequest, idempotencyKey: string | undefined, hooks: MintHooks = {}): Promise<{ result: MintResponse; replayed: boolean }> {
@@ -123,7 +130,11 @@ export async function mint(deps: ServiceDeps, principal: Principal, request: Min
   if (!previous) throw conflict("MINT_IN_PROGRESS", "a request with this Idempotency-Key is being processed, retry shortly");
   if (previous.requestHash !== requestHash) throw unprocessable("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request");
   if (previous.status === "confirmed") return { result: toResponse(previous), replayed: true };
-  const abandoned = previous.status === "pending" && Date.now() - previous.updatedAt.getTime() > ABANDONED_PENDING_MS;
+  const abandonedAfter = hooks.abandonedAfterMs ?? ABANDONED_PENDING_MS;
+  // Taken over at once only with its ids recorded: then both send the same ids, and the contract
+  // issues each once. Without them the other may be about to reserve and send: wait as usual.
+  const abandoned =
+    previous.status === "pending" && (abandonedAfter === 0 ? (previous.tokenIds?.length ?? 0) > 0 : Date.now() - previous.updatedAt.getTime() > abandonedAfter);
   if (previous.status !== "unconfirmed" && !abandoned) throw conflict("MINT_IN_PROGRESS", "a request with this Idempotency-Key is being processed, retry shortly");
   // Take the row over (one retry at a time), then settle it from the chain.
   const [claimed] = await deps.store.db
