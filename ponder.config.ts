@@ -4,7 +4,7 @@
  *
  * Contracts (each only fetches the events that have a handler in src/):
  * - CosmicONFT721: the burn/mint ONFTs — Transfer, ONFTSent, ONFTReceived, PeerSet,
- *   OwnershipTransferred, MinterSet, MetadataUpdate.
+ *   OwnershipTransferred, MinterSet, MetadataUpdate, BatchMetadataUpdate (ERC-4906).
  * - CosmicONFT721Adapter: the lock/unlock adapters — ONFTSent, ONFTReceived, PeerSet, OwnershipTransferred.
  * - LegacyERC721: the ERC-721s behind adapters (all transfers: holders, locks and unlocks).
  * - EndpointV2: LzReceiveAlert filtered by receiver (our OApps) only. Endpoint and library events

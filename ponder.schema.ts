@@ -238,6 +238,29 @@ export const activity = onchainTable(
   }),
 );
 
+/**
+ * ERC-4906 announcements of a collection deployment: `MetadataUpdate(id)` (fromTokenId = toTokenId)
+ * and `BatchMetadataUpdate(from, to)`. Followed off-chain (domain/nfts/metadataFollower.ts), which
+ * re-resolves the tokens' metadata; handlers only record the log.
+ */
+export const metadataUpdate = onchainTable(
+  "metadata_update",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    blockNumber: t.bigint().notNull(),
+    logIndex: t.integer().notNull(),
+    contract: t.hex().notNull(),
+    collection: t.text().notNull(),
+    fromTokenId: t.bigint().notNull(),
+    toTokenId: t.bigint().notNull(),
+    txHash: t.hex().notNull(),
+    timestamp: t.bigint().notNull(),
+  }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.blockNumber, table.logIndex] }),
+  }),
+);
+
 export const collectionRelations = relations(collection, ({ many }) => ({
   deployments: many(collectionDeployment),
   tokens: many(token),

@@ -106,8 +106,8 @@ export function buildApp(deps: AppDependencies) {
 
   app.route("/", createAuthRoutes());
   app.route("/", createUserRoutes());
-  app.route("/", createNftRoutes());
-  app.route("/", createCollectionRoutes());
+  app.route("/", createNftRoutes({ jobs: deps.jobs }));
+  app.route("/", createCollectionRoutes({ jobs: deps.jobs }));
   app.route("/", createBridgeRoutes());
   app.route("/", createChainRoutes());
   const tickets = deps.tickets ?? new TicketKeys(loadTicketSecret(deps.config.events.ticketSecret, deps.config.dataDir), deps.config.events.codeStepSeconds);

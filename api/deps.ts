@@ -108,7 +108,8 @@ export async function createDependencies(
     const s = store;
     const k = kv;
     // Job queue (BullMQ on REDIS_URL, else in-process); its workers run here unless JOBS_WORKER=0.
-    jobs = await startJobQueue({ config, store: s, kv: k, logger: log, network, signers });
+    const nft = loadNftSettings(env, config.dataDir);
+    jobs = await startJobQueue({ config, store: s, kv: k, logger: log, network, signers, indexed, nft });
     const j = jobs;
     return {
       config,
@@ -120,7 +121,7 @@ export async function createDependencies(
       network,
       signers,
       indexed,
-      nft: loadNftSettings(env, config.dataDir),
+      nft,
       jobs: j,
       ops,
       async close() {

@@ -371,6 +371,8 @@ export function createChainSigner(options: SignerOptions) {
       skipSimulation?: boolean;
       /** Gas limit to send with, when the caller has already estimated (skips estimation). */
       gas?: bigint;
+      /** Called once the transaction is sent, before its receipt is awaited (a failure here is ignored). */
+      onSent?: (hash: Hash) => unknown;
     }): Promise<TransactionReceipt> {
       const request = {
         address: params.address,
@@ -394,6 +396,7 @@ export function createChainSigner(options: SignerOptions) {
         to: params.address,
       };
       sent.push(record);
+      if (params.onSent) await Promise.resolve().then(() => params.onSent!(hash)).catch(() => {});
       return await confirm(record, nonce);
     },
   };

@@ -6,10 +6,13 @@ import { BullJobQueue } from "./bullmq.js";
 import { DISTRIBUTE_NFTS, distributeNfts } from "./distributeNfts.js";
 import { GENERATE_EVENT_REPORT, generateEventReport } from "./generateEventReport.js";
 import { MemoryJobQueue } from "./memory.js";
+import { MINT_NFTS, mintNfts } from "./mintNfts.js";
+import { REFRESH_METADATA, refreshMetadata } from "./refreshMetadata.js";
+import { MetadataFollower } from "../domain/nfts/metadataFollower.js";
 import { startSessionPruner } from "./pruneSessions.js";
 import type { JobQueue, WorkerDeps } from "./types.js";
 
-export { DISTRIBUTE_NFTS, GENERATE_EVENT_REPORT };
+export { DISTRIBUTE_NFTS, GENERATE_EVENT_REPORT, MINT_NFTS, REFRESH_METADATA };
 export type { JobQueue } from "./types.js";
 
 export function createJobQueue(deps: WorkerDeps, options: { concurrency?: number } = {}): JobQueue {
@@ -19,6 +22,8 @@ export function createJobQueue(deps: WorkerDeps, options: { concurrency?: number
     : new MemoryJobQueue(store.db, logger, { attempts: config.jobs.attempts, backoffMs: config.jobs.backoffMs, ...options });
   queue.register(DISTRIBUTE_NFTS, (data, ctx) => distributeNfts(deps, data, ctx));
   queue.register(GENERATE_EVENT_REPORT, (data, ctx) => generateEventReport(deps, data, ctx));
+  queue.register(MINT_NFTS, (data, ctx) => mintNfts(deps, data, ctx));
+  queue.register(REFRESH_METADATA, (data, ctx) => refreshMetadata(deps, data, ctx));
   return queue;
 }
 
@@ -35,8 +40,14 @@ export async function startJobQueue(deps: WorkerDeps): Promise<JobQueue> {
   await queue.start();
   deps.logger.info({ queue: queue.kind }, queue.kind === "memory" ? "jobs: in-process queue (no REDIS_URL), single process only" : "jobs: BullMQ workers on Redis");
   const pruner = startSessionPruner(deps.store.db, deps.logger, { retentionSeconds: deps.config.auth.sessionRetentionSeconds, intervalMs: SESSION_PRUNE_INTERVAL_MS });
+  // ERC-4906 follow-ups where the workers run (one tick at a time across processes).
+  const follower =
+    deps.indexed && (deps.nft?.metadataFollow ?? true)
+      ? new MetadataFollower({ indexed: deps.indexed, store: deps.store, jobs: queue, logger: deps.logger, pollMs: deps.nft?.metadataFollowPollMs }).start()
+      : undefined;
   const closeQueue = queue.close.bind(queue);
   queue.close = async () => {
+    await follower?.stop();
     await pruner.stop();
     await closeQueue();
   };

@@ -24,6 +24,9 @@ export const PUSH_TYPES = [
   "bridge:stuck",
   "event:registered",
   "event:attended",
+  "nft:metadata",
+  "mint:completed",
+  "mint:failed",
   "reorg",
 ] as const;
 

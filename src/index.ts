@@ -4,7 +4,7 @@
  * the event (chain id in its primary key): bridges are joined by guid at read time.
  */
 import { ponder } from "ponder:registry";
-import { activity, bridgeReceive, bridgeSend, collection, collectionDeployment, contractOwner, minter, peer, token, transfer } from "ponder:schema";
+import { activity, bridgeReceive, bridgeSend, collection, collectionDeployment, contractOwner, metadataUpdate, minter, peer, token, transfer } from "ponder:schema";
 import { type Address, type Hex, decodeEventLog, getAbiItem, toEventSelector, zeroAddress } from "viem";
 import { EndpointV2Abi } from "../abis/EndpointV2Abi.js";
 import { type IndexerDeployment, loadIndexerSetup, setupIndex } from "../indexer/setup.js";
@@ -377,7 +377,34 @@ ponder.on("CosmicONFT721:MinterSet", async ({ event, context }) => {
     .onConflictDoUpdate({ allowed: event.args.allowed, blockNumber: event.block.number });
 });
 
+// ERC-4906: the log is recorded; re-resolving the metadata happens off-chain (domain/nfts/metadataFollower.ts).
+async function onMetadataUpdate(
+  event: { log: { address: Address; logIndex: number }; block: BlockInfo; transaction: { hash: Hex } },
+  context: Ctx,
+  range: { from: bigint; to: bigint },
+) {
+  const chainId = context.chain.id;
+  const dep = lookup.token(chainId, event.log.address);
+  if (!dep) return;
+  await context.db.insert(metadataUpdate).values({
+    chainId,
+    blockNumber: event.block.number,
+    logIndex: event.log.logIndex,
+    contract: dep.token,
+    collection: dep.slug,
+    fromTokenId: range.from,
+    toTokenId: range.to,
+    txHash: event.transaction.hash,
+    timestamp: event.block.timestamp,
+  });
+}
+
 ponder.on("CosmicONFT721:MetadataUpdate", async ({ event, context }) => {
   const pk = { chainId: context.chain.id, contract: event.log.address, tokenId: event.args._tokenId };
   if (await context.db.find(token, pk)) await context.db.update(token, pk).set((row: typeof token.$inferSelect) => ({ metadataVersion: row.metadataVersion + 1 }));
+  await onMetadataUpdate(event, context, { from: event.args._tokenId, to: event.args._tokenId });
+});
+
+ponder.on("CosmicONFT721:BatchMetadataUpdate", async ({ event, context }) => {
+  await onMetadataUpdate(event, context, { from: event.args._fromTokenId, to: event.args._toTokenId });
 });

@@ -31,6 +31,9 @@ export type RequestDeps = {
   nft: NftSettings;
 };
 
+/** What services outside a request use (job workers, followers): the request's dependencies without auth. */
+export type ServiceDeps = Omit<RequestDeps, "auth">;
+
 export type AppEnv = {
   Variables: {
     requestId: string;

@@ -41,7 +41,8 @@ app.use("/sql/*", client({ db, schema }));
 // same PGlite folder or queue would fight the first one. It reads the index through Ponder's `db`.
 const restKey = Symbol.for("cosmic-loop.rest-app");
 const holder = globalThis as unknown as Record<symbol, ReturnType<typeof createProductionApp> | undefined>;
-holder[restKey] ??= createProductionApp(process.env, { indexed: ponderIndexedDb(db) });
+// With the commit notifications: the job workers' ERC-4906 follower wakes on each commit.
+holder[restKey] ??= createProductionApp(process.env, { indexed: ponderIndexedDb(db, indexCommits()) });
 const rest = await holder[restKey]!;
 app.route("/", rest.app);
 
