@@ -240,7 +240,7 @@ export const activity = onchainTable(
 
 /**
  * ERC-4906 announcements of a collection deployment: `MetadataUpdate(id)` (fromTokenId = toTokenId)
- * and `BatchMetadataUpdate(from, to)`. Followed off-chain (domain/nfts/metadataFollower.ts), which
+ * and `BatchMetadataUpdate(from, to)`. Followed off-chain (jobs/metadataFollower.ts), which
  * re-resolves the tokens' metadata; handlers only record the log.
  */
 export const metadataUpdate = onchainTable(

@@ -8,7 +8,7 @@ import { GENERATE_EVENT_REPORT, generateEventReport } from "./generateEventRepor
 import { MemoryJobQueue } from "./memory.js";
 import { MINT_NFTS, mintNfts } from "./mintNfts.js";
 import { REFRESH_METADATA, refreshMetadata } from "./refreshMetadata.js";
-import { MetadataFollower } from "../domain/nfts/metadataFollower.js";
+import { MetadataFollower } from "./metadataFollower.js";
 import { startSessionPruner } from "./pruneSessions.js";
 import type { JobQueue, WorkerDeps } from "./types.js";
 

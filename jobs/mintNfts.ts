@@ -15,7 +15,7 @@ import type { Principal } from "../api/http/context.js";
 import { ApiError } from "../api/http/errors.js";
 import { type MintRequest, mint } from "../api/nfts/mint.js";
 import { mintCompletedPush, mintFailedPush } from "../api/nfts/pushes.js";
-import { publishPush } from "../domain/pushes.js";
+import { publishPush } from "../realtime/publish.js";
 import { MINT_NFTS } from "./names.js";
 import { serviceDeps } from "./serviceDeps.js";
 import { type JobContext, PermanentJobError, type WorkerDeps } from "./types.js";

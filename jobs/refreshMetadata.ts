@@ -3,7 +3,7 @@
  * and pushes `nft:metadata` for each. Two sources:
  *   - `{ collection }`: every token of the collection present on a chain (POST /collections/{slug}/refresh);
  *   - `{ collection, chainId, contract, tokenIds?, ranges?, cause }`: the tokens an ERC-4906 log
- *     announced (domain/nfts/metadataFollower.ts): ids of MetadataUpdate wherever the token is now,
+ *     announced (jobs/metadataFollower.ts): ids of MetadataUpdate wherever the token is now,
  *     and the ranges of BatchMetadataUpdate among the tokens present on the announcing deployment.
  * Tokens are read from the index in keyset pages; each resolution waits for a slot of the jobs'
  * bound (METADATA_MAX_CONCURRENT, apart from the routes') and each outbound request for its turn towards its
@@ -19,7 +19,7 @@ import { refreshOnchainMetadata } from "../api/nfts/metadata.js";
 import { type MetadataCause, metadataPush } from "../api/nfts/pushes.js";
 import { formatNftId } from "../api/nfts/ids.js";
 import { pacerFor } from "../chain/metadata/pace.js";
-import { publishPush } from "../domain/pushes.js";
+import { publishPush } from "../realtime/publish.js";
 import { REFRESH_METADATA } from "./names.js";
 import { serviceDeps } from "./serviceDeps.js";
 import { type JobContext, PermanentJobError, type WorkerDeps } from "./types.js";

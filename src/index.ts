@@ -377,7 +377,7 @@ ponder.on("CosmicONFT721:MinterSet", async ({ event, context }) => {
     .onConflictDoUpdate({ allowed: event.args.allowed, blockNumber: event.block.number });
 });
 
-// ERC-4906: the log is recorded; re-resolving the metadata happens off-chain (domain/nfts/metadataFollower.ts).
+// ERC-4906: the log is recorded; re-resolving the metadata happens off-chain (jobs/metadataFollower.ts).
 async function onMetadataUpdate(
   event: { log: { address: Address; logIndex: number }; block: BlockInfo; transaction: { hash: Hex } },
   context: Ctx,

@@ -1,9 +1,9 @@
 /**
- * Pushes of the NFT service (published through domain/pushes.ts: the realtime channel and the
+ * Pushes of the NFT service (published through realtime/publish.ts: the realtime channel and the
  * in-process hook): `nft:metadata` after a token's on-chain metadata was re-resolved, and
  * `mint:completed` / `mint:failed` when an asynchronous mint (POST /nfts, Prefer: respond-async) ends.
  */
-import type { Push } from "../../domain/pushes.js";
+import type { Push } from "../../realtime/publish.js";
 import type { Principal, ServiceDeps } from "../http/context.js";
 import type { NftId } from "./ids.js";
 import { type ResolvedRow, displayUrl, thumbnailUrl } from "./metadata.js";

@@ -12,7 +12,7 @@ import { enqueueMint, prefersAsync } from "./mintAsync.js";
 import type { JobQueue } from "../../jobs/types.js";
 import { EnqueuedSchema } from "../events/schemas.js";
 import { jobView } from "../jobs/routes.js";
-import { publishPush } from "../../domain/pushes.js";
+import { publishPush } from "../../realtime/publish.js";
 import { metadataPush } from "./pushes.js";
 import { loadNft, loadNftCached, presentNftJson } from "./read.js";
 

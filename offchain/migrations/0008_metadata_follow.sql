@@ -1,4 +1,4 @@
--- The ERC-4906 follower (domain/nfts/metadataFollower.ts): per chain, the indexed block its
+-- The ERC-4906 follower (jobs/metadataFollower.ts): per chain, the indexed block its
 -- announcements (metadata_update rows of the index) were handled up to, and the rows handled within
 -- the reorg window (a row re-mined at or below the cursor is still seen once; one that vanished is
 -- re-resolved once more: the chain's tokenURI went back).

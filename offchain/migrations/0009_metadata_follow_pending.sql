@@ -1,4 +1,4 @@
--- The follower queues its jobs after its transaction commits (domain/nfts/metadataFollower.ts):
+-- The follower queues its jobs after its transaction commits (jobs/metadataFollower.ts):
 -- a seen row records whether its re-resolution is queued yet, and whether a reorg removed it from
 -- the index (re-resolved once more, then forgotten).
 ALTER TABLE offchain.metadata_follow_seen

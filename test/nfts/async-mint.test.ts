@@ -16,7 +16,7 @@ import { buildApp } from "../../api/app.js";
 import type { ServerSigners } from "../../chain/serverSigners.js";
 import { createChainSigner } from "../../chain/signer.js";
 import { type RpcProxy, startRpcProxy } from "../../devnet/rpcProxy.js";
-import { type Push, onPush } from "../../domain/pushes.js";
+import { type Push, onPush } from "../../realtime/publish.js";
 import { createJobQueue } from "../../jobs/index.js";
 import type { JobQueue } from "../../jobs/types.js";
 import { json } from "../api/helpers.js";

@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type IndexedDb, connectIndexedDb } from "../../api/indexed/db.js";
-import { MetadataFollower } from "../../domain/nfts/metadataFollower.js";
+import { MetadataFollower } from "../../jobs/metadataFollower.js";
 import { createLogger } from "../../infra/logger.js";
 import type { EnqueueRequest, JobRow } from "../../jobs/types.js";
 import { type OffchainStore, createOffchainStore } from "../../offchain/store.js";

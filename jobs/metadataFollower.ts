@@ -17,15 +17,15 @@
  * replayed (POST /collections/{slug}/refresh re-reads a whole collection).
  */
 import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
-import type { IndexedDb } from "../../api/indexed/db.js";
-import { indexedTables } from "../../api/indexed/db.js";
-import { readIndexerCheckpoints } from "../../infra/cache.js";
-import type { Logger } from "../../infra/logger.js";
-import { type TickLoop, startTickLoop } from "../../infra/tickLoop.js";
-import type { OffchainStore } from "../../offchain/store.js";
-import { REFRESH_METADATA } from "../../jobs/names.js";
-import type { RefreshMetadataData } from "../../jobs/refreshMetadata.js";
-import type { JobQueue } from "../../jobs/types.js";
+import type { IndexedDb } from "../api/indexed/db.js";
+import { indexedTables } from "../api/indexed/db.js";
+import { readIndexerCheckpoints } from "../infra/cache.js";
+import type { Logger } from "../infra/logger.js";
+import { type TickLoop, startTickLoop } from "../infra/tickLoop.js";
+import type { OffchainStore } from "../offchain/store.js";
+import { REFRESH_METADATA } from "./names.js";
+import type { RefreshMetadataData } from "./refreshMetadata.js";
+import type { JobQueue } from "./types.js";
 
 const { metadataUpdate } = indexedTables;
 

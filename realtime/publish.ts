@@ -11,7 +11,7 @@
  */
 import type { Logger } from "../infra/logger.js";
 import type { KeyValueStore } from "../infra/redis.js";
-import { REALTIME_CHANNEL } from "../realtime/protocol.js";
+import { REALTIME_CHANNEL } from "./protocol.js";
 
 export type Push = { id: string; type: string; rooms: string[]; data: Record<string, unknown> };
 export type PushListener = (push: Push) => void | Promise<void>;
