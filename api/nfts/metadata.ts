@@ -14,12 +14,12 @@ import { gatewayUrl, resolveMetadata } from "../../chain/metadata/resolve.js";
 import { bumpCacheVersion } from "../../infra/cache.js";
 import { nftMetadataResolved, nftMetadataVersions } from "../../offchain/tables/nfts.js";
 import { publicClientFor } from "../chains/clients.js";
-import type { Principal, ServiceDeps } from "../http/context.js";
+import type { ServiceDeps } from "../http/context.js";
 import pLimit, { type LimitFunction } from "p-limit";
-import { ApiError, conflict, forbidden, notFound, unprocessable } from "../http/errors.js";
+import { ApiError, conflict } from "../http/errors.js";
 import type { NftSettings } from "./settings.js";
 import type { NftId } from "./ids.js";
-import { forgetNft, loadNft } from "./read.js";
+import { forgetNft } from "./memo.js";
 
 const uri = z.string().max(2048).regex(/^(https?:\/\/|ipfs:\/\/|ar:\/\/|data:image\/)/, "must be an http(s)://, ipfs://, ar:// or data:image/ URI");
 
@@ -75,25 +75,6 @@ export async function overrideHistory(deps: ServiceDeps, nft: NftId, limit = 50)
     .where(and(eq(nftMetadataVersions.collection, nft.collection), eq(nftMetadataVersions.tokenId, nft.tokenId.toString())))
     .orderBy(desc(nftMetadataVersions.version))
     .limit(limit);
-}
-
-/**
- * PUT /nfts/{id}/metadata (and GraphQL's updateNftMetadata): the current owner's wallet session or
- * an admin adds a version. Ownership is read from the index, uncached (the owner as of the latest
- * indexed block). `metadata` must already be valid against MetadataOverrideSchema.
- */
-export async function setMetadataOverride(deps: ServiceDeps, principal: Principal, nft: NftId, metadata: MetadataOverride) {
-  const size = Buffer.byteLength(JSON.stringify(metadata));
-  if (size > deps.nft.overrideMaxBytes) throw unprocessable("METADATA_TOO_LARGE", `metadata is ${size} bytes, the limit is ${deps.nft.overrideMaxBytes}`);
-  const current = await loadNft(deps, nft);
-  if (!current) throw notFound("NFT_NOT_FOUND", `${nft.id} is not indexed`);
-  if (!principal.roles.includes("admin")) {
-    if (principal.kind !== "user") throw forbidden("USER_SESSION_REQUIRED", "only the owner's wallet session or an admin can set metadata");
-    if (current.state !== "on_chain") throw conflict("NFT_IN_FLIGHT", "the NFT is being bridged; retry when it has arrived");
-    if (current.owner !== principal.address) throw forbidden("NOT_OWNER", "only the current owner (or an admin) can set this NFT's metadata");
-  }
-  const row = await saveOverride(deps, nft, metadata, principal.kind === "user" ? principal.address : `apiKey:${principal.apiKeyId}`);
-  return { id: nft.id, version: row.version, metadata: row.metadata, updatedBy: row.updatedBy, updatedAt: row.createdAt.toISOString() };
 }
 
 /** Appends a version (max + 1); two concurrent writers cannot both get the same version (primary key). */

@@ -12,6 +12,7 @@ import { type TokenView, readTokenViews, tokenKey } from "../indexed/tokens.js";
 import { progressOf } from "../bridge/lookup.js";
 import { composeBridge } from "../bridge/status.js";
 import { type NftId, checksum } from "./ids.js";
+import { LOCAL_MAX, type MemoEntry, current, nftMemoOf } from "./memo.js";
 import { displayUrl, latestOverrides, metadataBusy, readResolvedMany, refreshOnchainMetadata, scope, thumbnailUrl } from "./metadata.js";
 
 const CACHE_TTL_MS = 60_000;
@@ -117,29 +118,8 @@ export type LoadedNft = ReturnType<typeof nftView>;
  */
 const LOCAL_TTL_MS = 250;
 const LOCAL_STALE_MS = 1_000;
-const LOCAL_MAX = 10_000;
-type LocalEntry = { startedAt: number; until: number; value: Promise<LoadedNft | undefined>; settled?: { value: LoadedNft | undefined }; refreshing: boolean };
-/** One memo per app (its deps): two apps in one process (tests, replicas) never share entries. */
-const memos = new WeakMap<ServiceDeps, Map<string, LocalEntry>>();
-function memoOf(deps: ServiceDeps): Map<string, LocalEntry> {
-  let memo = memos.get(deps);
-  if (!memo) memos.set(deps, (memo = new Map()));
-  return memo;
-}
-
-/**
- * When each NFT was last written by this process, whatever the deps it was written through (a job
- * worker's are not the app's): a memo entry whose load started before is not used, so a metadata
- * re-resolution by a job in this process is seen at once by this process's routes too.
- */
-const forgotten = new Map<string, number>();
-const current = (id: string, entry: LocalEntry | undefined) => (entry && entry.startedAt > (forgotten.get(id) ?? -1) ? entry : undefined);
-
-export function forgetNft(deps: ServiceDeps, nft: NftId) {
-  memoOf(deps).delete(nft.id);
-  if (forgotten.size >= LOCAL_MAX) forgotten.clear();
-  forgotten.set(nft.id, Date.now());
-}
+type LocalEntry = MemoEntry<LoadedNft>;
+const memoOf = (deps: ServiceDeps) => nftMemoOf<LoadedNft>(deps);
 
 const lastIndexVersion = new WeakMap<object, string>();
 

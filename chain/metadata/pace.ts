@@ -7,7 +7,8 @@
  */
 import type { KeyValueStore } from "../../infra/redis.js";
 
-export type Pacer = (url: string) => Promise<void>;
+/** Waits for the request's slot; resolves with the slot's start (epoch ms), undefined when not paced. */
+export type Pacer = (url: string) => Promise<number | undefined>;
 
 /** Slots looked at before giving up on pacing one request (a queue this deep means minutes of wait). */
 const MAX_PROBES = 5_000;
@@ -21,7 +22,7 @@ export function hostPacer(kv: KeyValueStore, ratePerSecond: number): Pacer {
     try {
       host = new URL(url).host.toLowerCase();
     } catch {
-      return;
+      return undefined;
     }
     let slot = Math.max(Math.ceil(Date.now() / intervalMs), hint.get(host) ?? 0);
     for (let probes = 0; probes < MAX_PROBES; probes++, slot++) {
@@ -30,8 +31,10 @@ export function hostPacer(kv: KeyValueStore, ratePerSecond: number): Pacer {
     }
     hint.set(host, slot + 1);
     if (hint.size > 10_000) hint.clear();
-    const wait = slot * intervalMs - Date.now();
+    const startsAt = slot * intervalMs;
+    const wait = startsAt - Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    return startsAt;
   };
 }
 

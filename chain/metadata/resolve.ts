@@ -11,7 +11,7 @@ export type ResolveOptions = {
   maxBytes: number;
   allowHosts?: string[];
   /** Waits for this request's turn towards its host (./pace.ts); data: URIs are never paced. */
-  pace?: (url: string) => Promise<void>;
+  pace?: (url: string) => Promise<unknown>;
 };
 
 /** An `ipfs://` URI as its CID (normalised by multiformats) and path segments, `..` and `.` resolved. */

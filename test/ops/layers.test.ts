@@ -9,7 +9,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
-const KNOWN_AT_INTRODUCTION = 8;
+const KNOWN_VIOLATIONS_MAX = 7;
 
 describe("layers", () => {
   it("no import circle and no import pointing up, beyond the known list", () => {
@@ -19,7 +19,7 @@ describe("layers", () => {
 
   it("the known violations only shrink", () => {
     const known = JSON.parse(readFileSync(path.join(ROOT, ".dependency-cruiser-known-violations.json"), "utf8")) as unknown[];
-    expect(known.length).toBeLessThanOrEqual(KNOWN_AT_INTRODUCTION);
+    expect(known.length).toBeLessThanOrEqual(KNOWN_VIOLATIONS_MAX);
   });
 });
 
