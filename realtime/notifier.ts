@@ -33,7 +33,8 @@ import {
 import type { KeyValueStore } from "../infra/redis.js";
 import { type TickLoop, startTickLoop } from "../infra/tickLoop.js";
 import type { OffchainStore } from "../offchain/store.js";
-import { type Envelope, REALTIME_CHANNEL } from "./protocol.js";
+import type { Envelope } from "./protocol.js";
+import { publishPush } from "./pushLog.js";
 import { lifecycleStatus, stuckReason } from "../domain/bridge/lifecycle.js";
 import { loadProgress } from "../domain/bridge/progressStore.js";
 import { type SendOfUpdate, bridgeUpdates } from "./bridgeUpdates.js";
@@ -272,7 +273,8 @@ export class Notifier {
         stuck = announced.length;
       }
       // Published inside the transaction: a failed publish rolls the state back (retried next tick).
-      for (const envelope of published) await this.deps.kv.publish(REALTIME_CHANNEL, JSON.stringify(envelope));
+      // Each push is also appended to the resume log (realtime/pushLog.ts), once.
+      for (const envelope of published) await publishPush(this.deps.kv, envelope);
       for (const { row, envelope } of ordered) this.count(row, envelope);
       if (ordered.length) notifierLag.set(Math.max(0, nowSeconds - Number(ordered.at(-1)!.row.timestamp)));
       return { leader: true, pushed: ordered.length, retracted: retractions.length, stuck };

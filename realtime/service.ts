@@ -9,6 +9,7 @@ import type { OffchainStore } from "../offchain/store.js";
 import { BridgeTracker } from "../domain/bridge/tracker.js";
 import type { IndexerSetup } from "../indexer/setup.js";
 import { Notifier } from "./notifier.js";
+import { pushLogOf } from "./pushLog.js";
 import { type RealtimeAuth, type RealtimeServer, startRealtimeServer } from "./server.js";
 
 export type RealtimeService = { server: RealtimeServer; notifier: Notifier | undefined; tracker: BridgeTracker | undefined; close(): Promise<void> };
@@ -27,6 +28,8 @@ export async function startRealtime(deps: {
   trustProxy?: TrustProxy;
 }): Promise<RealtimeService> {
   const r = deps.ops.realtime;
+  // The resume log's retention for every push this process publishes (notifier).
+  pushLogOf(deps.kv, { retentionSeconds: r.resumeRetentionSeconds, maxPushes: r.resumeMaxPushes });
   const server = await startRealtimeServer({
     kv: deps.kv,
     auth: deps.auth,

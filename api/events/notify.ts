@@ -1,11 +1,12 @@
 /**
  * Push hooks: after its commit the API publishes on the `realtime` channel (infra/redis.ts adds the
- * prefix) a JSON envelope `{ id, type, rooms, data }` (realtime/protocol.ts); the realtime service fans it out to the sockets in
+ * prefix) a JSON envelope `{ id, type, rooms, data }` (realtime/protocol.ts), logged for resume (realtime/pushLog.ts); the realtime service fans it out to the sockets in
  * those rooms. A failed publish never fails the request that committed.
  */
 import { createHash } from "node:crypto";
 import type { Logger } from "../../infra/logger.js";
 import type { KeyValueStore } from "../../infra/redis.js";
+import { publishPush } from "../../realtime/pushLog.js";
 
 export const REALTIME_CHANNEL = "realtime";
 
@@ -14,7 +15,7 @@ export type RealtimeEnvelope = { id: string; type: "event:registered" | "event:a
 
 export async function publishEventUpdate(kv: KeyValueStore, log: Logger, envelope: RealtimeEnvelope): Promise<void> {
   try {
-    await kv.publish(REALTIME_CHANNEL, JSON.stringify(envelope));
+    await publishPush(kv, envelope);
   } catch (error) {
     log.warn({ err: error, type: envelope.type }, "realtime publish failed");
   }
