@@ -43,7 +43,8 @@ export class BullJobQueue implements JobQueue {
   }
 
   async enqueue(request: EnqueueRequest) {
-    const result = await insertJob(this.db, request, this.options.attempts);
+    const attempts = request.attempts ?? this.options.attempts;
+    const result = await insertJob(this.db, request, attempts);
     if (!result.created) return result;
     try {
       await this.queue.add(
@@ -51,8 +52,8 @@ export class BullJobQueue implements JobQueue {
         {},
         {
           jobId: result.job.id,
-          attempts: this.options.attempts,
-          backoff: { type: "exponential", delay: this.options.backoffMs },
+          attempts,
+          backoff: { type: "exponential", delay: request.backoffMs ?? this.options.backoffMs },
           removeOnComplete: { count: 1000 },
           removeOnFail: { count: 5000 },
         },

@@ -8,6 +8,9 @@ import { GENERATE_EVENT_REPORT, generateEventReport } from "./generateEventRepor
 import { MemoryJobQueue } from "./memory.js";
 import { startSessionPruner } from "./pruneSessions.js";
 import type { JobQueue, WorkerDeps } from "./types.js";
+import { WEBHOOK_DELIVERY } from "./names.js";
+import { deliverWebhook } from "../webhooks/deliver.js";
+import { startWebhookDispatcher } from "../webhooks/dispatcher.js";
 
 export { DISTRIBUTE_NFTS, GENERATE_EVENT_REPORT };
 export type { JobQueue } from "./types.js";
@@ -19,6 +22,7 @@ export function createJobQueue(deps: WorkerDeps, options: { concurrency?: number
     : new MemoryJobQueue(store.db, logger, { attempts: config.jobs.attempts, backoffMs: config.jobs.backoffMs, ...options });
   queue.register(DISTRIBUTE_NFTS, (data, ctx) => distributeNfts(deps, data, ctx));
   queue.register(GENERATE_EVENT_REPORT, (data, ctx) => generateEventReport(deps, data, ctx));
+  queue.register(WEBHOOK_DELIVERY, (data, ctx) => deliverWebhook(deps, data, ctx));
   return queue;
 }
 
@@ -27,7 +31,7 @@ const SESSION_PRUNE_INTERVAL_MS = 3600_000;
 
 /**
  * Creates the queue and starts its workers when this process runs them; worker processes also run
- * the periodic maintenance (session pruning), stopped by the queue's `close`.
+ * the periodic maintenance (session pruning) and the webhook dispatcher, stopped by the queue's `close`.
  */
 export async function startJobQueue(deps: WorkerDeps): Promise<JobQueue> {
   const queue = createJobQueue(deps);
@@ -35,8 +39,11 @@ export async function startJobQueue(deps: WorkerDeps): Promise<JobQueue> {
   await queue.start();
   deps.logger.info({ queue: queue.kind }, queue.kind === "memory" ? "jobs: in-process queue (no REDIS_URL), single process only" : "jobs: BullMQ workers on Redis");
   const pruner = startSessionPruner(deps.store.db, deps.logger, { retentionSeconds: deps.config.auth.sessionRetentionSeconds, intervalMs: SESSION_PRUNE_INTERVAL_MS });
+  // Webhook deliveries (Postgres) handed to this queue (webhooks/dispatcher.ts).
+  const dispatcher = startWebhookDispatcher({ store: deps.store, queue, config: deps.config, logger: deps.logger });
   const closeQueue = queue.close.bind(queue);
   queue.close = async () => {
+    await dispatcher.stop();
     await pruner.stop();
     await closeQueue();
   };

@@ -44,6 +44,9 @@ export type EnqueueRequest = {
   createdBy: string;
   /** At most one queued/running/retrying job per key; enqueueing again returns that one. */
   dedupeKey?: string;
+  /** Attempts and first retry delay of this job (default: the queue's JOBS_ATTEMPTS / JOBS_BACKOFF_MS). */
+  attempts?: number;
+  backoffMs?: number;
 };
 
 export interface JobQueue {

@@ -26,6 +26,8 @@ export async function startRealtime(deps: {
   /** BRIDGE_STUCK_AFTER_SECONDS, read once with the other bridge settings (api/nfts/settings.ts). */
   nft?: Pick<NftSettings, "bridgeStuckAfterSeconds">;
   trustProxy?: TrustProxy;
+  /** Webhook settings (attempts stored with each delivery the notifier creates). */
+  config?: { webhooks?: { maxAttempts: number } };
 }): Promise<RealtimeService> {
   const r = deps.ops.realtime;
   // The resume log's retention for every push this process publishes (notifier).
@@ -56,6 +58,7 @@ export async function startRealtime(deps: {
       maxEventAgeSeconds: r.maxEventAgeSeconds,
       stuckAfterSeconds: (deps.nft ?? NFT_DEFAULTS).bridgeStuckAfterSeconds,
       bridgeHoldMs: r.bridgeHoldMs,
+      ...(deps.config?.webhooks ? { webhookMaxAttempts: deps.config.webhooks.maxAttempts } : {}),
     }).start();
   } else if (r.notifier) {
     deps.logger.warn("realtime: no indexed database (DATABASE_URL + INDEXED_SCHEMA): chain pushes are off in this process");

@@ -9,7 +9,7 @@ import type { IndexerSetup } from "../../indexer/setup.js";
 import type { IndexedDb } from "../indexed/db.js";
 import type { NftSettings } from "../nfts/settings.js";
 
-export const ROLES = ["user", "organizer", "minter", "admin"] as const;
+export const ROLES = ["user", "organizer", "minter", "webhooks", "admin"] as const;
 export type Role = (typeof ROLES)[number];
 
 export type Principal =
