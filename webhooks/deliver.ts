@@ -33,7 +33,12 @@ export async function deliverWebhook(deps: DeliveryDeps, data: Record<string, un
   const [delivery] = await db
     .update(webhookDeliveries)
     .set({ status: "delivering", attempts: sql`${webhookDeliveries.attempts} + 1`, nextAttemptAt: new Date(Date.now() + staleAfterMs(deps.config)), updatedAt: new Date() })
-    .where(sql`${webhookDeliveries.id} = ${id} AND ${webhookDeliveries.status} IN ('queued', 'retrying', 'delivering', 'pending')`)
+    // Only the job of the latest hand-over runs: one queued late (an enqueue that answered after the
+    // dispatcher gave up on it, while Redis was away) is skipped once the delivery was handed over again.
+    .where(
+      sql`${webhookDeliveries.id} = ${id} AND ${webhookDeliveries.status} IN ('queued', 'retrying', 'delivering', 'pending')
+        AND (${data.enqueue === undefined} OR ${webhookDeliveries.enqueues} = ${Number(data.enqueue ?? 0)})`,
+    )
     .returning();
   if (!delivery) return { skipped: true };
   const [sub] = await db.select().from(webhookSubscriptions).where(eq(webhookSubscriptions.id, delivery.subscriptionId));

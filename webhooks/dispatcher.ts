@@ -56,7 +56,7 @@ export function startWebhookDispatcher(deps: { store: OffchainStore; queue: JobQ
       try {
         const { job } = await withTimeout(deps.queue.enqueue({
           type: WEBHOOK_DELIVERY,
-          data: { deliveryId: id },
+          data: { deliveryId: id, enqueue: Number(row.enqueues) },
           createdBy: "webhooks",
           dedupeKey: `webhook:${id}:${row.enqueues}`,
           attempts: Math.max(1, Number(row.max_attempts) - Number(row.attempts)),

@@ -2,19 +2,23 @@
  * Webhooks (issue 12 item 3) against real Postgres and Redis (BullMQ) and a local receiver HTTP
  * server: signed deliveries (verified here with node:crypto), filters, retries on 500, dead letter,
  * a receiver that hangs does not hold up another, replay, secret rotation (two signatures), SSRF
- * refusal 422, retractions and confirmations, and deliveries kept while the job queue's Redis is
- * unreachable then delivered once it is back. Events enter through the outbox function the notifier
+ * refusal 422, retractions and confirmations, and deliveries recorded while the job queue's Redis
+ * is killed, delivered once it is restarted. Events enter through the outbox function the notifier
  * calls inside its transaction (webhooks/outbox.ts).
  */
+import { type ChildProcess, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../api/auth/service.js";
 import { buildApp } from "../../api/app.js";
 import { createJobQueue } from "../../jobs/index.js";
-import { BullJobQueue } from "../../jobs/bullmq.js";
+import { freePort } from "../../devnet/anvil.js";
+import { RedisKeyValueStore } from "../../infra/redis.js";
 import type { JobQueue } from "../../jobs/types.js";
 import { type WebhookDispatcher, startWebhookDispatcher } from "../../webhooks/dispatcher.js";
 import { recordWebhookEvents, releaseConfirmed } from "../../webhooks/outbox.js";
@@ -282,30 +286,63 @@ describe("webhook subscriptions", () => {
     for (const s of [now, confirmed]) await call("DELETE", `/webhooks/${s.id}`);
   });
 
-  it("while the queue's Redis is unreachable deliveries stay pending in Postgres; once it is back they are delivered", async () => {
-    // The running dispatcher is stopped; one whose queue points at a Redis that is not there runs instead.
+  it("Redis killed: deliveries recorded meanwhile stay pending in Postgres and are delivered once it is back", async () => {
+    // A disposable redis-server of this test (never the shared one) for the job queue.
+    const redisPort = await freePort();
+    const dir = mkdtempSync(path.join(os.tmpdir(), "webhook-redis-"));
+    let redis: ChildProcess | undefined;
+    const startRedis = async () => {
+      redis = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: "ignore" });
+      const probe = new RedisKeyValueStore(`redis://127.0.0.1:${redisPort}`);
+      try {
+        for (let i = 0; i < 100 && !(await probe.ping()); i++) await new Promise((r) => setTimeout(r, 50));
+      } finally {
+        await probe.close();
+      }
+    };
+    const stopRedis = async () => {
+      const child = redis!;
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGKILL");
+      await exited;
+    };
+    await startRedis();
     await dispatcher.stop();
-    const config = { ...t.deps.config, redisUrl: "redis://127.0.0.1:1", redisPrefix: "down:" };
-    const downQueue = new BullJobQueue(t.deps.store.db, t.deps.logger, { redisUrl: "redis://127.0.0.1:1", prefix: "down:", attempts: 3, backoffMs: 50 });
-    const down = startWebhookDispatcher({ store: t.deps.store, queue: downQueue, config, logger: t.deps.logger });
+    const redisUrl = `redis://127.0.0.1:${redisPort}`;
+    const config = { ...t.deps.config, redisUrl, redisPrefix: "outage:" };
+    const own = createJobQueue({ ...t.deps, config });
+    await own.start();
+    const ownDispatcher = startWebhookDispatcher({ store: t.deps.store, queue: own, config, logger: t.deps.logger });
     const sub = await subscribe({ url: url("/outage"), eventTypes: ["nft:minted"] });
-    const events = [mintEvent(), mintEvent()];
     try {
-      await record(...events);
-      // Enqueueing does not answer; after 2 s the sweep gives up and the rows are pending again.
+      const before = mintEvent();
+      await record(before);
+      await until(() => at("/outage").length >= 1);
+      await stopRedis();
+      const during = [mintEvent(), mintEvent()];
+      await record(...during);
+      // Enqueueing fails or does not answer; the rows stay (or go back to) pending.
       await new Promise((r) => setTimeout(r, 3_000));
-      expect(at("/outage")).toHaveLength(0);
-      for (const d of await deliveries(sub.id)) expect(["pending", "queued"]).toContain(d.status);
+      expect(at("/outage")).toHaveLength(1);
+      const statuses = (await deliveries(sub.id)).map((d) => d.status);
+      expect(statuses.filter((s) => s === "delivered")).toHaveLength(1);
+      for (const s of statuses.filter((s) => s !== "delivered")) expect(["pending", "queued"]).toContain(s);
+      await startRedis();
+      await until(() => new Set(at("/outage").map((r) => r.headers["webhook-id"])).size >= 3, 20_000);
+      await new Promise((r) => setTimeout(r, 500));
+      // Each once: a job queued late (its enqueue answered after the sweep gave up) is skipped.
+      expect(at("/outage").map((r) => r.headers["webhook-id"]).sort()).toEqual([before, ...during].map((e) => e.id).sort());
+      const end = Date.now() + 10_000;
+      while ((await deliveries(sub.id)).some((d) => d.status !== "delivered") && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      expect((await deliveries(sub.id)).map((d) => d.status)).toEqual(["delivered", "delivered", "delivered"]);
     } finally {
-      await down.stop();
-      await Promise.race([downQueue.close(), new Promise((r) => setTimeout(r, 1_000))]);
+      await ownDispatcher.stop();
+      await Promise.race([own.close(), new Promise((r) => setTimeout(r, 2_000))]);
+      await stopRedis().catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+      dispatcher = startWebhookDispatcher({ store: t.deps.store, queue, config: t.deps.config, logger: t.deps.logger });
+      await call("DELETE", `/webhooks/${sub.id}`);
     }
-    expect((await deliveries(sub.id)).map((d) => d.status)).toEqual(["pending", "pending"]);
-    dispatcher = startWebhookDispatcher({ store: t.deps.store, queue, config: { ...t.deps.config }, logger: t.deps.logger });
-    await until(() => at("/outage").length >= 2, 15_000);
-    expect(at("/outage").map((r) => r.headers["webhook-id"]).sort()).toEqual(events.map((e) => e.id).sort());
-    const rows = (await t.deps.store.db.execute(sql`SELECT count(*)::int AS n FROM offchain.webhook_deliveries WHERE subscription_id = ${sub.id} AND status = 'delivered'`)) as unknown as { rows: { n: number }[] };
-    expect(rows.rows[0]!.n).toBe(2);
-    await call("DELETE", `/webhooks/${sub.id}`);
-  }, 40_000);
+  }, 60_000);
 });
