@@ -150,7 +150,7 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
     let parsed: ClientMessage;
     try {
       const result = ClientMessage.safeParse(JSON.parse(raw));
-      if (!result.success) return protocolError(client, "BAD_MESSAGE", "expected {type: subscribe|unsubscribe, rooms: string[]} or {type: ping}");
+      if (!result.success) return protocolError(client, "BAD_MESSAGE", "expected {type: subscribe|unsubscribe, rooms: string[]}, {type: resume, after: <push id>, rooms?: string[]} or {type: ping}");
       parsed = result.data;
     } catch {
       return protocolError(client, "MALFORMED_JSON", "messages are JSON");
