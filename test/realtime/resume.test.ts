@@ -11,6 +11,9 @@ import { createChainSigner } from "../../chain/signer.js";
 import { connectIndexedDb } from "../../api/indexed/db.js";
 import type { Devnet } from "../../devnet/start.js";
 import { publishPush, pushLogOf } from "../../realtime/pushLog.js";
+import { startRealtimeServer } from "../../realtime/server.js";
+import { createLogger } from "../../infra/logger.js";
+import { MemoryKeyValueStore } from "../../infra/redis.js";
 import { PG_URL } from "../api/helpers.js";
 import { accounts, deployer, startTestDevnet } from "../helpers/devnet.js";
 import { cleanupPonder, type PonderInstance, startPonder, waitForHead } from "../helpers/ponder.js";
@@ -139,6 +142,29 @@ describe("resume across replicas", () => {
       expired.close();
     } finally {
       pushLogOf(a.deps.kv, { retentionSeconds: 3600 });
+    }
+  });
+});
+
+describe("resume on the in-process adapter (one process, no Redis: npm run dev on PGlite)", () => {
+  it("replays from the log kept in memory; unknown id → resync", async () => {
+    const kv = new MemoryKeyValueStore("mem:");
+    const server = await startRealtimeServer({ kv, auth: { authenticateBearer: async () => Promise.reject(new Error("no")) }, logger: createLogger({ level: "silent" }), port: 0 });
+    try {
+      const ids = [1, 2, 3, 4].map((n) => `mem:${n}`);
+      for (const [i, id] of ids.entries()) await publishPush(kv, { id, type: "nft:minted", rooms: [i === 2 ? "collection:other" : "collection:mem"], data: { i } });
+      const socket = await connect(`${server.url}?resume=${ids[0]}&rooms=collection:mem`);
+      await socket.next((m) => m.type === "resumed");
+      expect(pushesOf(socket.messages).map((m) => m.id)).toEqual([ids[1], ids[3]]);
+      await publishPush(kv, { id: "mem:5", type: "nft:minted", rooms: ["collection:mem"], data: {} });
+      await socket.next((m) => m.id === "mem:5");
+      socket.close();
+      const lost = await connect(`${server.url}?resume=mem:nope`);
+      expect(await lost.next((m) => m.type === "resync")).toMatchObject({ reason: "UNKNOWN_ID" });
+      lost.close();
+    } finally {
+      await server.close();
+      await kv.close();
     }
   });
 });
