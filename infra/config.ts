@@ -78,6 +78,8 @@ export type Config = {
     secretOverlapSeconds: number;
     /** How often pending deliveries are handed to the job queue (and lost jobs re-queued). */
     sweepMs: number;
+    /** Attempts in flight per worker process (the `webhooks` queue's worker slots). */
+    concurrency: number;
     /** Events kept for replay. */
     eventRetentionSeconds: number;
     /** `host:port` exempt from the SSRF check (local receivers in development and tests only). */
@@ -164,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       WEBHOOK_TIMEOUT_MS: envInt(5000, 100, 60_000),
       WEBHOOK_SECRET_OVERLAP_SECONDS: envInt(86_400, 0),
       WEBHOOK_SWEEP_MS: envInt(1000, 50, 600_000),
+      WEBHOOK_CONCURRENCY: envInt(16, 1, 1000),
       WEBHOOK_EVENT_RETENTION_SECONDS: envInt(7 * 86_400, 60),
     })
     .safeParse(env);
@@ -241,6 +244,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: n.WEBHOOK_TIMEOUT_MS,
       secretOverlapSeconds: n.WEBHOOK_SECRET_OVERLAP_SECONDS,
       sweepMs: n.WEBHOOK_SWEEP_MS,
+      concurrency: n.WEBHOOK_CONCURRENCY,
       eventRetentionSeconds: n.WEBHOOK_EVENT_RETENTION_SECONDS,
       allowHosts: (env.WEBHOOK_ALLOW_HOSTS ?? "").split(",").map((h) => h.trim().toLowerCase()).filter(Boolean),
     },

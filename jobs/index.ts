@@ -22,6 +22,21 @@ export function createJobQueue(deps: WorkerDeps, options: { concurrency?: number
     : new MemoryJobQueue(store.db, logger, { attempts: config.jobs.attempts, backoffMs: config.jobs.backoffMs, ...options });
   queue.register(DISTRIBUTE_NFTS, (data, ctx) => distributeNfts(deps, data, ctx));
   queue.register(GENERATE_EVENT_REPORT, (data, ctx) => generateEventReport(deps, data, ctx));
+  return queue;
+}
+
+/**
+ * Webhook deliveries run on a queue of their own (same BullMQ / in-process machinery and `jobs`
+ * rows, queue name `webhooks`) with WEBHOOK_CONCURRENCY slots: an attempt mostly waits on a
+ * receiver (up to WEBHOOK_TIMEOUT_MS), so receivers that hang neither hold up other subscriptions'
+ * deliveries nor the NFT distribution and report jobs.
+ */
+export function createWebhookQueue(deps: WorkerDeps): JobQueue {
+  const { config, store, logger } = deps;
+  const concurrency = config.webhooks.concurrency;
+  const queue: JobQueue = config.redisUrl
+    ? new BullJobQueue(store.db, logger, { redisUrl: config.redisUrl, prefix: config.redisPrefix, attempts: config.webhooks.maxAttempts, backoffMs: config.webhooks.backoffMs, concurrency, name: "webhooks" })
+    : new MemoryJobQueue(store.db, logger, { attempts: config.webhooks.maxAttempts, backoffMs: config.webhooks.backoffMs, concurrency });
   queue.register(WEBHOOK_DELIVERY, (data, ctx) => deliverWebhook(deps, data, ctx));
   return queue;
 }
@@ -39,11 +54,14 @@ export async function startJobQueue(deps: WorkerDeps): Promise<JobQueue> {
   await queue.start();
   deps.logger.info({ queue: queue.kind }, queue.kind === "memory" ? "jobs: in-process queue (no REDIS_URL), single process only" : "jobs: BullMQ workers on Redis");
   const pruner = startSessionPruner(deps.store.db, deps.logger, { retentionSeconds: deps.config.auth.sessionRetentionSeconds, intervalMs: SESSION_PRUNE_INTERVAL_MS });
-  // Webhook deliveries (Postgres) handed to this queue (webhooks/dispatcher.ts).
-  const dispatcher = startWebhookDispatcher({ store: deps.store, queue, config: deps.config, logger: deps.logger });
+  // Webhook deliveries (Postgres) handed to their queue (webhooks/dispatcher.ts).
+  const webhooks = createWebhookQueue(deps);
+  await webhooks.start();
+  const dispatcher = startWebhookDispatcher({ store: deps.store, queue: webhooks, config: deps.config, logger: deps.logger });
   const closeQueue = queue.close.bind(queue);
   queue.close = async () => {
     await dispatcher.stop();
+    await webhooks.close();
     await pruner.stop();
     await closeQueue();
   };

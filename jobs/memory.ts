@@ -41,7 +41,8 @@ export class MemoryJobQueue implements JobQueue {
   async start() {
     if (this.started) return;
     this.started = true;
-    for (const row of await activeJobs(this.db)) this.pending.push({ id: row.id, type: row.type, attempt: Math.min(row.attempts + 1, row.maxAttempts) });
+    // Only the types this queue runs (webhook deliveries have a queue of their own, jobs/index.ts).
+    for (const row of await activeJobs(this.db)) if (this.handlers.has(row.type)) this.pending.push({ id: row.id, type: row.type, attempt: Math.min(row.attempts + 1, row.maxAttempts) });
     this.pump();
   }
 

@@ -17,7 +17,7 @@ import { buildApp } from "../../api/app.js";
 import { AuthService } from "../../api/auth/service.js";
 import { connectIndexedDb } from "../../api/indexed/db.js";
 import type { Devnet } from "../../devnet/start.js";
-import { createJobQueue } from "../../jobs/index.js";
+import { createWebhookQueue } from "../../jobs/index.js";
 import type { JobQueue } from "../../jobs/types.js";
 import { type WebhookDispatcher, startWebhookDispatcher } from "../../webhooks/dispatcher.js";
 import { createTestApp, PG_URL, REDIS_URL, type TestApp } from "../api/helpers.js";
@@ -78,7 +78,7 @@ beforeAll(async () => {
   base = await createTestApp({ kv: "redis", env: { WEBHOOK_ALLOW_HOSTS: `127.0.0.1:${port}`, WEBHOOK_SWEEP_MS: "50", WEBHOOK_BACKOFF_MS: "50" } });
   cluster = await startCluster({ count: 1, base, indexed: () => connectIndexedDb({ databaseUrl: PG_URL, schema: ponder.schema, max: 2 }) });
   const config = { ...base.deps.config, redisUrl: REDIS_URL, redisPrefix: (base.deps.kv as { prefix?: string }).prefix ?? "test:" };
-  queue = createJobQueue({ ...base.deps, config });
+  queue = createWebhookQueue({ ...base.deps, config });
   await queue.start();
   dispatcher = startWebhookDispatcher({ store: base.deps.store, queue, config, logger: base.deps.logger });
   app = buildApp({ ...base.deps, config, jobs: queue });
