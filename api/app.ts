@@ -31,6 +31,7 @@ import type { JobQueue } from "../jobs/types.js";
 import { createEventRoutes } from "./events/routes.js";
 import { loadTicketSecret, TicketKeys } from "./events/tickets.js";
 import { createJobRoutes } from "./jobs/routes.js";
+import { createWebhookRoutes } from "./webhooks/routes.js";
 import type { OpsConfig } from "../infra/opsConfig.js";
 import { createHealthRoutes } from "./health/routes.js";
 import { corsFromConfig } from "./http/cors.js";
@@ -116,6 +117,7 @@ export function buildApp(deps: AppDependencies) {
   const graphql = graphqlHandler({ tickets, limits: deps.ops?.graphql ?? DEFAULT_GRAPHQL_LIMITS });
   for (const path of GRAPHQL_PATHS) app.on(["GET", "POST"], path, graphql);
   app.route("/", createJobRoutes());
+  app.route("/", createWebhookRoutes());
   app.route("/", createHealthRoutes({ maxLagBlocks: deps.ops?.health.maxLagBlocks ?? 50, timeoutMs: deps.ops?.health.rpcTimeoutMs ?? 2_000, cacheMs: deps.ops?.health.cacheMs }));
   app.route("/", createMetricsRoutes(deps.ops?.metricsToken));
 

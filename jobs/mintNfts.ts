@@ -15,7 +15,7 @@ import type { Principal } from "../api/http/context.js";
 import { ApiError } from "../api/http/errors.js";
 import { type MintRequest, mint } from "../api/nfts/mint.js";
 import { mintCompletedPush, mintFailedPush } from "../api/nfts/pushes.js";
-import { publishPush } from "../realtime/publish.js";
+import { announcePush } from "../realtime/publish.js";
 import { MINT_NFTS } from "./names.js";
 import { serviceDeps } from "./serviceDeps.js";
 import { type JobContext, PermanentJobError, type WorkerDeps } from "./types.js";
@@ -43,7 +43,7 @@ export async function mintNfts(workerDeps: WorkerDeps, raw: Record<string, unkno
       ...(ctx.attempt > 1 ? { abandonedAfterMs: 0 } : {}),
     });
     await report({ stage: "mined", txHash: result.txHash, blockNumber: result.blockNumber, tokenIds: result.tokens.map((t) => t.tokenId) });
-    await publishPush(deps.kv, deps.logger, mintCompletedPush(ctx.jobId, data.principal, result));
+    await announcePush(deps.kv, deps.logger, mintCompletedPush(ctx.jobId, data.principal, result), { store: deps.store, maxAttempts: deps.config.webhooks.maxAttempts });
     return result;
   } catch (error) {
     const code = error instanceof ApiError ? error.code : "MINT_FAILED";
@@ -55,7 +55,7 @@ export async function mintNfts(workerDeps: WorkerDeps, raw: Record<string, unkno
       throw error;
     }
     await report({ ...progress, stage: "failed", error: { code, message } });
-    await publishPush(deps.kv, deps.logger, mintFailedPush(ctx.jobId, data.principal, data.request, { code, message }));
+    await announcePush(deps.kv, deps.logger, mintFailedPush(ctx.jobId, data.principal, data.request, { code, message }), { store: deps.store, maxAttempts: deps.config.webhooks.maxAttempts });
     throw new PermanentJobError(`${code}: ${message}`);
   }
 }

@@ -19,7 +19,7 @@ import { refreshOnchainMetadata } from "../api/nfts/metadata.js";
 import { type MetadataCause, metadataPush } from "../api/nfts/pushes.js";
 import { formatNftId } from "../api/nfts/ids.js";
 import { pacerFor } from "../chain/metadata/pace.js";
-import { publishPush } from "../realtime/publish.js";
+import { announcePush } from "../realtime/publish.js";
 import { REFRESH_METADATA } from "./names.js";
 import { serviceDeps } from "./serviceDeps.js";
 import { type JobContext, PermanentJobError, type WorkerDeps } from "./types.js";
@@ -90,7 +90,7 @@ export async function refreshMetadata(workerDeps: WorkerDeps, raw: Record<string
           if (row.error && !row.metadata) counts.errors++;
           else counts.resolved++;
           counts.done++;
-          await publishPush(deps.kv, deps.logger, metadataPush(deps, nft, row, cause));
+          await announcePush(deps.kv, deps.logger, metadataPush(deps, nft, row, cause), { store: deps.store, maxAttempts: deps.config.webhooks.maxAttempts });
           if (Date.now() - lastProgress >= PROGRESS_EVERY_MS) {
             lastProgress = Date.now();
             await ctx.progress({ ...counts });

@@ -54,6 +54,9 @@ export type EnqueueRequest = {
   dedupeKey?: string;
   /** Progress shown while the job is queued (GET /jobs/:id). */
   progress?: Record<string, unknown>;
+  /** Attempts and first retry delay of this job (default: the queue's JOBS_ATTEMPTS / JOBS_BACKOFF_MS). */
+  attempts?: number;
+  backoffMs?: number;
 };
 
 export interface JobQueue {

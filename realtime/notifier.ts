@@ -33,7 +33,9 @@ import {
 import type { KeyValueStore } from "../infra/redis.js";
 import { type TickLoop, startTickLoop } from "../infra/tickLoop.js";
 import type { OffchainStore } from "../offchain/store.js";
-import { type Envelope, REALTIME_CHANNEL, REALTIME_WAKE_CHANNEL } from "./protocol.js";
+import { type Envelope, REALTIME_WAKE_CHANNEL } from "./protocol.js";
+import { publishPush } from "./pushLog.js";
+import { recordWebhookEvents, releaseConfirmed } from "../webhooks/outbox.js";
 import { lifecycleStatus, stuckReason } from "../domain/bridge/lifecycle.js";
 import { loadProgress } from "../domain/bridge/progressStore.js";
 import { type SendOfUpdate, bridgeUpdates } from "./bridgeUpdates.js";
@@ -69,6 +71,8 @@ export type NotifierOptions = {
    * (so its bridge:updated pushes precede it), while the tracker is reading that chain.
    */
   bridgeHoldMs?: number;
+  /** Attempts of each webhook delivery created for the pushes (webhooks/outbox.ts). Default 8. */
+  webhookMaxAttempts?: number;
   now?: () => number;
 };
 
@@ -144,6 +148,7 @@ export class Notifier {
       stuckScanIntervalMs: deps.stuckScanIntervalMs ?? 15_000,
       maxBlocksPerTick: deps.maxBlocksPerTick ?? 2_000,
       bridgeHoldMs: deps.bridgeHoldMs ?? 2_000,
+      webhookMaxAttempts: deps.webhookMaxAttempts ?? 8,
       now: deps.now ?? Date.now,
     };
   }
@@ -307,8 +312,13 @@ export class Notifier {
         published.push(...announced);
         stuck = announced.length;
       }
+      // Webhook deliveries of these pushes, and of earlier ones whose confirmations are now reached,
+      // in the same transaction (webhooks/outbox.ts): they exist exactly when the state commits.
+      await recordWebhookEvents(tx, published, { maxAttempts: this.o.webhookMaxAttempts });
+      await releaseConfirmed(tx, checkpoints);
       // Published inside the transaction: a failed publish rolls the state back (retried next tick).
-      for (const envelope of published) await this.deps.kv.publish(REALTIME_CHANNEL, JSON.stringify(envelope));
+      // Each push is also appended to the resume log (realtime/pushLog.ts), once.
+      for (const envelope of published) await publishPush(this.deps.kv, envelope);
       for (const { row, envelope } of ordered) this.count(row, envelope);
       if (ordered.length) notifierLag.set(Math.max(0, nowSeconds - Number(ordered.at(-1)!.row.timestamp)));
       return { leader: true, pushed: ordered.length, retracted: retractions.length, stuck };

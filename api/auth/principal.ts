@@ -1,5 +1,5 @@
 /** Who a request acts as: a signed-in wallet or an API key, with its roles. */
-export const ROLES = ["user", "organizer", "minter", "admin"] as const;
+export const ROLES = ["user", "organizer", "minter", "webhooks", "admin"] as const;
 export type Role = (typeof ROLES)[number];
 
 export type Principal =

@@ -13,7 +13,7 @@ import { enqueueMint, prefersAsync } from "./mintAsync.js";
 import type { JobQueue } from "../../jobs/types.js";
 import { EnqueuedSchema } from "../events/schemas.js";
 import { jobView } from "../jobs/routes.js";
-import { publishPush } from "../../realtime/publish.js";
+import { announcePush } from "../../realtime/publish.js";
 import { metadataPush } from "./pushes.js";
 import { loadNft, loadNftCached, presentNftJson } from "./read.js";
 
@@ -215,7 +215,7 @@ export function createNftRoutes(options: { jobs?: JobQueue } = {}) {
     const cooldown = deps.nft.refreshCooldownSeconds;
     if (cooldown > 0 && !(await deps.kv.setIfAbsent(`nft:refresh:${nft.id}`, "1", cooldown * 1000))) throw tooManyRequests(cooldown, "this NFT was refreshed recently");
     const row = await refreshOnchainMetadata(deps, nft, { chainId: current.chainId, contract: current.contract });
-    await publishPush(deps.kv, deps.logger, metadataPush(deps, nft, row, { kind: "refresh" }));
+    await announcePush(deps.kv, deps.logger, metadataPush(deps, nft, row, { kind: "refresh" }), { store: deps.store, maxAttempts: deps.config.webhooks.maxAttempts });
     return c.json(
       {
         onchain: { status: row.error && !row.metadata ? "error" : "resolved", tokenUri: row.tokenUri, data: row.metadata, error: row.error, fetchedAt: row.fetchedAt.toISOString(), chainId: row.chainId },
