@@ -1,4 +1,4 @@
-/** Drizzle declarations of the webhook tables (migration 0008_webhooks.sql is the source of truth). */
+/** Drizzle declarations of the webhook tables (migration 0010_webhooks.sql is the source of truth). */
 import { bigint, bigserial, boolean, integer, jsonb, pgSchema, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 const offchain = pgSchema("offchain");
