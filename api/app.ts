@@ -66,10 +66,12 @@ export type AppDependencies = {
   tickets?: TicketKeys;
   /** Rate limits, CORS, health thresholds (infra/opsConfig.ts). Absent (unit tests): no global rate limit, no CORS. */
   ops?: OpsConfig;
+  /** The auth service, when the composition root built it (api/deps.ts); else built here. */
+  auth?: AuthService;
 };
 
 export function buildApp(deps: AppDependencies) {
-  const auth = new AuthService(deps);
+  const auth = deps.auth ?? new AuthService(deps);
   const requestDeps: RequestDeps = {
     config: deps.config,
     store: deps.store,

@@ -35,18 +35,18 @@ export async function announcePush(kv: KeyValueStore, log: Logger, push: Push, w
   } catch (error) {
     log.warn({ err: error, type: push.type, pushId: push.id }, "realtime publish failed");
   }
-  if (webhooks) {
-    try {
-      await recordWebhookEvents(webhooks.store.db, [push], { maxAttempts: webhooks.maxAttempts });
-    } catch (error) {
-      log.warn({ err: error, type: push.type, pushId: push.id }, "webhook outbox write failed");
-    }
-  }
   for (const listener of listeners) {
     try {
       await listener(push);
     } catch (error) {
       log.warn({ err: error, type: push.type, pushId: push.id }, "push listener failed");
+    }
+  }
+  if (webhooks) {
+    try {
+      await recordWebhookEvents(webhooks.store.db, [push], { maxAttempts: webhooks.maxAttempts });
+    } catch (error) {
+      log.warn({ err: error, type: push.type, pushId: push.id }, "webhook outbox write failed");
     }
   }
 }

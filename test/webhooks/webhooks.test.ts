@@ -22,6 +22,7 @@ import { RedisKeyValueStore } from "../../infra/redis.js";
 import type { JobQueue } from "../../jobs/types.js";
 import { type WebhookDispatcher, startWebhookDispatcher } from "../../webhooks/dispatcher.js";
 import { recordWebhookEvents, releaseConfirmed } from "../../webhooks/outbox.js";
+import { announcePush } from "../../realtime/publish.js";
 import { createTestApp, REDIS_URL, type TestApp } from "../api/helpers.js";
 
 type Received = { path: string; headers: IncomingMessage["headers"]; body: string; at: number };
@@ -242,6 +243,16 @@ describe("webhook subscriptions", () => {
     }
     expect(items.some((d) => d.attempts >= 2 && /TIMEOUT/.test(d.lastError ?? ""))).toBe(true);
     for (const s of [hang, fast]) await call("DELETE", `/webhooks/${s.id}`);
+  });
+
+  it("pushes announced by the API and jobs (an async mint's completion) are delivered like the notifier's", async () => {
+    const hook = await subscribe({ url: url("/mints"), eventTypes: ["mint:completed"], filters: { collections: ["cosmic"] } });
+    const push = { id: `mint:completed:job-${serial++}`, type: "mint:completed", rooms: [`user:${ALICE}`], data: { jobId: "job", collection: "cosmic", chainId: 31337, tokens: [] } };
+    await announcePush(t.deps.kv, t.deps.logger, push, { store: t.deps.store, maxAttempts: 3 });
+    const got = await until(() => at("/mints")[0]);
+    expect(got.headers["webhook-id"]).toBe(push.id);
+    expect(verify(hook.secret, got)).toBe(true);
+    expect(JSON.parse(got.body)).toMatchObject({ id: push.id, type: "mint:completed", data: { jobId: "job", collection: "cosmic" } });
   });
 
   it("test endpoint; rotation signs with both secrets during the overlap", async () => {
