@@ -78,6 +78,13 @@ export class Traffic {
     return out;
   }
 
+  /** Answers of each probe in flight at some point of [from, to] (started before `to`, answered after `from`). */
+  countOverlapping(from: number, to: number): Map<string, number> {
+    const out = new Map(this.probes.map((p) => [p.name, 0]));
+    for (const a of this.answers) if (a.started <= to && a.ended >= from) out.set(a.probe, out.get(a.probe)! + 1);
+    return out;
+  }
+
   private inWindow(a: { started: number; ended: number }) {
     return this.windows.some((w) => a.ended >= w.from && a.started <= w.to);
   }
