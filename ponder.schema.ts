@@ -51,7 +51,15 @@ export const contractOwner = onchainTable(
 
 export const peer = onchainTable(
   "peer",
-  (t) => ({ chainId: t.integer().notNull(), oapp: t.hex().notNull(), eid: t.integer().notNull(), peer: t.hex().notNull(), blockNumber: t.bigint().notNull() }),
+  (t) => ({
+    chainId: t.integer().notNull(),
+    oapp: t.hex().notNull(),
+    eid: t.integer().notNull(),
+    peer: t.hex().notNull(),
+    blockNumber: t.bigint().notNull(),
+    /** The path's (oapp → eid, peer) last outbound nonce seen in a PacketSent; null when unknown (peer changed). */
+    outboundNonce: t.bigint(),
+  }),
   (table) => ({ pk: primaryKey({ columns: [table.chainId, table.oapp, table.eid] }) }),
 );
 
