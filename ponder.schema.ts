@@ -63,12 +63,6 @@ export const peer = onchainTable(
   (table) => ({ pk: primaryKey({ columns: [table.chainId, table.oapp, table.eid] }) }),
 );
 
-export const minter = onchainTable(
-  "minter",
-  (t) => ({ chainId: t.integer().notNull(), contract: t.hex().notNull(), account: t.hex().notNull(), allowed: t.boolean().notNull(), blockNumber: t.bigint().notNull() }),
-  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.contract, table.account] }) }),
-);
-
 /**
  * A token as seen by one chain. `state`: `present` (owned here), `locked` (held by the adapter:
  * bridged away from its home chain), `bridged_out` (burnt by an ONFT send), `burned`.
@@ -87,7 +81,6 @@ export const token = onchainTable(
     lastSendGuid: t.hex(),
     /** guid of the last bridge that brought it here. */
     lastReceiveGuid: t.hex(),
-    metadataVersion: t.integer().notNull(),
     mintedBlock: t.bigint().notNull(),
     updatedBlock: t.bigint().notNull(),
     updatedTimestamp: t.bigint().notNull(),

@@ -4,7 +4,7 @@
  * the event (chain id in its primary key): bridges are joined by guid at read time.
  */
 import { ponder } from "ponder:registry";
-import { activity, bridgeReceive, bridgeSend, collection, collectionDeployment, contractOwner, minter, peer, token, transfer } from "ponder:schema";
+import { activity, bridgeReceive, bridgeSend, collection, collectionDeployment, contractOwner, peer, token, transfer } from "ponder:schema";
 import { type Address, type Hex, concat, decodeEventLog, decodeFunctionData, getAbiItem, numberToHex, pad, toEventSelector, toFunctionSelector, zeroAddress } from "viem";
 import { CosmicONFT721Abi } from "../abis/CosmicONFT721Abi.js";
 import { EndpointV2Abi } from "../abis/EndpointV2Abi.js";
@@ -85,7 +85,6 @@ async function onTransfer(
       state,
       lastSendGuid: null,
       lastReceiveGuid: null,
-      metadataVersion: 0,
       mintedBlock: event.block.number,
       updatedBlock: event.block.number,
       updatedTimestamp: event.block.timestamp,
@@ -406,15 +405,3 @@ async function onPeerSet(event: { args: { eid: number; peer: Hex }; log: { addre
     }));
 }
 ponder.on("Collection:PeerSet", async ({ event, context }) => onPeerSet(event, context));
-
-ponder.on("Collection:MinterSet", async ({ event, context }) => {
-  await context.db
-    .insert(minter)
-    .values({ chainId: context.chain.id, contract: event.log.address, account: event.args.account, allowed: event.args.allowed, blockNumber: event.block.number })
-    .onConflictDoUpdate({ allowed: event.args.allowed, blockNumber: event.block.number });
-});
-
-ponder.on("Collection:MetadataUpdate", async ({ event, context }) => {
-  const pk = { chainId: context.chain.id, contract: event.log.address, tokenId: event.args._tokenId };
-  if (await context.db.find(token, pk)) await context.db.update(token, pk).set((row: typeof token.$inferSelect) => ({ metadataVersion: row.metadataVersion + 1 }));
-});
