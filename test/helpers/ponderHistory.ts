@@ -3,7 +3,7 @@
  * transfers between holders, bridges (ONFT and adapter) delivered by the devnet's LayerZero workers, optionally
  * failed deliveries. Deterministic in content (token ids, holders, routes); not in block timing.
  */
-import type { Hex } from "viem";
+import type { Address, Hex } from "viem";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { LegacyERC721Abi } from "../../abis/LegacyERC721Abi.js";
 import { sendToken, tokenIdInRange } from "../../chain/onft.js";
@@ -34,8 +34,19 @@ export type HistoryOptions = {
    * anvil and is indexed by the (fast, batched) backfill rather than block by block. Default 35.
    */
   settleBlocks?: number;
+  /**
+   * Distinct synthetic owners the mints go to (the same addresses on every chain), except the tokens
+   * the transfers and bridges use (the first `transfersPerChain` and the last `bridgesPerChain`),
+   * which go to the four funded holders. Default: every mint goes to the holders.
+   */
+  owners?: number;
   log?: (line: string) => void;
 };
+
+/** The n-th synthetic owner of `HistoryOptions.owners` (no key: it only ever receives tokens). */
+export function syntheticOwner(n: number): Address {
+  return `0x${(0xc05e0000n * 2n ** 128n + BigInt(n)).toString(16).padStart(40, "0")}` as Address;
+}
 
 /** Mines `blocks` empty blocks on every chain (anvil_mine). */
 export async function mineEmpty(deployments: Deployments, blocks: number): Promise<void> {
@@ -84,7 +95,10 @@ export async function generateHistory(deployments: Deployments, options: History
         for (let start = 0; start < options.mintsPerChain; start += batchSize) {
           const n = Math.min(batchSize, options.mintsPerChain - start);
           const ids = Array.from({ length: n }, (_, i) => tokenIdInRange(chain.eid, BigInt(start + i + 1)));
-          await s.write({ address: dep.address, abi: CosmicONFT721Abi, functionName: "mintBatch", args: [ids.map((_, i) => holders[(start + i) % holders.length]!.address), ids], ...(options.mintGas ? { gas: options.mintGas } : {}) });
+          const reserved = (k: number) => !options.owners || k < options.transfersPerChain || k >= options.mintsPerChain - options.bridgesPerChain;
+          const to = ids.map((_, i) => (reserved(start + i) ? holders[(start + i) % holders.length]!.address : syntheticOwner((start + i) % options.owners!)));
+          await s.write({ address: dep.address, abi: CosmicONFT721Abi, functionName: "mintBatch", args: [to, ids], ...(options.mintGas ? { gas: options.mintGas } : {}) });
+          if (options.mintsPerChain >= 100_000 && (start / batchSize) % 25 === 0) log(`chain ${chain.chainId}: minted ${start + n} of ${options.mintsPerChain}`);
         }
       }),
     );
