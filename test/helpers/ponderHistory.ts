@@ -87,22 +87,27 @@ export async function generateHistory(deployments: Deployments, options: History
     return holderSigners.get(key)!;
   };
   try {
-    // 1. Mints.
-    await Promise.all(
-      deployments.chains.map(async (chain) => {
-        const s = signer(chain, deployer.privateKey);
-        const dep = cosmic(chain.chainId);
-        for (let start = 0; start < options.mintsPerChain; start += batchSize) {
-          const n = Math.min(batchSize, options.mintsPerChain - start);
-          const ids = Array.from({ length: n }, (_, i) => tokenIdInRange(chain.eid, BigInt(start + i + 1)));
-          const reserved = (k: number) => !options.owners || k < options.transfersPerChain || k >= options.mintsPerChain - options.bridgesPerChain;
-          const to = ids.map((_, i) => (reserved(start + i) ? holders[(start + i) % holders.length]!.address : syntheticOwner((start + i) % options.owners!)));
-          await s.write({ address: dep.address, abi: CosmicONFT721Abi, functionName: "mintBatch", args: [to, ids], ...(options.mintGas ? { gas: options.mintGas } : {}) });
-          if (options.mintsPerChain >= 100_000 && (start / batchSize) % 25 === 0) log(`chain ${chain.chainId}: minted ${start + n} of ${options.mintsPerChain}`);
-        }
-      }),
-    );
-    log(`minted ${options.mintsPerChain} per chain`);
+    // 1. Mints. With synthetic owners (large histories), only the holders' tokens first: the bulk is
+    // minted after the transfers and bridges, which would each take seconds on anvil once a chain
+    // holds hundreds of thousands of tokens.
+    const reserved = (k: number) => !options.owners || k < options.transfersPerChain || k >= options.mintsPerChain - options.bridgesPerChain;
+    const mintIndices = (which: (k: number) => boolean) =>
+      Promise.all(
+        deployments.chains.map(async (chain) => {
+          const s = signer(chain, deployer.privateKey);
+          const dep = cosmic(chain.chainId);
+          const ks = Array.from({ length: options.mintsPerChain }, (_, k) => k).filter(which);
+          for (let start = 0; start < ks.length; start += batchSize) {
+            const batch = ks.slice(start, start + batchSize);
+            const ids = batch.map((k) => tokenIdInRange(chain.eid, BigInt(k + 1)));
+            const to = batch.map((k) => (reserved(k) ? holders[k % holders.length]!.address : syntheticOwner(k % options.owners!)));
+            await s.write({ address: dep.address, abi: CosmicONFT721Abi, functionName: "mintBatch", args: [to, ids], ...(options.mintGas ? { gas: options.mintGas } : {}) });
+            if (ks.length >= 100_000 && (start / batchSize) % 25 === 0) log(`chain ${chain.chainId}: minted ${start + batch.length} of ${ks.length}`);
+          }
+        }),
+      );
+    await mintIndices(reserved);
+    if (!options.owners) log(`minted ${options.mintsPerChain} per chain`);
     // 2. Transfers: token k (owned by holder k%4) → holder (k+1)%4.
     await Promise.all(
       deployments.chains.map(async (chain) => {
@@ -148,6 +153,10 @@ export async function generateHistory(deployments: Deployments, options: History
       await sendToken({ signer: holderSigner(b, 1), deployment: legacyB, tokenId: 42n, dstEid: a.eid, to: holders[0]!.address });
     }
     await workers.idle();
+    if (options.owners) {
+      await mintIndices((k) => !reserved(k));
+      log(`minted ${options.mintsPerChain} per chain`);
+    }
     if ((options.settleBlocks ?? 35) > 0) await mineEmpty(deployments, options.settleBlocks ?? 35);
     log(`bridged ${options.bridgesPerChain} per chain (${workers.failed} failed)`);
     return {
