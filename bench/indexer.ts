@@ -513,6 +513,9 @@ async function main() {
       const pair: Partial<Record<Run["name"], Run>> = {};
       for (const name of order) {
         const last = i === repeat - 1 && name === "cosmic";
+        // On Postgres, Ponder's RPC cache (ponder_sync) is shared by every schema: empty it so the second
+        // of a pair fetches from the chains too (otherwise it reads the first one's logs and blocks).
+        if (db === "postgres") await dropSyncRows(devnet.deployments.chains.map((c) => c.chainId));
         log(`pair ${i + 1}/${repeat}: ${name}…`);
         const run = await runIndexer(name, name === "minimal" ? path.join(ROOT, "bench/minimal") : ROOT, devnet.deployments, deploymentsFile, i, devnet.anvils.map((a) => a.process.pid!));
         runs.push(run);
