@@ -474,7 +474,7 @@ async function loadSavedDevnet(dir: string, basePort: number, deploymentsFile: s
   const saved = JSON.parse(readFileSync(path.join(dir, "deployments.json"), "utf8")) as Deployments;
   const t0 = performance.now();
   const anvils = await Promise.all(
-    saved.chains.map((c, i) => startAnvil({ port: basePort + i, chainId: c.chainId, extraArgs: [...HUGE_ANVIL_ARGS, "--load-state", path.join(dir, `chain-${i}.json`)] })),
+    saved.chains.map(async (c, i) => startAnvil({ port: await freePort().catch(() => basePort + i), chainId: c.chainId, extraArgs: [...HUGE_ANVIL_ARGS, "--load-state", path.join(dir, `chain-${i}.json`)] })),
   );
   log(`loaded ${anvils.length} saved chains in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const deployments: Deployments = { ...saved, chains: saved.chains.map((c, i) => ({ ...c, rpcUrl: anvils[i]!.rpcUrl, wsUrl: undefined })) };
