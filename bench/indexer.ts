@@ -219,7 +219,8 @@ async function runIndexer(name: Run["name"], root: string, deployments: Deployme
   const url = `http://127.0.0.1:${port}`;
   let backfillPeakMb = Number.NaN;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${name} exited:\n${output.slice(-3000)}`);
+    // A V8 heap abort or a kill ends it with a signal (exitCode stays null).
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}):\n${output.slice(-3000)}`);
     if (Number.isNaN(backfillPeakMb) && output.includes("Completed backfill indexing")) backfillPeakMb = sampler.now().hwm;
     try {
       const status = (await (await fetch(`${url}/status`)).json()) as Record<string, { id: number; block?: { number: number } }>;
