@@ -474,9 +474,16 @@ async function ensureSavedHistory(basePort: number) {
 async function loadSavedDevnet(dir: string, basePort: number, deploymentsFile: string): Promise<{ deployments: Deployments; anvils: AnvilProcess[]; stop(): Promise<void> }> {
   const saved = JSON.parse(readFileSync(path.join(dir, "deployments.json"), "utf8")) as Deployments;
   const t0 = performance.now();
-  const anvils = await Promise.all(
+  const started = await Promise.allSettled(
     saved.chains.map(async (c, i) => startAnvil({ port: await freePort().catch(() => basePort + i), chainId: c.chainId, extraArgs: [...HUGE_ANVIL_ARGS, "--load-state", path.join(dir, `chain-${i}.json`)] })),
   );
+  const failure = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failure) {
+    // Stop the ones that did start (a port taken by another run fails one of them).
+    await Promise.all(started.map((r) => (r.status === "fulfilled" ? r.value.stop() : undefined)));
+    throw failure.reason;
+  }
+  const anvils = started.map((r) => (r as PromiseFulfilledResult<AnvilProcess>).value);
   log(`loaded ${anvils.length} saved chains in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const deployments: Deployments = { ...saved, chains: saved.chains.map((c, i) => ({ ...c, rpcUrl: anvils[i]!.rpcUrl, wsUrl: undefined })) };
   writeFileSync(deploymentsFile, `${JSON.stringify(deployments, null, 2)}\n`);
