@@ -6,8 +6,8 @@
  * Ponder merges the filters of one address list into one `eth_getLogs` per block range):
  * - Collection: every address of our collections on a chain in one list — ONFTs, adapters and the
  *   ERC-721s behind adapters — with the ONFT ABI: Transfer (ONFTs and adapted ERC-721s: holders,
- *   locks and unlocks), ONFTSent, ONFTReceived, PeerSet, OwnershipTransferred, MinterSet,
- *   MetadataUpdate. Handlers look the emitting address up in the setup and ignore what does not
+ *   locks and unlocks), ONFTSent, ONFTReceived, PeerSet, OwnershipTransferred,
+ *   MetadataUpdate and BatchMetadataUpdate (ERC-4906: rows the metadata follower reads). Handlers look the emitting address up in the setup and ignore what does not
  *   apply (an adapter emits no Transfer, an ERC-721 no ONFTSent). One `eth_getLogs` per range.
  * - EndpointV2: LzReceiveAlert filtered by receiver (our OApps) only. Endpoint and library events
  *   carry no indexed field, so nothing else of LayerZero can be scoped to our apps: our PacketSent is

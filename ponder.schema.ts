@@ -2,7 +2,7 @@
  * Onchain tables. Every row is written by exactly one chain — the chain id is part of every primary
  * key (except `collection`, a static row written once by its home chain's setup) — so the index is
  * the same whatever order Ponder's `multichain` ordering interleaves chains in, and a reorg on one
- * chain can never leave half of a cross-chain row behind (DESIGN.md §2, "Rows belong to one chain").
+ * chain can never leave half of a cross-chain row behind.
  * Cross-chain facts are joined at read time: a bridge is `bridge_send` (source chain) + `bridge_receive`
  * (destination chain) by guid; a token's omnichain location is derived from its `token` rows.
  */
@@ -236,6 +236,29 @@ export const activity = onchainTable(
     pk: primaryKey({ columns: [table.chainId, table.blockNumber, table.logIndex] }),
     orderIdx: index().on(table.orderKey),
     tokenIdx: index().on(table.collection, table.tokenId),
+  }),
+);
+
+/**
+ * ERC-4906 announcements of a collection deployment: `MetadataUpdate(id)` (fromTokenId = toTokenId)
+ * and `BatchMetadataUpdate(from, to)`. Followed off-chain (jobs/metadataFollower.ts), which
+ * re-resolves the tokens' metadata; handlers only record the log.
+ */
+export const metadataUpdate = onchainTable(
+  "metadata_update",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    blockNumber: t.bigint().notNull(),
+    logIndex: t.integer().notNull(),
+    contract: t.hex().notNull(),
+    collection: t.text().notNull(),
+    fromTokenId: t.bigint().notNull(),
+    toTokenId: t.bigint().notNull(),
+    txHash: t.hex().notNull(),
+    timestamp: t.bigint().notNull(),
+  }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.blockNumber, table.logIndex] }),
   }),
 );
 

@@ -31,6 +31,7 @@ import type { JobQueue } from "../jobs/types.js";
 import { createEventRoutes } from "./events/routes.js";
 import { loadTicketSecret, TicketKeys } from "./events/tickets.js";
 import { createJobRoutes } from "./jobs/routes.js";
+import { createWebhookRoutes } from "./webhooks/routes.js";
 import type { OpsConfig } from "../infra/opsConfig.js";
 import { createHealthRoutes } from "./health/routes.js";
 import { corsFromConfig } from "./http/cors.js";
@@ -65,10 +66,12 @@ export type AppDependencies = {
   tickets?: TicketKeys;
   /** Rate limits, CORS, health thresholds (infra/opsConfig.ts). Absent (unit tests): no global rate limit, no CORS. */
   ops?: OpsConfig;
+  /** The auth service, when the composition root built it (api/deps.ts); else built here. */
+  auth?: AuthService;
 };
 
 export function buildApp(deps: AppDependencies) {
-  const auth = new AuthService(deps);
+  const auth = deps.auth ?? new AuthService(deps);
   const requestDeps: RequestDeps = {
     config: deps.config,
     store: deps.store,
@@ -106,8 +109,8 @@ export function buildApp(deps: AppDependencies) {
 
   app.route("/", createAuthRoutes());
   app.route("/", createUserRoutes());
-  app.route("/", createNftRoutes());
-  app.route("/", createCollectionRoutes());
+  app.route("/", createNftRoutes({ jobs: deps.jobs }));
+  app.route("/", createCollectionRoutes({ jobs: deps.jobs }));
   app.route("/", createBridgeRoutes());
   app.route("/", createChainRoutes());
   const tickets = deps.tickets ?? new TicketKeys(loadTicketSecret(deps.config.events.ticketSecret, deps.config.dataDir), deps.config.events.codeStepSeconds);
@@ -116,6 +119,7 @@ export function buildApp(deps: AppDependencies) {
   const graphql = graphqlHandler({ tickets, limits: deps.ops?.graphql ?? DEFAULT_GRAPHQL_LIMITS });
   for (const path of GRAPHQL_PATHS) app.on(["GET", "POST"], path, graphql);
   app.route("/", createJobRoutes());
+  app.route("/", createWebhookRoutes());
   app.route("/", createHealthRoutes({ maxLagBlocks: deps.ops?.health.maxLagBlocks ?? 50, timeoutMs: deps.ops?.health.rpcTimeoutMs ?? 2_000, cacheMs: deps.ops?.health.cacheMs }));
   app.route("/", createMetricsRoutes(deps.ops?.metricsToken));
 

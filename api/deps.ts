@@ -17,6 +17,7 @@ import { startJobQueue } from "../jobs/index.js";
 import type { JobQueue } from "../jobs/types.js";
 import { type AppDependencies, buildApp } from "./app.js";
 import { JwtKeys } from "./auth/jwt.js";
+import { AuthService } from "./auth/service.js";
 import { loadNftSettings } from "./nfts/settings.js";
 import type { ChainVerifiers, SignatureVerifier } from "./auth/siwe.js";
 
@@ -63,17 +64,16 @@ export function createSigners(env: NodeJS.ProcessEnv, network: IndexerSetup | un
  * pool on INDEXED_SCHEMA (the views schema in production) or DATABASE_SCHEMA. Inside Ponder,
  * src/api/index.ts passes Ponder's own `db` instead.
  */
-export function indexedFromEnv(env: NodeJS.ProcessEnv): IndexedDb | undefined {
-  const schema = env.INDEXED_SCHEMA || env.DATABASE_SCHEMA;
-  if (!env.DATABASE_URL || !schema) return undefined;
-  return connectIndexedDb({ databaseUrl: env.DATABASE_URL, schema });
+function indexedFromEnv(databaseUrl: string | undefined, schema: string | undefined): IndexedDb | undefined {
+  if (!databaseUrl || !schema) return undefined;
+  return connectIndexedDb({ databaseUrl, schema });
 }
 
 export async function createDependencies(
   env: NodeJS.ProcessEnv = process.env,
   logger?: Logger,
   overrides: { indexed?: IndexedDb } = {},
-): Promise<AppDependencies & { close(): Promise<void> }> {
+): Promise<AppDependencies & { auth: AuthService; close(): Promise<void> }> {
   // Before anything can log: configured secrets are scrubbed from every line (infra/logger.ts).
   registerSecrets(secretsOfEnv(env));
   const loaded = loadConfig(env);
@@ -84,7 +84,7 @@ export async function createDependencies(
   const config =
     loaded.chains.length === 0 && network ? { ...loaded, chains: network.chains.map((c) => ({ chainId: c.chainId, rpcUrl: c.rpcUrl })) } : loaded;
   const signers = createSigners(env, network, log);
-  const indexed = overrides.indexed ?? indexedFromEnv(env);
+  const indexed = overrides.indexed ?? indexedFromEnv(loaded.databaseUrl, ops.indexedSchema);
   let store: OffchainStore | undefined;
   let kv: KeyValueStore | undefined;
   let jobs: JobQueue | undefined;
@@ -108,9 +108,14 @@ export async function createDependencies(
     const s = store;
     const k = kv;
     // Job queue (BullMQ on REDIS_URL, else in-process); its workers run here unless JOBS_WORKER=0.
-    jobs = await startJobQueue({ config, store: s, kv: k, logger: log, network, signers });
+    const nft = loadNftSettings(env, config.dataDir);
+    jobs = await startJobQueue({ config, store: s, kv: k, logger: log, network, signers, indexed, nft });
     const j = jobs;
+    const built: AppDependencies = { config, store: s, kv: k, logger: log, keys, verifiers: createChainVerifiers(config), network, signers, indexed, nft, jobs: j, ops };
     return {
+      ...built,
+      // One auth service per process: the REST app, Ponder's realtime and the companion share it.
+      auth: new AuthService(built),
       config,
       store: s,
       kv: k,
@@ -120,7 +125,7 @@ export async function createDependencies(
       network,
       signers,
       indexed,
-      nft: loadNftSettings(env, config.dataDir),
+      nft,
       jobs: j,
       ops,
       async close() {

@@ -1,5 +1,5 @@
 /**
- * The one way the server sends transactions on a chain (DESIGN.md §4): a viem wallet client whose
+ * The one way the server sends transactions on a chain: a viem wallet client whose
  * account has a nonce manager (concurrent sends never collide), a gas cap, receipt confirmation, and
  * a record of every transaction sent. The private key stays inside the viem account: it is never
  * logged, returned or put in an error.
@@ -371,6 +371,8 @@ export function createChainSigner(options: SignerOptions) {
       skipSimulation?: boolean;
       /** Gas limit to send with, when the caller has already estimated (skips estimation). */
       gas?: bigint;
+      /** Called once the transaction is sent, before its receipt is awaited (a failure here is ignored). */
+      onSent?: (hash: Hash) => unknown;
     }): Promise<TransactionReceipt> {
       const request = {
         address: params.address,
@@ -394,6 +396,7 @@ export function createChainSigner(options: SignerOptions) {
         to: params.address,
       };
       sent.push(record);
+      if (params.onSent) await Promise.resolve().then(() => params.onSent!(hash)).catch(() => {});
       return await confirm(record, nonce);
     },
   };

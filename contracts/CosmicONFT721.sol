@@ -23,6 +23,8 @@ contract CosmicONFT721 is ONFT721 {
     event MinterSet(address indexed account, bool allowed);
     /// @dev ERC-4906: metadata of `_tokenId` changed.
     event MetadataUpdate(uint256 _tokenId);
+    /// @dev ERC-4906: metadata of every token in `[_fromTokenId, _toTokenId]` changed.
+    event BatchMetadataUpdate(uint256 _fromTokenId, uint256 _toTokenId);
 
     error NotMinter(address account);
     error TokenIdOutOfRange(uint256 tokenId, uint32 localEid);
@@ -82,6 +84,12 @@ contract CosmicONFT721 is ONFT721 {
         _requireOwned(_tokenId);
         _tokenURIs[_tokenId] = _uri;
         emit MetadataUpdate(_tokenId);
+    }
+
+    /// @notice Announces (ERC-4906) that the metadata behind the ids `[_fromTokenId, _toTokenId]` changed,
+    ///         e.g. after the JSON behind `baseURI` was republished; indexers and marketplaces re-read them.
+    function emitBatchMetadataUpdate(uint256 _fromTokenId, uint256 _toTokenId) external onlyMinter {
+        emit BatchMetadataUpdate(_fromTokenId, _toTokenId);
     }
 
     function tokenURI(uint256 _tokenId) public view override returns (string memory) {

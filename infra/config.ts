@@ -66,6 +66,25 @@ export type Config = {
     /** Run the job workers in this process (false: enqueue only, workers run in `jobs/main.ts`). */
     runWorkers: boolean;
   };
+  /** Webhook deliveries (docs/webhooks.md). */
+  webhooks: {
+    /** Attempts per delivery (first included) before it is dead-lettered. */
+    maxAttempts: number;
+    /** First retry delay; doubles at each attempt (capped at 5 min). */
+    backoffMs: number;
+    /** One attempt's whole request (connect to end of response). */
+    timeoutMs: number;
+    /** After a rotation the previous secret still signs (second signature) this long. */
+    secretOverlapSeconds: number;
+    /** How often pending deliveries are handed to the job queue (and lost jobs re-queued). */
+    sweepMs: number;
+    /** Attempts in flight per worker process (the `webhooks` queue's worker slots). */
+    concurrency: number;
+    /** Events kept for replay. */
+    eventRetentionSeconds: number;
+    /** `host:port` exempt from the SSRF check (local receivers in development and tests only). */
+    allowHosts: string[];
+  };
 };
 
 /**
@@ -142,6 +161,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       EVENTS_CHECKIN_CLOSES_AFTER_SECONDS: envInt(3 * 3600),
       JOBS_ATTEMPTS: envInt(5, 1),
       JOBS_BACKOFF_MS: envInt(1000, 0),
+      WEBHOOK_MAX_ATTEMPTS: envInt(8, 1, 50),
+      WEBHOOK_BACKOFF_MS: envInt(2000, 0),
+      WEBHOOK_TIMEOUT_MS: envInt(5000, 100, 60_000),
+      WEBHOOK_SECRET_OVERLAP_SECONDS: envInt(86_400, 0),
+      WEBHOOK_SWEEP_MS: envInt(1000, 50, 600_000),
+      WEBHOOK_CONCURRENCY: envInt(16, 1, 1000),
+      WEBHOOK_EVENT_RETENTION_SECONDS: envInt(7 * 86_400, 60),
     })
     .safeParse(env);
   if (!ints.success) throw new ConfigError(configIssues(ints.error));
@@ -211,6 +237,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       attempts: n.JOBS_ATTEMPTS,
       backoffMs: n.JOBS_BACKOFF_MS,
       runWorkers: env.JOBS_WORKER !== "0" && env.JOBS_WORKER !== "false",
+    },
+    webhooks: {
+      maxAttempts: n.WEBHOOK_MAX_ATTEMPTS,
+      backoffMs: n.WEBHOOK_BACKOFF_MS,
+      timeoutMs: n.WEBHOOK_TIMEOUT_MS,
+      secretOverlapSeconds: n.WEBHOOK_SECRET_OVERLAP_SECONDS,
+      sweepMs: n.WEBHOOK_SWEEP_MS,
+      concurrency: n.WEBHOOK_CONCURRENCY,
+      eventRetentionSeconds: n.WEBHOOK_EVENT_RETENTION_SECONDS,
+      allowHosts: (env.WEBHOOK_ALLOW_HOSTS ?? "").split(",").map((h) => h.trim().toLowerCase()).filter(Boolean),
     },
   };
 }

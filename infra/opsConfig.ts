@@ -27,6 +27,9 @@ export type OpsConfig = {
     bridgeTrackerPollMs: number;
     /** How long a bridge's completion push waits for the tracker's last steps (bridge:updated first). */
     bridgeHoldMs: number;
+    /** Resume log (realtime/pushLog.ts): pushes kept in the Redis Stream this long, and at most this many. */
+    resumeRetentionSeconds: number;
+    resumeMaxPushes: number;
   };
   /** Schema of the indexed tables for processes outside Ponder (the views schema in production). */
   indexedSchema: string | undefined;
@@ -59,12 +62,14 @@ const schema = z.object({
   REALTIME_ALLOW_ANONYMOUS: bool(true),
   REALTIME_NOTIFIER: bool(true),
   REALTIME_POLL_MS: int(100, 10),
-  REALTIME_IDLE_TICK_MS: int(1_000, 50, 600_000),
+  REALTIME_IDLE_TICK_MS: int(10_000, 50, 600_000),
   REALTIME_FINALITY_BLOCKS: int(30, 1),
   REALTIME_MAX_EVENT_AGE_SECONDS: int(3600, 1),
   REALTIME_BRIDGE_TRACKER: bool(true),
   REALTIME_BRIDGE_TRACKER_POLL_MS: int(250, 10),
   REALTIME_BRIDGE_HOLD_MS: int(2_000, 0, 60_000),
+  REALTIME_RESUME_RETENTION_SECONDS: int(3_600, 1, 7 * 86_400),
+  REALTIME_RESUME_MAX_PUSHES: int(100_000, 10, 10_000_000),
   INDEXED_SCHEMA: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, "must be a Postgres schema name").optional(),
   DATABASE_SCHEMA: z.string().optional(),
   RATE_LIMIT_WINDOW_SECONDS: int(60, 1),
@@ -124,6 +129,8 @@ export function loadOpsConfig(env: NodeJS.ProcessEnv = process.env): OpsConfig {
       bridgeTracker: e.REALTIME_BRIDGE_TRACKER,
       bridgeTrackerPollMs: e.REALTIME_BRIDGE_TRACKER_POLL_MS,
       bridgeHoldMs: e.REALTIME_BRIDGE_HOLD_MS,
+      resumeRetentionSeconds: e.REALTIME_RESUME_RETENTION_SECONDS,
+      resumeMaxPushes: e.REALTIME_RESUME_MAX_PUSHES,
     },
     indexedSchema,
     rateLimit: { windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS, perIp: e.RATE_LIMIT_PER_IP, perWallet: e.RATE_LIMIT_PER_WALLET, graphqlPerIp: e.RATE_LIMIT_GRAPHQL_PER_IP },

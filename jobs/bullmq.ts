@@ -32,9 +32,11 @@ export class BullJobQueue implements JobQueue {
       lockDurationMs?: number;
       /** How often workers look for stalled jobs (BullMQ default 30 s). */
       stalledIntervalMs?: number;
+      /** BullMQ queue name (default `jobs`; webhook deliveries have their own, jobs/index.ts). */
+      name?: string;
     },
   ) {
-    this.queue = new Queue(QUEUE_NAME, { connection: { url: options.redisUrl }, prefix: `${options.prefix}bull` });
+    this.queue = new Queue(options.name ?? QUEUE_NAME, { connection: { url: options.redisUrl }, prefix: `${options.prefix}bull` });
     this.queue.on("error", (error) => this.log.warn({ err: error }, "job queue connection error"));
   }
 
@@ -43,7 +45,8 @@ export class BullJobQueue implements JobQueue {
   }
 
   async enqueue(request: EnqueueRequest) {
-    const result = await insertJob(this.db, request, this.options.attempts);
+    const attempts = request.attempts ?? this.options.attempts;
+    const result = await insertJob(this.db, request, attempts);
     if (!result.created) return result;
     try {
       await this.queue.add(
@@ -51,8 +54,8 @@ export class BullJobQueue implements JobQueue {
         {},
         {
           jobId: result.job.id,
-          attempts: this.options.attempts,
-          backoff: { type: "exponential", delay: this.options.backoffMs },
+          attempts,
+          backoff: { type: "exponential", delay: request.backoffMs ?? this.options.backoffMs },
           removeOnComplete: { count: 1000 },
           removeOnFail: { count: 5000 },
         },
@@ -67,7 +70,7 @@ export class BullJobQueue implements JobQueue {
   async start() {
     if (this.worker) return;
     this.worker = new Worker(
-      QUEUE_NAME,
+      this.options.name ?? QUEUE_NAME,
       async (job) => {
         const { outcome } = await runAttempt(this.db, job.id!, job.attemptsMade + 1, this.handlers.get(job.name), { signal: this.abort.signal, log: this.log });
         if (outcome === "retry") throw new Error("attempt failed (see the job's error)");

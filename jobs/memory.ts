@@ -12,7 +12,7 @@ import type { EnqueueRequest, JobHandler, JobQueue } from "./types.js";
 export class MemoryJobQueue implements JobQueue {
   readonly kind = "memory" as const;
   private readonly handlers = new Map<string, JobHandler>();
-  private readonly pending: { id: string; type: string; attempt: number }[] = [];
+  private readonly pending: { id: string; type: string; attempt: number; backoffMs?: number }[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly running = new Set<Promise<void>>();
   private readonly abort = new AbortController();
@@ -30,9 +30,9 @@ export class MemoryJobQueue implements JobQueue {
   }
 
   async enqueue(request: EnqueueRequest) {
-    const result = await insertJob(this.db, request, this.options.attempts);
+    const result = await insertJob(this.db, request, request.attempts ?? this.options.attempts);
     if (result.created && this.started) {
-      this.pending.push({ id: result.job.id, type: request.type, attempt: 1 });
+      this.pending.push({ id: result.job.id, type: request.type, attempt: 1, ...(request.backoffMs !== undefined ? { backoffMs: request.backoffMs } : {}) });
       this.pump();
     }
     return result;
@@ -41,7 +41,8 @@ export class MemoryJobQueue implements JobQueue {
   async start() {
     if (this.started) return;
     this.started = true;
-    for (const row of await activeJobs(this.db)) this.pending.push({ id: row.id, type: row.type, attempt: Math.min(row.attempts + 1, row.maxAttempts) });
+    // Only the types this queue runs (webhook deliveries have a queue of their own, jobs/index.ts).
+    for (const row of await activeJobs(this.db)) if (this.handlers.has(row.type)) this.pending.push({ id: row.id, type: row.type, attempt: Math.min(row.attempts + 1, row.maxAttempts) });
     this.pump();
   }
 
@@ -57,7 +58,7 @@ export class MemoryJobQueue implements JobQueue {
     }
   }
 
-  private async runOne(item: { id: string; type: string; attempt: number }) {
+  private async runOne(item: { id: string; type: string; attempt: number; backoffMs?: number }) {
     try {
       const { outcome } = await runAttempt(this.db, item.id, item.attempt, this.handlers.get(item.type), { signal: this.abort.signal, log: this.log });
       if (outcome === "retry" && !this.closed) {
@@ -65,7 +66,7 @@ export class MemoryJobQueue implements JobQueue {
           this.timers.delete(timer);
           this.pending.push({ ...item, attempt: item.attempt + 1 });
           this.pump();
-        }, backoffDelay(this.options.backoffMs, item.attempt));
+        }, backoffDelay(item.backoffMs ?? this.options.backoffMs, item.attempt));
         this.timers.add(timer);
       }
     } catch (error) {

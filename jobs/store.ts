@@ -1,6 +1,6 @@
 /** Job rows in `offchain.jobs`: what GET /jobs/:id shows, written by whichever queue runs the job. */
 import { randomUUID } from "node:crypto";
-import { eq, sql } from "drizzle-orm";
+import { desc, eq, sql } from "drizzle-orm";
 import type { OffchainDb } from "../offchain/store.js";
 import { jobs } from "../offchain/tables/events.js";
 import type { EnqueueRequest, JobContext, JobHandler, JobRow } from "./types.js";
@@ -21,6 +21,7 @@ export async function insertJob(db: OffchainDb, request: EnqueueRequest, maxAtte
         status: "queued",
         data: request.data,
         dedupeKey: request.dedupeKey ?? null,
+        progress: request.progress ?? null,
         createdBy: request.createdBy,
         attempts: 0,
         maxAttempts,
@@ -37,6 +38,12 @@ export async function insertJob(db: OffchainDb, request: EnqueueRequest, maxAtte
 
 export async function getJob(db: OffchainDb, id: string): Promise<JobRow | undefined> {
   const [row] = await db.select().from(jobs).where(eq(jobs.id, id)).limit(1);
+  return row;
+}
+
+/** The latest job holding `dedupeKey`, whatever its status (idempotent replays: the same key answers with the same job). */
+export async function latestJobByKey(db: OffchainDb, dedupeKey: string): Promise<JobRow | undefined> {
+  const [row] = await db.select().from(jobs).where(eq(jobs.dedupeKey, dedupeKey)).orderBy(desc(jobs.createdAt)).limit(1);
   return row;
 }
 
@@ -72,6 +79,7 @@ export async function runAttempt(
   const ctx: JobContext = {
     jobId: id,
     attempt,
+    maxAttempts: row.maxAttempts,
     signal: options.signal,
     log,
     progress: async (progress) => {

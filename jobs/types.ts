@@ -1,6 +1,8 @@
 /** The job abstraction shared by the BullMQ queue and the in-process fallback. */
 import type { ServerSigners } from "../chain/serverSigners.js";
 import type { IndexerSetup } from "../indexer/setup.js";
+import type { IndexedDb } from "../api/indexed/db.js";
+import type { NftSettings } from "../api/nfts/settings.js";
 import type { Config } from "../infra/config.js";
 import type { Logger } from "../infra/logger.js";
 import type { KeyValueStore } from "../infra/redis.js";
@@ -17,12 +19,18 @@ export type WorkerDeps = {
   logger: Logger;
   network?: IndexerSetup;
   signers?: ServerSigners;
+  /** The indexed tables (NFT jobs: collection refresh, ERC-4906 follow-ups, mints' first serials). */
+  indexed?: IndexedDb;
+  /** NFT/metadata settings; defaults when absent. */
+  nft?: NftSettings;
 };
 
 export type JobContext = {
   jobId: string;
   /** 1 for the first run. */
   attempt: number;
+  /** Attempts the job has in all (the last one fails it for good). */
+  maxAttempts?: number;
   /** Persists progress (shown by GET /jobs/:id). */
   progress(progress: Record<string, unknown>): Promise<void>;
   /** Aborted when the queue closes: stop between units of work, the job resumes later. */
@@ -44,6 +52,11 @@ export type EnqueueRequest = {
   createdBy: string;
   /** At most one queued/running/retrying job per key; enqueueing again returns that one. */
   dedupeKey?: string;
+  /** Progress shown while the job is queued (GET /jobs/:id). */
+  progress?: Record<string, unknown>;
+  /** Attempts and first retry delay of this job (default: the queue's JOBS_ATTEMPTS / JOBS_BACKOFF_MS). */
+  attempts?: number;
+  backoffMs?: number;
 };
 
 export interface JobQueue {

@@ -4,18 +4,15 @@
  * fans out the `realtime` channel of Redis to its sockets, and runs the notifier (one tick at a
  * time across all companions). See docs/realtime.md.
  */
-import { AuthService } from "../api/auth/service.js";
 import { createDependencies } from "../api/deps.js";
-import { connectIndexedDb } from "../api/indexed/db.js";
 import { loadOpsConfig } from "../infra/opsConfig.js";
 import { startRealtime } from "./service.js";
 
 const ops = loadOpsConfig(process.env);
 // Job workers run in the API / jobs processes, not here (enqueue-only queue handle).
+// The read pool on the index and the auth service are the composition root's (api/deps.ts): one each.
 const deps = await createDependencies({ ...process.env, JOBS_WORKER: process.env.JOBS_WORKER ?? "0" });
-const indexed =
-  deps.config.databaseUrl && ops.indexedSchema ? connectIndexedDb({ databaseUrl: deps.config.databaseUrl, schema: ops.indexedSchema, max: 4 }) : undefined;
-const service = await startRealtime({ ...deps, auth: new AuthService(deps), indexed, ops, trustProxy: deps.config.trustProxy });
+const service = await startRealtime({ ...deps, indexed: deps.indexed, ops, trustProxy: deps.config.trustProxy });
 
 let closing = false;
 const shutdown = () => {
@@ -23,7 +20,7 @@ const shutdown = () => {
   closing = true;
   void service
     .close()
-    .then(() => Promise.allSettled([indexed?.close(), deps.close()]))
+    .then(() => deps.close())
     .finally(() => process.exit(0));
 };
 process.once("SIGINT", shutdown);

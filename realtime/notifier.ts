@@ -33,7 +33,9 @@ import {
 import type { KeyValueStore } from "../infra/redis.js";
 import { type TickLoop, startTickLoop } from "../infra/tickLoop.js";
 import type { OffchainStore } from "../offchain/store.js";
-import { type Envelope, REALTIME_CHANNEL } from "./protocol.js";
+import { type Envelope, REALTIME_WAKE_CHANNEL } from "./protocol.js";
+import { publishPush } from "./pushLog.js";
+import { recordWebhookEvents, releaseConfirmed } from "../webhooks/outbox.js";
 import { lifecycleStatus, stuckReason } from "../domain/bridge/lifecycle.js";
 import { loadProgress } from "../domain/bridge/progressStore.js";
 import { type SendOfUpdate, bridgeUpdates } from "./bridgeUpdates.js";
@@ -51,7 +53,11 @@ export type NotifierOptions = {
   logger: Logger;
   /** Tick interval while no commit notification can wake the notifier. Default 100. */
   intervalMs?: number;
-  /** Tick interval while `indexed.commits` is live: ticks run on each commit, this is a safety net. Default 1000. */
+  /**
+   * Tick interval while `indexed.commits` is live: ticks run on each commit and on every wake (this
+   * process's tracker, or any process's through `REALTIME_WAKE_CHANNEL`), this is a safety net.
+   * Default 10000. A held completion schedules its own tick for when its hold ends.
+   */
   idleTickMs?: number;
   /** Blocks a reorg can reach (Ponder: 30 on unknown chains such as the devnet). */
   finalityBlocks?: number;
@@ -65,10 +71,12 @@ export type NotifierOptions = {
    * (so its bridge:updated pushes precede it), while the tracker is reading that chain.
    */
   bridgeHoldMs?: number;
+  /** Attempts of each webhook delivery created for the pushes (webhooks/outbox.ts). Default 8. */
+  webhookMaxAttempts?: number;
   now?: () => number;
 };
 
-export type TickResult = { leader: boolean; pushed: number; retracted: number; stuck: number };
+export type TickResult = { leader: boolean; pushed: number; retracted: number; stuck: number; skipped?: boolean };
 
 type ActivityRow = typeof activity.$inferSelect;
 type Row = Record<string, unknown>;
@@ -116,7 +124,16 @@ function toHandled(r: Row): Handled {
 export class Notifier {
   private loop: TickLoop | undefined;
   private unsubscribe: (() => void) | undefined;
+  private unsubscribeWake: Promise<(() => Promise<void>) | undefined> | undefined;
   private lastStuckScan = 0;
+  /**
+   * What the last full leader tick saw (the index's checkpoint vector, caught up on every chain)
+   * and the earliest instant a held row may go out; `dirty` = a commit or a wake since. An idle
+   * tick with nothing new costs one checkpoint read, no transaction.
+   */
+  private settled: { vector: string } | undefined;
+  private nextRelease: number | undefined;
+  private dirty = true;
   private readonly log: Logger;
   private readonly o: Required<Omit<NotifierOptions, "indexed" | "store" | "kv" | "logger">>;
 
@@ -124,13 +141,14 @@ export class Notifier {
     this.log = deps.logger.child({ component: "notifier" });
     this.o = {
       intervalMs: deps.intervalMs ?? 100,
-      idleTickMs: deps.idleTickMs ?? 1_000,
+      idleTickMs: deps.idleTickMs ?? 10_000,
       finalityBlocks: deps.finalityBlocks ?? 30,
       maxEventAgeSeconds: deps.maxEventAgeSeconds ?? 3600,
       stuckAfterSeconds: deps.stuckAfterSeconds ?? 900,
       stuckScanIntervalMs: deps.stuckScanIntervalMs ?? 15_000,
       maxBlocksPerTick: deps.maxBlocksPerTick ?? 2_000,
       bridgeHoldMs: deps.bridgeHoldMs ?? 2_000,
+      webhookMaxAttempts: deps.webhookMaxAttempts ?? 8,
       now: deps.now ?? Date.now,
     };
   }
@@ -142,33 +160,53 @@ export class Notifier {
   start() {
     const commits = this.deps.indexed.commits;
     this.loop = startTickLoop({
-      tick: () => this.tick(),
-      intervalMs: () => (commits?.live ? this.o.idleTickMs : this.o.intervalMs),
+      tick: () => this.tick({ skipIfSettled: !!commits?.live }),
+      intervalMs: () => {
+        const base = commits?.live ? this.o.idleTickMs : this.o.intervalMs;
+        return this.nextRelease === undefined ? base : Math.max(0, Math.min(base, this.nextRelease - this.o.now()));
+      },
       onError: (error) => this.log.warn({ err: error }, "notifier tick failed (retrying)"),
     });
-    this.unsubscribe = commits?.subscribe(() => this.loop?.wake());
+    this.unsubscribe = commits?.subscribe(() => this.wake());
+    // Another process's tracker stored progress (no commit announces it).
+    this.unsubscribeWake = this.deps.kv.subscribe(REALTIME_WAKE_CHANNEL, () => this.wake()).catch((error) => {
+      this.log.warn({ err: error }, "notifier: wake channel unavailable (idle tick only)");
+      return undefined;
+    });
     return this;
   }
 
-  /** Runs a tick now (e.g. the bridge tracker stored new progress). */
+  /** Runs a full tick now (e.g. a bridge tracker stored new progress). */
   wake() {
+    this.dirty = true;
     this.loop?.wake();
   }
 
   /** Waits for the tick in progress (its state commits), then stops. */
   async stop() {
     this.unsubscribe?.();
+    await (await this.unsubscribeWake)?.().catch(() => {});
     await this.loop?.stop();
     this.loop = undefined;
   }
 
-  async tick(): Promise<TickResult> {
+  /**
+   * One pass over the index. `skipIfSettled` (the loop's ticks while commits are announced): return
+   * at once when nothing can have changed since the last full pass — no commit and no wake since,
+   * nothing held, the same checkpoints, no stuck scan due.
+   */
+  async tick(options: { skipIfSettled?: boolean } = {}): Promise<TickResult> {
     const checkpoints = await readIndexerCheckpoints(this.deps.indexed);
     // The index's position: a handled row missing under one vector is only retracted once it is
     // still missing under another (see "missing" below).
     const vector = checkpoints.map((c) => `${c.chainId}:${c.checkpoint}`).join(",");
+    const stuckDue = this.o.now() - this.lastStuckScan >= this.o.stuckScanIntervalMs;
+    if (options.skipIfSettled && !this.dirty && !stuckDue && this.nextRelease === undefined && this.settled?.vector === vector) return { leader: true, pushed: 0, retracted: 0, stuck: 0, skipped: true };
+    this.dirty = false;
+    let nextRelease: number | undefined;
     const indexedChains = new Set(checkpoints.map((c) => c.chainId));
     const published: Envelope[] = [];
+    let caughtUp = true;
     const result = await this.deps.store.db.transaction(async (tx) => {
       const lock = rowsOf(await tx.execute(sql`SELECT pg_try_advisory_xact_lock(${NOTIFIER_LOCK_KEY}) AS ok`));
       if (!lock[0]?.ok) return { leader: false, pushed: 0, retracted: 0, stuck: 0 };
@@ -186,6 +224,7 @@ export class Notifier {
       const retractions: Envelope[] = [];
 
       for (const cp of checkpoints) {
+        if (bounds.get(cp.chainId)! < cp.block) caughtUp = false;
         const starting = !cursors.has(cp.chainId);
         const cursor = cursors.get(cp.chainId) ?? cp.block;
         const hi = bounds.get(cp.chainId)!;
@@ -224,6 +263,8 @@ export class Notifier {
             DESTINATION_TYPES.has(row.type) && !!row.guid && progress.trackerActive && !progress.final.has(row.guid.toLowerCase()) && this.o.now() - heldSince < this.o.bridgeHoldMs;
           const generation = previous?.state === "retracted" ? previous.generation + 1 : (previous?.generation ?? 0);
           const state: RowState = starting || tooOld ? "silent" : waitsForSend || waitsForSteps ? "held" : "pushed";
+          // Held for the tracker: tick again when the hold ends (held for its send: a commit brings it).
+          if (state === "held" && waitsForSteps) nextRelease = Math.min(nextRelease ?? Infinity, heldSince + this.o.bridgeHoldMs);
           if (previous?.state === "held" && state === "held") continue;
           envelope.id = generation ? `${id}#${generation}` : id;
           await tx.execute(sql`INSERT INTO offchain.realtime_pushed (id, chain_id, block_number, type, rooms, data, state, push_id, generation)
@@ -271,12 +312,22 @@ export class Notifier {
         published.push(...announced);
         stuck = announced.length;
       }
+      // Webhook deliveries of these pushes, and of earlier ones whose confirmations are now reached,
+      // in the same transaction (webhooks/outbox.ts): they exist exactly when the state commits.
+      await recordWebhookEvents(tx, published, { maxAttempts: this.o.webhookMaxAttempts });
+      await releaseConfirmed(tx, checkpoints);
       // Published inside the transaction: a failed publish rolls the state back (retried next tick).
-      for (const envelope of published) await this.deps.kv.publish(REALTIME_CHANNEL, JSON.stringify(envelope));
+      // Each push is also appended to the resume log (realtime/pushLog.ts), once.
+      for (const envelope of published) await publishPush(this.deps.kv, envelope);
       for (const { row, envelope } of ordered) this.count(row, envelope);
       if (ordered.length) notifierLag.set(Math.max(0, nowSeconds - Number(ordered.at(-1)!.row.timestamp)));
       return { leader: true, pushed: ordered.length, retracted: retractions.length, stuck };
+    }).catch((error) => {
+      this.dirty = true;
+      throw error;
     });
+    this.nextRelease = nextRelease;
+    this.settled = result.leader && caughtUp ? { vector } : undefined;
     if (result.leader && this.o.now() - this.lastStuckScan >= this.o.stuckScanIntervalMs) this.lastStuckScan = this.o.now();
     if (published.length) this.log.debug({ ...result }, "notifier published");
     return result;

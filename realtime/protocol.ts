@@ -12,20 +12,28 @@ import { getAddress, isAddress } from "viem";
 import { z } from "zod";
 
 export const REALTIME_CHANNEL = "realtime";
+/** "Something changed that no index commit announces" (a tracker stored bridge progress): notifiers tick. */
+export const REALTIME_WAKE_CHANNEL = "realtime:wake";
 
 export const PUSH_TYPES = [
   "nft:minted",
   "nft:transferred",
+  "nft:burned",
   "bridge:initiated",
+  "bridge:updated",
   "bridge:completed",
   "bridge:failed",
   "bridge:stuck",
   "event:registered",
   "event:attended",
+  "nft:metadata",
+  "mint:completed",
+  "mint:failed",
   "reorg",
 ] as const;
 
-export type Envelope = { type: string; rooms: string[]; data: Record<string, unknown>; id?: string };
+/** `seq`: the resume log entry id, set by realtime/pushLog.ts on the channel message. */
+export type Envelope = { type: string; rooms: string[]; data: Record<string, unknown>; id?: string; seq?: string };
 
 const ROOM_ID = /^[\w.:-]{1,100}$/;
 
@@ -60,6 +68,9 @@ export const ClientMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("subscribe"), rooms: z.array(z.string()).min(1).max(100) }),
   z.object({ type: z.literal("unsubscribe"), rooms: z.array(z.string()).min(1).max(100) }),
   z.object({ type: z.literal("ping") }),
+  // Resume after the last push received: rooms (optional) are joined first, then the missed pushes
+  // of the socket's rooms are replayed in order (or `resync` when the log no longer has that id).
+  z.object({ type: z.literal("resume"), after: z.string().min(1).max(300), rooms: z.array(z.string()).max(100).optional() }),
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
@@ -89,7 +100,7 @@ export function parseEnvelope(message: string): Envelope | undefined {
     const value = JSON.parse(message) as Envelope;
     if (typeof value?.type !== "string" || !Array.isArray(value.rooms)) return undefined;
     const rooms = value.rooms.map(canonicalRoom).filter((r): r is string => r !== undefined);
-    return { type: value.type, rooms, data: value.data && typeof value.data === "object" ? value.data : {}, ...(typeof value.id === "string" ? { id: value.id } : {}) };
+    return { type: value.type, rooms, data: value.data && typeof value.data === "object" ? value.data : {}, ...(typeof value.id === "string" ? { id: value.id } : {}), ...(typeof value.seq === "string" ? { seq: value.seq } : {}) };
   } catch {
     return undefined;
   }

@@ -18,6 +18,7 @@ import type { Logger } from "../infra/logger.js";
 import { wsConnections, wsDropped, wsMessages } from "../infra/metrics.js";
 import type { KeyValueStore, Unsubscribe } from "../infra/redis.js";
 import { canonicalRoom, CLOSE, ClientMessage, type Envelope, parseEnvelope, REALTIME_CHANNEL } from "./protocol.js";
+import { compareSeq, PushLog } from "./pushLog.js";
 
 /** ws's frame encoder (exported at runtime, not in @types/ws). */
 const Sender = (wsModule as unknown as { Sender: { frame(data: Buffer, options: { fin: boolean; rsv1: boolean; opcode: number; mask: boolean; readOnly: boolean }): Buffer[] } }).Sender;
@@ -50,7 +51,14 @@ type Client = {
   alive: boolean;
   errors: number;
   expiryTimer?: NodeJS.Timeout;
+  /** While a resume replays the log, live pushes for this socket wait here (sent after, deduplicated by seq). */
+  replay?: { buffer: { seq?: string; text: string }[]; bytes: number };
+  /** Ids of the last pushes sent live (a `resume` message sent later does not replay them again). */
+  sentIds: Set<string>;
 };
+
+const SENT_IDS_KEPT = 1_000;
+const REPLAY_BATCH = 500;
 
 export type RealtimeServer = {
   port: number;
@@ -89,6 +97,7 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
   // registers its socket after the message went by, and is checked against these.
   let recent: { at: number; revocation: Revocation }[] = [];
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const pushLog = new PushLog(options.kv);
 
   const server = createServer((req, res) => {
     if (req.url === "/health") {
@@ -168,26 +177,98 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
     let parsed: ClientMessage;
     try {
       const result = ClientMessage.safeParse(JSON.parse(raw));
-      if (!result.success) return protocolError(client, "BAD_MESSAGE", "expected {type: subscribe|unsubscribe, rooms: string[]} or {type: ping}");
+      if (!result.success) return protocolError(client, "BAD_MESSAGE", "expected {type: subscribe|unsubscribe, rooms: string[]}, {type: resume, after: <push id>, rooms?: string[]} or {type: ping}");
       parsed = result.data;
     } catch {
       return protocolError(client, "MALFORMED_JSON", "messages are JSON");
     }
     if (parsed.type === "ping") return void reply(client, { type: "pong", at: Date.now() });
-    const names = parsed.rooms.map((r) => ({ raw: r, room: canonicalRoom(r) }));
-    const invalid = names.filter((n) => !n.room).map((n) => n.raw);
-    if (invalid.length) return protocolError(client, "INVALID_ROOM", `unknown room name(s): ${invalid.slice(0, 5).join(", ")}`);
-    const valid = names.map((n) => n.room!);
+    if (parsed.type === "resume") return resume(client, parsed.after, parsed.rooms ?? []);
     if (parsed.type === "unsubscribe") {
+      const valid = validRooms(client, parsed.rooms);
+      if (!valid) return;
       for (const room of valid) leave(client, room);
       return void reply(client, { type: "unsubscribed", rooms: valid });
     }
+    subscribe(client, parsed.rooms);
+  };
+
+  /** Canonical names, or undefined after a protocol error. */
+  const validRooms = (client: Client, raw: string[]): string[] | undefined => {
+    const names = raw.map((r) => ({ raw: r, room: canonicalRoom(r) }));
+    const invalid = names.filter((n) => !n.room).map((n) => n.raw);
+    if (invalid.length) return void protocolError(client, "INVALID_ROOM", `unknown room name(s): ${invalid.slice(0, 5).join(", ")}`);
+    return names.map((n) => n.room!);
+  };
+
+  /** Joins rooms (false after a protocol error). */
+  const subscribe = (client: Client, raw: string[]): boolean => {
+    const valid = validRooms(client, raw);
+    if (!valid) return false;
     // A user room is private to its wallet.
     const foreign = valid.filter((r) => r.startsWith("user:") && r !== `user:${client.principal?.address}`);
-    if (foreign.length) return protocolError(client, "FORBIDDEN_ROOM", "user rooms are only open to their own wallet (sign in)");
-    if (new Set([...client.rooms, ...valid]).size > maxRooms) return protocolError(client, "TOO_MANY_ROOMS", `at most ${maxRooms} rooms per socket`);
+    if (foreign.length) return (protocolError(client, "FORBIDDEN_ROOM", "user rooms are only open to their own wallet (sign in)"), false);
+    if (new Set([...client.rooms, ...valid]).size > maxRooms) return (protocolError(client, "TOO_MANY_ROOMS", `at most ${maxRooms} rooms per socket`), false);
     for (const room of valid) join(client, room);
     reply(client, { type: "subscribed", rooms: valid });
+    return true;
+  };
+
+  /** One push as this socket receives it (its rooms only), or undefined when none match. */
+  const pushText = (client: Client, envelope: Envelope): string | undefined => {
+    const matched = envelope.rooms.filter((r) => client.rooms.has(r));
+    if (!matched.length) return undefined;
+    return `{"type":${JSON.stringify(envelope.type)},"id":${JSON.stringify(envelope.id ?? null)},"data":${JSON.stringify(envelope.data)},"rooms":${JSON.stringify(matched)}}`;
+  };
+
+  const remember = (client: Client, id: string | undefined) => {
+    if (!id) return;
+    client.sentIds.add(id);
+    if (client.sentIds.size > SENT_IDS_KEPT) client.sentIds.delete(client.sentIds.values().next().value!);
+  };
+
+  /**
+   * Resume after push `after`: live pushes for the socket are buffered from now, the log is read
+   * from the entry after `after` (only the socket's rooms), then the buffer is flushed without the
+   * entries already replayed (same seq). An id the log does not have (never seen, or older than the
+   * retention) answers `resync`: the client re-reads state over REST/GraphQL.
+   */
+  const resume = (client: Client, after: string, raw: string[]) => {
+    if (client.replay) return protocolError(client, "RESUME_IN_PROGRESS", "a resume is already replaying");
+    if (raw.length && !subscribe(client, raw)) return;
+    client.replay = { buffer: [], bytes: 0 };
+    void (async () => {
+      let replayed = 0;
+      let last: string | undefined;
+      try {
+        const position = await pushLog.position(after);
+        if (position.kind !== "found") {
+          reply(client, { type: "resync", after, reason: position.kind === "trimmed" ? "EXPIRED" : "UNKNOWN_ID", message: "the push log no longer has this id: re-read the state, then follow live pushes" });
+        } else {
+          last = position.seq;
+          for (;;) {
+            const batch = await pushLog.after(last, REPLAY_BATCH);
+            for (const entry of batch) {
+              last = entry.seq;
+              const envelope = { ...entry.envelope, rooms: (entry.envelope.rooms ?? []).map(canonicalRoom).filter((r): r is string => !!r) };
+              if (envelope.id && client.sentIds.has(envelope.id)) continue;
+              const text = pushText(client, envelope);
+              if (text && send(client, text)) replayed++;
+            }
+            if (batch.length < REPLAY_BATCH || client.ws.readyState !== WebSocket.OPEN) break;
+          }
+          reply(client, { type: "resumed", after, replayed });
+        }
+      } catch (error) {
+        // Redis unreachable: say so instead of leaving a silent gap.
+        log.warn({ err: error }, "realtime resume: log unavailable");
+        last = undefined;
+        reply(client, { type: "resync", after, reason: "UNAVAILABLE", message: "the push log is unavailable: re-read the state, then follow live pushes" });
+      }
+      const buffered = client.replay?.buffer ?? [];
+      client.replay = undefined;
+      for (const item of buffered) if (!last || !item.seq || compareSeq(item.seq, last) > 0) send(client, item.text);
+    })();
   };
 
   server.on("upgrade", (req, socket, head) => {
@@ -225,7 +306,7 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
         // Verified above, so its claims can be read without re-verifying.
         const claims = token ? decodeJwt(token) : undefined;
         const tokenIatMs = typeof claims?.iat_ms === "number" ? claims.iat_ms : (claims?.iat ?? 0) * 1000;
-        const client: Client = { ws, principal, tokenIatMs, rooms: new Set(), alive: true, errors: 0 };
+        const client: Client = { ws, principal, tokenIatMs, rooms: new Set(), alive: true, errors: 0, sentIds: new Set() };
         clients.add(client);
         wsConnections.inc();
         if (principal) {
@@ -251,6 +332,14 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
         });
         reply(client, { type: "welcome", address: principal?.address ?? null, rooms: [...client.rooms] });
         for (const r of recent) closeRevoked(r.revocation, client);
+        // ?resume=<last push id>[&rooms=a,b]: the same as a first `resume` message (no push can be
+        // delivered to the socket between its registration and this line).
+        const resumeAfter = url.searchParams.get("resume");
+        if (resumeAfter) {
+          const roomList = (url.searchParams.get("rooms") ?? "").split(",").filter(Boolean);
+          if (resumeAfter.length > 300 || roomList.length > 100) protocolError(client, "BAD_MESSAGE", "resume is a push id, rooms at most 100");
+          else resume(client, resumeAfter, roomList);
+        }
       });
     })();
   });
@@ -298,15 +387,28 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
       return frame;
     };
     let sent = 0;
+    // A socket resuming buffers its live pushes (sent after the replay, deduplicated by seq).
+    const deliverTo = (client: Client, matched: string[]) => {
+      if (client.replay) {
+        const text = `${head}${JSON.stringify(matched)}}`;
+        client.replay.buffer.push({ seq: envelope.seq, text });
+        client.replay.bytes += text.length;
+        if (client.replay.bytes > maxBuffer) drop(client, CLOSE.SLOW_CONSUMER, "slow consumer: resume buffer full", "slow_consumer");
+        return;
+      }
+      if (send(client, frameFor(matched))) {
+        sent++;
+        remember(client, envelope.id);
+      }
+    };
     if (envelope.rooms.length === 1) {
       const members = rooms.get(envelope.rooms[0]!);
       if (!members?.size) return 0;
-      const frame = frameFor(envelope.rooms);
-      for (const client of members) if (send(client, frame)) sent++;
+      for (const client of members) deliverTo(client, envelope.rooms);
     } else {
       const targets = new Map<Client, string[]>();
       for (const room of envelope.rooms) for (const client of rooms.get(room) ?? []) targets.set(client, [...(targets.get(client) ?? []), room]);
-      for (const [client, matched] of targets) if (send(client, frameFor(matched))) sent++;
+      for (const [client, matched] of targets) deliverTo(client, matched);
     }
     if (sent) wsMessages.inc({ type: envelope.type }, sent);
     return sent;

@@ -9,6 +9,8 @@ import type { OffchainStore } from "../offchain/store.js";
 import { BridgeTracker } from "../domain/bridge/tracker.js";
 import type { IndexerSetup } from "../indexer/setup.js";
 import { Notifier } from "./notifier.js";
+import { REALTIME_WAKE_CHANNEL } from "./protocol.js";
+import { pushLogOf } from "./pushLog.js";
 import { type RealtimeAuth, type RealtimeServer, startRealtimeServer } from "./server.js";
 
 export type RealtimeService = { server: RealtimeServer; notifier: Notifier | undefined; tracker: BridgeTracker | undefined; close(): Promise<void> };
@@ -25,8 +27,12 @@ export async function startRealtime(deps: {
   /** BRIDGE_STUCK_AFTER_SECONDS, read once with the other bridge settings (api/nfts/settings.ts). */
   nft?: Pick<NftSettings, "bridgeStuckAfterSeconds">;
   trustProxy?: TrustProxy;
+  /** Webhook settings (attempts stored with each delivery the notifier creates). */
+  config?: { webhooks?: { maxAttempts: number } };
 }): Promise<RealtimeService> {
   const r = deps.ops.realtime;
+  // The resume log's retention for every push this process publishes (notifier).
+  pushLogOf(deps.kv, { retentionSeconds: r.resumeRetentionSeconds, maxPushes: r.resumeMaxPushes });
   const server = await startRealtimeServer({
     kv: deps.kv,
     auth: deps.auth,
@@ -53,6 +59,7 @@ export async function startRealtime(deps: {
       maxEventAgeSeconds: r.maxEventAgeSeconds,
       stuckAfterSeconds: (deps.nft ?? NFT_DEFAULTS).bridgeStuckAfterSeconds,
       bridgeHoldMs: r.bridgeHoldMs,
+      ...(deps.config?.webhooks ? { webhookMaxAttempts: deps.config.webhooks.maxAttempts } : {}),
     }).start();
   } else if (r.notifier) {
     deps.logger.warn("realtime: no indexed database (DATABASE_URL + INDEXED_SCHEMA): chain pushes are off in this process");
@@ -66,8 +73,12 @@ export async function startRealtime(deps: {
           logger: deps.logger,
           intervalMs: r.bridgeTrackerPollMs,
           idleTickMs: r.idleTickMs,
-          // New progress is announced at once when this process also runs the notifier.
-          onProgress: () => notifier?.wake(),
+          // New progress is announced at once: this process's notifier directly, the others' (one of
+          // them may hold the notifier's lock) through the wake channel.
+          onProgress: () => {
+            notifier?.wake();
+            deps.kv.publish(REALTIME_WAKE_CHANNEL, "progress").catch((error) => deps.logger.warn({ err: error }, "realtime: wake publish failed"));
+          },
         }).start()
       : undefined;
   return {

@@ -3,9 +3,10 @@
  * LayerZero's production stack + our collections), LayerZero's workers (DVNs, committer, executor),
  * and the Ponder indexer/API on top.
  *
- * Every devnet gets its own Ponder data: PGlite in `.ponder/<devnetId>/pglite`, or with DATABASE_URL
+ * Every devnet gets its own data: PGlite in `.ponder/<devnetId>/pglite` (and the off-chain store in
+ * `.ponder/<devnetId>/offchain`), or with DATABASE_URL
  * a Postgres schema `dev_<devnetId>` (and Ponder's RPC cache `ponder_sync` is dropped first, because
- * a new devnet reuses the chain ids of the old one: DESIGN.md §2, "Ponder cache trap").
+ * a new devnet reuses the chain ids of the old one: docs/indexer.md, the RPC cache).
  * Ctrl-C stops everything this script started.
  *
  * Env: DEVNET_CHAINS (3), DEVNET_PORT (8545), PORT (42069), REALTIME_PORT (42080), DEVNET_DVN_DELAY_MS (0), DATABASE_URL.
@@ -75,6 +76,9 @@ async function main() {
     ...process.env,
     PONDER_TELEMETRY_DISABLED: "1",
     PONDER_PGLITE_DIR: path.join(dataDir, "pglite"),
+    // The off-chain store (PGlite without DATABASE_URL) belongs to this devnet too: its events and
+    // mints name this devnet's chains, and one PGlite directory must never be opened by two processes.
+    OFFCHAIN_DATA_DIR: process.env.OFFCHAIN_DATA_DIR || path.join(dataDir, "offchain"),
     // The WebSocket service runs inside Ponder's process here (src/api/index.ts): on PGlite nothing else can read the index.
     REALTIME_IN_PROCESS: process.env.REALTIME_IN_PROCESS ?? "1",
   };

@@ -4,7 +4,7 @@
  * the event (chain id in its primary key): bridges are joined by guid at read time.
  */
 import { ponder } from "ponder:registry";
-import { activity, bridgeReceive, bridgeSend, collection, collectionDeployment, contractOwner, peer, token, transfer } from "ponder:schema";
+import { activity, bridgeReceive, bridgeSend, collection, collectionDeployment, contractOwner, metadataUpdate, peer, token, transfer } from "ponder:schema";
 import { type Address, type Hex, concat, decodeEventLog, decodeFunctionData, getAbiItem, numberToHex, pad, toEventSelector, toFunctionSelector, zeroAddress } from "viem";
 import { CosmicONFT721Abi } from "../abis/CosmicONFT721Abi.js";
 import { EndpointV2Abi } from "../abis/EndpointV2Abi.js";
@@ -405,3 +405,33 @@ async function onPeerSet(event: { args: { eid: number; peer: Hex }; log: { addre
     }));
 }
 ponder.on("Collection:PeerSet", async ({ event, context }) => onPeerSet(event, context));
+
+// ERC-4906: the log is recorded; re-resolving the metadata happens off-chain (jobs/metadataFollower.ts).
+async function onMetadataUpdate(
+  event: { log: { address: Address; logIndex: number }; block: BlockInfo; transaction: { hash: Hex } },
+  context: Ctx,
+  range: { from: bigint; to: bigint },
+) {
+  const chainId = context.chain.id;
+  const dep = lookup.token(chainId, event.log.address);
+  if (!dep) return;
+  await context.db.insert(metadataUpdate).values({
+    chainId,
+    blockNumber: event.block.number,
+    logIndex: event.log.logIndex,
+    contract: dep.token,
+    collection: dep.slug,
+    fromTokenId: range.from,
+    toTokenId: range.to,
+    txHash: event.transaction.hash,
+    timestamp: event.block.timestamp,
+  });
+}
+
+ponder.on("Collection:MetadataUpdate", async ({ event, context }) => {
+  await onMetadataUpdate(event, context, { from: event.args._tokenId, to: event.args._tokenId });
+});
+
+ponder.on("Collection:BatchMetadataUpdate", async ({ event, context }) => {
+  await onMetadataUpdate(event, context, { from: event.args._fromTokenId, to: event.args._toTokenId });
+});

@@ -20,7 +20,7 @@ import {
 } from "jose";
 import { ConfigError } from "../../infra/config.js";
 import { unauthorized } from "../http/errors.js";
-import { ROLES, type Role } from "../http/context.js";
+import { ROLES, type Role } from "./principal.js";
 
 /** `iatMs`: issue time in milliseconds (claim `iat_ms`; `iat` × 1000 for tokens without it), compared with role changes. */
 export type AccessClaims = { sub: `0x${string}`; sid: string; roles: Role[]; iat: number; iatMs: number; exp: number; jti: string };

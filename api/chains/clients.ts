@@ -1,17 +1,17 @@
 /** Chain lookups for routes: configured chains, collection deployments, one viem public client per chain. */
 import { type PublicClient, createPublicClient, http } from "viem";
 import type { IndexerChain, IndexerDeployment, IndexerSetup } from "../../indexer/setup.js";
-import type { RequestDeps } from "../http/context.js";
+import type { ServiceDeps } from "../http/context.js";
 import { dependencyDown, notFound, unprocessable } from "../http/errors.js";
 
 const clients = new WeakMap<IndexerSetup, Map<number, PublicClient>>();
 
-export function requireNetwork(deps: RequestDeps): IndexerSetup {
+export function requireNetwork(deps: ServiceDeps): IndexerSetup {
   if (!deps.network) throw dependencyDown("NETWORK_UNAVAILABLE", "no chains are configured on this server");
   return deps.network;
 }
 
-export function requireIndexed(deps: RequestDeps) {
+export function requireIndexed(deps: ServiceDeps) {
   if (!deps.indexed) throw dependencyDown("INDEX_UNAVAILABLE", "the indexed data is not available on this server");
   return deps.indexed.db;
 }
@@ -38,7 +38,7 @@ export function deploymentOn(network: IndexerSetup, slug: string, chainId: numbe
 }
 
 /** A public client for reads on `chainId` (the signer's when there is one, so both share the transport). */
-export function publicClientFor(deps: RequestDeps, chainId: number): PublicClient {
+export function publicClientFor(deps: ServiceDeps, chainId: number): PublicClient {
   const network = requireNetwork(deps);
   const signer = deps.signers?.get(chainId);
   if (signer) return signer.publicClient;

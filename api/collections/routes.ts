@@ -10,6 +10,11 @@ import { API_KEY, BEARER, createRouter, errorResponses, jsonBody, jsonContent } 
 import { listCollections, readCollectionStats } from "../indexed/tokens.js";
 import { collectionPathways } from "./pathways.js";
 import { checksum, checksumOrNull } from "../nfts/ids.js";
+import type { JobQueue } from "../../jobs/types.js";
+import { REFRESH_METADATA } from "../../jobs/names.js";
+import { EnqueuedSchema } from "../events/schemas.js";
+import { jobView, principalId } from "../jobs/routes.js";
+import { dependencyDown } from "../http/errors.js";
 
 const Json = z.record(z.string(), z.unknown());
 const SlugParam = z.object({ slug: z.string().regex(/^[a-z0-9-]{1,64}$/).openapi({ param: { name: "slug", in: "path" }, example: "cosmic" }) });
@@ -51,6 +56,18 @@ const putProfileRoute = createRoute({
   responses: { 200: jsonContent(Json, "The profile"), ...errorResponses(400, 401, 403, 404, 503) },
 });
 
+const refreshRoute = createRoute({
+  method: "post",
+  path: "/collections/{slug}/refresh",
+  tags: ["collections"],
+  summary:
+    "Re-resolve the on-chain metadata and thumbnails of every token of the collection (admin) as a refresh-metadata job: progress { total, done, resolved, errors, skipped } through GET /jobs/{id}; requests to each metadata host paced at METADATA_REFRESH_RATE_PER_SECOND. One job per collection at a time (a second call answers with it)",
+  security: [BEARER, API_KEY],
+  middleware: [requireRole("admin")] as const,
+  request: { params: SlugParam },
+  responses: { 202: jsonContent(EnqueuedSchema, "The job (Location: /jobs/{id})"), ...errorResponses(400, 401, 403, 404, 503) },
+});
+
 export const profileJson = (p: typeof collectionProfiles.$inferSelect | undefined) =>
   p ? { description: p.description, image: p.image, bannerImage: p.bannerImage, externalUrl: p.externalUrl, links: p.links, updatedBy: p.updatedBy, updatedAt: p.updatedAt.toISOString() } : null;
 
@@ -72,8 +89,24 @@ export async function profiles(deps: RequestDeps, slugs: string[]) {
   return await deps.store.db.select().from(collectionProfiles).where(inArray(collectionProfiles.slug, slugs));
 }
 
-export function createCollectionRoutes() {
+export function createCollectionRoutes(options: { jobs?: JobQueue } = {}) {
   const app = createRouter();
+
+  app.openapi(refreshRoute, async (c) => {
+    const deps = c.get("deps");
+    const { slug } = c.req.valid("param");
+    if (!deps.network?.collections.some((col) => col.slug === slug)) throw notFound("COLLECTION_NOT_FOUND", `no collection "${slug}"`);
+    if (!options.jobs) throw dependencyDown("JOBS_UNAVAILABLE", "background jobs are not configured in this process");
+    const { job, created } = await options.jobs.enqueue({
+      type: REFRESH_METADATA,
+      data: { collection: slug },
+      createdBy: principalId(c.get("principal")),
+      dedupeKey: `${REFRESH_METADATA}:collection:${slug}`,
+      progress: { total: null, done: 0 },
+    });
+    c.header("Location", `/jobs/${job.id}`);
+    return c.json({ job: jobView(job), created }, 202);
+  });
 
   app.openapi(listRoute, async (c) => {
     const deps = c.get("deps");

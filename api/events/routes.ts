@@ -298,7 +298,7 @@ export async function registerAttendee(deps: RequestDeps, log: Logger, tickets: 
       organizer: await activeOrganizer(deps, event),
       counts: { registered: (await findEvent(store.db, event.id))?.registered ?? null, capacity: event.capacity },
       details: { registeredAt: participant.registeredAt.toISOString() },
-    });
+    }, { store, maxAttempts: deps.config.webhooks.maxAttempts });
   return { ticket: await ticketBody(tickets, event, participant), created };
 }
 
@@ -475,7 +475,7 @@ export function createEventRoutes(options: EventRoutesOptions) {
       organizer: await activeOrganizer(c.get("deps"), event),
       counts: { attended: (await eventCounts(store.db, [event.id])).get(event.id)!.attended },
       details: { attendedAt: p.attendedAt.toISOString() },
-    });
+    }, { store, maxAttempts: c.get("deps").config.webhooks.maxAttempts });
     return c.json({ eventId: event.id, address: p.address, attendedAt: p.attendedAt.toISOString(), verifiedBy: verifier }, 200);
   });
 

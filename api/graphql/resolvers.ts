@@ -19,7 +19,8 @@ import { findParticipant, listParticipants, type EventRow, type ParticipantRow }
 import { ApiError, forbidden, notFound } from "../http/errors.js";
 import { validationFailure } from "../http/openapi.js";
 import { checksum, formatNftId, parseNftId } from "../nfts/ids.js";
-import { MetadataOverrideSchema, setMetadataOverride } from "../nfts/metadata.js";
+import { MetadataOverrideSchema } from "../nfts/metadata.js";
+import { setMetadataOverride } from "../nfts/override.js";
 import { ownerCursorOf, ownerNftPage } from "../nfts/owners.js";
 import { type LoadedNft, presentNft } from "../nfts/read.js";
 import type { GraphqlContext } from "./context.js";

@@ -9,12 +9,10 @@ import type { IndexerSetup } from "../../indexer/setup.js";
 import type { IndexedDb } from "../indexed/db.js";
 import type { NftSettings } from "../nfts/settings.js";
 
-export const ROLES = ["user", "organizer", "minter", "admin"] as const;
-export type Role = (typeof ROLES)[number];
+import type { Principal } from "../auth/principal.js";
 
-export type Principal =
-  | { kind: "user"; address: `0x${string}`; roles: Role[]; sessionId: string }
-  | { kind: "apiKey"; apiKeyId: string; name: string; roles: Role[] };
+// Who a request acts as lives with auth (api/auth/principal.ts); re-exported for the routes.
+export { ROLES, type Role, type Principal } from "../auth/principal.js";
 
 /** What every handler can reach through `c.get("deps")`. */
 export type RequestDeps = {
@@ -32,6 +30,9 @@ export type RequestDeps = {
   /** NFT/metadata/bridge settings (api/nfts/settings.ts). */
   nft: NftSettings;
 };
+
+/** What services outside a request use (job workers, followers): the request's dependencies without auth. */
+export type ServiceDeps = Omit<RequestDeps, "auth">;
 
 export type AppEnv = {
   Variables: {

@@ -9,7 +9,8 @@ import { type Address, isAddress } from "viem";
 import { deriveLocation, joinBridge } from "../../indexer/omnichain.js";
 import { requireIndexed } from "../chains/clients.js";
 import { badRequest, notFound } from "../http/errors.js";
-import { createRouter } from "../http/openapi.js";
+import { createRoute, z } from "@hono/zod-openapi";
+import { createRouter, errorResponses, jsonContent } from "../http/openapi.js";
 import { toJson } from "../nfts/ids.js";
 import { type IndexedDatabase, indexedTables as t } from "./db.js";
 
@@ -31,45 +32,86 @@ async function omnichainToken(db: IndexedDatabase, collection: string, tokenId: 
   return { ...deriveLocation(rows, sends, receives), bridges: sends.map((s) => joinBridge(s, receives.find((r) => r.guid === s.guid))) };
 }
 
+const Json = z.record(z.string(), z.unknown());
+const tags = ["indexer"];
+// Path and query values are checked in the handlers (their codes — INVALID_TOKEN_ID, INVALID_ADDRESS,
+// INVALID_CHAIN — predate the OpenAPI declaration and clients rely on them).
+const tokenRoute = createRoute({
+  method: "get",
+  path: "/indexer/tokens/{collection}/{tokenId}",
+  tags,
+  summary: "One NFT across chains, as indexed: where it lives now (or in flight between two chains), its per-chain rows, its bridges",
+  request: { params: z.object({ collection: z.string().openapi({ example: "cosmic" }), tokenId: z.string().openapi({ description: "decimal or 0x-hex uint256" }) }) },
+  responses: { 200: jsonContent(Json, "The token"), ...errorResponses(400, 404, 503) },
+});
+const ownerRoute = createRoute({
+  method: "get",
+  path: "/indexer/owners/{address}/tokens",
+  tags,
+  summary: "Index rows of the NFTs an address holds (present on a chain), at most 1,000, optionally on one chain",
+  request: { params: z.object({ address: z.string() }), query: z.object({ chain: z.string().optional().openapi({ description: "a chain id" }) }) },
+  responses: { 200: jsonContent(z.object({ items: z.array(Json) }), "The rows"), ...errorResponses(400, 503) },
+});
+const bridgeRoute = createRoute({
+  method: "get",
+  path: "/indexer/bridges/{guid}",
+  tags,
+  summary: "One bridge by LayerZero guid, as indexed: both halves, status and end-to-end latency (GET /bridge/{id} adds the lifecycle steps)",
+  request: { params: z.object({ guid: z.string() }) },
+  responses: { 200: jsonContent(Json, "The bridge"), ...errorResponses(404, 503) },
+});
+const activityRoute = createRoute({
+  method: "get",
+  path: "/indexer/activity",
+  tags,
+  summary: "The activity feed (mints, transfers, burns, bridge halves) after an order key, oldest first",
+  request: { query: z.object({ after: z.string().optional().openapi({ description: "orderKey of the last row read" }), limit: z.string().optional().openapi({ description: "1-200, default 50" }) }) },
+  responses: { 200: jsonContent(z.object({ items: z.array(Json), nextCursor: z.string().nullable() }), "A page"), ...errorResponses(503) },
+});
+const collectionsRoute = createRoute({
+  method: "get",
+  path: "/indexer/collections",
+  tags,
+  summary: "Indexed collections with their deployments (per-chain supply counters)",
+  responses: { 200: jsonContent(z.object({ items: z.array(Json) }), "The collections"), ...errorResponses(503) },
+});
+
 export function createIndexerRoutes() {
   const app = createRouter();
 
-  /** One NFT across chains: where it lives now (or in flight between two chains), per-chain rows, bridges. */
-  app.get("/indexer/tokens/:collection/:tokenId", async (c) => {
-    const tokenId = parseTokenId(c.req.param("tokenId"));
+  app.openapi(tokenRoute, async (c) => {
+    const { collection, tokenId: raw } = c.req.valid("param");
+    const tokenId = parseTokenId(raw);
     if (tokenId === null) throw badRequest("INVALID_TOKEN_ID", "tokenId must be a decimal or 0x-hex uint256");
-    const view = await omnichainToken(requireIndexed(c.get("deps")), c.req.param("collection"), tokenId);
+    const view = await omnichainToken(requireIndexed(c.get("deps")), collection, tokenId);
     if (view.chains.length === 0 && view.bridges.length === 0) throw notFound("NOT_FOUND", "token not indexed");
-    return c.json(toJson({ collection: c.req.param("collection"), tokenId, ...view }) as object);
+    return c.json(toJson({ collection, tokenId, ...view }) as Record<string, unknown>, 200);
   });
 
-  /** NFTs currently owned by an address (present on a chain), optionally on one chain (`?chain=<chainId>`). */
-  app.get("/indexer/owners/:address/tokens", async (c) => {
-    const address = c.req.param("address");
+  app.openapi(ownerRoute, async (c) => {
+    const { address } = c.req.valid("param");
     if (!isAddress(address, { strict: false })) throw badRequest("INVALID_ADDRESS", "not an address");
-    const chain = c.req.query("chain");
+    const { chain } = c.req.valid("query");
     const chainId = chain === undefined ? undefined : Number(chain);
     if (chainId !== undefined && !Number.isInteger(chainId)) throw badRequest("INVALID_CHAIN", "chain must be a chain id");
     const where = [eq(t.token.owner, address.toLowerCase() as Address), eq(t.token.state, "present")];
     if (chainId !== undefined) where.push(eq(t.token.chainId, chainId));
     const db = requireIndexed(c.get("deps"));
     const rows = await db.select().from(t.token).where(and(...where)).orderBy(asc(t.token.collection), asc(t.token.tokenId)).limit(1000);
-    return c.json(toJson({ items: rows }) as object);
+    return c.json(toJson({ items: rows }) as { items: Record<string, unknown>[] }, 200);
   });
 
-  /** One bridge by guid: both halves, status and end-to-end latency. */
-  app.get("/indexer/bridges/:guid", async (c) => {
-    const guid = c.req.param("guid").toLowerCase() as `0x${string}`;
+  app.openapi(bridgeRoute, async (c) => {
+    const guid = c.req.valid("param").guid.toLowerCase() as `0x${string}`;
     const db = requireIndexed(c.get("deps"));
     const [sends, receives] = await Promise.all([db.select().from(t.bridgeSend).where(eq(t.bridgeSend.guid, guid)), db.select().from(t.bridgeReceive).where(eq(t.bridgeReceive.guid, guid))]);
     if (!sends.length && !receives.length) throw notFound("NOT_FOUND", "unknown guid");
-    return c.json(toJson(joinBridge(sends[0], receives[0])) as object);
+    return c.json(toJson(joinBridge(sends[0], receives[0])) as Record<string, unknown>, 200);
   });
 
-  /** Activity feed after an order key (`?after=<orderKey>&limit=`), oldest first. */
-  app.get("/indexer/activity", async (c) => {
-    const after = c.req.query("after");
-    const limit = Math.min(Math.max(Number(c.req.query("limit") ?? 50) || 50, 1), 200);
+  app.openapi(activityRoute, async (c) => {
+    const { after, limit: rawLimit } = c.req.valid("query");
+    const limit = Math.min(Math.max(Number(rawLimit ?? 50) || 50, 1), 200);
     const db = requireIndexed(c.get("deps"));
     const rows = await db
       .select()
@@ -77,17 +119,16 @@ export function createIndexerRoutes() {
       .where(after ? gt(t.activity.orderKey, after) : undefined)
       .orderBy(asc(t.activity.orderKey))
       .limit(limit);
-    return c.json(toJson({ items: rows, nextCursor: rows.length === limit ? rows.at(-1)!.orderKey : null }) as object);
+    return c.json(toJson({ items: rows, nextCursor: rows.length === limit ? rows.at(-1)!.orderKey : null }) as { items: Record<string, unknown>[]; nextCursor: string | null }, 200);
   });
 
-  /** Per-chain supply of each collection. */
-  app.get("/indexer/collections", async (c) => {
+  app.openapi(collectionsRoute, async (c) => {
     const db = requireIndexed(c.get("deps"));
     const [collections, deployments] = await Promise.all([
       db.select().from(t.collection).orderBy(asc(t.collection.slug)),
       db.select().from(t.collectionDeployment).orderBy(asc(t.collectionDeployment.chainId), desc(t.collectionDeployment.address)),
     ]);
-    return c.json(toJson({ items: collections.map((col) => ({ ...col, deployments: deployments.filter((d) => d.collection === col.slug) })) }) as object);
+    return c.json(toJson({ items: collections.map((col) => ({ ...col, deployments: deployments.filter((d) => d.collection === col.slug) })) }) as { items: Record<string, unknown>[] }, 200);
   });
 
   return app;

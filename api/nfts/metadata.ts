@@ -8,17 +8,18 @@ import { and, desc, eq, or, sql } from "drizzle-orm";
 import type { Address } from "viem";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { MetadataFetchError } from "../../chain/metadata/fetch.js";
+import type { Pacer } from "../../chain/metadata/pace.js";
 import { thumbnailFromUri } from "../../chain/metadata/images.js";
 import { gatewayUrl, resolveMetadata } from "../../chain/metadata/resolve.js";
 import { bumpCacheVersion } from "../../infra/cache.js";
 import { nftMetadataResolved, nftMetadataVersions } from "../../offchain/tables/nfts.js";
 import { publicClientFor } from "../chains/clients.js";
-import type { Principal, RequestDeps } from "../http/context.js";
+import type { ServiceDeps } from "../http/context.js";
 import pLimit, { type LimitFunction } from "p-limit";
-import { ApiError, conflict, forbidden, notFound, unprocessable } from "../http/errors.js";
+import { ApiError, conflict } from "../http/errors.js";
 import type { NftSettings } from "./settings.js";
 import type { NftId } from "./ids.js";
-import { forgetNft, loadNft } from "./read.js";
+import { forgetNft } from "./memo.js";
 
 const uri = z.string().max(2048).regex(/^(https?:\/\/|ipfs:\/\/|ar:\/\/|data:image\/)/, "must be an http(s)://, ipfs://, ar:// or data:image/ URI");
 
@@ -54,7 +55,7 @@ export type MetadataOverride = z.infer<typeof MetadataOverrideSchema>;
 export const scope = (nft: NftId) => `nft:${nft.id}`;
 
 /** The latest override of each NFT (one query whatever their number), keyed by NFT id. */
-export async function latestOverrides(deps: RequestDeps, nfts: NftId[]) {
+export async function latestOverrides(deps: ServiceDeps, nfts: NftId[]) {
   const out = new Map<string, typeof nftMetadataVersions.$inferSelect>();
   if (nfts.length === 0) return out;
   const v = nftMetadataVersions;
@@ -67,7 +68,7 @@ export async function latestOverrides(deps: RequestDeps, nfts: NftId[]) {
   return out;
 }
 
-export async function overrideHistory(deps: RequestDeps, nft: NftId, limit = 50) {
+export async function overrideHistory(deps: ServiceDeps, nft: NftId, limit = 50) {
   return await deps.store.db
     .select()
     .from(nftMetadataVersions)
@@ -76,27 +77,8 @@ export async function overrideHistory(deps: RequestDeps, nft: NftId, limit = 50)
     .limit(limit);
 }
 
-/**
- * PUT /nfts/{id}/metadata (and GraphQL's updateNftMetadata): the current owner's wallet session or
- * an admin adds a version. Ownership is read from the index, uncached (the owner as of the latest
- * indexed block). `metadata` must already be valid against MetadataOverrideSchema.
- */
-export async function setMetadataOverride(deps: RequestDeps, principal: Principal, nft: NftId, metadata: MetadataOverride) {
-  const size = Buffer.byteLength(JSON.stringify(metadata));
-  if (size > deps.nft.overrideMaxBytes) throw unprocessable("METADATA_TOO_LARGE", `metadata is ${size} bytes, the limit is ${deps.nft.overrideMaxBytes}`);
-  const current = await loadNft(deps, nft);
-  if (!current) throw notFound("NFT_NOT_FOUND", `${nft.id} is not indexed`);
-  if (!principal.roles.includes("admin")) {
-    if (principal.kind !== "user") throw forbidden("USER_SESSION_REQUIRED", "only the owner's wallet session or an admin can set metadata");
-    if (current.state !== "on_chain") throw conflict("NFT_IN_FLIGHT", "the NFT is being bridged; retry when it has arrived");
-    if (current.owner !== principal.address) throw forbidden("NOT_OWNER", "only the current owner (or an admin) can set this NFT's metadata");
-  }
-  const row = await saveOverride(deps, nft, metadata, principal.kind === "user" ? principal.address : `apiKey:${principal.apiKeyId}`);
-  return { id: nft.id, version: row.version, metadata: row.metadata, updatedBy: row.updatedBy, updatedAt: row.createdAt.toISOString() };
-}
-
 /** Appends a version (max + 1); two concurrent writers cannot both get the same version (primary key). */
-export async function saveOverride(deps: RequestDeps, nft: NftId, metadata: MetadataOverride, updatedBy: string) {
+export async function saveOverride(deps: ServiceDeps, nft: NftId, metadata: MetadataOverride, updatedBy: string) {
   for (let attempt = 0; attempt < 3; attempt++) {
     const [row] = await deps.store.db
       .insert(nftMetadataVersions)
@@ -119,7 +101,7 @@ export async function saveOverride(deps: RequestDeps, nft: NftId, metadata: Meta
 }
 
 /** The resolved on-chain metadata of each NFT (one query), keyed by NFT id. */
-export async function readResolvedMany(deps: RequestDeps, nfts: NftId[]) {
+export async function readResolvedMany(deps: ServiceDeps, nfts: NftId[]) {
   const out = new Map<string, typeof nftMetadataResolved.$inferSelect>();
   if (nfts.length === 0) return out;
   const r = nftMetadataResolved;
@@ -142,9 +124,19 @@ const limiterOf = (s: NftSettings) => {
   if (!limit) limiters.set(s, (limit = pLimit(s.metadataMaxConcurrent)));
   return limit;
 };
+/**
+ * Jobs' resolutions (collection refresh, ERC-4906 follow-ups) have a bound of their own, of the same
+ * size: paced towards their host they sleep inside their slots, which must not starve the routes.
+ */
+const jobLimiters = new WeakMap<NftSettings, LimitFunction>();
+const jobLimiterOf = (s: NftSettings) => {
+  let limit = jobLimiters.get(s);
+  if (!limit) jobLimiters.set(s, (limit = pLimit(s.metadataMaxConcurrent)));
+  return limit;
+};
 
 /** True when no resolution may start or wait now (METADATA_MAX_CONCURRENT running, METADATA_MAX_QUEUED waiting). */
-export function metadataBusy(deps: RequestDeps): boolean {
+export function metadataBusy(deps: ServiceDeps): boolean {
   const limit = limiterOf(deps.nft);
   return limit.activeCount + limit.pendingCount >= deps.nft.metadataMaxConcurrent + deps.nft.metadataMaxQueued;
 }
@@ -156,14 +148,24 @@ export const metadataBusyError = () => new ApiError(503, "METADATA_BUSY", "too m
  * outcome (including a failure reason: a broken URI is a fact to show, not a server error).
  * Runs under the process-wide bound; throws METADATA_BUSY (503) when it is full.
  */
-export async function refreshOnchainMetadata(deps: RequestDeps, nft: NftId, where: { chainId: number; contract: string }) {
+export async function refreshOnchainMetadata(deps: ServiceDeps, nft: NftId, where: { chainId: number; contract: string }, options: RefreshOptions = {}) {
+  if (options.job) return await jobLimiterOf(deps.nft)(() => resolveAndStore(deps, nft, where, options.pace));
   if (metadataBusy(deps)) throw metadataBusyError();
-  return await limiterOf(deps.nft)(() => resolveAndStore(deps, nft, where));
+  return await limiterOf(deps.nft)(() => resolveAndStore(deps, nft, where, options.pace));
 }
 
-async function resolveAndStore(deps: RequestDeps, nft: NftId, where: { chainId: number; contract: string }) {
+export type RefreshOptions = {
+  /** A job's resolution: waits for a slot of the jobs' bound (never METADATA_BUSY; the job's own concurrency bounds the wait). */
+  job?: boolean;
+  /** Paces each outbound request towards its host (chain/metadata/pace.ts). */
+  pace?: Pacer;
+};
+
+export type ResolvedRow = typeof nftMetadataResolved.$inferSelect;
+
+async function resolveAndStore(deps: ServiceDeps, nft: NftId, where: { chainId: number; contract: string }, pace: Pacer | undefined) {
   const s = deps.nft;
-  const options = { ipfsGateway: s.ipfsGateway, timeoutMs: s.fetchTimeoutMs, maxBytes: s.metadataMaxBytes, allowHosts: s.fetchAllowHosts };
+  const options = { ipfsGateway: s.ipfsGateway, timeoutMs: s.fetchTimeoutMs, maxBytes: s.metadataMaxBytes, allowHosts: s.fetchAllowHosts, pace };
   let tokenUri: string | null = null;
   let metadata: Record<string, unknown> | null = null;
   let error: string | null = null;
@@ -195,13 +197,13 @@ async function resolveAndStore(deps: RequestDeps, nft: NftId, where: { chainId: 
 }
 
 /** Public URL of a stored thumbnail. */
-export function thumbnailUrl(deps: RequestDeps, hash: string | null | undefined): string | null {
+export function thumbnailUrl(deps: ServiceDeps, hash: string | null | undefined): string | null {
   if (!hash) return null;
   return `${deps.nft.publicBaseUrl ?? ""}/nfts/images/${hash}.webp`;
 }
 
 /** An image URI as a browser-loadable URL (ipfs through the gateway). */
-export function displayUrl(deps: RequestDeps, image: unknown): string | null {
+export function displayUrl(deps: ServiceDeps, image: unknown): string | null {
   if (typeof image !== "string" || !image) return null;
   try {
     return gatewayUrl(image, deps.nft.ipfsGateway);

@@ -22,7 +22,7 @@ import { type ChainSigner, TransactionRevertedError } from "../../chain/signer.j
 import { tokenIdInRange } from "../../chain/onft.js";
 import { nftMints, nftSerials } from "../../offchain/tables/nfts.js";
 import { chainById, deploymentOn, requireNetwork } from "../chains/clients.js";
-import type { Principal, RequestDeps } from "../http/context.js";
+import type { Principal, ServiceDeps } from "../http/context.js";
 import { ApiError, conflict, dependencyDown, unprocessable } from "../http/errors.js";
 import { maxTokenIdInRange } from "../indexed/tokens.js";
 import { formatNftId } from "./ids.js";
@@ -39,9 +39,9 @@ export type MintResponse = {
   tokens: { id: string; tokenId: string; to: Address }[];
 };
 
-const principalKey = (p: Principal) => (p.kind === "user" ? p.address : `apiKey:${p.apiKeyId}`);
+export const principalKey = (p: Principal) => (p.kind === "user" ? p.address : `apiKey:${p.apiKeyId}`);
 
-async function reserveSerials(deps: RequestDeps, chainId: number, contract: Address, eid: number, count: number): Promise<bigint> {
+async function reserveSerials(deps: ServiceDeps, chainId: number, contract: Address, eid: number, count: number): Promise<bigint> {
   const rangeStart = tokenIdInRange(eid, 0n);
   // First use on this contract: start after the highest id already indexed in the chain's range.
   const [existing] = await deps.store.db.select().from(nftSerials).where(and(eq(nftSerials.chainId, chainId), eq(nftSerials.contract, contract)));
@@ -83,7 +83,11 @@ const sentHash = (error: unknown): Hash | undefined => {
   return tx?.hash;
 };
 
-export async function mint(deps: RequestDeps, principal: Principal, request: MintRequest, idempotencyKey: string | undefined): Promise<{ result: MintResponse; replayed: boolean }> {
+/**
+ * What a mint request resolves to before anything is stored (unknown chain, collection not deployed
+ * or not mintable, no minter key: 4xx/503 at once, in the synchronous and the asynchronous mode alike).
+ */
+export function prepareMint(deps: ServiceDeps, request: MintRequest) {
   const network = requireNetwork(deps);
   const chain = chainById(network, request.chainId);
   const deployment = deploymentOn(network, request.collection, chain.chainId);
@@ -94,8 +98,25 @@ export async function mint(deps: RequestDeps, principal: Principal, request: Min
   const recipients = request.recipients.map((r) => getAddress(r));
   const contract = getAddress(deployment.address);
   const requestHash = createHash("sha256").update(JSON.stringify([request.collection, chain.chainId, recipients])).digest("hex");
+  return { chain, signer, recipients, contract, requestHash };
+}
+
+export type MintHooks = {
+  /** The mint transaction was sent (its receipt not yet seen): the hash and the ids it mints. */
+  onSent?: (sent: { txHash: Hash; tokenIds: bigint[] }) => unknown;
+  /**
+   * Age after which a `pending` row of this key is taken over as abandoned (default 2 min). A job's
+   * later attempt passes 0: its earlier attempt, the only other user of the key, is dead (the queue
+   * runs one attempt at a time). Even if it were not (a synchronous request with the same key), the
+   * row is taken over only once its ids are recorded, and re-sending the same ids mints them once.
+   */
+  abandonedAfterMs?: number;
+};
+
+export async function mint(deps: ServiceDeps, principal: Principal, request: MintRequest, idempotencyKey: string | undefined, hooks: MintHooks = {}): Promise<{ result: MintResponse; replayed: boolean }> {
+  const { chain, signer, recipients, contract, requestHash } = prepareMint(deps, request);
   const who = principalKey(principal);
-  const target = { chainId: chain.chainId, eid: chain.eid, contract, recipients, signer };
+  const target = { chainId: chain.chainId, eid: chain.eid, contract, recipients, signer, hooks };
 
   const id = randomUUID();
   const [created] = await deps.store.db
@@ -109,7 +130,11 @@ export async function mint(deps: RequestDeps, principal: Principal, request: Min
   if (!previous) throw conflict("MINT_IN_PROGRESS", "a request with this Idempotency-Key is being processed, retry shortly");
   if (previous.requestHash !== requestHash) throw unprocessable("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request");
   if (previous.status === "confirmed") return { result: toResponse(previous), replayed: true };
-  const abandoned = previous.status === "pending" && Date.now() - previous.updatedAt.getTime() > ABANDONED_PENDING_MS;
+  const abandonedAfter = hooks.abandonedAfterMs ?? ABANDONED_PENDING_MS;
+  // Taken over at once only with its ids recorded: then both send the same ids, and the contract
+  // issues each once. Without them the other may be about to reserve and send: wait as usual.
+  const abandoned =
+    previous.status === "pending" && (abandonedAfter === 0 ? (previous.tokenIds?.length ?? 0) > 0 : Date.now() - previous.updatedAt.getTime() > abandonedAfter);
   if (previous.status !== "unconfirmed" && !abandoned) throw conflict("MINT_IN_PROGRESS", "a request with this Idempotency-Key is being processed, retry shortly");
   // Take the row over (one retry at a time), then settle it from the chain.
   const [claimed] = await deps.store.db
@@ -121,13 +146,13 @@ export async function mint(deps: RequestDeps, principal: Principal, request: Min
   return { result: await mintRow(deps, claimed, target, claimed.tokenIds?.map((t) => BigInt(t))), replayed: true };
 }
 
-type MintTarget = { chainId: number; eid: number; contract: Address; recipients: Address[]; signer: ChainSigner };
+type MintTarget = { chainId: number; eid: number; contract: Address; recipients: Address[]; signer: ChainSigner; hooks: MintHooks };
 
 /**
  * Mints for `row` (status pending, owned by this call). `previousIds`: ids an earlier attempt of this
  * row may have sent — settled from the chain first, and re-sent as they are if they were not minted.
  */
-async function mintRow(deps: RequestDeps, row: MintRow, target: MintTarget, previousIds: bigint[] | undefined): Promise<MintResponse> {
+async function mintRow(deps: ServiceDeps, row: MintRow, target: MintTarget, previousIds: bigint[] | undefined): Promise<MintResponse> {
   const { signer, contract, recipients } = target;
   let ids = previousIds;
   try {
@@ -145,7 +170,8 @@ async function mintRow(deps: RequestDeps, row: MintRow, target: MintTarget, prev
       // Recorded before sending: a retry after an unknown outcome looks for exactly these ids.
       await deps.store.db.update(nftMints).set({ tokenIds: ids.map(String), blockNumber: searchFrom, updatedAt: new Date() }).where(eq(nftMints.id, row.id));
       try {
-        const minted = await mintTokens(signer, { contract, recipients, tokenIds: ids });
+        const sending = ids;
+        const minted = await mintTokens(signer, { contract, recipients, tokenIds: ids, onSent: (txHash) => target.hooks.onSent?.({ txHash, tokenIds: sending }) });
         return await confirmRow(deps, row, { txHash: minted.txHash, blockNumber: minted.blockNumber, tokenIds: minted.tokenIds });
       } catch (error) {
         const taken = (error instanceof MintRejectedError && error.reason === "TokenAlreadyIssued") || error instanceof TransactionRevertedError;
@@ -179,7 +205,7 @@ async function findMint(signer: ChainSigner, contract: Address, ids: bigint[], r
   return mine ? { txHash: log.transactionHash, blockNumber: log.blockNumber, tokenIds: ids } : null;
 }
 
-async function confirmRow(deps: RequestDeps, row: MintRow, minted: { txHash: Hash; blockNumber: bigint; tokenIds: bigint[] }): Promise<MintResponse> {
+async function confirmRow(deps: ServiceDeps, row: MintRow, minted: { txHash: Hash; blockNumber: bigint; tokenIds: bigint[] }): Promise<MintResponse> {
   const [confirmed] = await deps.store.db
     .update(nftMints)
     .set({ status: "confirmed", txHash: minted.txHash, blockNumber: minted.blockNumber, tokenIds: minted.tokenIds.map(String), updatedAt: new Date() })
@@ -190,7 +216,7 @@ async function confirmRow(deps: RequestDeps, row: MintRow, minted: { txHash: Has
 }
 
 /** Records what a failure means for the row and returns the error to answer with. */
-async function settleFailure(deps: RequestDeps, row: MintRow, error: unknown, chainId: number): Promise<unknown> {
+async function settleFailure(deps: ServiceDeps, row: MintRow, error: unknown, chainId: number): Promise<unknown> {
   const nothingMinted = error instanceof MintRejectedError || error instanceof TransactionRevertedError || error instanceof ApiError;
   if (nothingMinted) {
     // Refused before sending, or reverted on chain: free the key for a retry.

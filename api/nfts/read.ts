@@ -6,18 +6,19 @@
 import { tokenIdOrigin } from "../../chain/onft.js";
 import { cacheVersion, cachedMany, indexerVersion } from "../../infra/cache.js";
 import { chainByEid, requireIndexed } from "../chains/clients.js";
-import type { RequestDeps } from "../http/context.js";
+import type { RequestDeps, ServiceDeps } from "../http/context.js";
 import { isDependencyError } from "../http/errors.js";
 import { type TokenView, readTokenViews, tokenKey } from "../indexed/tokens.js";
 import { progressOf } from "../bridge/lookup.js";
 import { composeBridge } from "../bridge/status.js";
 import { type NftId, checksum } from "./ids.js";
+import { LOCAL_MAX, type MemoEntry, current, nftMemoOf } from "./memo.js";
 import { displayUrl, latestOverrides, metadataBusy, readResolvedMany, refreshOnchainMetadata, scope, thumbnailUrl } from "./metadata.js";
 
 const CACHE_TTL_MS = 60_000;
 
 /** One NFT's view (index + off-chain), uncached; undefined when never indexed. */
-export async function loadNft(deps: RequestDeps, nft: NftId) {
+export async function loadNft(deps: ServiceDeps, nft: NftId) {
   return (await loadNfts(deps, [nft]))[0];
 }
 
@@ -25,7 +26,7 @@ export async function loadNft(deps: RequestDeps, nft: NftId) {
  * The views of several NFTs with one query per table (index: tokens, sends, transfers, receives;
  * off-chain: overrides, resolved metadata), in the order asked; undefined where never indexed.
  */
-export async function loadNfts(deps: RequestDeps, nfts: NftId[]) {
+export async function loadNfts(deps: ServiceDeps, nfts: NftId[]) {
   const db = requireIndexed(deps);
   const [views, overrides, resolvedAll] = await Promise.all([readTokenViews(db, nfts), latestOverrides(deps, nfts), readResolvedMany(deps, nfts)]);
   return nfts.map((nft) => {
@@ -38,7 +39,7 @@ export async function loadNfts(deps: RequestDeps, nfts: NftId[]) {
 type Override = Awaited<ReturnType<typeof latestOverrides>> extends Map<string, infer V> ? V : never;
 type Resolved = Awaited<ReturnType<typeof readResolvedMany>> extends Map<string, infer V> ? V : never;
 
-function nftView(deps: RequestDeps, nft: NftId, view: TokenView, override: Override | undefined, resolved: Resolved | undefined) {
+function nftView(deps: ServiceDeps, nft: NftId, view: TokenView, override: Override | undefined, resolved: Resolved | undefined) {
   const location = view.location;
   const onChain = location.status === "on_chain" ? location : undefined;
   const onchainMeta = resolved?.metadata ?? null;
@@ -117,19 +118,8 @@ export type LoadedNft = ReturnType<typeof nftView>;
  */
 const LOCAL_TTL_MS = 250;
 const LOCAL_STALE_MS = 1_000;
-const LOCAL_MAX = 10_000;
-type LocalEntry = { until: number; value: Promise<LoadedNft | undefined>; settled?: { value: LoadedNft | undefined }; refreshing: boolean };
-/** One memo per app (its deps): two apps in one process (tests, replicas) never share entries. */
-const memos = new WeakMap<RequestDeps, Map<string, LocalEntry>>();
-function memoOf(deps: RequestDeps): Map<string, LocalEntry> {
-  let memo = memos.get(deps);
-  if (!memo) memos.set(deps, (memo = new Map()));
-  return memo;
-}
-
-export function forgetNft(deps: RequestDeps, nft: NftId) {
-  memoOf(deps).delete(nft.id);
-}
+type LocalEntry = MemoEntry<LoadedNft>;
+const memoOf = (deps: ServiceDeps) => nftMemoOf<LoadedNft>(deps);
 
 const lastIndexVersion = new WeakMap<object, string>();
 
@@ -156,6 +146,7 @@ async function indexVersionForCache(deps: RequestDeps): Promise<string> {
  * key, and one batched `loadNfts` (one query per table) for every key Redis did not have.
  */
 function startLoads(deps: RequestDeps, nfts: NftId[]): LocalEntry[] {
+  const startedAt = Date.now();
   const loaded = (async () => {
     const [index, versions] = await Promise.all([indexVersionForCache(deps), Promise.all(nfts.map((nft) => cacheVersion(deps.kv, scope(nft))))]);
     const keys = nfts.map((nft, i) => ["nft", nft.id, index, versions[i]] as const);
@@ -164,7 +155,7 @@ function startLoads(deps: RequestDeps, nfts: NftId[]): LocalEntry[] {
   const until = Date.now() + LOCAL_TTL_MS;
   return nfts.map((_, i) => {
     const value = loaded.then((all) => all[i]);
-    const entry: LocalEntry = { until, value, refreshing: false };
+    const entry: LocalEntry = { startedAt, until, value, refreshing: false };
     value.then(
       (v) => (entry.settled = { value: v }),
       () => {},
@@ -179,7 +170,7 @@ const startLoad = (deps: RequestDeps, nft: NftId): LocalEntry => startLoads(deps
 export async function loadNftCached(deps: RequestDeps, nft: NftId): Promise<LoadedNft | undefined> {
   const local = memoOf(deps);
   const now = Date.now();
-  const hit = local.get(nft.id);
+  const hit = current(nft.id, local.get(nft.id));
   if (hit && hit.until > now) return await hit.value;
   if (hit?.settled && now - hit.until < LOCAL_STALE_MS) return revalidate(deps, nft, hit);
   const entry = startLoad(deps, nft);
@@ -198,7 +189,7 @@ export async function loadNftsCached(deps: RequestDeps, nfts: NftId[]): Promise<
   const answers: (Promise<LoadedNft | undefined> | LoadedNft | undefined)[] = new Array(nfts.length);
   const missing: number[] = [];
   nfts.forEach((nft, i) => {
-    const hit = local.get(nft.id);
+    const hit = current(nft.id, local.get(nft.id));
     if (hit && hit.until > now) answers[i] = hit.value;
     else if (hit?.settled && now - hit.until < LOCAL_STALE_MS) answers[i] = revalidate(deps, nft, hit);
     else missing.push(i);

@@ -6,8 +6,15 @@ import { requireAuth, requireRole } from "../http/middleware.js";
 import { API_KEY, BEARER, createRouter, errorResponses, jsonBody, jsonContent } from "../http/openapi.js";
 import { AddressParam, NftIdParam, PageQuery, checksum, formatNftId, parseNftId } from "./ids.js";
 import { ownerNftPage } from "./owners.js";
-import { MetadataOverrideSchema, metadataBusy, metadataBusyError, overrideHistory, refreshOnchainMetadata, setMetadataOverride, thumbnailUrl } from "./metadata.js";
+import { MetadataOverrideSchema, metadataBusy, metadataBusyError, overrideHistory, refreshOnchainMetadata, thumbnailUrl } from "./metadata.js";
+import { setMetadataOverride } from "./override.js";
 import { mint } from "./mint.js";
+import { enqueueMint, prefersAsync } from "./mintAsync.js";
+import type { JobQueue } from "../../jobs/types.js";
+import { EnqueuedSchema } from "../events/schemas.js";
+import { jobView } from "../jobs/routes.js";
+import { announcePush } from "../../realtime/publish.js";
+import { metadataPush } from "./pushes.js";
 import { loadNft, loadNftCached, presentNftJson } from "./read.js";
 
 const Json = z.record(z.string(), z.unknown());
@@ -77,16 +84,21 @@ const postNft = createRoute({
   method: "post",
   path: "/nfts",
   tags: ["nfts"],
-  summary: "Mint on a chain with the server's minter key (role minter or an API key with it); Idempotency-Key makes retries safe",
+  summary:
+    "Mint on a chain with the server's minter key (role minter or an API key with it); Idempotency-Key makes retries safe. `Prefer: respond-async`: 202 with a mint-nfts job at once (Location: /jobs/{id}; stages queued → sent → mined / failed)",
   security: [BEARER, API_KEY],
   middleware: [requireRole("minter")] as const,
   request: {
-    headers: z.object({ "idempotency-key": z.string().regex(/^[\w.:-]{1,255}$/, "1-255 characters of [A-Za-z0-9_.:-]").optional() }),
+    headers: z.object({
+      "idempotency-key": z.string().regex(/^[\w.:-]{1,255}$/, "1-255 characters of [A-Za-z0-9_.:-]").optional(),
+      prefer: z.string().max(1000).optional().openapi({ description: "`respond-async`: answer 202 with a job instead of waiting for the receipt", example: "respond-async" }),
+    }),
     body: jsonBody(MintBody),
   },
   responses: {
     201: jsonContent(MintResult, "Minted (confirmed on chain)"),
     200: jsonContent(MintResult, "Replay of an earlier request with the same Idempotency-Key"),
+    202: jsonContent(EnqueuedSchema, "Prefer: respond-async — the mint job (a replay with the same Idempotency-Key: the same job, `created: false`)"),
     ...errorResponses(400, 401, 403, 404, 409, 422, 503),
   },
 });
@@ -132,7 +144,7 @@ const image = createRoute({
   responses: { 200: { description: "WebP image", content: { "image/webp": { schema: z.string().openapi({ format: "binary" }) } } }, ...errorResponses(400, 404) },
 });
 
-export function createNftRoutes() {
+export function createNftRoutes(options: { jobs?: JobQueue } = {}) {
   const app = createRouter();
 
   app.openapi(image, async (c) => {
@@ -167,7 +179,16 @@ export function createNftRoutes() {
 
   app.openapi(postNft, async (c) => {
     const deps = c.get("deps");
-    const { result, replayed } = await mint(deps, c.get("principal"), c.req.valid("json"), c.req.valid("header")["idempotency-key"]);
+    const headers = c.req.valid("header");
+    c.header("Vary", "Prefer");
+    if (prefersAsync(headers.prefer)) {
+      const { job, created } = await enqueueMint(deps, options.jobs, c.get("principal"), c.req.valid("json"), headers["idempotency-key"]);
+      c.header("Preference-Applied", "respond-async");
+      c.header("Location", `/jobs/${job.id}`);
+      if (!created) c.header("Idempotent-Replayed", "true");
+      return c.json({ job: jobView(job), created }, 202);
+    }
+    const { result, replayed } = await mint(deps, c.get("principal"), c.req.valid("json"), headers["idempotency-key"]);
     if (replayed) c.header("Idempotent-Replayed", "true");
     return c.json(result, replayed ? 200 : 201);
   });
@@ -194,6 +215,7 @@ export function createNftRoutes() {
     const cooldown = deps.nft.refreshCooldownSeconds;
     if (cooldown > 0 && !(await deps.kv.setIfAbsent(`nft:refresh:${nft.id}`, "1", cooldown * 1000))) throw tooManyRequests(cooldown, "this NFT was refreshed recently");
     const row = await refreshOnchainMetadata(deps, nft, { chainId: current.chainId, contract: current.contract });
+    await announcePush(deps.kv, deps.logger, metadataPush(deps, nft, row, { kind: "refresh" }), { store: deps.store, maxAttempts: deps.config.webhooks.maxAttempts });
     return c.json(
       {
         onchain: { status: row.error && !row.metadata ? "error" : "resolved", tokenUri: row.tokenUri, data: row.metadata, error: row.error, fetchedAt: row.fetchedAt.toISOString(), chainId: row.chainId },

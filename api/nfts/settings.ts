@@ -36,6 +36,16 @@ export type NftSettings = {
   metadataMaxConcurrent: number;
   /** Resolutions waiting for a slot; beyond, a refresh answers 503 METADATA_BUSY and a first view does not start one. */
   metadataMaxQueued: number;
+  /**
+   * Requests per second to one metadata host (tokenURI JSON, images, the IPFS gateway) by
+   * re-resolutions in jobs (collection refresh, ERC-4906 follow-ups), across every process sharing
+   * the key-value store.
+   */
+  metadataRefreshRatePerSecond: number;
+  /** Follow the index's ERC-4906 announcements (MetadataUpdate / BatchMetadataUpdate) and re-resolve the tokens. */
+  metadataFollow: boolean;
+  /** The follower's tick interval while no index commit notification can wake it. */
+  metadataFollowPollMs: number;
   /** Folder of the content-addressed thumbnail store. */
   mediaDir: string;
   thumbnailSize: number;
@@ -60,6 +70,9 @@ export const NFT_DEFAULTS = {
   metadataMaxConcurrent: 4,
   metadataMaxQueued: 16,
   thumbnailSize: 256,
+  metadataRefreshRatePerSecond: 5,
+  metadataFollow: true,
+  metadataFollowPollMs: 500,
 } as const;
 
 export function nftSettings(overrides: Partial<NftSettings> & { dataDir?: string } = {}): NftSettings {
@@ -89,6 +102,9 @@ export function loadNftSettings(env: NodeJS.ProcessEnv, dataDir: string): NftSet
       METADATA_MAX_CONCURRENT: envInt(NFT_DEFAULTS.metadataMaxConcurrent, 1, 256),
       METADATA_MAX_QUEUED: envInt(NFT_DEFAULTS.metadataMaxQueued, 0, 10_000),
       THUMBNAIL_SIZE: envInt(NFT_DEFAULTS.thumbnailSize, 16),
+      METADATA_REFRESH_RATE_PER_SECOND: envInt(NFT_DEFAULTS.metadataRefreshRatePerSecond, 1, 1000),
+      METADATA_FOLLOW_POLL_MS: envInt(NFT_DEFAULTS.metadataFollowPollMs, 10),
+      METADATA_FOLLOW: z.enum(["0", "1", "true", "false"]).default("1"),
     })
     .safeParse(env);
   if (!parsed.success) throw new ConfigError(configIssues(parsed.error));
@@ -111,6 +127,9 @@ export function loadNftSettings(env: NodeJS.ProcessEnv, dataDir: string): NftSet
     metadataMaxQueued: p.METADATA_MAX_QUEUED,
     mediaDir: path.resolve(env.MEDIA_DIR ?? path.join(dataDir, "media")),
     thumbnailSize: p.THUMBNAIL_SIZE,
+    metadataRefreshRatePerSecond: p.METADATA_REFRESH_RATE_PER_SECOND,
+    metadataFollow: p.METADATA_FOLLOW === "1" || p.METADATA_FOLLOW === "true",
+    metadataFollowPollMs: p.METADATA_FOLLOW_POLL_MS,
     fetchAllowHosts: (env.METADATA_FETCH_ALLOW_HOSTS ?? "").split(",").map((h) => h.trim().toLowerCase()).filter(Boolean),
     publicBaseUrl: env.PUBLIC_BASE_URL?.replace(/\/$/, ""),
   };

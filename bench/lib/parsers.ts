@@ -120,6 +120,32 @@ export const BENCHMARKS: Benchmark[] = [
     },
   },
   {
+    name: "push",
+    file: "bench/push.ts",
+    args: (size) => ["--size", size],
+    parse: (out) => {
+      const cpu = (mode: string, proc: string) => num(need(out, new RegExp(`${mode}: idle CPU ${escapeRe(proc)}: ([\\d.]+) % of a core`), `${mode} ${proc} CPU`)[1]);
+      const lat = (mode: string, label: string) => need(out, new RegExp(`${mode}: ${escapeRe(label)} p50 (\\d+) ms p95 (\\d+) ms \\(n=(\\d+)\\)`), `${mode} ${label}`);
+      const ponder = "ponder (indexer + API + realtime)";
+      const rows: Row[] = [
+        { metric: "`npm run dev` at rest: Ponder process (indexer + API + realtime), CPU (baseline: polling)", unit: "% of a core", ours: cpu("push", ponder), baseline: cpu("poll", ponder), target: "< 3 %", pass: cpu("push", ponder) < 3 },
+        { metric: "`npm run dev` at rest: dev process (head relays + LayerZero workers), CPU", unit: "% of a core", ours: cpu("push", "dev (relays + LayerZero workers)"), baseline: cpu("poll", "dev (relays + LayerZero workers)") },
+        { metric: "`npm run dev` at rest: all processes (anvils included), CPU", unit: "% of a core", ours: cpu("push", "all processes"), baseline: cpu("poll", "all processes") },
+      ];
+      for (const [label, target] of [
+        ["block mined → GraphQL", 30],
+        ["block mined → WebSocket push", 50],
+        ["ONFTReceived → REST DELIVERED", 50],
+      ] as const) {
+        const push = lat("push", label);
+        const poll = lat("poll", label);
+        rows.push({ metric: `dev stack: ${label}, p50 (n=${push[3]}; baseline: polling)`, unit: "ms", ours: num(push[1]), baseline: num(poll[1]), target: `< ${target} ms`, pass: num(push[1]) < target });
+        rows.push({ metric: `dev stack: ${label}, p95`, unit: "ms", ours: num(push[2]), baseline: num(poll[2]) });
+      }
+      return rows;
+    },
+  },
+  {
     name: "api-nfts",
     file: "bench/api-nfts.ts",
     // 100 connections × 3 s at small size keeps the smoke run short; full runs use the file's defaults by hand.

@@ -40,7 +40,7 @@ function blocked(host: string, ip: string) {
 }
 
 /** dns.lookup that fails for any non-public address; given to the socket so the checked address is the one used. */
-const guardedLookup: net.LookupFunction = (hostname, options, callback) => {
+export const guardedLookup: net.LookupFunction = (hostname, options, callback) => {
   dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
     if (error) return callback(error, "", 4);
     const list = addresses as dns.LookupAddress[];

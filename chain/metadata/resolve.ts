@@ -5,7 +5,14 @@
 import { CID } from "multiformats/cid";
 import { MetadataFetchError, type SafeFetchOptions, safeFetch } from "./fetch.js";
 
-export type ResolveOptions = { ipfsGateway: string; timeoutMs: number; maxBytes: number; allowHosts?: string[] };
+export type ResolveOptions = {
+  ipfsGateway: string;
+  timeoutMs: number;
+  maxBytes: number;
+  allowHosts?: string[];
+  /** Waits for this request's turn towards its host (./pace.ts); data: URIs are never paced. */
+  pace?: (url: string) => Promise<unknown>;
+};
 
 /** An `ipfs://` URI as its CID (normalised by multiformats) and path segments, `..` and `.` resolved. */
 export function parseIpfsUri(uri: string): { cid: string; path: string[] } {
@@ -77,6 +84,7 @@ export async function fetchUri(uri: string, options: ResolveOptions, accept: Saf
   }
   const url = gatewayUrl(uri, options.ipfsGateway);
   if (!/^https?:\/\//i.test(url)) throw new MetadataFetchError("UNSUPPORTED_URI", `unsupported URI scheme in "${uri.slice(0, 40)}"`);
+  await options.pace?.(url);
   return await safeFetch(url, { timeoutMs: options.timeoutMs, maxBytes: options.maxBytes, accept, allowHosts: options.allowHosts });
 }
 

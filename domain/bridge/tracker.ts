@@ -42,8 +42,13 @@ export type TrackerOptions = {
   logger: Logger;
   /** Tick interval while nothing can wake the tracker (no commit notifications, or bridges in flight on a chain without head subscription). Default 250. */
   intervalMs?: number;
-  /** Tick interval while commits and new heads wake it (a safety net). Default 1000. */
+  /** Tick interval with nothing in flight while commits wake it (a safety net). Default 10000. */
   idleTickMs?: number;
+  /**
+   * Tick interval with bridges in flight while new heads wake it. Default 1000: a quiet chain mines
+   * no head, and the notifier holds a completion only while the tracker read its chain lately.
+   */
+  inFlightTickMs?: number;
   /** Called after a tick stored new progress (the notifier announces it: bridge:updated). */
   onProgress?: () => void;
   /** Bridges sent longer ago than this are not read any more. */
@@ -83,11 +88,11 @@ export class BridgeTracker {
   /** Per chain: the head of the last complete read, and the errors logged (once per message). */
   private readonly lastRead = new Map<number, bigint>();
   private readonly lastError = new Map<number, string>();
-  private readonly o: Required<Pick<TrackerOptions, "intervalMs" | "idleTickMs" | "maxAgeSeconds" | "maxInFlight" | "now">>;
+  private readonly o: Required<Pick<TrackerOptions, "intervalMs" | "idleTickMs" | "inFlightTickMs" | "maxAgeSeconds" | "maxInFlight" | "now">>;
 
   constructor(private readonly deps: TrackerOptions) {
     this.log = deps.logger.child({ component: "bridge-tracker" });
-    this.o = { intervalMs: deps.intervalMs ?? 250, idleTickMs: deps.idleTickMs ?? 1_000, maxAgeSeconds: deps.maxAgeSeconds ?? 7 * 24 * 3600, maxInFlight: deps.maxInFlight ?? 2_000, now: deps.now ?? Date.now };
+    this.o = { intervalMs: deps.intervalMs ?? 250, idleTickMs: deps.idleTickMs ?? 10_000, inFlightTickMs: deps.inFlightTickMs ?? 1_000, maxAgeSeconds: deps.maxAgeSeconds ?? 7 * 24 * 3600, maxInFlight: deps.maxInFlight ?? 2_000, now: deps.now ?? Date.now };
   }
 
   /**
@@ -108,7 +113,7 @@ export class BridgeTracker {
         const result = await this.tick();
         if (result.changed > 0) this.deps.onProgress?.();
       },
-      intervalMs: () => ((this.pending > 0 ? headsLive() : commits?.live) ? this.o.idleTickMs : this.o.intervalMs),
+      intervalMs: () => (this.pending > 0 ? (headsLive() ? this.o.inFlightTickMs : this.o.intervalMs) : commits?.live ? this.o.idleTickMs : this.o.intervalMs),
       onError: (error) => this.log.warn({ err: error }, "bridge tracker tick failed (retrying)"),
     });
     if (commits) this.stopWatching.push(commits.subscribe(() => this.loop?.wake()));

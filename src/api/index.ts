@@ -14,7 +14,6 @@ import { sqlOverHttpGuard } from "../../api/http/sqlGuard.js";
 import { createProductionApp } from "../../api/deps.js";
 import { type IndexedDatabase, ponderIndexedDb } from "../../api/indexed/db.js";
 import { type IndexCommits, type PgliteNotifications, listenForCommits, pgliteCommits } from "../../api/indexed/commits.js";
-import { AuthService } from "../../api/auth/service.js";
 import { startRealtime } from "../../realtime/service.js";
 import { loadOpsConfig } from "../../infra/opsConfig.js";
 
@@ -41,7 +40,8 @@ app.use("/sql/*", client({ db, schema }));
 // same PGlite folder or queue would fight the first one. It reads the index through Ponder's `db`.
 const restKey = Symbol.for("cosmic-loop.rest-app");
 const holder = globalThis as unknown as Record<symbol, ReturnType<typeof createProductionApp> | undefined>;
-holder[restKey] ??= createProductionApp(process.env, { indexed: ponderIndexedDb(db) });
+// With the commit notifications: the job workers' ERC-4906 follower wakes on each commit.
+holder[restKey] ??= createProductionApp(process.env, { indexed: ponderIndexedDb(db, indexCommits()) });
 const rest = await holder[restKey]!;
 app.route("/", rest.app);
 
@@ -51,7 +51,7 @@ app.route("/", rest.app);
 if (process.env.REALTIME_IN_PROCESS === "1") {
   const realtimeKey = Symbol.for("cosmic.realtime");
   const realtime = globalThis as unknown as Record<symbol, Promise<unknown> | undefined>;
-  realtime[realtimeKey] ??= startRealtime({ ...rest.deps, auth: new AuthService(rest.deps), indexed: ponderIndexedDb(db, indexCommits()), ops: rest.deps.ops ?? loadOpsConfig(process.env), trustProxy: rest.deps.config.trustProxy });
+  realtime[realtimeKey] ??= startRealtime({ ...rest.deps, auth: rest.deps.auth, indexed: rest.deps.indexed, ops: rest.deps.ops ?? loadOpsConfig(process.env), trustProxy: rest.deps.config.trustProxy });
   await realtime[realtimeKey];
 }
 

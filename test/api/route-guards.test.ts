@@ -77,7 +77,7 @@ describe("route guards (docs/security.md)", () => {
     const doc = (await (await app.request("/openapi.json")).json()) as { paths: Record<string, Record<string, unknown>> };
     const operations = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
     expect(table.map((r) => `${r.method} ${r.path}`).sort()).toEqual(operations.sort());
-    expect(new Set(table.map((r) => r.guard))).toEqual(new Set(["public", "wallet", "auth", "refresh", "ticket", "metrics", "role:admin", "role:minter", "role:organizer"]));
+    expect(new Set(table.map((r) => r.guard))).toEqual(new Set(["public", "wallet", "auth", "refresh", "ticket", "metrics", "role:admin", "role:minter", "role:organizer", "role:webhooks"]));
   });
 
   it("each route's guard holds: anonymous, wallet, role holder, admin, API key", async () => {

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REALTIME_CHANNEL } from "../../api/events/notify.js";
+import { REALTIME_CHANNEL } from "../../realtime/protocol.js";
 import { bearer, createEventsApp, decodeQrPng, type EventsApp, fakeNetwork, inMinutes, organizer, post } from "./helpers.js";
 
 const modes = [

@@ -101,6 +101,8 @@ async function bootPonder(options: PonderOptions): Promise<PonderInstance> {
     PONDER_TELEMETRY_DISABLED: "1",
     DEVNET_DEPLOYMENTS: deploymentsFile,
     PONDER_PGLITE_DIR: path.join(dataDir, "pglite"),
+    // Each instance its own off-chain PGlite (without DATABASE_URL): two processes on one directory corrupt it.
+    OFFCHAIN_DATA_DIR: path.join(dataDir, "offchain"),
     PONDER_PG_POOL_MAX: "5",
     ...options.env,
   };

@@ -97,6 +97,12 @@ describe.each(TEST_DBS.length ? [0] : [])("indexer end to end", () => {
       expect(elsewhere.tokens.totalCount).toBe(0);
       const rest = await getJson(instance, `/indexer/owners/${carol.address}/tokens?chain=${b.chainId}`);
       expect(rest.body.items).toHaveLength(25);
+      // The activity feed pages by order key: two pages of 10 continue each other, oldest first.
+      const page1 = (await getJson(instance, `/indexer/activity?limit=10`)).body;
+      const page2 = (await getJson(instance, `/indexer/activity?limit=10&after=${page1.nextCursor}`)).body;
+      expect(page1.items).toHaveLength(10);
+      expect(page2.items[0].orderKey > page1.items[9].orderKey).toBe(true);
+      expect([...page1.items, ...page2.items].map((r: { orderKey: string }) => r.orderKey)).toEqual([...page1.items, ...page2.items].map((r: { orderKey: string }) => r.orderKey).sort());
       const dep = await gql(instance, `query($c: Float!, $a: String!) { collectionDeployment(chainId: $c, address: $a) { supply minted collection } }`, { c: b.chainId, a: lc(cosmicB.address) });
       expect(dep.collectionDeployment).toEqual({ supply: 25, minted: 25, collection: "cosmic" });
     }

@@ -30,6 +30,9 @@ describe("loadNftSettings", () => {
         MEDIA_DIR: "/srv/media",
         THUMBNAIL_SIZE: "128",
         PUBLIC_BASE_URL: "https://api.example/",
+        METADATA_REFRESH_RATE_PER_SECOND: "2",
+        METADATA_FOLLOW: "0",
+        METADATA_FOLLOW_POLL_MS: "250",
       },
       "/data",
     );
@@ -51,6 +54,9 @@ describe("loadNftSettings", () => {
       mediaDir: "/srv/media",
       thumbnailSize: 128,
       publicBaseUrl: "https://api.example",
+      metadataRefreshRatePerSecond: 2,
+      metadataFollow: false,
+      metadataFollowPollMs: 250,
     });
   });
 
@@ -59,5 +65,7 @@ describe("loadNftSettings", () => {
     expect(() => loadNftSettings({ BRIDGE_STUCK_AFTER_SECONDS: "0" }, "/d")).toThrow(/BRIDGE_STUCK_AFTER_SECONDS/);
     expect(() => loadNftSettings({ IPFS_GATEWAY: "ftp://x/" }, "/d")).toThrow(/IPFS_GATEWAY/);
     expect(() => loadNftSettings({ IPFS_GATEWAY: "https://gw.example/ipfs" }, "/d")).toThrow(/IPFS_GATEWAY/);
+    expect(() => loadNftSettings({ METADATA_REFRESH_RATE_PER_SECOND: "0" }, "/d")).toThrow(/METADATA_REFRESH_RATE_PER_SECOND/);
+    expect(() => loadNftSettings({ METADATA_FOLLOW: "maybe" }, "/d")).toThrow(/METADATA_FOLLOW/);
   });
 });

@@ -129,6 +129,12 @@ describe(`exactly-once pushes, ${ROUNDS} rounds`, () => {
       await mint(r, bob.address, base + 5);
       kept.push({ i: r, serial: base + 4 }, { i: r, serial: base + 5 });
       await socket.next(mintPush(r, base + 5), 30_000);
+      // A row that went missing is retracted once it is still missing after Ponder committed another
+      // block (docs/realtime.md, "Reorgs of another chain are not retractions"): when one tick saw
+      // both replacement blocks at once, that is the next block of any chain — here, of the other.
+      await mint(1 - r, alice.address, base + 6);
+      kept.push({ i: 1 - r, serial: base + 6 });
+      await socket.next(mintPush(1 - r, base + 6), 30_000);
       await socket.next((m) => m.type === "reorg" && m.data.tokenId === String(tokenOf(r, base + 2)), 30_000);
     }
     await waitForHead(ponder, devnet.deployments);
