@@ -2,23 +2,24 @@
  * Ponder configuration, built from indexer/setup.ts (devnet deployments file, or PONDER_NETWORK=
  * mainnet|testnet with INDEXER_COLLECTIONS + RPC_URL_<CHAIN>). See docs/indexer.md.
  *
- * Contracts (each only fetches the events that have a handler in src/):
- * - CosmicONFT721: the burn/mint ONFTs — Transfer, ONFTSent, ONFTReceived, PeerSet,
- *   OwnershipTransferred, MinterSet, MetadataUpdate, BatchMetadataUpdate (ERC-4906).
- * - CosmicONFT721Adapter: the lock/unlock adapters — ONFTSent, ONFTReceived, PeerSet, OwnershipTransferred.
- * - LegacyERC721: the ERC-721s behind adapters (all transfers: holders, locks and unlocks).
+ * Contracts — as few log filters and `eth_getLogs` calls as Ponder allows (each handler is one filter;
+ * Ponder merges the filters of one address list into one `eth_getLogs` per block range):
+ * - Collection: every address of our collections on a chain in one list — ONFTs, adapters and the
+ *   ERC-721s behind adapters — with the ONFT ABI: Transfer (ONFTs and adapted ERC-721s: holders,
+ *   locks and unlocks), ONFTSent, ONFTReceived, PeerSet, OwnershipTransferred,
+ *   MetadataUpdate and BatchMetadataUpdate (ERC-4906: rows the metadata follower reads). Handlers look the emitting address up in the setup and ignore what does not
+ *   apply (an adapter emits no Transfer, an ERC-721 no ONFTSent). One `eth_getLogs` per range.
  * - EndpointV2: LzReceiveAlert filtered by receiver (our OApps) only. Endpoint and library events
  *   carry no indexed field, so nothing else of LayerZero can be scoped to our apps: our PacketSent is
- *   read from the receipt of our ONFTSent transaction (context.client, cached by Ponder), and the
- *   DVNs' progress, the commit and the executor are read from the chains by the API's bridge tracker.
- *   The devnet runs exactly this path.
+ *   rebuilt from the send() calldata and the path's nonce (checked against the guid), or read from
+ *   the receipt of our ONFTSent transaction when that does not apply (context.client, cached by
+ *   Ponder); the DVNs' progress, the commit and the executor are read from the chains by the API's
+ *   bridge tracker. The devnet runs exactly this path.
  */
 import { createConfig } from "ponder";
 import type { Abi, Address } from "viem";
 import { CosmicONFT721Abi } from "./abis/CosmicONFT721Abi.js";
-import { CosmicONFT721AdapterAbi } from "./abis/CosmicONFT721AdapterAbi.js";
 import { EndpointV2Abi } from "./abis/EndpointV2Abi.js";
-import { LegacyERC721Abi } from "./abis/LegacyERC721Abi.js";
 import { type IndexerDeployment, IndexerConfigError, loadIndexerSetup } from "./indexer/setup.js";
 
 let setup: ReturnType<typeof loadIndexerSetup>;
@@ -34,18 +35,16 @@ try {
 
 type PerChain = { [chainName: string]: { address: Address[]; startBlock: number } };
 
-function perChain(deployments: IndexerDeployment[], pick: (d: IndexerDeployment) => Address): PerChain {
+function perChain(deployments: IndexerDeployment[], pick: (d: IndexerDeployment) => Address[]): PerChain {
   const out: PerChain = {};
   for (const d of deployments) {
     const entry = (out[d.chainName] ??= { address: [], startBlock: d.startBlock });
-    if (!entry.address.includes(pick(d))) entry.address.push(pick(d));
+    for (const address of pick(d)) if (!entry.address.some((a) => a.toLowerCase() === address.toLowerCase())) entry.address.push(address);
     entry.startBlock = Math.min(entry.startBlock, d.startBlock);
   }
   return out;
 }
 
-const onfts = setup.deployments.filter((d) => d.kind === "onft");
-const adapters = setup.deployments.filter((d) => d.kind === "adapter");
 const oapps = setup.deployments.map((d) => d.address);
 
 const endpoints: PerChain = {};
@@ -67,9 +66,8 @@ export default createConfig({
     setup.chains.map((c) => [c.name, { id: c.chainId, rpc: c.rpcUrls ?? c.rpcUrl, ...(c.ws ? { ws: c.ws } : {}), pollingInterval: c.pollingInterval }]),
   ) as Record<string, { id: number; rpc: string | string[]; ws?: string; pollingInterval: number }>,
   contracts: {
-    CosmicONFT721: { abi: CosmicONFT721Abi, chain: perChain(onfts, (d) => d.address) },
-    CosmicONFT721Adapter: { abi: CosmicONFT721AdapterAbi, chain: perChain(adapters, (d) => d.address) },
-    LegacyERC721: { abi: LegacyERC721Abi, chain: perChain(adapters, (d) => d.token) },
+    // The adapter's and the ERC-721's events used here have the ONFT's signatures (same selectors).
+    Collection: { abi: CosmicONFT721Abi, chain: perChain(setup.deployments, (d) => (d.kind === "adapter" ? [d.address, d.token] : [d.address])) },
     EndpointV2: {
       abi: EndpointV2Abi as Abi as typeof EndpointV2Abi,
       chain: endpoints,

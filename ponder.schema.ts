@@ -51,14 +51,16 @@ export const contractOwner = onchainTable(
 
 export const peer = onchainTable(
   "peer",
-  (t) => ({ chainId: t.integer().notNull(), oapp: t.hex().notNull(), eid: t.integer().notNull(), peer: t.hex().notNull(), blockNumber: t.bigint().notNull() }),
+  (t) => ({
+    chainId: t.integer().notNull(),
+    oapp: t.hex().notNull(),
+    eid: t.integer().notNull(),
+    peer: t.hex().notNull(),
+    blockNumber: t.bigint().notNull(),
+    /** The path's (oapp → eid, peer) last outbound nonce seen in a PacketSent; null when unknown (peer changed). */
+    outboundNonce: t.bigint(),
+  }),
   (table) => ({ pk: primaryKey({ columns: [table.chainId, table.oapp, table.eid] }) }),
-);
-
-export const minter = onchainTable(
-  "minter",
-  (t) => ({ chainId: t.integer().notNull(), contract: t.hex().notNull(), account: t.hex().notNull(), allowed: t.boolean().notNull(), blockNumber: t.bigint().notNull() }),
-  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.contract, table.account] }) }),
 );
 
 /**
@@ -79,7 +81,6 @@ export const token = onchainTable(
     lastSendGuid: t.hex(),
     /** guid of the last bridge that brought it here. */
     lastReceiveGuid: t.hex(),
-    metadataVersion: t.integer().notNull(),
     mintedBlock: t.bigint().notNull(),
     updatedBlock: t.bigint().notNull(),
     updatedTimestamp: t.bigint().notNull(),

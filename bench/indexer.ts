@@ -30,10 +30,12 @@ import { CosmicONFT721Abi } from "../abis/CosmicONFT721Abi.js";
 import { tokenIdInRange } from "../chain/onft.js";
 import { createChainSigner } from "../chain/signer.js";
 import { DEPLOYER_INDEX, devnetAccounts } from "../devnet/accounts.js";
-import { freePort } from "../devnet/anvil.js";
+import { type AnvilProcess, freePort, startAnvil } from "../devnet/anvil.js";
 import type { Deployments } from "../devnet/deployments.js";
 import { startDevnet } from "../devnet/start.js";
-import { generateHistory } from "../test/helpers/ponderHistory.js";
+import { generateHistory, syntheticOwner } from "../test/helpers/ponderHistory.js";
+import { reconcile } from "../indexer/reconcile.js";
+import { setupFromDeployments } from "../indexer/setup.js";
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const PONDER_BIN = path.join(ROOT, "node_modules/ponder/dist/esm/bin/ponder.js");
@@ -57,6 +59,14 @@ const { values } = parseArgs({
     "cache-mb": { type: "string" },
     /** V8 old-space limit of the Ponder processes (node --max-old-space-size); Ponder's cache is then a fifth of it. */
     "heap-mb": { type: "string" },
+    /** Distinct token owners (large sizes: tokens / 10 by default, ~100k at 1m). */
+    owners: { type: "string" },
+    /** Large sizes: where the generated chains are saved (anvil --dump-state) and loaded from on the next run. */
+    "state-dir": { type: "string" },
+    /** Large sizes: seconds of each read measurement (owner query GraphQL/REST, GET /nfts/:id at 100 connections). */
+    "read-seconds": { type: "string", default: "10" },
+    /** Large sizes: skip the reconcile timing. */
+    "no-reconcile": { type: "boolean", default: false },
   },
 });
 const targetEvents = values.events ? Number(values.events) : SIZES[values.size as keyof typeof SIZES];
@@ -65,10 +75,15 @@ if (!(targetEvents > 0)) {
   process.exit(2);
 }
 const huge = targetEvents >= 200_000;
+const owners = Number(values.owners ?? (huge ? Math.round(targetEvents / 10) : 0));
+/** anvil at large sizes: no historical states kept per block (cloning a 300k-token state per block made each transaction take seconds), 1G-gas blocks. */
+const HUGE_ANVIL_ARGS = ["--prune-history", "--gas-limit", "1000000000"];
+const stateDir = path.resolve(ROOT, values["state-dir"] ?? path.join("bench/.state", `${targetEvents}-owners${owners}-v1`));
 // Large histories take minutes per backfill: one pair by default.
 const repeat = Math.max(1, Number(values.repeat ?? (huge ? 1 : 3)));
-const db = values.db === "postgres" ? "postgres" : "pglite";
-const PG_URL = process.env.BENCH_DATABASE_URL ?? "postgresql://127.0.0.1:5432/test";
+// Large sizes run on Postgres unless told otherwise (the 1M proof is a Postgres one).
+const db = (values.db === "pglite" && process.argv.includes("--db")) || (!huge && values.db !== "postgres") ? "pglite" : "postgres";
+const PG_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgresql://127.0.0.1:5432/test";
 // pg lets a connection string without a user override an explicit `user` option; it does fall back to PGUSER.
 process.env.PGUSER ||= process.env.USER || userInfo().username;
 const pgUser = () => process.env.PGUSER!;
@@ -204,7 +219,8 @@ async function runIndexer(name: Run["name"], root: string, deployments: Deployme
   const url = `http://127.0.0.1:${port}`;
   let backfillPeakMb = Number.NaN;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${name} exited:\n${output.slice(-3000)}`);
+    // A V8 heap abort or a kill ends it with a signal (exitCode stays null).
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}):\n${output.slice(-3000)}`);
     if (Number.isNaN(backfillPeakMb) && output.includes("Completed backfill indexing")) backfillPeakMb = sampler.now().hwm;
     try {
       const status = (await (await fetch(`${url}/status`)).json()) as Record<string, { id: number; block?: { number: number } }>;
@@ -334,6 +350,31 @@ async function apiLoad(url: string, deployments: Deployments, mintsPerChain: num
   return { requests: result.requests.total as number, non2xx: result.non2xx as number, errors: result.errors as number, p50: result.latency.p50 as number, p99: result.latency.p99 as number };
 }
 
+/** Large sizes: the owner query (GraphQL and REST) over random synthetic owners, and GET /nfts/:id at 100 connections. */
+async function readMeasurements(url: string, deployments: Deployments, mintsPerChain: number, seconds: number) {
+  const chains = deployments.chains;
+  const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)]!;
+  const owner = () => syntheticOwner(Math.floor(Math.random() * owners));
+  const ownerQuery = `query($o: String!) { tokens(where: { owner: $o, state: "present" }, orderBy: "tokenId", limit: 50) { items { chainId collection tokenId contract } pageInfo { hasNextPage endCursor } } }`;
+  const run = async (label: string, connections: number, request: Record<string, unknown>) => {
+    const r = await autocannon({ url, connections, duration: seconds, requests: [request] });
+    return { label, connections, rps: Math.round(r.requests.average as number), p50: r.latency.p50 as number, p99: r.latency.p99 as number, non2xx: r.non2xx as number, errors: r.errors as number };
+  };
+  return [
+    await run("GraphQL owner query `tokens(where: {owner, state}, limit: 50)`", 10, {
+      method: "POST",
+      path: "/graphql",
+      headers: { "content-type": "application/json" },
+      setupRequest: (req: Record<string, unknown>) => ({ ...req, body: JSON.stringify({ query: ownerQuery, variables: { o: owner() } }) }),
+    }),
+    await run("GET /nfts/owner/{address}?limit=50", 10, { method: "GET", setupRequest: (req: Record<string, unknown>) => ({ ...req, path: `/nfts/owner/${owner()}?limit=50` }) }),
+    await run("GET /nfts/{id}", 100, {
+      method: "GET",
+      setupRequest: (req: Record<string, unknown>) => ({ ...req, path: `/nfts/cosmic:${tokenIdInRange(pick(chains).eid, BigInt(1 + Math.floor(Math.random() * mintsPerChain)))}` }),
+    }),
+  ];
+}
+
 async function realtime(run: Run, deployments: Deployments, count: number) {
   const a = deployments.chains[0]!;
   const cosmic = deployments.collections.find((c) => c.slug === "cosmic")!.deployments.find((d) => d.chainId === a.chainId)!;
@@ -372,38 +413,104 @@ async function realtime(run: Run, deployments: Deployments, count: number) {
   return latencies;
 }
 
+type HistoryResult = Awaited<ReturnType<typeof generateHistory>> & { seconds?: number };
+
+function historyPlan() {
+  // ~1 Transfer per mint; bridges and transfers add a few % of other events (a fixed handful at 1m).
+  // Large histories (≥ 200k, e.g. 1m): the target counts tokens, plus a fixed handful of transfers and
+  // bridges, to `owners` distinct owners.
+  const mintsPerChain = huge ? Math.ceil(targetEvents / 3) : Math.ceil((targetEvents * 0.94) / 3);
+  const transfersPerChain = huge ? 50 : Math.max(10, Math.floor((targetEvents * 0.03) / 3));
+  const bridgesPerChain = huge ? 5 : Math.max(3, Math.floor(targetEvents * 0.002));
+  // Large histories: 2,000 tokens per mintBatch (~140M gas) under a 1G-gas block limit, sent without estimation.
+  const batchSize = huge ? 2000 : 200;
+  return { mintsPerChain, transfersPerChain, bridgesPerChain, batchSize };
+}
+
+function historyOptions(): Parameters<typeof generateHistory>[1] {
+  const { mintsPerChain, transfersPerChain, bridgesPerChain, batchSize } = historyPlan();
+  return {
+    mintsPerChain,
+    batchSize,
+    transfersPerChain,
+    bridgesPerChain,
+    failedBridges: 1,
+    // Parallel transfers from several holders sometimes leave one transaction never mined by anvil
+    // (not understood, RESILIENCE.md); a long generation is not worth that risk.
+    concurrency: huge ? 1 : 8,
+    log,
+    ...(huge ? { mintGas: 300_000_000n, owners } : {}),
+  };
+}
+
+/** Large sizes: generates the history once into `stateDir` (deployments, one anvil state per chain). */
+async function ensureSavedHistory(basePort: number) {
+  if (existsSync(path.join(stateDir, "history.json"))) return;
+  mkdirSync(stateDir, { recursive: true });
+  const deploymentsFile = path.join(stateDir, "deployments.json");
+  log(`generating the history into ${path.relative(ROOT, stateDir)} (once; later runs load it)`);
+  const devnet = await startDevnet({
+    chains: 3,
+    basePort,
+    baseChainId: 200_000 + Math.floor(Math.random() * 700_000),
+    deploymentsFile,
+    anvilArgs: (i) => [...HUGE_ANVIL_ARGS, "--dump-state", path.join(stateDir, `chain-${i}.json`)],
+  });
+  try {
+    const t0 = performance.now();
+    const history = await generateHistory(devnet.deployments, historyOptions());
+    const seconds = (performance.now() - t0) / 1000;
+    log(`history generated in ${seconds.toFixed(0)} s: ${JSON.stringify(history)}; saving the chains' state`);
+    await devnet.stop();
+    writeFileSync(path.join(stateDir, "history.json"), JSON.stringify({ ...history, seconds }));
+  } catch (error) {
+    await devnet.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Starts one anvil per saved chain (--load-state) with the saved chain ids, on fresh ports; polling (no head relay). */
+async function loadSavedDevnet(dir: string, basePort: number, deploymentsFile: string): Promise<{ deployments: Deployments; anvils: AnvilProcess[]; stop(): Promise<void> }> {
+  const saved = JSON.parse(readFileSync(path.join(dir, "deployments.json"), "utf8")) as Deployments;
+  const t0 = performance.now();
+  const started = await Promise.allSettled(
+    saved.chains.map(async (c, i) => startAnvil({ port: await freePort().catch(() => basePort + i), chainId: c.chainId, extraArgs: [...HUGE_ANVIL_ARGS, "--load-state", path.join(dir, `chain-${i}.json`)] })),
+  );
+  const failure = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failure) {
+    // Stop the ones that did start (a port taken by another run fails one of them).
+    await Promise.all(started.map((r) => (r.status === "fulfilled" ? r.value.stop() : undefined)));
+    throw failure.reason;
+  }
+  const anvils = started.map((r) => (r as PromiseFulfilledResult<AnvilProcess>).value);
+  log(`loaded ${anvils.length} saved chains in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const deployments: Deployments = { ...saved, chains: saved.chains.map((c, i) => ({ ...c, rpcUrl: anvils[i]!.rpcUrl, wsUrl: undefined })) };
+  writeFileSync(deploymentsFile, `${JSON.stringify(deployments, null, 2)}\n`);
+  return { deployments, anvils, stop: async () => void (await Promise.all(anvils.map((a) => a.stop()))) };
+}
+
 async function main() {
   const tmp = mkdtempSync(path.join(tmpdir(), "bench-devnet-"));
   const deploymentsFile = path.join(tmp, "deployments.json");
   const basePort = 30_000 + Math.floor(Math.random() * 20_000);
-  const devnet = await startDevnet({ chains: 3, basePort, baseChainId: 200_000 + Math.floor(Math.random() * 700_000), deploymentsFile });
+  // Large sizes: the chains are generated once, saved (anvil --dump-state) and loaded from there on
+  // every run (--load-state): the index always comes from the chains' real blocks and logs.
+  if (huge) await ensureSavedHistory(basePort);
+  const devnet = huge
+    ? await loadSavedDevnet(stateDir, basePort, deploymentsFile)
+    : await startDevnet({ chains: 3, basePort, baseChainId: 200_000 + Math.floor(Math.random() * 700_000), deploymentsFile });
   const runs: Run[] = [];
   try {
-    // ~1 Transfer per mint; bridges and transfers add a few % of other events (a fixed handful at 1m).
-    // Large histories (≥ 200k, e.g. 1m): the target counts tokens, plus a fixed handful of transfers and
-    // bridges — on anvil each single transaction gets slow (seconds under load) once a contract holds
-    // hundreds of thousands of tokens, so they would dominate the generation time.
-    const mintsPerChain = huge ? Math.ceil(targetEvents / 3) : Math.ceil((targetEvents * 0.94) / 3);
-    const transfersPerChain = huge ? 50 : Math.max(10, Math.floor((targetEvents * 0.03) / 3));
-    const bridgesPerChain = huge ? 5 : Math.max(3, Math.floor(targetEvents * 0.002));
-    // Large histories: 2,000 tokens per mintBatch (~140M gas) under a 1G-gas block limit, sent without estimation.
-    const batchSize = huge ? 2000 : 200;
-    if (huge) await Promise.all(devnet.deployments.chains.map((c) => rpc(c.rpcUrl, "anvil_setBlockGasLimit", ["0x3b9aca00"])));
+    // The saved chains keep their chain ids: a crashed earlier run may have left their RPC cache behind.
+    if (huge && db === "postgres") await dropSyncRows(devnet.deployments.chains.map((c) => c.chainId));
+    const { mintsPerChain, transfersPerChain, bridgesPerChain, batchSize } = historyPlan();
     const t0 = performance.now();
-    const history = await generateHistory(devnet.deployments, {
-      mintsPerChain,
-      batchSize,
-      transfersPerChain,
-      bridgesPerChain,
-      failedBridges: 1,
-      // Parallel transfers from several holders sometimes leave one transaction never mined by anvil
-      // (not understood, RESILIENCE.md); a long generation is not worth that risk.
-      concurrency: huge ? 1 : 8,
-      log,
-      ...(huge ? { mintGas: 300_000_000n } : {}),
-    });
-    const historySeconds = (performance.now() - t0) / 1000;
-    log(`history generated in ${historySeconds.toFixed(1)} s: ${JSON.stringify(history)}`);
+    const history = huge ? (JSON.parse(readFileSync(path.join(stateDir, "history.json"), "utf8")) as HistoryResult) : await generateHistory(devnet.deployments, historyOptions());
+    const historySeconds = huge ? (JSON.parse(readFileSync(path.join(stateDir, "history.json"), "utf8")) as { seconds: number }).seconds : (performance.now() - t0) / 1000;
+    log(`history ${huge ? `loaded from ${path.relative(ROOT, stateDir)} in ${((performance.now() - t0) / 1000).toFixed(1)} s (generated in ${historySeconds.toFixed(0)} s)` : `generated in ${historySeconds.toFixed(1)} s`}: ${JSON.stringify(history)}`);
+    void transfersPerChain;
+    void bridgesPerChain;
 
     // Pairs alternate the order (M C, C M, M C, …). Each run has its own fresh PGlite folder, so
     // neither benefits from the other's RPC cache (on Postgres ponder_sync is shared by the schemas
@@ -414,6 +521,9 @@ async function main() {
       const pair: Partial<Record<Run["name"], Run>> = {};
       for (const name of order) {
         const last = i === repeat - 1 && name === "cosmic";
+        // On Postgres, Ponder's RPC cache (ponder_sync) is shared by every schema: empty it so the second
+        // of a pair fetches from the chains too (otherwise it reads the first one's logs and blocks).
+        if (db === "postgres") await dropSyncRows(devnet.deployments.chains.map((c) => c.chainId));
         log(`pair ${i + 1}/${repeat}: ${name}…`);
         const run = await runIndexer(name, name === "minimal" ? path.join(ROOT, "bench/minimal") : ROOT, devnet.deployments, deploymentsFile, i, devnet.anvils.map((a) => a.process.pid!));
         runs.push(run);
@@ -431,6 +541,15 @@ async function main() {
     const loadSeconds = Number(values["api-load"]);
     const load = loadSeconds > 0 ? await apiLoad(ours.url, devnet.deployments, mintsPerChain, loadSeconds) : null;
     if (load) log(`API load: ${JSON.stringify(load)}`);
+    const reads = huge ? await readMeasurements(ours.url, devnet.deployments, mintsPerChain, Number(values["read-seconds"])) : [];
+    for (const r of reads) log(`read: ${r.label}: ${r.rps} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms (${r.non2xx} non-2xx, ${r.errors} errors)`);
+    let reconcileLine = "";
+    if (huge && !values["no-reconcile"]) {
+      const t = performance.now();
+      const result = await reconcile(setupFromDeployments(devnet.deployments), ours.url);
+      reconcileLine = `Reconcile (every indexed token against ownerOf at the indexed block): **${((performance.now() - t) / 1000).toFixed(0)} s** for ${result.checkedTokens} tokens on ${result.checkedChains} chains, ${result.mismatches.length} mismatches.`;
+      log(reconcileLine);
+    }
     await stopRun(ours);
 
     const ratios = pairs.map((p) => p.cosmic.backfillMs / p.minimal.backfillMs);
@@ -476,7 +595,18 @@ async function main() {
       ...(values["cache-mb"] ? [`Ponder indexing cache capped at ${values["cache-mb"]} MB (PONDER_CACHE_BYTES).`] : []),
       ...(values["heap-mb"] ? [`Ponder processes run with --max-old-space-size=${values["heap-mb"]}.`] : []),
       `Realtime, block mined → visible in GraphQL (${latencies.length} mints, pollingInterval 100 ms): p50 **${p50.toFixed(0)} ms**, p95 **${p95.toFixed(0)} ms**.`,
-      `Peak RSS of the indexer+API process (VmHWM): **${mb(ours.memory.peakRssMb)} MB**${load ? ` after ${loadSeconds} s of API load (GraphQL owner query + GET /nfts/:id, 10 connections: ${load.requests} requests, ${load.non2xx} non-2xx, ${load.errors} errors, p50 ${load.p50} ms, p99 ${load.p99} ms)` : ""}; at the end of its backfill ${mb(ours.memory.backfillPeakMb)} MB${values["no-baseline"] ? "" : `; minimal indexer ${mb(Math.max(...pairs.map((p) => p.minimal.memory.peakRssMb)))} MB`} (target < 500 MB at 1M tokens).`,
+      ...(reads.length
+        ? [
+            `Reads at ${history.mints} tokens / ${owners} owners (autocannon, ${values["read-seconds"]} s each, random owners and tokens):`,
+            "",
+            "| read | connections | req/s | p50 ms | p99 ms |",
+            "|---|---:|---:|---:|---:|",
+            ...reads.map((r) => `| ${r.label} | ${r.connections} | ${r.rps} | ${r.p50} | ${r.p99} |`),
+            "",
+          ]
+        : []),
+      ...(reconcileLine ? [reconcileLine] : []),
+      `Peak RSS of the indexer+API process (VmHWM): **${mb(ours.memory.peakRssMb)} MB**${load ? ` after ${loadSeconds} s of API load (GraphQL owner query + GET /nfts/:id, 10 connections: ${load.requests} requests, ${load.non2xx} non-2xx, ${load.errors} errors, p50 ${load.p50} ms, p99 ${load.p99} ms)` : ""}; at the end of its backfill ${mb(ours.memory.backfillPeakMb)} MB${values["no-baseline"] ? "" : `; minimal indexer ${mb(Math.max(...pairs.map((p) => p.minimal.memory.peakRssMb)))} MB`} (target < 600 MB at 1M tokens).`,
       "",
       ...detail,
       "",

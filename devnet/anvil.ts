@@ -58,6 +58,8 @@ export type AnvilOptions = {
   forkBlockNumber?: bigint;
   /** Deterministic block timestamps help "same history twice" comparisons. */
   timestamp?: number;
+  /** Extra command-line flags (e.g. `--load-state FILE`, `--dump-state FILE`, `--prune-history`). */
+  extraArgs?: string[];
 };
 
 export type AnvilProcess = { rpcUrl: string; port: number; chainId: number; process: ChildProcess; stop(): Promise<void> };
@@ -69,6 +71,7 @@ export async function startAnvil(options: AnvilOptions): Promise<AnvilProcess> {
   if (options.forkUrl) args.push("--fork-url", options.forkUrl);
   if (options.forkBlockNumber !== undefined) args.push("--fork-block-number", String(options.forkBlockNumber));
   if (options.timestamp !== undefined) args.push("--timestamp", String(options.timestamp));
+  if (options.extraArgs) args.push(...options.extraArgs);
 
   const child = spawn(anvilBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
@@ -80,13 +83,15 @@ export async function startAnvil(options: AnvilOptions): Promise<AnvilProcess> {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
     child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+    // Dumping a large state on exit (--dump-state) takes a while.
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.extraArgs?.includes("--dump-state") ? 300_000 : 3000);
     await exited;
     clearTimeout(timer);
   };
 
   // Ready when eth_chainId answers; fail fast if the process exits (bad fork URL, bad flags).
-  const deadline = Date.now() + (options.forkUrl ? 60_000 : 15_000);
+  // Loading a large saved state (--load-state) takes a while.
+  const deadline = Date.now() + (options.forkUrl || options.extraArgs?.includes("--load-state") ? 300_000 : 15_000);
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
       const reason = output.trim().split("\n").filter(Boolean).pop() ?? `exit code ${child.exitCode}`;

@@ -38,6 +38,8 @@ export type DevnetOptions = {
   endpointAddress?: `0x${string}`;
   /** Called as soon as each anvil process is up (the CLI tracks them to kill them on any exit). */
   onAnvil?: (anvil: AnvilProcess) => void;
+  /** Extra anvil flags for every chain (benchmarks: `--prune-history`, `--gas-limit`, `--dump-state`). */
+  anvilArgs?: (chainIndex: number) => string[];
   /** Pathway settings of the LayerZero stack (DVNs, confirmations, prices). */
   layerZero?: Partial<LayerZeroSettings>;
   /** Where to write the deployments file; not written when null. */

@@ -47,6 +47,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
           // only takes whole seconds: a fractional block time is set at start (slower deployment).
           blockTime: wholeSeconds ? undefined : options.blockTime,
           forkUrl: i === 0 ? options.forkUrl : undefined,
+          extraArgs: options.anvilArgs?.(i),
         });
         anvils.push(anvil);
         // anvil serves WebSockets on its HTTP port; the devnet's wsUrl is the relay in front of it.

@@ -65,14 +65,20 @@ export async function reconcile(setup: IndexerSetup, ponderUrl: string): Promise
       continue;
     }
     const client = createPublicClient({ transport: http(chain.rpcUrl, { batch: { batchSize: 200 } }) });
-    const owners = await Promise.all(
-      rows.map((row) =>
-        client
-          .readContract({ address: row.contract as Address, abi: LegacyERC721Abi, functionName: "ownerOf", args: [row.tokenId], blockNumber: BigInt(block) })
-          .then((o) => o.toLowerCase())
-          .catch(() => null),
-      ),
-    );
+    // In chunks: one promise (and viem request) per token at once ran the process out of heap at 200k tokens.
+    const owners: (string | null)[] = [];
+    for (let i = 0; i < rows.length; i += 2_000) {
+      owners.push(
+        ...(await Promise.all(
+          rows.slice(i, i + 2_000).map((row) =>
+            client
+              .readContract({ address: row.contract as Address, abi: LegacyERC721Abi, functionName: "ownerOf", args: [row.tokenId], blockNumber: BigInt(block) })
+              .then((o) => o.toLowerCase())
+              .catch(() => null),
+          ),
+        )),
+      );
+    }
     rows.forEach((row, i) => {
       const onChain = owners[i];
       const where = `${row.collection} #${row.tokenId} on chain ${row.chainId} (block ${block})`;

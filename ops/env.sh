@@ -10,7 +10,9 @@ export DEPLOY_SCHEMA="${DEPLOY_SCHEMA:-cosmic_${DEPLOY_ID}}"
 export VIEWS_SCHEMA="${VIEWS_SCHEMA:-cosmic}"
 export NODE_ENV="${NODE_ENV:-production}"
 export PONDER_TELEMETRY_DISABLED=1
-# PONDER_HEAP_MB caps V8's heap (peak RSS follows it): unset, Node lets Ponder's heap grow towards
-# its default limit (1.2 GB RSS at 200k tokens); 400 → ~580 MB RSS at ~1.8× the backfill CPU (BENCHMARKS.md).
+# PONDER_HEAP_MB caps V8's heap (peak RSS follows it). Unset: no cap, Node lets the heap grow towards
+# its own limit (1.24 GB RSS for indexer + API at 200k tokens on Postgres). 448 holds 600 MB at 200k
+# at ~2× the backfill CPU, but aborts (heap out of memory) in the backfill of 1M tokens: Ponder parses
+# whole eth_getLogs responses of 2,000-log blocks (BENCHMARKS.md, issue 18). Pick per history size.
 PONDER_NODE="node${PONDER_HEAP_MB:+ --max-old-space-size=$PONDER_HEAP_MB}"
 PONDER_BIN="$PONDER_NODE node_modules/ponder/dist/esm/bin/ponder.js"

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, STATUS_CODES } from "n
 import type { Duplex } from "node:stream";
 import { decodeJwt } from "jose";
 import { getAddress } from "viem";
+import * as wsModule from "ws";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Principal } from "../api/http/context.js";
 import { parseRevocation, REVOCATION_CHANNEL, type Revocation } from "../api/auth/revocation.js";
@@ -18,6 +19,9 @@ import { wsConnections, wsDropped, wsMessages } from "../infra/metrics.js";
 import type { KeyValueStore, Unsubscribe } from "../infra/redis.js";
 import { canonicalRoom, CLOSE, ClientMessage, type Envelope, parseEnvelope, REALTIME_CHANNEL } from "./protocol.js";
 import { compareSeq, PushLog } from "./pushLog.js";
+
+/** ws's frame encoder (exported at runtime, not in @types/ws). */
+const Sender = (wsModule as unknown as { Sender: { frame(data: Buffer, options: { fin: boolean; rsv1: boolean; opcode: number; mask: boolean; readOnly: boolean }): Buffer[] } }).Sender;
 
 export type RealtimeAuth = { authenticateBearer(jwt: string): Promise<Principal> };
 
@@ -105,15 +109,38 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
     res.end(JSON.stringify({ error: { code: "UPGRADE_REQUIRED", message: `connect a WebSocket to ${wsPath}` } }));
   });
 
-  const send = (client: Client, text: string): boolean => {
+  /** `text` as a string, or already UTF-8 encoded (a push shared by many sockets is encoded once). */
+  const send = (client: Client, text: string | Buffer): boolean => {
     if (client.ws.readyState !== WebSocket.OPEN) return false;
     if (client.ws.bufferedAmount + text.length > maxBuffer) {
       drop(client, CLOSE.SLOW_CONSUMER, "slow consumer: send buffer full", "slow_consumer");
       return false;
     }
-    client.ws.send(text);
+    if (typeof text === "string") client.ws.send(text);
+    else sendShared(client.ws, text);
     return true;
   };
+  /**
+   * A push shared by many sockets: the whole text frame (header + payload) is built once per push,
+   * and written as one buffer to each socket — what ws.send does per call (frame header, cork, two
+   * writes) is the fan-out's per-socket cost. Direct only while ws's sender has nothing queued (it
+   * queues only while compressing, which this server does not do); otherwise ws.send.
+   */
+  const sendShared = (ws: WebSocket, payload: Buffer) => {
+    const internals = ws as unknown as { _socket?: { write(b: Buffer): boolean }; _sender?: { _state?: number; _queue?: unknown[] } };
+    const sender = internals._sender;
+    if (internals._socket && sender && sender._state === 0 && sender._queue?.length === 0) {
+      let frame = wholeFrames.get(payload);
+      if (!frame) {
+        frame = Buffer.concat(Sender.frame(payload, { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: true }));
+        wholeFrames.set(payload, frame);
+      }
+      internals._socket.write(frame);
+    } else {
+      ws.send(payload, { binary: false });
+    }
+  };
+  const wholeFrames = new WeakMap<Buffer, Buffer>();
 
   const drop = (client: Client, code: number, reason: string, metric: string) => {
     if (client.ws.readyState === WebSocket.CLOSED) return;
@@ -348,26 +375,42 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
   heartbeat.unref();
 
   const deliver = (envelope: Envelope): number => {
-    const targets = new Map<Client, string[]>();
-    for (const room of envelope.rooms) for (const client of rooms.get(room) ?? []) targets.set(client, [...(targets.get(client) ?? []), room]);
-    if (targets.size === 0) return 0;
-    // The payload is serialised once; only the room list differs per socket.
+    // The payload is serialised and UTF-8 encoded once per distinct list of matched rooms (usually
+    // one list for everyone: a push to one room), not once per socket: 10,000 sockets in a room cost
+    // one JSON.stringify and one Buffer, then a frame write each.
     const head = `{"type":${JSON.stringify(envelope.type)},"id":${JSON.stringify(envelope.id ?? null)},"data":${JSON.stringify(envelope.data)},"rooms":`;
+    const frames = new Map<string, Buffer>();
+    const frameFor = (matched: string[]) => {
+      const key = matched.join("\n");
+      let frame = frames.get(key);
+      if (!frame) frames.set(key, (frame = Buffer.from(`${head}${JSON.stringify(matched)}}`)));
+      return frame;
+    };
     let sent = 0;
-    for (const [client, matched] of targets) {
-      const text = `${head}${JSON.stringify(matched)}}`;
+    // A socket resuming buffers its live pushes (sent after the replay, deduplicated by seq).
+    const deliverTo = (client: Client, matched: string[]) => {
       if (client.replay) {
+        const text = `${head}${JSON.stringify(matched)}}`;
         client.replay.buffer.push({ seq: envelope.seq, text });
         client.replay.bytes += text.length;
         if (client.replay.bytes > maxBuffer) drop(client, CLOSE.SLOW_CONSUMER, "slow consumer: resume buffer full", "slow_consumer");
-        continue;
+        return;
       }
-      if (send(client, text)) {
+      if (send(client, frameFor(matched))) {
         sent++;
         remember(client, envelope.id);
       }
+    };
+    if (envelope.rooms.length === 1) {
+      const members = rooms.get(envelope.rooms[0]!);
+      if (!members?.size) return 0;
+      for (const client of members) deliverTo(client, envelope.rooms);
+    } else {
+      const targets = new Map<Client, string[]>();
+      for (const room of envelope.rooms) for (const client of rooms.get(room) ?? []) targets.set(client, [...(targets.get(client) ?? []), room]);
+      for (const [client, matched] of targets) deliverTo(client, matched);
     }
-    wsMessages.inc({ type: envelope.type }, sent);
+    if (sent) wsMessages.inc({ type: envelope.type }, sent);
     return sent;
   };
 

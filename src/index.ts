@@ -4,11 +4,12 @@
  * the event (chain id in its primary key): bridges are joined by guid at read time.
  */
 import { ponder } from "ponder:registry";
-import { activity, bridgeReceive, bridgeSend, collection, collectionDeployment, contractOwner, metadataUpdate, minter, peer, token, transfer } from "ponder:schema";
-import { type Address, type Hex, decodeEventLog, getAbiItem, toEventSelector, zeroAddress } from "viem";
+import { activity, bridgeReceive, bridgeSend, collection, collectionDeployment, contractOwner, metadataUpdate, peer, token, transfer } from "ponder:schema";
+import { type Address, type Hex, concat, decodeEventLog, decodeFunctionData, getAbiItem, numberToHex, pad, toEventSelector, toFunctionSelector, zeroAddress } from "viem";
+import { CosmicONFT721Abi } from "../abis/CosmicONFT721Abi.js";
 import { EndpointV2Abi } from "../abis/EndpointV2Abi.js";
 import { type IndexerDeployment, loadIndexerSetup, setupIndex } from "../indexer/setup.js";
-import { decodeOnftMessage, decodePacket } from "./lib/lzPacket.js";
+import { computeGuid, decodeOnftMessage, decodePacket } from "./lib/lzPacket.js";
 import { describeRevert, orderKey } from "./lib/model.js";
 
 const setup = loadIndexerSetup();
@@ -16,6 +17,7 @@ const lookup = setupIndex(setup);
 
 const PACKET_SENT = getAbiItem({ abi: EndpointV2Abi, name: "PacketSent" });
 const PACKET_SENT_TOPIC = toEventSelector(PACKET_SENT);
+const SEND_SELECTOR = toFunctionSelector(getAbiItem({ abi: CosmicONFT721Abi, name: "send" }));
 const TRANSFER_TOPIC = toEventSelector("event Transfer(address indexed from, address indexed to, uint256 indexed tokenId)");
 
 const same = (a: string | null | undefined, b: string | null | undefined) => !!a && !!b && a.toLowerCase() === b.toLowerCase();
@@ -83,7 +85,6 @@ async function onTransfer(
       state,
       lastSendGuid: null,
       lastReceiveGuid: null,
-      metadataVersion: 0,
       mintedBlock: event.block.number,
       updatedBlock: event.block.number,
       updatedTimestamp: event.block.timestamp,
@@ -127,8 +128,8 @@ async function onTransfer(
   });
 }
 
-ponder.on("CosmicONFT721:Transfer", async ({ event, context }) => onTransfer(event, context));
-ponder.on("LegacyERC721:Transfer", async ({ event, context }) => onTransfer(event, context));
+// ONFTs and the ERC-721s behind adapters (one source: ponder.config.ts).
+ponder.on("Collection:Transfer", async ({ event, context }) => onTransfer(event, context));
 
 // ---------------------------------------------------------------- bridge: source half
 type PacketFacts = { guid: Hex; nonce: bigint; sender: Hex; receiver: Hex; message: Hex; recipient: Address };
@@ -138,8 +139,34 @@ function packetFacts(encodedPayload: Hex): PacketFacts {
   return { guid: packet.guid, nonce: packet.nonce, sender: packet.sender, receiver: packet.receiver, message: packet.message, recipient: decodeOnftMessage(packet.message).to };
 }
 
+const SEND = getAbiItem({ abi: CosmicONFT721Abi, name: "send" });
+
+/** The packet of a direct `send(sendParam, fee, refund)` to the emitting OApp, if its guid checks out (see onSent). */
+function packetFromCalldata(
+  event: { args: { guid: Hex; dstEid: number; tokenId: bigint }; log: { address: Address }; transaction: { to?: Address | null; input?: Hex } },
+  srcEid: number,
+  path: { peer: Hex; outboundNonce: bigint | null } | null,
+): PacketFacts | undefined {
+  const { to, input } = event.transaction;
+  if (!path || path.outboundNonce === null || !input || !same(to, event.log.address) || input.slice(0, 10) !== SEND_SELECTOR) return undefined;
+  try {
+    const { args } = decodeFunctionData({ abi: [SEND], data: input });
+    const sendParam = args[0];
+    if (sendParam.composeMsg !== "0x" || sendParam.dstEid !== event.args.dstEid || sendParam.tokenId !== event.args.tokenId) return undefined;
+    const nonce = path.outboundNonce + 1n;
+    const sender = pad(event.log.address.toLowerCase() as Hex, { size: 32 });
+    const receiver = path.peer.toLowerCase() as Hex;
+    if (computeGuid({ nonce, srcEid, sender, dstEid: sendParam.dstEid, receiver }) !== event.args.guid.toLowerCase()) return undefined;
+    // ONFT721MsgCodec.encode(sendTo, tokenId, "") = sendTo b32 | tokenId u256.
+    const message = concat([sendParam.to, numberToHex(sendParam.tokenId, { size: 32 })]).toLowerCase() as Hex;
+    return { guid: event.args.guid, nonce, sender, receiver, message, recipient: decodeOnftMessage(message).to };
+  } catch {
+    return undefined;
+  }
+}
+
 async function onSent(
-  event: { args: { guid: Hex; dstEid: number; fromAddress: Address; tokenId: bigint }; log: { address: Address; logIndex: number }; block: BlockInfo; transaction: { hash: Hex } },
+  event: { args: { guid: Hex; dstEid: number; fromAddress: Address; tokenId: bigint }; log: { address: Address; logIndex: number }; block: BlockInfo; transaction: { hash: Hex; to: Address | null; input: Hex } },
   context: Ctx & { client: { getTransactionReceipt(args: { hash: Hex }): Promise<{ logs: { address: Address; topics: Hex[]; data: Hex }[] }> } },
 ) {
   const chainId = context.chain.id;
@@ -148,17 +175,25 @@ async function onSent(
   if (!dep) return;
   const { guid, dstEid, fromAddress, tokenId } = event.args;
 
-  // Our PacketSent is in the same transaction (the endpoint emits it before our ONFTSent): it is read
-  // from the receipt on every network, the devnet included — endpoint events carry no indexed field,
-  // so they cannot be filtered by our address. Ponder caches this request.
-  let packet: PacketFacts | undefined;
-  const receipt = await context.client.getTransactionReceipt({ hash: event.transaction.hash });
-  for (const log of receipt.logs) {
-    if (!same(log.address, chain.endpoint) || log.topics[0] !== PACKET_SENT_TOPIC) continue;
-    const { args } = decodeEventLog({ abi: [PACKET_SENT], data: log.data, topics: log.topics as [Hex, ...Hex[]] });
-    const facts = packetFacts(args.encodedPayload);
-    if (facts.guid === guid) packet = facts;
+  // Our PacketSent is in the same transaction (the endpoint emits it before our ONFTSent). Endpoint
+  // events carry no indexed field, so they cannot be filtered by our address. Without an RPC call:
+  // when the transaction is a direct send() to this OApp without a compose message, the packet is
+  // the calldata's recipient and token id, the path's peer, and the path's next nonce — accepted only
+  // if they hash to the event's guid. Otherwise (first send on a path after a peer change, a send
+  // through another contract, a compose message) it is read from the receipt (cached by Ponder).
+  const pathPk = { chainId, oapp: event.log.address, eid: dstEid };
+  const path = (await context.db.find(peer, pathPk)) as typeof peer.$inferSelect | null;
+  let packet: PacketFacts | undefined = packetFromCalldata(event, chain.eid, path);
+  if (!packet) {
+    const receipt = await context.client.getTransactionReceipt({ hash: event.transaction.hash });
+    for (const log of receipt.logs) {
+      if (!same(log.address, chain.endpoint) || log.topics[0] !== PACKET_SENT_TOPIC) continue;
+      const { args } = decodeEventLog({ abi: [PACKET_SENT], data: log.data, topics: log.topics as [Hex, ...Hex[]] });
+      const facts = packetFacts(args.encodedPayload);
+      if (facts.guid === guid) packet = facts;
+    }
   }
+  if (path && packet && same(path.peer, packet.receiver)) await context.db.update(peer, pathPk).set({ outboundNonce: packet.nonce });
   const key = orderKey(event.block.timestamp, chainId, event.block.number, event.log.logIndex);
   const dstChainId = lookup.chainByEid(dstEid)?.chainId ?? null;
   const recipient = packet?.recipient ?? zeroAddress;
@@ -214,8 +249,7 @@ async function onSent(
   });
 }
 
-ponder.on("CosmicONFT721:ONFTSent", async ({ event, context }) => onSent(event, context as never));
-ponder.on("CosmicONFT721Adapter:ONFTSent", async ({ event, context }) => onSent(event, context as never));
+ponder.on("Collection:ONFTSent", async ({ event, context }) => onSent(event, context as never));
 
 // ---------------------------------------------------------------- bridge: destination half
 type ReceiveFacts = Partial<typeof bridgeReceive.$inferInsert>;
@@ -301,8 +335,7 @@ async function onReceived(
   });
 }
 
-ponder.on("CosmicONFT721:ONFTReceived", async ({ event, context }) => onReceived(event, context));
-ponder.on("CosmicONFT721Adapter:ONFTReceived", async ({ event, context }) => onReceived(event, context));
+ponder.on("Collection:ONFTReceived", async ({ event, context }) => onReceived(event, context));
 
 ponder.on("EndpointV2:LzReceiveAlert", async ({ event, context }) => {
   const chainId = context.chain.id;
@@ -357,25 +390,21 @@ async function onOwnership(event: { args: { newOwner: Address }; log: { address:
   if (dep && (await context.db.find(collectionDeployment, { chainId, address: dep.address })))
     await context.db.update(collectionDeployment, { chainId, address: dep.address }).set({ owner: event.args.newOwner });
 }
-ponder.on("CosmicONFT721:OwnershipTransferred", async ({ event, context }) => onOwnership(event, context));
-ponder.on("CosmicONFT721Adapter:OwnershipTransferred", async ({ event, context }) => onOwnership(event, context));
-ponder.on("LegacyERC721:OwnershipTransferred", async ({ event, context }) => onOwnership(event, context));
+ponder.on("Collection:OwnershipTransferred", async ({ event, context }) => onOwnership(event, context));
 
 async function onPeerSet(event: { args: { eid: number; peer: Hex }; log: { address: Address }; block: BlockInfo }, context: Ctx) {
+  // A fresh path's outbound nonce is 0. A new peer is another path whose nonce is not known here
+  // (it may have been used before): null until the next send reads it from its receipt.
   await context.db
     .insert(peer)
-    .values({ chainId: context.chain.id, oapp: event.log.address, eid: event.args.eid, peer: event.args.peer, blockNumber: event.block.number })
-    .onConflictDoUpdate({ peer: event.args.peer, blockNumber: event.block.number });
+    .values({ chainId: context.chain.id, oapp: event.log.address, eid: event.args.eid, peer: event.args.peer, blockNumber: event.block.number, outboundNonce: 0n })
+    .onConflictDoUpdate((row: typeof peer.$inferSelect) => ({
+      peer: event.args.peer,
+      blockNumber: event.block.number,
+      outboundNonce: row.peer.toLowerCase() === event.args.peer.toLowerCase() ? row.outboundNonce : null,
+    }));
 }
-ponder.on("CosmicONFT721:PeerSet", async ({ event, context }) => onPeerSet(event, context));
-ponder.on("CosmicONFT721Adapter:PeerSet", async ({ event, context }) => onPeerSet(event, context));
-
-ponder.on("CosmicONFT721:MinterSet", async ({ event, context }) => {
-  await context.db
-    .insert(minter)
-    .values({ chainId: context.chain.id, contract: event.log.address, account: event.args.account, allowed: event.args.allowed, blockNumber: event.block.number })
-    .onConflictDoUpdate({ allowed: event.args.allowed, blockNumber: event.block.number });
-});
+ponder.on("Collection:PeerSet", async ({ event, context }) => onPeerSet(event, context));
 
 // ERC-4906: the log is recorded; re-resolving the metadata happens off-chain (jobs/metadataFollower.ts).
 async function onMetadataUpdate(
@@ -399,12 +428,10 @@ async function onMetadataUpdate(
   });
 }
 
-ponder.on("CosmicONFT721:MetadataUpdate", async ({ event, context }) => {
-  const pk = { chainId: context.chain.id, contract: event.log.address, tokenId: event.args._tokenId };
-  if (await context.db.find(token, pk)) await context.db.update(token, pk).set((row: typeof token.$inferSelect) => ({ metadataVersion: row.metadataVersion + 1 }));
+ponder.on("Collection:MetadataUpdate", async ({ event, context }) => {
   await onMetadataUpdate(event, context, { from: event.args._tokenId, to: event.args._tokenId });
 });
 
-ponder.on("CosmicONFT721:BatchMetadataUpdate", async ({ event, context }) => {
+ponder.on("Collection:BatchMetadataUpdate", async ({ event, context }) => {
   await onMetadataUpdate(event, context, { from: event.args._fromTokenId, to: event.args._toTokenId });
 });

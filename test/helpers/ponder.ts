@@ -239,8 +239,7 @@ export const INDEX_TABLES = {
   collectionDeployments: "chainId address collection kind eid token owner supply minted bridgedOut bridgedIn",
   contractOwners: "chainId address owner blockNumber",
   peers: "chainId oapp eid peer blockNumber",
-  minters: "chainId contract account allowed blockNumber",
-  tokens: "chainId contract tokenId collection owner state lastSendGuid lastReceiveGuid metadataVersion mintedBlock updatedBlock updatedTimestamp updatedOrderKey lastTxHash lastLogIndex",
+  tokens: "chainId contract tokenId collection owner state lastSendGuid lastReceiveGuid mintedBlock updatedBlock updatedTimestamp updatedOrderKey lastTxHash lastLogIndex",
   transfers: "chainId txHash logIndex blockNumber timestamp collection contract tokenId from to kind guid orderKey",
   bridgeSends: "guid chainId collection srcEid dstEid dstChainId nonce oapp dstOapp fromAddress recipient tokenId message txHash blockNumber logIndex timestamp orderKey",
   bridgeReceives:

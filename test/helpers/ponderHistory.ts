@@ -3,7 +3,7 @@
  * transfers between holders, bridges (ONFT and adapter) delivered by the devnet's LayerZero workers, optionally
  * failed deliveries. Deterministic in content (token ids, holders, routes); not in block timing.
  */
-import type { Hex } from "viem";
+import type { Address, Hex } from "viem";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { LegacyERC721Abi } from "../../abis/LegacyERC721Abi.js";
 import { sendToken, tokenIdInRange } from "../../chain/onft.js";
@@ -34,8 +34,19 @@ export type HistoryOptions = {
    * anvil and is indexed by the (fast, batched) backfill rather than block by block. Default 35.
    */
   settleBlocks?: number;
+  /**
+   * Distinct synthetic owners the mints go to (the same addresses on every chain), except the tokens
+   * the transfers and bridges use (the first `transfersPerChain` and the last `bridgesPerChain`),
+   * which go to the four funded holders. Default: every mint goes to the holders.
+   */
+  owners?: number;
   log?: (line: string) => void;
 };
+
+/** The n-th synthetic owner of `HistoryOptions.owners` (no key: it only ever receives tokens). */
+export function syntheticOwner(n: number): Address {
+  return `0x${(0xc05e0000n * 2n ** 128n + BigInt(n)).toString(16).padStart(40, "0")}` as Address;
+}
 
 /** Mines `blocks` empty blocks on every chain (anvil_mine). */
 export async function mineEmpty(deployments: Deployments, blocks: number): Promise<void> {
@@ -76,19 +87,27 @@ export async function generateHistory(deployments: Deployments, options: History
     return holderSigners.get(key)!;
   };
   try {
-    // 1. Mints.
-    await Promise.all(
-      deployments.chains.map(async (chain) => {
-        const s = signer(chain, deployer.privateKey);
-        const dep = cosmic(chain.chainId);
-        for (let start = 0; start < options.mintsPerChain; start += batchSize) {
-          const n = Math.min(batchSize, options.mintsPerChain - start);
-          const ids = Array.from({ length: n }, (_, i) => tokenIdInRange(chain.eid, BigInt(start + i + 1)));
-          await s.write({ address: dep.address, abi: CosmicONFT721Abi, functionName: "mintBatch", args: [ids.map((_, i) => holders[(start + i) % holders.length]!.address), ids], ...(options.mintGas ? { gas: options.mintGas } : {}) });
-        }
-      }),
-    );
-    log(`minted ${options.mintsPerChain} per chain`);
+    // 1. Mints. With synthetic owners (large histories), only the holders' tokens first: the bulk is
+    // minted after the transfers and bridges, which would each take seconds on anvil once a chain
+    // holds hundreds of thousands of tokens.
+    const reserved = (k: number) => !options.owners || k < options.transfersPerChain || k >= options.mintsPerChain - options.bridgesPerChain;
+    const mintIndices = (which: (k: number) => boolean) =>
+      Promise.all(
+        deployments.chains.map(async (chain) => {
+          const s = signer(chain, deployer.privateKey);
+          const dep = cosmic(chain.chainId);
+          const ks = Array.from({ length: options.mintsPerChain }, (_, k) => k).filter(which);
+          for (let start = 0; start < ks.length; start += batchSize) {
+            const batch = ks.slice(start, start + batchSize);
+            const ids = batch.map((k) => tokenIdInRange(chain.eid, BigInt(k + 1)));
+            const to = batch.map((k) => (reserved(k) ? holders[k % holders.length]!.address : syntheticOwner(k % options.owners!)));
+            await s.write({ address: dep.address, abi: CosmicONFT721Abi, functionName: "mintBatch", args: [to, ids], ...(options.mintGas ? { gas: options.mintGas } : {}) });
+            if (ks.length >= 100_000 && (start / batchSize) % 25 === 0) log(`chain ${chain.chainId}: minted ${start + batch.length} of ${ks.length}`);
+          }
+        }),
+      );
+    await mintIndices(reserved);
+    if (!options.owners) log(`minted ${options.mintsPerChain} per chain`);
     // 2. Transfers: token k (owned by holder k%4) → holder (k+1)%4.
     await Promise.all(
       deployments.chains.map(async (chain) => {
@@ -134,6 +153,10 @@ export async function generateHistory(deployments: Deployments, options: History
       await sendToken({ signer: holderSigner(b, 1), deployment: legacyB, tokenId: 42n, dstEid: a.eid, to: holders[0]!.address });
     }
     await workers.idle();
+    if (options.owners) {
+      await mintIndices((k) => !reserved(k));
+      log(`minted ${options.mintsPerChain} per chain`);
+    }
     if ((options.settleBlocks ?? 35) > 0) await mineEmpty(deployments, options.settleBlocks ?? 35);
     log(`bridged ${options.bridgesPerChain} per chain (${workers.failed} failed)`);
     return {
