@@ -267,13 +267,19 @@ export function createChainSigner(options: SignerOptions) {
     const receipt = publicClient.waitForTransactionReceipt({ hash: record.hash, pollingInterval, timeout: receiptTimeoutMs, signal: controller.signal });
     receipt.catch(() => {}); // observed below (or abandoned once the watchdog decided)
     let timer: NodeJS.Timeout | undefined;
-    const watchdog = new Promise<never>((_, reject) => {
+    const watchdog = new Promise<TransactionReceipt>((resolve, reject) => {
       // The same finding twice in a row: a concurrent send may be a moment from filling a gap.
       let previous: StuckReason | undefined;
       const started = Date.now();
       const check = async () => {
         try {
           const final = Date.now() - started + stuckCheckMs >= receiptTimeoutMs;
+          // Mined, yet viem's receipt wait has not seen it: its block-number poller (shared by every
+          // wait on this client) only emits numbers above the highest it saw, so after an
+          // evm_revert the lower heights of the new branch go unnoticed (a 180 s receipt timeout
+          // in the chaos test). The receipt is read directly.
+          const mined = await publicClient.getTransactionReceipt({ hash: record.hash }).catch(() => undefined);
+          if (mined) return resolve(mined);
           const found = await diagnose(record, nonce, final);
           if (found && (found.reason === previous || final)) {
             // Never mined behind the caller's back once reported failed (anvil; other nodes refuse).
