@@ -44,12 +44,12 @@ export async function createNftIndex(schema: string, TOKENS: number) {
     for (let from = 0; from < TOKENS; from += chunk) {
       const to = Math.min(TOKENS, from + chunk) - 1;
       await client.query(
-        `INSERT INTO token (chain_id, contract, token_id, collection, owner, state, metadata_version, minted_block, updated_block, updated_timestamp, updated_order_key, last_tx_hash, last_log_index)
+        `INSERT INTO token (chain_id, contract, token_id, collection, owner, state, minted_block, updated_block, updated_timestamp, updated_order_key, last_tx_hash, last_log_index)
          SELECT CASE WHEN i % 2 = 0 THEN ${CHAIN_A} ELSE ${CHAIN_B} END,
                 CASE WHEN i % 2 = 0 THEN '${CONTRACT_A}' ELSE '${CONTRACT_B}' END,
                 ${base}::numeric + i, 'cosmic',
                 CASE WHEN i >= ${TOKENS - 5000} THEN '${WHALE}' ELSE '0x' || lpad(to_hex(1000000 + i / 100), 40, '0') END,
-                'present', 0, 1, 1, 1700000000, lpad(i::text, 20, '0'), '0x' || lpad(to_hex(i), 64, '0'), 0
+                'present', 1, 1, 1700000000, lpad(i::text, 20, '0'), '0x' || lpad(to_hex(i), 64, '0'), 0
          FROM generate_series(${from}, ${to}) AS i`,
       );
     }

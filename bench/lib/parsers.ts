@@ -146,6 +146,24 @@ export const BENCHMARKS: Benchmark[] = [
     },
   },
   {
+    name: "fanout",
+    file: "bench/fanout.ts",
+    args: () => [],
+    parse: (out) => {
+      const ms = (label: string) => need(out, new RegExp(`${escapeRe(label)}[^\\n]*?p50 ([\\d.]+) ms p99 ([\\d.]+) ms`), label);
+      const baseSocket = ms("baseline commit → the socket");
+      const baseHook = ms("baseline commit → the webhook");
+      const lastSocket = need(out, /commit → last of (\d+) sockets\s+p50 ([\d.]+) ms p99 ([\d.]+) ms/, "last socket");
+      const lastHook = need(out, /commit → last of (\d+) webhooks\s+p50 ([\d.]+) ms p99 ([\d.]+) ms/, "last webhook");
+      return [
+        { metric: `commit → last of ${lastSocket[1]} sockets, p50 (baseline: 1 socket)`, unit: "ms", ours: num(lastSocket[2]), baseline: num(baseSocket[1]) },
+        { metric: `commit → last of ${lastSocket[1]} sockets, p99`, unit: "ms", ours: num(lastSocket[3]), baseline: num(baseSocket[2]) },
+        { metric: `commit → last of ${lastHook[1]} webhook subscriptions, p50 (baseline: 1 subscription)`, unit: "ms", ours: num(lastHook[2]), baseline: num(baseHook[1]) },
+        { metric: `commit → last of ${lastHook[1]} webhook subscriptions, p99`, unit: "ms", ours: num(lastHook[3]), baseline: num(baseHook[2]) },
+      ];
+    },
+  },
+  {
     name: "api-nfts",
     file: "bench/api-nfts.ts",
     // 100 connections × 3 s at small size keeps the smoke run short; full runs use the file's defaults by hand.

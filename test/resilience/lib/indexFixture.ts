@@ -24,8 +24,8 @@ export async function createIndexFixture(databaseUrl: string, schema: string, to
     const tokenIds = Array.from({ length: tokens }, (_, i) => tokenIdInRange(FIXTURE_CHAINS[0].eid, BigInt(i)));
     for (const [i, id] of tokenIds.entries())
       await client.query(
-        `INSERT INTO token (chain_id, contract, token_id, collection, owner, state, metadata_version, minted_block, updated_block, updated_timestamp, updated_order_key, last_tx_hash, last_log_index)
-         VALUES ($1, $2, $3, 'cosmic', $4, 'present', 0, 1, 1, 1700000000, $5, $6, 0)`,
+        `INSERT INTO token (chain_id, contract, token_id, collection, owner, state, minted_block, updated_block, updated_timestamp, updated_order_key, last_tx_hash, last_log_index)
+         VALUES ($1, $2, $3, 'cosmic', $4, 'present', 1, 1, 1700000000, $5, $6, 0)`,
         [FIXTURE_CHAINS[0].chainId, FIXTURE_CONTRACT.toLowerCase(), id.toString(), FIXTURE_OWNER.toLowerCase(), String(i).padStart(20, "0"), `0x${String(i + 1).padStart(64, "0")}`],
       );
     return { tokenIds };
