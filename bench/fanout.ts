@@ -48,7 +48,7 @@ const receiver = createServer((req, res) => {
 await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
 const port = (receiver.address() as AddressInfo).port;
 
-const t = await createTestApp({ kv: "redis", env: { WEBHOOK_ALLOW_HOSTS: `127.0.0.1:${port}`, WEBHOOK_SWEEP_MS: "20", WEBHOOK_CONCURRENCY: "32" } });
+const t = await createTestApp({ kv: "redis", env: { WEBHOOK_ALLOW_HOSTS: `127.0.0.1:${port}`, WEBHOOK_SWEEP_MS: "50", WEBHOOK_CONCURRENCY: "32" } });
 const config = { ...t.deps.config, redisUrl: REDIS_URL, redisPrefix: (t.deps.kv as { prefix?: string }).prefix ?? "test:" };
 const queue = createWebhookQueue({ ...t.deps, config });
 await queue.start();

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:push [-- --size small|medium|large | --samples N] [--idle-s 60] [--chains 3] [--postgres]`
+ * `npm run bench:push [-- --size small|medium|large | --samples N] [--idle-s 60] [--settle-s 20] [--chains 3] [--postgres]`
  *
  * What a developer's laptop pays for `npm run dev`, and how fast a block reaches a client, with
  * pushed heads (the default) against polling, both measured in the same run. Each mode starts the
@@ -40,6 +40,7 @@ const { values } = parseArgs({
     size: { type: "string", default: "small" },
     samples: { type: "string" },
     "idle-s": { type: "string", default: "60" },
+    "settle-s": { type: "string", default: "20" },
     chains: { type: "string", default: "3" },
     "poll-ms": { type: "string", default: "2" },
     postgres: { type: "boolean", default: false },
@@ -182,8 +183,9 @@ async function runMode(mode: Mode): Promise<ModeResult> {
     log(`${mode.name}: dev stack ready in ${((performance.now() - startedAt) / 1000).toFixed(1)} s (${chains} chains${values.postgres ? ", Postgres" : ", PGlite"}${Object.keys(mode.env).length ? `, ${Object.entries(mode.env).map(([k, v]) => `${k}=${v}`).join(" ")}` : ""})`);
     const api = `http://127.0.0.1:${port}`;
 
-    // 1. Idle: nothing happens for idleS seconds (a short settle first: the ready check's requests).
-    await sleep(3_000);
+    // 1. Idle: nothing happens for idleS seconds, after a settle (the ready check's requests, and
+    // Ponder's and PGlite's own work right after the backfill).
+    await sleep(Number(values["settle-s"]) * 1000);
     const procs = processTree(dev.pid!);
     const before = new Map(procs.map((p) => [p.pid, cpuTicks(p.pid)]));
     const t = performance.now();
