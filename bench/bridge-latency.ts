@@ -43,6 +43,7 @@ import { collectionOn, deployer, signerFor, startTestDevnet } from "../test/help
 import { cleanupPonder, startPonder, waitForHead, withRpcUrls } from "../test/helpers/ponder.js";
 import { connect } from "../test/realtime/helpers.js";
 import { startRpcTap } from "./lib/rpcTap.js";
+import { pct, sleep, within } from "./lib/timing.js";
 
 const SIZES = { small: 20, medium: 100, large: 200, full: 200 } as const;
 const PONDER_POLL_MS = 100; // indexer/setup.ts default, used by startPonder
@@ -64,22 +65,7 @@ if (!(bridges > 0) || !(pollMs >= 0)) {
 }
 const withWs = !values["no-ws"];
 const log = (line: string) => console.log(`[bench] ${line}`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-/** `p`, or a rejection after `ms`. */
-async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)));
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const devnet = await startTestDevnet({ chains: 2, baseChainId: 100_000 + Math.floor(Math.random() * 800_000) });
 const cleanups: (() => Promise<unknown>)[] = [() => devnet.stop()];

@@ -18,8 +18,8 @@ import { recordWebhookEvents } from "../webhooks/outbox.js";
 import { publishPush } from "../realtime/pushLog.js";
 import { createTestApp, REDIS_URL } from "../test/api/helpers.js";
 import { startCluster } from "../test/realtime/helpers.js";
+import { pct } from "./lib/timing.js";
 
-const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!; };
 
 // 1. Webhook delivery latency: outbox write → receiver, N events, one subscription.
 const N = Number(process.env.N ?? 500);

@@ -24,15 +24,12 @@ import { startWebhookDispatcher } from "../webhooks/dispatcher.js";
 import { recordWebhookEvents } from "../webhooks/outbox.js";
 import { createTestApp, REDIS_URL } from "../test/api/helpers.js";
 import { startCluster } from "../test/realtime/helpers.js";
+import { pct } from "./lib/timing.js";
 
 const { values } = parseArgs({ options: { sockets: { type: "string", default: "1000" }, webhooks: { type: "string", default: "100" }, events: { type: "string", default: "20" } } });
 const SOCKETS = Number(values.sockets);
 const HOOKS = Number(values.webhooks);
 const EVENTS = Number(values.events);
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
 const log = (line: string) => console.log(`[bench] ${line}`);
 
 // Webhook receivers: one server, one path per subscription.

@@ -32,6 +32,7 @@ import { type Deployments, readDeployments } from "../devnet/deployments.js";
 import { collectionOn, deployer, freeBasePort, signerFor } from "../test/helpers/devnet.js";
 import { POSTGRES_URL } from "../test/helpers/ponder.js";
 import { type TestSocket, connect } from "../test/realtime/helpers.js";
+import { pct, sleep, within } from "./lib/timing.js";
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const SIZES = { small: 20, medium: 50, large: 100 } as const;
@@ -56,20 +57,6 @@ if (!(samples > 0) || !(idleS > 0) || !(chains >= 2) || !(pollMs >= 0)) {
   process.exit(2);
 }
 const log = (line: string) => console.log(`[bench] ${line}`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
-async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)));
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 type Mode = { name: "push" | "poll"; env: Record<string, string> };
 const MODES: Mode[] = [

@@ -21,6 +21,7 @@ import { createTestApp, PG_URL } from "../test/api/helpers.js";
 import { deployer, signerFor, startTestDevnet } from "../test/helpers/devnet.js";
 import { cleanupPonder, startPonder, waitForHead } from "../test/helpers/ponder.js";
 import { connect } from "../test/realtime/helpers.js";
+import { pct } from "./lib/timing.js";
 
 const SIZES = { small: 20, medium: 100, large: 500 } as const;
 const { values } = parseArgs({
@@ -33,10 +34,6 @@ if (!(mints > 0) || !(clients > 0)) {
   process.exit(2);
 }
 const log = (line: string) => console.log(`[bench] ${line}`);
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
 
 const devnet = await startTestDevnet({ chains: 1, baseChainId: 100_000 + Math.floor(Math.random() * 800_000) });
 const cleanups: (() => Promise<unknown>)[] = [() => devnet.stop()];
