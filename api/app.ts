@@ -8,7 +8,7 @@ import type { Logger } from "../infra/logger.js";
 import type { KeyValueStore } from "../infra/redis.js";
 import type { ServerSigners } from "../chain/serverSigners.js";
 import type { IndexerSetup } from "../indexer/setup.js";
-import type { IndexedDb } from "./indexed/db.js";
+import type { IndexedDb } from "../read/db.js";
 import type { OffchainStore } from "../offchain/store.js";
 import type { JwtKeys } from "./auth/jwt.js";
 import { createBridgeRoutes } from "./bridge/routes.js";
@@ -37,7 +37,7 @@ import { createHealthRoutes } from "./health/routes.js";
 import { corsFromConfig } from "./http/cors.js";
 import { createMetricsRoutes, httpMetrics } from "./http/metrics.js";
 import { globalRateLimit, graphqlRateLimit } from "./http/ratelimit.js";
-import { createIndexerRoutes } from "./indexed/routes.js";
+import { createIndexerRoutes } from "./indexer/routes.js";
 import { DEFAULT_GRAPHQL_LIMITS, graphqlHandler } from "./graphql/server.js";
 
 /** The GraphQL endpoint (GraphiQL on GET); `/` as Ponder served it before. */
@@ -54,7 +54,7 @@ export type AppDependencies = {
   verifiers: ChainVerifiers;
   /** Chains and collection deployments (the indexer's setup); absent when none is configured. */
   network?: IndexerSetup;
-  /** Read access to the indexed tables (api/indexed/db.ts); absent when the API runs without an index. */
+  /** Read access to the indexed tables (read/db.ts); absent when the API runs without an index. */
   indexed?: IndexedDb;
   /** The server's transaction signers (minter key); absent when no key is configured. */
   signers?: ServerSigners;

@@ -5,8 +5,8 @@
  */
 import { type Hex, createPublicClient, http } from "viem";
 import { createServerSigners, type ServerSigners } from "../chain/serverSigners.js";
-import { readDeployments } from "../devnet/deployments.js";
-import { connectIndexedDb, type IndexedDb } from "./indexed/db.js";
+import { readDeployments } from "../chain/deployments.js";
+import { connectIndexedDb, type IndexedDb } from "../read/db.js";
 import { type IndexerSetup, IndexerConfigError, loadIndexerSetup } from "../indexer/setup.js";
 import { type Config, ConfigError, loadConfig } from "../infra/config.js";
 import { createLogger, type Logger, registerSecrets, secretsOfEnv } from "../infra/logger.js";

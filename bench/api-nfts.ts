@@ -74,8 +74,8 @@ async function appModules(root: string) {
   return {
     ...(await load<typeof import("../api/app.js")>("api/app.ts")),
     ...(await load<typeof import("../api/auth/jwt.js")>("api/auth/jwt.ts")),
-    ...(await load<typeof import("../api/indexed/db.js")>("api/indexed/db.ts")),
-    ...(await load<typeof import("../api/indexed/tokens.js")>("api/indexed/tokens.ts")),
+    ...(await load<typeof import("../read/db.js")>("read/db.ts")),
+    ...(await load<typeof import("../read/tokens.js")>("read/tokens.ts")),
     ...(await load<typeof import("../api/nfts/settings.js")>("api/nfts/settings.ts")),
     ...(await load<typeof import("../indexer/setup.js")>("indexer/setup.ts")),
     ...(await load<typeof import("../infra/config.js")>("infra/config.ts")),

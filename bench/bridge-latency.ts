@@ -33,7 +33,7 @@ import { parseArgs } from "node:util";
 import { type Hex, createPublicClient, getAbiItem, webSocket } from "viem";
 import { CosmicONFT721Abi } from "../abis/CosmicONFT721Abi.js";
 import { AuthService } from "../api/auth/service.js";
-import { connectIndexedDb } from "../api/indexed/db.js";
+import { connectIndexedDb } from "../read/db.js";
 import { sendToken, tokenIdInRange } from "../chain/onft.js";
 import { type StageEvent, startLayerZeroWorkers } from "../devnet/layerzero/workers.js";
 import { loadOpsConfig } from "../infra/opsConfig.js";

@@ -16,7 +16,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { type Address, getAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { CosmicONFT721Abi } from "../abis/CosmicONFT721Abi.js";
-import { connectIndexedDb, indexedTables } from "../api/indexed/db.js";
+import { connectIndexedDb, indexedTables } from "../read/db.js";
 import { tokenIdInRange } from "../chain/onft.js";
 import { createServerSigners } from "../chain/serverSigners.js";
 import { DEPLOYER_INDEX, devnetAccounts } from "../devnet/accounts.js";

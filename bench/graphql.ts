@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { buildApp } from "../api/app.js";
 import { JwtKeys } from "../api/auth/jwt.js";
-import { connectIndexedDb } from "../api/indexed/db.js";
+import { connectIndexedDb } from "../read/db.js";
 import { nftSettings } from "../api/nfts/settings.js";
 import { tokenIdInRange } from "../chain/onft.js";
 import { setupFromDeployments } from "../indexer/setup.js";

@@ -31,7 +31,7 @@ import { tokenIdInRange } from "../chain/onft.js";
 import { createChainSigner } from "../chain/signer.js";
 import { DEPLOYER_INDEX, devnetAccounts } from "../devnet/accounts.js";
 import { type AnvilProcess, freePort, startAnvil } from "../devnet/anvil.js";
-import type { Deployments } from "../devnet/deployments.js";
+import type { Deployments } from "../chain/deployments.js";
 import { startDevnet } from "../devnet/start.js";
 import { generateHistory, syntheticOwner } from "../test/helpers/ponderHistory.js";
 import { reconcile } from "../indexer/reconcile.js";

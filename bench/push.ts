@@ -28,7 +28,7 @@ import { parseArgs } from "node:util";
 import { type Hex, createPublicClient, getAbiItem, webSocket } from "viem";
 import { CosmicONFT721Abi } from "../abis/CosmicONFT721Abi.js";
 import { sendToken, tokenIdInRange } from "../chain/onft.js";
-import { type Deployments, readDeployments } from "../devnet/deployments.js";
+import { type Deployments, readDeployments } from "../chain/deployments.js";
 import { collectionOn, deployer, freeBasePort, signerFor } from "../test/helpers/devnet.js";
 import { POSTGRES_URL } from "../test/helpers/ponder.js";
 import { type TestSocket, connect } from "../test/realtime/helpers.js";

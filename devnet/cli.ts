@@ -10,7 +10,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 // Only light modules are imported up front: bad input is rejected before viem, zod and the ABIs load.
 import { type AnvilProcess, DevnetConfigError, redactUrl } from "./anvil.js";
-import type { Deployments } from "./deployments.js";
+import type { Deployments } from "../chain/deployments.js";
 import type { LayerZeroWorkers } from "./layerzero/workers.js";
 import {
   DEFAULT_DEPLOYMENTS_FILE,

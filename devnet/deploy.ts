@@ -13,7 +13,7 @@ import { CosmicONFT721AdapterAbi } from "../abis/CosmicONFT721AdapterAbi.js";
 import { ONFT_SEND, lzReceiveOptions } from "../chain/layerzero/options.js";
 import { type ChainSigner, createChainSigner } from "../chain/signer.js";
 import type { DevnetAccount } from "./accounts.js";
-import type { ChainDeployment, Collection, CollectionDeployment, Deployments } from "./deployments.js";
+import type { ChainDeployment, Collection, CollectionDeployment, Deployments } from "../chain/deployments.js";
 import { deployLayerZeroStack } from "./layerzero/deployStack.js";
 import type { LayerZeroSettings } from "./options.js";
 

@@ -14,7 +14,7 @@ export const DVN_ADMIN_INDEX = 11; // DVN i: 11 + i
 /** DVN signer keys (never funded, they only sign): DVN i signer j at 100 + 10·i + j. */
 export const DVN_SIGNER_INDEX = 100;
 
-export const DEFAULT_DEPLOYMENTS_FILE = ".devnet/deployments.json";
+export { DEFAULT_DEPLOYMENTS_FILE } from "../chain/deployments.js";
 
 export type DevnetOptions = {
   /** Number of chains (1-16). Default 3. */

@@ -6,7 +6,7 @@
  * `npm run rehearsal` (scripts/dev.ts --rehearsal) and test/bridge/rehearsal.test.ts use it.
  */
 import { TESTNET_ENDPOINT_V2 } from "../indexer/networks.js";
-import type { Deployments } from "./deployments.js";
+import type { Deployments } from "../chain/deployments.js";
 import type { DevnetOptions } from "./options.js";
 
 export const REHEARSAL_CHAINS = [

@@ -5,7 +5,7 @@ import { devnetAccounts, DEPLOYER_INDEX } from "./accounts.js";
 import { type AnvilProcess, anvilRpc, startAnvil } from "./anvil.js";
 import { deployDevnet } from "./deploy.js";
 import { type HeadRelay, startHeadRelay } from "./headRelay.js";
-import { type Deployments, deploymentsSchema } from "./deployments.js";
+import { type Deployments, deploymentsSchema } from "../chain/deployments.js";
 import { DEFAULT_DEPLOYMENTS_FILE, type DevnetOptions, validateDevnetOptions, validateLayerZeroSettings } from "./options.js";
 
 export { DEVNET_DEFAULTS, type DevnetOptions, validateDevnetOptions } from "./options.js";

@@ -15,7 +15,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { type Address, getAddress } from "viem";
 import { z } from "zod";
-import { DEFAULT_DEPLOYMENTS_FILE, type Deployments, deploymentsSchema } from "../devnet/deployments.js";
+import { DEFAULT_DEPLOYMENTS_FILE, type Deployments, deploymentsSchema } from "../chain/deployments.js";
 import { KNOWN_NETWORKS } from "./networks.js";
 
 export class IndexerConfigError extends Error {

@@ -2,7 +2,7 @@
  * Read-through cache in the key-value store (Redis, or in-process without REDIS_URL).
  *
  * Staleness contract: every key includes the versions the answer depends on —
- *   - the indexer checkpoint (`indexerVersion(indexed)`: latest indexed block of every chain, read
+ *   - the indexer checkpoint (`indexerVersion(indexed)` of read/checkpoints.ts: latest indexed block of every chain, read
  *     from Ponder's `_ponder_checkpoint`, memoised for 250 ms per process),
  *   - off-chain scopes (`cacheVersion(kv, scope)`, bumped by writers after their commit with
  *     `bumpCacheVersion(kv, scope)`),
@@ -15,8 +15,6 @@
  *
  *   const view = await cached(deps.kv, ["nft", id, await indexerVersion(deps.indexed)], 30_000, () => load(id));
  */
-import { sql } from "drizzle-orm";
-import type { IndexedDb } from "../api/indexed/db.js";
 import { cacheRequests } from "./metrics.js";
 import type { KeyValueStore } from "./redis.js";
 
@@ -133,36 +131,5 @@ export async function bumpCacheVersion(kv: KeyValueStore, scope: string, ttlMs =
     await withTimeout(kv.incr(`cachever:${scope}`, ttlMs), 1_000);
   } catch {
     // Entries of this scope stay readable until their TTL: the stated bound when Redis is down.
-  }
-}
-
-/** Ponder checkpoints are `timestamp(10) chainId(16) block(16) ...`. */
-export function checkpointBlock(checkpoint: string): number {
-  return Number(checkpoint.slice(26, 42));
-}
-
-export async function readIndexerCheckpoints(indexed: IndexedDb): Promise<{ chainId: number; block: number; checkpoint: string }[]> {
-  const result = (await indexed.db.execute(sql`SELECT chain_id, latest_checkpoint FROM _ponder_checkpoint ORDER BY chain_id`)) as unknown;
-  const rows = (Array.isArray(result) ? result : (result as { rows: Record<string, unknown>[] }).rows) as { chain_id: unknown; latest_checkpoint: string }[];
-  return rows.map((r) => ({ chainId: Number(r.chain_id), block: checkpointBlock(String(r.latest_checkpoint)), checkpoint: String(r.latest_checkpoint) }));
-}
-
-const memo = new WeakMap<IndexedDb, { at: number; value: Promise<string> }>();
-
-/**
- * A version string of the whole index ("<chainId>.<block>_..."), memoised for `refreshMs`.
- * Without an index (undefined) it is "none".
- */
-export async function indexerVersion(indexed: IndexedDb | undefined, refreshMs = 250): Promise<string> {
-  if (!indexed) return "none";
-  const entry = memo.get(indexed);
-  if (entry && Date.now() - entry.at < refreshMs) return await entry.value;
-  const value = readIndexerCheckpoints(indexed).then((rows) => rows.map((r) => `${r.chainId}.${r.block}`).join("_") || "empty");
-  memo.set(indexed, { at: Date.now(), value });
-  try {
-    return await value;
-  } catch (error) {
-    memo.delete(indexed);
-    throw error;
   }
 }

@@ -5,7 +5,7 @@
 import path from "node:path";
 import { getAddress, isAddress } from "viem";
 import { z } from "zod";
-import { type TrustProxy, validateProxies } from "../api/http/clientIp.js";
+import { type TrustProxy, validateProxies } from "./clientIp.js";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -25,7 +25,7 @@ export type Config = {
   logLevel: string;
   /** Chains whose signatures we verify and that SIWE messages may name. */
   chains: ChainConfig[];
-  /** Reverse proxies in front of us (api/http/clientIp.ts): the client IP is read past them, from the right. */
+  /** Reverse proxies in front of us (infra/clientIp.ts): the client IP is read past them, from the right. */
   trustProxy: TrustProxy;
   auth: {
     /** SIWE `domain` (RFC 3986 authority) every message must carry. */

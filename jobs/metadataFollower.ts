@@ -17,9 +17,9 @@
  * replayed (POST /collections/{slug}/refresh re-reads a whole collection).
  */
 import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
-import type { IndexedDb } from "../api/indexed/db.js";
-import { indexedTables } from "../api/indexed/db.js";
-import { readIndexerCheckpoints } from "../infra/cache.js";
+import type { IndexedDb } from "../read/db.js";
+import { indexedTables } from "../read/db.js";
+import { readIndexerCheckpoints } from "../read/checkpoints.js";
 import type { Logger } from "../infra/logger.js";
 import { type TickLoop, startTickLoop } from "../infra/tickLoop.js";
 import type { OffchainStore } from "../offchain/store.js";

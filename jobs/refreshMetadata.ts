@@ -14,7 +14,7 @@
  */
 import { and, asc, eq, inArray, or, sql } from "drizzle-orm";
 import pLimit from "p-limit";
-import { type IndexedDatabase, indexedTables } from "../api/indexed/db.js";
+import { type IndexedDatabase, indexedTables } from "../read/db.js";
 import { refreshOnchainMetadata } from "../api/nfts/metadata.js";
 import { type MetadataCause, metadataPush } from "../api/nfts/pushes.js";
 import { formatNftId } from "../api/nfts/ids.js";

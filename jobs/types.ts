@@ -1,7 +1,7 @@
 /** The job abstraction shared by the BullMQ queue and the in-process fallback. */
 import type { ServerSigners } from "../chain/serverSigners.js";
 import type { IndexerSetup } from "../indexer/setup.js";
-import type { IndexedDb } from "../api/indexed/db.js";
+import type { IndexedDb } from "../read/db.js";
 import type { NftSettings } from "../api/nfts/settings.js";
 import type { Config } from "../infra/config.js";
 import type { Logger } from "../infra/logger.js";

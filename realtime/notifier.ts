@@ -17,9 +17,9 @@
  */
 import { and, asc, eq, gt, inArray, lte, or, sql } from "drizzle-orm";
 import { getAddress, zeroAddress } from "viem";
-import type { IndexedDb } from "../api/indexed/db.js";
-import { indexedTables } from "../api/indexed/db.js";
-import { readIndexerCheckpoints } from "../infra/cache.js";
+import type { IndexedDb } from "../read/db.js";
+import { indexedTables } from "../read/db.js";
+import { readIndexerCheckpoints } from "../read/checkpoints.js";
 import type { Logger } from "../infra/logger.js";
 import {
   bridgeLatency,

@@ -12,7 +12,7 @@ import * as wsModule from "ws";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Principal } from "../api/http/context.js";
 import { parseRevocation, REVOCATION_CHANNEL, type Revocation } from "../api/auth/revocation.js";
-import { clientAddress, type TrustProxy } from "../api/http/clientIp.js";
+import { clientAddress, type TrustProxy } from "../infra/clientIp.js";
 import { consumeRateLimit } from "../api/http/ratelimit.js";
 import type { Logger } from "../infra/logger.js";
 import { wsConnections, wsDropped, wsMessages } from "../infra/metrics.js";

@@ -1,6 +1,6 @@
 /** The realtime service: WebSocket server + (optionally) the notifier, sharing one set of dependencies. */
-import type { TrustProxy } from "../api/http/clientIp.js";
-import type { IndexedDb } from "../api/indexed/db.js";
+import type { TrustProxy } from "../infra/clientIp.js";
+import type { IndexedDb } from "../read/db.js";
 import { NFT_DEFAULTS, type NftSettings } from "../api/nfts/settings.js";
 import type { Logger } from "../infra/logger.js";
 import type { OpsConfig } from "../infra/opsConfig.js";

@@ -5,8 +5,8 @@
 import { eq, or } from "drizzle-orm";
 import { bridgeOperations } from "../../offchain/tables/nfts.js";
 import type { RequestDeps } from "../http/context.js";
-import { bridgeByGuid, sendByTxHash } from "../indexed/bridges.js";
-import type { ReceiveRow, SendRow } from "../indexed/tokens.js";
+import { bridgeByGuid, sendByTxHash } from "../../read/bridges.js";
+import type { ReceiveRow, SendRow } from "../../read/tokens.js";
 import { toJson } from "../nfts/ids.js";
 import { feesPaid } from "./feesPaid.js";
 import { type Operation, linkOperation } from "./prepare.js";

@@ -7,8 +7,8 @@
 import { STUCK_REASONS, type StuckReason, lifecycleStatus, stuckReason } from "../../domain/bridge/lifecycle.js";
 import { loadProgress } from "../../domain/bridge/progressStore.js";
 import type { OffchainStore } from "../../offchain/store.js";
-import type { IndexedDb } from "../indexed/db.js";
-import { stuckSends } from "../indexed/bridges.js";
+import type { IndexedDb } from "../../read/db.js";
+import { stuckSends } from "../../read/bridges.js";
 
 export async function countStuckBridges(indexed: IndexedDb, store: Pick<OffchainStore, "db">, stuckAfterSeconds: number, nowMs = Date.now()): Promise<Record<StuckReason, number>> {
   const stuck = await stuckSends(indexed.db, nowMs, stuckAfterSeconds);

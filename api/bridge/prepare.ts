@@ -15,8 +15,8 @@ import { bridgeOperations } from "../../offchain/tables/nfts.js";
 import { chainById, collectionOf, publicClientFor, requireNetwork } from "../chains/clients.js";
 import type { RequestDeps } from "../http/context.js";
 import { ApiError, dependencyDown, forbidden, unprocessable } from "../http/errors.js";
-import { findSendFor, sendByTxHash } from "../indexed/bridges.js";
-import type { SendRow } from "../indexed/tokens.js";
+import { findSendFor, sendByTxHash } from "../../read/bridges.js";
+import type { SendRow } from "../../read/tokens.js";
 
 export type Route = { collection: string; tokenId: bigint; srcChainId: number; dstChainId: number };
 

@@ -17,7 +17,7 @@ import { packetHeader, payloadHashOf } from "../../domain/bridge/readProgress.js
 import { chainById, publicClientFor, requireNetwork } from "../chains/clients.js";
 import type { Principal, RequestDeps } from "../http/context.js";
 import { ApiError, conflict, dependencyDown, forbidden, notFound } from "../http/errors.js";
-import type { ReceiveRow, SendRow } from "../indexed/tokens.js";
+import type { ReceiveRow, SendRow } from "../../read/tokens.js";
 
 /** Headroom over the estimate, and over the gas that ran out. */
 const ESTIMATE_MARGIN = 13n;

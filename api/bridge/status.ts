@@ -6,7 +6,7 @@
  */
 import { type LifecycleStatus, composeLifecycle } from "../../domain/bridge/lifecycle.js";
 import type { StoredProgress } from "../../domain/bridge/progressStore.js";
-import type { ReceiveRow, SendRow } from "../indexed/tokens.js";
+import type { ReceiveRow, SendRow } from "../../read/tokens.js";
 import { checksumOrNull } from "../nfts/ids.js";
 
 export type BridgeStatus = LifecycleStatus;

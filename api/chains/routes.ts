@@ -1,7 +1,7 @@
 /** GET /chains: the configured chains with their indexing progress and lag (DESIGN §3). */
 import { createRoute, z } from "@hono/zod-openapi";
 import { getAddress } from "viem";
-import { readIndexerCheckpoints } from "../../infra/cache.js";
+import { readIndexerCheckpoints } from "../../read/checkpoints.js";
 import { createRouter, errorResponses, jsonContent } from "../http/openapi.js";
 import { publicClientFor, requireNetwork } from "./clients.js";
 

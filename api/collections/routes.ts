@@ -7,7 +7,7 @@ import type { RequestDeps } from "../http/context.js";
 import { notFound } from "../http/errors.js";
 import { requireRole } from "../http/middleware.js";
 import { API_KEY, BEARER, createRouter, errorResponses, jsonBody, jsonContent } from "../http/openapi.js";
-import { listCollections, readCollectionStats } from "../indexed/tokens.js";
+import { listCollections, readCollectionStats } from "../../read/tokens.js";
 import { collectionPathways } from "./pathways.js";
 import { checksum, checksumOrNull } from "../nfts/ids.js";
 import type { JobQueue } from "../../jobs/types.js";

@@ -6,7 +6,7 @@
  */
 import { and, eq, or } from "drizzle-orm";
 import type { Context } from "hono";
-import { readIndexerCheckpoints } from "../../infra/cache.js";
+import { readIndexerCheckpoints } from "../../read/checkpoints.js";
 import { publicClientFor, requireIndexed } from "../chains/clients.js";
 import { chainHead } from "../chains/routes.js";
 import { profiles } from "../collections/routes.js";
@@ -14,8 +14,8 @@ import { eventCounts, findEvent } from "../events/store.js";
 import type { TicketKeys } from "../events/tickets.js";
 import type { AppEnv, Principal, RequestDeps } from "../http/context.js";
 import { authenticate } from "../http/middleware.js";
-import { type TokenRow, listCollections, readCollectionStats } from "../indexed/tokens.js";
-import { indexedTables as t } from "../indexed/db.js";
+import { type TokenRow, listCollections, readCollectionStats } from "../../read/tokens.js";
+import { indexedTables as t } from "../../read/db.js";
 import type { NftId } from "../nfts/ids.js";
 import { type LoadedNft, loadNftsCached } from "../nfts/read.js";
 import { DataLoader } from "./lib.js";

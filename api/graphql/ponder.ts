@@ -14,8 +14,8 @@ import type { GraphQLSchema } from "graphql/index.js";
 import { loadPonderDist } from "./lib.js";
 import { requireIndexed } from "../chains/clients.js";
 import type { RequestDeps } from "../http/context.js";
-import type { IndexedDatabase } from "../indexed/db.js";
-import { indexedTables } from "../indexed/db.js";
+import type { IndexedDatabase } from "../../read/db.js";
+import { indexedTables } from "../../read/db.js";
 
 type PonderGraphql = {
   buildGraphQLSchema(args: { schema: Record<string, unknown> }): GraphQLSchema;

@@ -10,7 +10,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { createPublicClient, http, type PublicClient } from "viem";
-import { readIndexerCheckpoints } from "../../infra/cache.js";
+import { readIndexerCheckpoints } from "../../read/checkpoints.js";
 import { chainLag } from "../../infra/metrics.js";
 import type { IndexerSetup } from "../../indexer/setup.js";
 import type { RequestDeps } from "../http/context.js";

@@ -6,7 +6,7 @@ import type { OffchainStore } from "../../offchain/store.js";
 import type { AuthService } from "../auth/service.js";
 import type { ServerSigners } from "../../chain/serverSigners.js";
 import type { IndexerSetup } from "../../indexer/setup.js";
-import type { IndexedDb } from "../indexed/db.js";
+import type { IndexedDb } from "../../read/db.js";
 import type { NftSettings } from "../nfts/settings.js";
 
 import type { Principal } from "../auth/principal.js";

@@ -64,7 +64,7 @@ export function requestLogger(): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** Client IP past the trusted proxies (TRUST_PROXY, api/http/clientIp.ts). */
+/** Client IP past the trusted proxies (TRUST_PROXY, infra/clientIp.ts). */
 export function clientIp(c: Context<AppEnv>): string {
   return requestIp(c, c.get("deps").config.trustProxy);
 }

@@ -24,7 +24,7 @@ import { rateLimited } from "../../infra/metrics.js";
 import type { OpsConfig } from "../../infra/opsConfig.js";
 import type { KeyValueStore, RedisKeyValueStore } from "../../infra/redis.js";
 import type { AppEnv } from "./context.js";
-import { clientAddress, type TrustProxy } from "./clientIp.js";
+import { clientAddress, type TrustProxy } from "../../infra/clientIp.js";
 import { ApiError, dependencyDown } from "./errors.js";
 import { addResponseHeaders, requestHeader } from "./headers.js";
 
@@ -135,7 +135,7 @@ export async function consumeRateLimit(kv: KeyValueStore, spec: LimitSpec, key: 
   }
 }
 
-/** Client IP past the trusted proxies (api/http/clientIp.ts), else the socket address. */
+/** Client IP past the trusted proxies (infra/clientIp.ts), else the socket address. */
 export function requestIp(c: Context, trustProxy: TrustProxy): string {
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
   return clientAddress(trustProxy, env?.incoming?.socket?.remoteAddress, requestHeader(c, "x-forwarded-for"));

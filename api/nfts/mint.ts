@@ -24,7 +24,7 @@ import { nftMints, nftSerials } from "../../offchain/tables/nfts.js";
 import { chainById, deploymentOn, requireNetwork } from "../chains/clients.js";
 import type { Principal, ServiceDeps } from "../http/context.js";
 import { ApiError, conflict, dependencyDown, unprocessable } from "../http/errors.js";
-import { maxTokenIdInRange } from "../indexed/tokens.js";
+import { maxTokenIdInRange } from "../../read/tokens.js";
 import { formatNftId } from "./ids.js";
 
 export type MintRequest = { collection: string; chainId: number; recipients: string[] };

@@ -4,11 +4,12 @@
  * version, see infra/cache.ts); `presentNft` adds what depends on the wall clock (stuck bridges).
  */
 import { tokenIdOrigin } from "../../chain/onft.js";
-import { cacheVersion, cachedMany, indexerVersion } from "../../infra/cache.js";
+import { cacheVersion, cachedMany } from "../../infra/cache.js";
+import { indexerVersion } from "../../read/checkpoints.js";
 import { chainByEid, requireIndexed } from "../chains/clients.js";
 import type { RequestDeps, ServiceDeps } from "../http/context.js";
 import { isDependencyError } from "../http/errors.js";
-import { type TokenView, readTokenViews, tokenKey } from "../indexed/tokens.js";
+import { type TokenView, readTokenViews, tokenKey } from "../../read/tokens.js";
 import { progressOf } from "../bridge/lookup.js";
 import { composeBridge } from "../bridge/status.js";
 import { type NftId, checksum } from "./ids.js";

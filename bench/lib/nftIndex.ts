@@ -91,7 +91,7 @@ export function listen(fetch: (req: Request) => Response | Promise<Response>): P
 /** The app modules a bench backend needs (from this checkout, or another one for --compare). */
 export type BackendModules = {
   JwtKeys: typeof import("../../api/auth/jwt.js").JwtKeys;
-  connectIndexedDb: typeof import("../../api/indexed/db.js").connectIndexedDb;
+  connectIndexedDb: typeof import("../../read/db.js").connectIndexedDb;
   loadConfig: typeof import("../../infra/config.js").loadConfig;
   loadOpsConfig: typeof import("../../infra/opsConfig.js").loadOpsConfig;
   RedisKeyValueStore: typeof import("../../infra/redis.js").RedisKeyValueStore;

@@ -24,7 +24,7 @@ import { TreasuryAbi } from "../../abis/TreasuryAbi.js";
 import type { ChainSigner } from "../../chain/signer.js";
 import { COMMITTER_INDEX, DVN_ADMIN_INDEX, EXECUTOR_INDEX, devnetAccount, dvnSignerAccount } from "../accounts.js";
 import { anvilRpc } from "../anvil.js";
-import type { LayerZeroDeployment } from "../deployments.js";
+import type { LayerZeroDeployment } from "../../chain/deployments.js";
 import type { LayerZeroSettings } from "../options.js";
 import { type LayerZeroContract, layerZeroArtifact } from "./artifacts.js";
 

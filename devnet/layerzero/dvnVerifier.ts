@@ -13,7 +13,7 @@ import type { PrivateKeyAccount } from "viem/accounts";
 import { DVNAbi } from "../../abis/DVNAbi.js";
 import { ReceiveUln302Abi } from "../../abis/ReceiveUln302Abi.js";
 import type { ChainSigner } from "../../chain/signer.js";
-import type { DvnDeployment } from "../deployments.js";
+import type { DvnDeployment } from "../../chain/deployments.js";
 import type { SentPacket } from "./packetFeed.js";
 import { packetHeader, payloadHash, receiverOf } from "./packetState.js";
 

@@ -31,7 +31,7 @@ import { type HeadWatcher, watchHeads } from "../../chain/heads.js";
 import { type ChainSigner, createChainSigner } from "../../chain/signer.js";
 import type { LzPacket } from "../../src/lib/lzPacket.js";
 import { devnetAccount, dvnSignerAccount } from "../accounts.js";
-import type { ChainDeployment, Deployments } from "../deployments.js";
+import type { ChainDeployment, Deployments } from "../../chain/deployments.js";
 import { COMMITTER_INDEX, DVN_ADMIN_INDEX, EXECUTOR_INDEX } from "../options.js";
 import { VerificationState, commitVerification, verificationState } from "./committer.js";
 import { hasVerified, receiveUlnConfig, verifyAsDvn } from "./dvnVerifier.js";

@@ -11,7 +11,7 @@
  */
 import { and, desc, eq, gt, inArray, isNotNull, isNull, sql } from "drizzle-orm";
 import type { Hex, PublicClient } from "viem";
-import { type IndexedDb, indexedTables } from "../../api/indexed/db.js";
+import { type IndexedDb, indexedTables } from "../../read/db.js";
 import { feesPaidInReceipt, feesPaidToJson } from "../../chain/layerzero/feesPaid.js";
 import type { ReceivePathway } from "../../chain/layerzero/pathway.js";
 import type { IndexerSetup } from "../../indexer/setup.js";

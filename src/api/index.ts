@@ -12,8 +12,8 @@ import { limitBody } from "../../api/http/bodyLimit.js";
 import { ponderRouteLimit } from "../../api/http/ponderGuards.js";
 import { sqlOverHttpGuard } from "../../api/http/sqlGuard.js";
 import { createProductionApp } from "../../api/deps.js";
-import { type IndexedDatabase, ponderIndexedDb } from "../../api/indexed/db.js";
-import { type IndexCommits, type PgliteNotifications, listenForCommits, pgliteCommits } from "../../api/indexed/commits.js";
+import { type IndexedDatabase, ponderIndexedDb } from "../../read/db.js";
+import { type IndexCommits, type PgliteNotifications, listenForCommits, pgliteCommits } from "../../read/commits.js";
 import { startRealtime } from "../../realtime/service.js";
 import { loadOpsConfig } from "../../infra/opsConfig.js";
 

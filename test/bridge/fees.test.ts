@@ -20,7 +20,7 @@ import { PathwayError } from "../../chain/layerzero/errors.js";
 import { ONFT_SEND, combineOptions, lzReceiveOptions } from "../../chain/layerzero/options.js";
 import { CONFIG_TYPE_ULN, readSendPathway } from "../../chain/layerzero/pathway.js";
 import { quoteSend, tokenIdInRange } from "../../chain/onft.js";
-import type { Deployments } from "../../devnet/deployments.js";
+import type { Deployments } from "../../chain/deployments.js";
 import type { Devnet } from "../../devnet/start.js";
 import { setupFromDeployments } from "../../indexer/setup.js";
 import { projectRoot } from "../../scripts/contracts/compile.js";

@@ -11,7 +11,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { DevnetConfigError } from "../../devnet/anvil.js";
 import { parseCli } from "../../devnet/cli.js";
-import { deploymentsSchema } from "../../devnet/deployments.js";
+import { deploymentsSchema } from "../../chain/deployments.js";
 import { LAYERZERO_DEFAULTS } from "../../devnet/options.js";
 import { freeBasePort } from "../helpers/devnet.js";
 

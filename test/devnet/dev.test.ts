@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { tokenIdInRange } from "../../chain/onft.js";
-import { deploymentsSchema } from "../../devnet/deployments.js";
+import { deploymentsSchema } from "../../chain/deployments.js";
 import { accounts, collectionOn, deployer, freeBasePort, signerFor } from "../helpers/devnet.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");

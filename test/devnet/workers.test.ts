@@ -15,7 +15,7 @@ import { ONFT_SEND, lzReceiveOptions } from "../../chain/layerzero/options.js";
 import { type SentToken, sendToken, tokenIdInRange } from "../../chain/onft.js";
 import { createChainSigner } from "../../chain/signer.js";
 import { COMMITTER_INDEX, DVN_ADMIN_INDEX, devnetAccount, dvnSignerAccount } from "../../devnet/accounts.js";
-import type { ChainDeployment, Deployments } from "../../devnet/deployments.js";
+import type { ChainDeployment, Deployments } from "../../chain/deployments.js";
 import { commitVerification } from "../../devnet/layerzero/committer.js";
 import { verifyAsDvn } from "../../devnet/layerzero/dvnVerifier.js";
 import type { SentPacket } from "../../devnet/layerzero/packetFeed.js";

@@ -13,7 +13,7 @@ import { eq } from "drizzle-orm";
 import { type Address, getAbiItem, getAddress, zeroAddress } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
-import { type IndexedDb, connectIndexedDb, indexedTables } from "../../api/indexed/db.js";
+import { type IndexedDb, connectIndexedDb, indexedTables } from "../../read/db.js";
 import { eventTokenId } from "../../api/events/tokenIds.js";
 import { createServerSigners } from "../../chain/serverSigners.js";
 import type { Devnet } from "../../devnet/start.js";

@@ -6,7 +6,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { buildApp } from "../../api/app.js";
 import { TicketKeys } from "../../api/events/tickets.js";
 import type { ServerSigners } from "../../chain/serverSigners.js";
-import type { IndexedDb } from "../../api/indexed/db.js";
+import type { IndexedDb } from "../../read/db.js";
 import { createJobQueue } from "../../jobs/index.js";
 import type { JobQueue } from "../../jobs/types.js";
 import type { IndexerSetup } from "../../indexer/setup.js";

@@ -11,7 +11,7 @@ import { Hono } from "hono";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sqlOverHttpGuard } from "../../api/http/sqlGuard.js";
-import { type IndexedDatabase, connectIndexedDb, type IndexedDb } from "../../api/indexed/db.js";
+import { type IndexedDatabase, connectIndexedDb, type IndexedDb } from "../../read/db.js";
 import { loadOpsConfig } from "../../infra/opsConfig.js";
 import { PG_URL } from "../api/helpers.js";
 

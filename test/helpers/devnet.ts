@@ -4,7 +4,7 @@ import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { type ChainSigner, createChainSigner } from "../../chain/signer.js";
 import { DEPLOYER_INDEX, devnetAccounts } from "../../devnet/accounts.js";
 import { assertPortFree } from "../../devnet/anvil.js";
-import type { ChainDeployment, CollectionDeployment, Deployments } from "../../devnet/deployments.js";
+import type { ChainDeployment, CollectionDeployment, Deployments } from "../../chain/deployments.js";
 import { type Devnet, type DevnetOptions, startDevnet } from "../../devnet/start.js";
 
 export const accounts = devnetAccounts();

@@ -10,7 +10,7 @@ import { tmpdir, userInfo } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { freePort } from "../../devnet/anvil.js";
-import type { Deployments } from "../../devnet/deployments.js";
+import type { Deployments } from "../../chain/deployments.js";
 
 // node-postgres takes the user name from $USER, which some CI shells leave unset.
 process.env.PGUSER ??= process.env.USER || userInfo().username;

@@ -9,7 +9,7 @@ import { LegacyERC721Abi } from "../../abis/LegacyERC721Abi.js";
 import { sendToken, tokenIdInRange } from "../../chain/onft.js";
 import { createChainSigner } from "../../chain/signer.js";
 import { DEPLOYER_INDEX, devnetAccounts } from "../../devnet/accounts.js";
-import type { ChainDeployment, Deployments } from "../../devnet/deployments.js";
+import type { ChainDeployment, Deployments } from "../../chain/deployments.js";
 import { startLayerZeroWorkers } from "../../devnet/layerzero/workers.js";
 
 export type HistoryOptions = {

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../api/app.js";
-import { connectIndexedDb, type IndexedDb } from "../../api/indexed/db.js";
+import { connectIndexedDb, type IndexedDb } from "../../read/db.js";
 import { formatNftId } from "../../api/nfts/ids.js";
 import { createTestApp, PG_URL, type TestApp } from "../api/helpers.js";
 import { createIndexFixture, fixtureNetwork } from "../resilience/lib/indexFixture.js";

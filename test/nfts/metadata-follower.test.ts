@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type IndexedDb, connectIndexedDb } from "../../api/indexed/db.js";
+import { type IndexedDb, connectIndexedDb } from "../../read/db.js";
 import { MetadataFollower } from "../../jobs/metadataFollower.js";
 import { createLogger } from "../../infra/logger.js";
 import type { EnqueueRequest, JobRow } from "../../jobs/types.js";

@@ -10,7 +10,7 @@ import path from "node:path";
 import { type Address, type Hex, createWalletClient, http } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { buildApp } from "../../api/app.js";
-import { connectIndexedDb } from "../../api/indexed/db.js";
+import { connectIndexedDb } from "../../read/db.js";
 import { type NftSettings, nftSettings } from "../../api/nfts/settings.js";
 import { createServerSigners } from "../../chain/serverSigners.js";
 import { localChain } from "../../chain/signer.js";

@@ -2,8 +2,9 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectIndexedDb, type IndexedDb } from "../../api/indexed/db.js";
-import { bumpCacheVersion, cached, cacheVersion, checkpointBlock, indexerVersion } from "../../infra/cache.js";
+import { connectIndexedDb, type IndexedDb } from "../../read/db.js";
+import { bumpCacheVersion, cached, cacheVersion } from "../../infra/cache.js";
+import { checkpointBlock, indexerVersion } from "../../read/checkpoints.js";
 import { RedisKeyValueStore } from "../../infra/redis.js";
 import { createTestKv, PG_URL } from "../api/helpers.js";
 

@@ -160,7 +160,7 @@ describe("served by @hono/node-server", () => {
 
 describe("client IP behind proxies (TRUST_PROXY)", () => {
   it("counts hops from the right, or skips configured proxy CIDRs; the client cannot choose its IP", async () => {
-    const { clientAddress } = await import("../../api/http/clientIp.js");
+    const { clientAddress } = await import("../../infra/clientIp.js");
     const { loadConfig, parseTrustProxy } = await import("../../infra/config.js");
     const xff = "6.6.6.6, 1.2.3.4, 10.0.0.5";
     expect(clientAddress(false, "10.0.0.9", xff)).toBe("10.0.0.9");

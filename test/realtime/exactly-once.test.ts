@@ -11,7 +11,7 @@
 import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
-import { connectIndexedDb } from "../../api/indexed/db.js";
+import { connectIndexedDb } from "../../read/db.js";
 import { sendToken, tokenIdInRange } from "../../chain/onft.js";
 import { createChainSigner } from "../../chain/signer.js";
 import { type LayerZeroWorkers, startLayerZeroWorkers } from "../../devnet/layerzero/workers.js";

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { WebSocket } from "ws";
 import { type AppDependencies, buildApp } from "../../api/app.js";
 import { AuthService } from "../../api/auth/service.js";
-import type { IndexedDb } from "../../api/indexed/db.js";
+import type { IndexedDb } from "../../read/db.js";
 import { createLogger } from "../../infra/logger.js";
 import { loadOpsConfig, type OpsConfig } from "../../infra/opsConfig.js";
 import { RedisKeyValueStore } from "../../infra/redis.js";

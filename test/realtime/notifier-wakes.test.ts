@@ -8,8 +8,8 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectIndexedDb, type IndexedDb } from "../../api/indexed/db.js";
-import { commitChannel } from "../../api/indexed/commits.js";
+import { connectIndexedDb, type IndexedDb } from "../../read/db.js";
+import { commitChannel } from "../../read/commits.js";
 import { RedisKeyValueStore } from "../../infra/redis.js";
 import { Notifier, type TickResult } from "../../realtime/notifier.js";
 import { REALTIME_WAKE_CHANNEL } from "../../realtime/protocol.js";

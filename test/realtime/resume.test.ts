@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { tokenIdInRange } from "../../chain/onft.js";
 import { createChainSigner } from "../../chain/signer.js";
-import { connectIndexedDb } from "../../api/indexed/db.js";
+import { connectIndexedDb } from "../../read/db.js";
 import type { Devnet } from "../../devnet/start.js";
 import { publishPush, pushLogOf } from "../../realtime/pushLog.js";
 import { startRealtimeServer } from "../../realtime/server.js";

@@ -28,7 +28,7 @@ import pg from "pg";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../api/app.js";
-import { connectIndexedDb, type IndexedDb } from "../../api/indexed/db.js";
+import { connectIndexedDb, type IndexedDb } from "../../read/db.js";
 import { formatNftId } from "../../api/nfts/ids.js";
 import { nftSettings } from "../../api/nfts/settings.js";
 import { createOffchainStore, type OffchainStore } from "../../offchain/store.js";

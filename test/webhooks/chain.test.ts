@@ -15,7 +15,7 @@ import { tokenIdInRange } from "../../chain/onft.js";
 import { createChainSigner } from "../../chain/signer.js";
 import { buildApp } from "../../api/app.js";
 import { AuthService } from "../../api/auth/service.js";
-import { connectIndexedDb } from "../../api/indexed/db.js";
+import { connectIndexedDb } from "../../read/db.js";
 import type { Devnet } from "../../devnet/start.js";
 import { createWebhookQueue } from "../../jobs/index.js";
 import type { JobQueue } from "../../jobs/types.js";

@@ -98,8 +98,8 @@ export type CollectionDeployment = z.infer<typeof collectionDeploymentSchema>;
 export type Collection = z.infer<typeof collectionSchema>;
 export type Deployments = z.infer<typeof deploymentsSchema>;
 
-export { DEFAULT_DEPLOYMENTS_FILE } from "./options.js";
-import { DEFAULT_DEPLOYMENTS_FILE } from "./options.js";
+/** Where the devnet writes its deployments (and the indexer and API read them) unless DEVNET_DEPLOYMENTS says otherwise. */
+export const DEFAULT_DEPLOYMENTS_FILE = ".devnet/deployments.json";
 
 export class DeploymentsFileError extends Error {
   override name = "DeploymentsFileError";

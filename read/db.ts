@@ -7,7 +7,7 @@
 import { drizzle } from "drizzle-orm/node-postgres";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import pg from "pg";
-import * as ponderSchema from "../../ponder.schema.js";
+import * as ponderSchema from "../ponder.schema.js";
 import { type IndexCommits, listenForCommits } from "./commits.js";
 
 export const indexedTables = ponderSchema;

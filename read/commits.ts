@@ -5,7 +5,7 @@
  * them whether to keep a fast fallback poll (the listen connection is down or not set up yet).
  */
 import pg from "pg";
-import type { Logger } from "../../infra/logger.js";
+import type { Logger } from "../infra/logger.js";
 
 export type IndexCommits = {
   /** True while notifications arrive (LISTEN is in place). */

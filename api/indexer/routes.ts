@@ -12,7 +12,7 @@ import { badRequest, notFound } from "../http/errors.js";
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter, errorResponses, jsonContent } from "../http/openapi.js";
 import { toJson } from "../nfts/ids.js";
-import { type IndexedDatabase, indexedTables as t } from "./db.js";
+import { type IndexedDatabase, indexedTables as t } from "../../read/db.js";
 
 function parseTokenId(raw: string): bigint | null {
   try {

@@ -5,7 +5,7 @@
  */
 import { and, asc, count, countDistinct, desc, eq, gt, inArray, or, sql } from "drizzle-orm";
 import { unionAll } from "drizzle-orm/pg-core";
-import { type OmnichainToken, deriveLocation, joinBridge } from "../../indexer/omnichain.js";
+import { type OmnichainToken, deriveLocation, joinBridge } from "../indexer/omnichain.js";
 import type { IndexedDatabase } from "./db.js";
 import { indexedTables as t } from "./db.js";
 
