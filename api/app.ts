@@ -10,26 +10,26 @@ import type { ServerSigners } from "../chain/serverSigners.js";
 import type { IndexerSetup } from "../indexer/setup.js";
 import type { IndexedDb } from "../read/db.js";
 import type { OffchainStore } from "../offchain/store.js";
-import type { JwtKeys } from "./auth/jwt.js";
+import type { JwtKeys } from "../domain/auth/jwt.js";
 import { createBridgeRoutes } from "./bridge/routes.js";
 import { createChainRoutes } from "./chains/routes.js";
 import { createCollectionRoutes } from "./collections/routes.js";
 import { createNftRoutes } from "./nfts/routes.js";
-import { type NftSettings, nftSettings } from "./nfts/settings.js";
+import { type NftSettings, nftSettings } from "../domain/nfts/settings.js";
 import { createAuthRoutes } from "./auth/routes.js";
-import { AuthService } from "./auth/service.js";
-import type { ChainVerifiers } from "./auth/siwe.js";
+import { AuthService } from "../domain/auth/service.js";
+import type { ChainVerifiers } from "../domain/auth/siwe.js";
 import type { AppEnv, RequestDeps } from "./http/context.js";
 import { createErrorHandler, notFoundHandler } from "./http/errors.js";
 import { limitBody } from "./http/bodyLimit.js";
 import { requestContext, requestLogger } from "./http/middleware.js";
 import { createRouter, mountDocs } from "./http/openapi.js";
-import { countStuckBridges } from "./bridge/metrics.js";
+import { countStuckBridges } from "../domain/bridge/stuckCounts.js";
 import { setStuckBridgesSource } from "../infra/metrics.js";
 import { createUserRoutes } from "./users/routes.js";
 import type { JobQueue } from "../jobs/types.js";
 import { createEventRoutes } from "./events/routes.js";
-import { loadTicketSecret, TicketKeys } from "./events/tickets.js";
+import { loadTicketSecret, TicketKeys } from "../domain/events/tickets.js";
 import { createJobRoutes } from "./jobs/routes.js";
 import { createWebhookRoutes } from "./webhooks/routes.js";
 import type { OpsConfig } from "../infra/opsConfig.js";
@@ -66,7 +66,7 @@ export type AppDependencies = {
   tickets?: TicketKeys;
   /** Rate limits, CORS, health thresholds (infra/opsConfig.ts). Absent (unit tests): no global rate limit, no CORS. */
   ops?: OpsConfig;
-  /** The auth service, when the composition root built it (api/deps.ts); else built here. */
+  /** The auth service, when the composition root built it (app/deps.ts); else built here. */
   auth?: AuthService;
 };
 

@@ -1,6 +1,6 @@
 /** Standalone REST server without Ponder (development): `npx tsx api/main.ts` (PORT, default 42070). */
 import { serve } from "@hono/node-server";
-import { createProductionApp } from "./deps.js";
+import { createProductionApp } from "../app/deps.js";
 
 const { app, deps, close } = await createProductionApp();
 const port = Number(process.env.PORT || 42070);

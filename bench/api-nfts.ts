@@ -73,10 +73,10 @@ async function appModules(root: string) {
   const load = <T>(file: string) => import(pathToFileURL(path.join(root, file)).href) as Promise<T>;
   return {
     ...(await load<typeof import("../api/app.js")>("api/app.ts")),
-    ...(await load<typeof import("../api/auth/jwt.js")>("api/auth/jwt.ts")),
+    ...(await load<typeof import("../domain/auth/jwt.js")>("domain/auth/jwt.ts")),
     ...(await load<typeof import("../read/db.js")>("read/db.ts")),
     ...(await load<typeof import("../read/tokens.js")>("read/tokens.ts")),
-    ...(await load<typeof import("../api/nfts/settings.js")>("api/nfts/settings.ts")),
+    ...(await load<typeof import("../domain/nfts/settings.js")>("domain/nfts/settings.ts")),
     ...(await load<typeof import("../indexer/setup.js")>("indexer/setup.ts")),
     ...(await load<typeof import("../infra/config.js")>("infra/config.ts")),
     ...(await load<typeof import("../infra/logger.js")>("infra/logger.ts")),

@@ -32,7 +32,7 @@ import { createWriteStream } from "node:fs";
 import { parseArgs } from "node:util";
 import { type Hex, createPublicClient, getAbiItem, webSocket } from "viem";
 import { CosmicONFT721Abi } from "../abis/CosmicONFT721Abi.js";
-import { AuthService } from "../api/auth/service.js";
+import { AuthService } from "../domain/auth/service.js";
 import { connectIndexedDb } from "../read/db.js";
 import { sendToken, tokenIdInRange } from "../chain/onft.js";
 import { type StageEvent, startLayerZeroWorkers } from "../devnet/layerzero/workers.js";

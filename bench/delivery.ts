@@ -10,7 +10,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import { WebSocket } from "ws";
-import { AuthService } from "../api/auth/service.js";
+import { AuthService } from "../domain/auth/service.js";
 import { buildApp } from "../api/app.js";
 import { createWebhookQueue } from "../jobs/index.js";
 import { startWebhookDispatcher } from "../webhooks/dispatcher.js";

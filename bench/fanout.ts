@@ -16,7 +16,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import { WebSocket } from "ws";
-import { AuthService } from "../api/auth/service.js";
+import { AuthService } from "../domain/auth/service.js";
 import { buildApp } from "../api/app.js";
 import { createWebhookQueue } from "../jobs/index.js";
 import { publishPush } from "../realtime/pushLog.js";

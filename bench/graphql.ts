@@ -19,9 +19,9 @@ import { parseArgs } from "node:util";
 // @ts-expect-error autocannon ships no types
 import autocannon from "autocannon";
 import { buildApp } from "../api/app.js";
-import { JwtKeys } from "../api/auth/jwt.js";
+import { JwtKeys } from "../domain/auth/jwt.js";
 import { connectIndexedDb } from "../read/db.js";
-import { nftSettings } from "../api/nfts/settings.js";
+import { nftSettings } from "../domain/nfts/settings.js";
 import { tokenIdInRange } from "../chain/onft.js";
 import { setupFromDeployments } from "../indexer/setup.js";
 import { loadConfig } from "../infra/config.js";

@@ -12,7 +12,7 @@
 import { parseArgs } from "node:util";
 import { and, eq } from "drizzle-orm";
 import { CosmicONFT721Abi } from "../abis/CosmicONFT721Abi.js";
-import { AuthService } from "../api/auth/service.js";
+import { AuthService } from "../domain/auth/service.js";
 import { connectIndexedDb, indexedTables } from "../read/db.js";
 import { tokenIdInRange } from "../chain/onft.js";
 import { loadOpsConfig } from "../infra/opsConfig.js";

@@ -2,7 +2,7 @@
  * distribute-nfts: mints the event's attendance NFT to every attendee not yet served, in batches,
  * through the contract's idempotent `distribute(to[], ids[])` (it skips ids already issued).
  *
- * Exactly once, even across a crash: ids are derived from (event, attendee) (api/events/tokenIds.ts),
+ * Exactly once, even across a crash: ids are derived from (event, attendee) (domain/events/tokenIds.ts),
  * so resending a batch whose receipt was never recorded mints nothing twice; a batch is marked
  * `sending` before its transaction and `minted` after its receipt. For ids the chain had already
  * issued, the original mint transaction is found from its Transfer log.
@@ -10,8 +10,8 @@
 import { and, asc, eq, inArray, isNotNull, sql } from "drizzle-orm";
 import { type Address, type Hash, type TransactionReceipt, getAbiItem, getAddress, parseEventLogs, zeroAddress } from "viem";
 import { CosmicONFT721Abi } from "../abis/CosmicONFT721Abi.js";
-import { findEvent } from "../api/events/store.js";
-import { eventTokenId } from "../api/events/tokenIds.js";
+import { findEvent } from "../domain/events/store.js";
+import { eventTokenId } from "../domain/events/tokenIds.js";
 import { eventParticipants } from "../offchain/tables/events.js";
 import { type JobContext, PermanentJobError, type WorkerDeps } from "./types.js";
 

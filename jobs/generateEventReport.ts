@@ -1,6 +1,6 @@
 /** generate-event-report: a snapshot of the event report as the job's result (GET /jobs/:id). */
-import { buildReport } from "../api/events/report.js";
-import { findEvent } from "../api/events/store.js";
+import { buildReport } from "../domain/events/report.js";
+import { findEvent } from "../domain/events/store.js";
 import { type JobContext, PermanentJobError, type WorkerDeps } from "./types.js";
 
 import { GENERATE_EVENT_REPORT } from "./names.js";

@@ -1,6 +1,6 @@
 /**
  * mint-nfts: the asynchronous mode of POST /nfts (`Prefer: respond-async`). The job runs the same
- * mint as the synchronous route (api/nfts/mint.ts) under an idempotency key — the client's, or
+ * mint as the synchronous route (domain/nfts/mint.ts) under an idempotency key — the client's, or
  * `job:<job id>` when it sent none — so a retried attempt (a worker killed mid-mint, the RPC down
  * after sending) settles the first attempt's transaction from the chain and never mints twice.
  *
@@ -13,8 +13,8 @@
  */
 import type { Principal } from "../api/http/context.js";
 import { ApiError } from "../api/http/errors.js";
-import { type MintRequest, mint } from "../api/nfts/mint.js";
-import { mintCompletedPush, mintFailedPush } from "../api/nfts/pushes.js";
+import { type MintRequest, mint } from "../domain/nfts/mint.js";
+import { mintCompletedPush, mintFailedPush } from "../realtime/nftPushes.js";
 import { announcePush } from "../realtime/publish.js";
 import { MINT_NFTS } from "./names.js";
 import { serviceDeps } from "./serviceDeps.js";

@@ -15,9 +15,9 @@
 import { and, asc, eq, inArray, or, sql } from "drizzle-orm";
 import pLimit from "p-limit";
 import { type IndexedDatabase, indexedTables } from "../read/db.js";
-import { refreshOnchainMetadata } from "../api/nfts/metadata.js";
-import { type MetadataCause, metadataPush } from "../api/nfts/pushes.js";
-import { formatNftId } from "../api/nfts/ids.js";
+import { refreshOnchainMetadata } from "../domain/nfts/metadata.js";
+import { type MetadataCause, metadataPush } from "../realtime/nftPushes.js";
+import { formatNftId } from "../domain/nfts/ids.js";
 import { pacerFor } from "../chain/metadata/pace.js";
 import { announcePush } from "../realtime/publish.js";
 import { REFRESH_METADATA } from "./names.js";

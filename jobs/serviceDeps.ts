@@ -1,6 +1,6 @@
 /** The NFT services' dependencies inside a job worker: the worker's, with the NFT settings (one object per worker set). */
 import type { ServiceDeps } from "../api/http/context.js";
-import { nftSettings } from "../api/nfts/settings.js";
+import { nftSettings } from "../domain/nfts/settings.js";
 import type { WorkerDeps } from "./types.js";
 
 const memo = new WeakMap<WorkerDeps, ServiceDeps>();

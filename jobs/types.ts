@@ -2,7 +2,7 @@
 import type { ServerSigners } from "../chain/serverSigners.js";
 import type { IndexerSetup } from "../indexer/setup.js";
 import type { IndexedDb } from "../read/db.js";
-import type { NftSettings } from "../api/nfts/settings.js";
+import type { NftSettings } from "../domain/nfts/settings.js";
 import type { Config } from "../infra/config.js";
 import type { Logger } from "../infra/logger.js";
 import type { KeyValueStore } from "../infra/redis.js";

@@ -2,7 +2,7 @@
  * `npx tsx ops/check-env.ts`: validates the whole configuration of the current environment (API,
  * NFT settings, realtime/ops, indexer network) and prints every problem, one per line, exit 1.
  */
-import { loadNftSettings } from "../api/nfts/settings.js";
+import { loadNftSettings } from "../domain/nfts/settings.js";
 import { loadIndexerSetup } from "../indexer/setup.js";
 import { loadConfig } from "../infra/config.js";
 import { loadOpsConfig } from "../infra/opsConfig.js";

@@ -11,7 +11,7 @@ import { getAddress } from "viem";
 import * as wsModule from "ws";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Principal } from "../api/http/context.js";
-import { parseRevocation, REVOCATION_CHANNEL, type Revocation } from "../api/auth/revocation.js";
+import { parseRevocation, REVOCATION_CHANNEL, type Revocation } from "../domain/auth/revocation.js";
 import { clientAddress, type TrustProxy } from "../infra/clientIp.js";
 import { consumeRateLimit } from "../api/http/ratelimit.js";
 import type { Logger } from "../infra/logger.js";
@@ -91,7 +91,7 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
   const maxRooms = options.maxRoomsPerClient ?? 100;
   const clients = new Set<Client>();
   const rooms = new Map<string, Set<Client>>();
-  // Signed-in sockets by wallet, for revocations (api/auth/revocation.ts).
+  // Signed-in sockets by wallet, for revocations (domain/auth/revocation.ts).
   const byAddress = new Map<string, Set<Client>>();
   // Revocations of the last few seconds: a handshake authenticated just before one was recorded
   // registers its socket after the message went by, and is checked against these.

@@ -1,7 +1,7 @@
 /** The realtime service: WebSocket server + (optionally) the notifier, sharing one set of dependencies. */
 import type { TrustProxy } from "../infra/clientIp.js";
 import type { IndexedDb } from "../read/db.js";
-import { NFT_DEFAULTS, type NftSettings } from "../api/nfts/settings.js";
+import { NFT_DEFAULTS, type NftSettings } from "../domain/nfts/settings.js";
 import type { Logger } from "../infra/logger.js";
 import type { OpsConfig } from "../infra/opsConfig.js";
 import type { KeyValueStore } from "../infra/redis.js";
@@ -24,7 +24,7 @@ export async function startRealtime(deps: {
   ops: OpsConfig;
   /** The chains (RPC URLs, endpoints): the bridge tracker reads bridges in flight from them. */
   network?: IndexerSetup;
-  /** BRIDGE_STUCK_AFTER_SECONDS, read once with the other bridge settings (api/nfts/settings.ts). */
+  /** BRIDGE_STUCK_AFTER_SECONDS, read once with the other bridge settings (domain/nfts/settings.ts). */
   nft?: Pick<NftSettings, "bridgeStuckAfterSeconds">;
   trustProxy?: TrustProxy;
   /** Webhook settings (attempts stored with each delivery the notifier creates). */

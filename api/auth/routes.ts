@@ -6,7 +6,7 @@ import { type AppEnv, ROLES } from "../http/context.js";
 import { ApiError } from "../http/errors.js";
 import { clientIp, hitRateLimit, rateLimitByIp, requireAuth, requireRole, userPrincipal } from "../http/middleware.js";
 import { API_KEY, BEARER, createRouter, errorResponses, jsonBody, jsonContent } from "../http/openapi.js";
-import { peekAddress } from "./siwe.js";
+import { peekAddress } from "../../domain/auth/siwe.js";
 
 export const AddressSchema = z
   .string()

@@ -1,17 +1,17 @@
 /** Bridge routes: fee estimate, prepare (unsigned tx), report tx, status by operation id / guid / tx hash, history. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { type Hex, getAddress } from "viem";
-import { requireIndexed } from "../chains/clients.js";
+import { requireIndexed } from "../../domain/chains/clients.js";
 import { forbidden, notFound } from "../http/errors.js";
 import { requireAuth, userPrincipal } from "../http/middleware.js";
 import { API_KEY, BEARER, createRouter, errorResponses, jsonBody, jsonContent } from "../http/openapi.js";
 import { bridgeByGuid, bridgeHistory, receivesFor } from "../../read/bridges.js";
 import type { ReceiveRow, SendRow } from "../../read/tokens.js";
-import { AddressParam, PageQuery, decodeCursor, encodeCursor } from "../nfts/ids.js";
+import { AddressParam, PageQuery, decodeCursor, encodeCursor } from "../../domain/nfts/ids.js";
 import type { RequestDeps } from "../http/context.js";
-import { findBridge, findHalves, findOperation, presentBridge, progressOf } from "./lookup.js";
-import { bridgeNotFound, retryBridge } from "./retry.js";
-import { type Operation, estimate, prepare, reportTransaction } from "./prepare.js";
+import { findBridge, findHalves, findOperation, presentBridge, progressOf } from "../../domain/bridge/lookup.js";
+import { bridgeNotFound, retryBridge } from "../../domain/bridge/retry.js";
+import { type Operation, estimate, prepare, reportTransaction } from "../../domain/bridge/prepare.js";
 
 const Json = z.record(z.string(), z.unknown());
 const TokenIdQ = z.string().regex(/^(\d{1,78}|0x[0-9a-fA-F]{1,64})$/, "a decimal or 0x-hex uint256").transform((v) => BigInt(v));

@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { getAddress } from "viem";
 import { readIndexerCheckpoints } from "../../read/checkpoints.js";
 import { createRouter, errorResponses, jsonContent } from "../http/openapi.js";
-import { publicClientFor, requireNetwork } from "./clients.js";
+import { publicClientFor, requireNetwork } from "../../domain/chains/clients.js";
 
 const ChainSchema = z
   .object({

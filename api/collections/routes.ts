@@ -2,14 +2,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { inArray } from "drizzle-orm";
 import { collectionProfiles } from "../../offchain/tables/nfts.js";
-import { requireIndexed } from "../chains/clients.js";
+import { requireIndexed } from "../../domain/chains/clients.js";
 import type { RequestDeps } from "../http/context.js";
 import { notFound } from "../http/errors.js";
 import { requireRole } from "../http/middleware.js";
 import { API_KEY, BEARER, createRouter, errorResponses, jsonBody, jsonContent } from "../http/openapi.js";
 import { listCollections, readCollectionStats } from "../../read/tokens.js";
-import { collectionPathways } from "./pathways.js";
-import { checksum, checksumOrNull } from "../nfts/ids.js";
+import { collectionPathways } from "../../domain/collections/pathways.js";
+import { checksum, checksumOrNull } from "../../domain/nfts/ids.js";
 import type { JobQueue } from "../../jobs/types.js";
 import { REFRESH_METADATA } from "../../jobs/names.js";
 import { EnqueuedSchema } from "../events/schemas.js";

@@ -18,8 +18,8 @@ import { requireAuth, requireRole, userPrincipal } from "../http/middleware.js";
 import { API_KEY, BEARER, createRouter, errorResponses, jsonBody, jsonContent } from "../http/openapi.js";
 import { jobView, principalId } from "../jobs/routes.js";
 import { attendance, eventsCreated, registrations } from "../../infra/metrics.js";
-import { publishParticipantFact } from "./notify.js";
-import { buildReport, reportCsv } from "./report.js";
+import { publishParticipantFact } from "../../realtime/eventPushes.js";
+import { buildReport, reportCsv } from "../../domain/events/report.js";
 import {
   AttendanceSchema,
   CreateEventBody,
@@ -34,9 +34,9 @@ import {
   TicketSchema,
   VerifyBody,
 } from "./schemas.js";
-import { register, verifyAttendance } from "./service.js";
-import { type EventRow, eventCounts, findEvent, findEventOfToken, findParticipant, type ParticipantRow, type EventCounts } from "./store.js";
-import { qrPng, qrSvg, type TicketKeys } from "./tickets.js";
+import { register, verifyAttendance } from "../../domain/events/service.js";
+import { type EventRow, eventCounts, findEvent, findEventOfToken, findParticipant, type ParticipantRow, type EventCounts } from "../../domain/events/store.js";
+import { qrPng, qrSvg, type TicketKeys } from "../../domain/events/tickets.js";
 
 export type EventRoutesOptions = {
   tickets: TicketKeys;

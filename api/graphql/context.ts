@@ -7,17 +7,17 @@
 import { and, eq, or } from "drizzle-orm";
 import type { Context } from "hono";
 import { readIndexerCheckpoints } from "../../read/checkpoints.js";
-import { publicClientFor, requireIndexed } from "../chains/clients.js";
+import { publicClientFor, requireIndexed } from "../../domain/chains/clients.js";
 import { chainHead } from "../chains/routes.js";
 import { profiles } from "../collections/routes.js";
-import { eventCounts, findEvent } from "../events/store.js";
-import type { TicketKeys } from "../events/tickets.js";
+import { eventCounts, findEvent } from "../../domain/events/store.js";
+import type { TicketKeys } from "../../domain/events/tickets.js";
 import type { AppEnv, Principal, RequestDeps } from "../http/context.js";
 import { authenticate } from "../http/middleware.js";
 import { type TokenRow, listCollections, readCollectionStats } from "../../read/tokens.js";
 import { indexedTables as t } from "../../read/db.js";
-import type { NftId } from "../nfts/ids.js";
-import { type LoadedNft, loadNftsCached } from "../nfts/read.js";
+import type { NftId } from "../../domain/nfts/ids.js";
+import { type LoadedNft, loadNftsCached } from "../../domain/nfts/read.js";
 import { DataLoader } from "./lib.js";
 import type { PonderContext } from "./ponder.js";
 

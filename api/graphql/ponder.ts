@@ -12,7 +12,7 @@
  */
 import type { GraphQLSchema } from "graphql/index.js";
 import { loadPonderDist } from "./lib.js";
-import { requireIndexed } from "../chains/clients.js";
+import { requireIndexed } from "../../domain/chains/clients.js";
 import type { RequestDeps } from "../http/context.js";
 import type { IndexedDatabase } from "../../read/db.js";
 import { indexedTables } from "../../read/db.js";

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import type { GraphQLSchema } from "graphql";
 import { graphql, schemaTools, yoga as yogaLib } from "./lib.js";
 import type { Context } from "hono";
-import type { TicketKeys } from "../events/tickets.js";
+import type { TicketKeys } from "../../domain/events/tickets.js";
 import type { AppEnv } from "../http/context.js";
 import { ApiError, isDependencyError } from "../http/errors.js";
 import { createContext } from "./context.js";

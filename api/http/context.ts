@@ -1,38 +1,12 @@
 /** Types shared by every route: the Hono env (context variables) and the authenticated principal. */
-import type { Config } from "../../infra/config.js";
 import type { Logger } from "../../infra/logger.js";
-import type { KeyValueStore } from "../../infra/redis.js";
-import type { OffchainStore } from "../../offchain/store.js";
-import type { AuthService } from "../auth/service.js";
-import type { ServerSigners } from "../../chain/serverSigners.js";
-import type { IndexerSetup } from "../../indexer/setup.js";
-import type { IndexedDb } from "../../read/db.js";
-import type { NftSettings } from "../nfts/settings.js";
+import type { Principal } from "../../domain/auth/principal.js";
+import type { RequestDeps } from "../../domain/deps.js";
 
-import type { Principal } from "../auth/principal.js";
+export type { RequestDeps, ServiceDeps } from "../../domain/deps.js";
 
-// Who a request acts as lives with auth (api/auth/principal.ts); re-exported for the routes.
-export { ROLES, type Role, type Principal } from "../auth/principal.js";
-
-/** What every handler can reach through `c.get("deps")`. */
-export type RequestDeps = {
-  config: Config;
-  store: OffchainStore;
-  kv: KeyValueStore;
-  logger: Logger;
-  auth: AuthService;
-  /** Chains and collection deployments; absent when none is configured. */
-  network?: IndexerSetup;
-  /** Read access to the indexed tables; absent when the API runs without an index. */
-  indexed?: IndexedDb;
-  /** The server's transaction signers (minter key); absent when no key is configured. */
-  signers?: ServerSigners;
-  /** NFT/metadata/bridge settings (api/nfts/settings.ts). */
-  nft: NftSettings;
-};
-
-/** What services outside a request use (job workers, followers): the request's dependencies without auth. */
-export type ServiceDeps = Omit<RequestDeps, "auth">;
+// Who a request acts as lives with auth (domain/auth/principal.ts); re-exported for the routes.
+export { ROLES, type Role, type Principal } from "../../domain/auth/principal.js";
 
 export type AppEnv = {
   Variables: {

@@ -7,11 +7,11 @@
 import { and, asc, desc, eq, gt, inArray } from "drizzle-orm";
 import { type Address, isAddress } from "viem";
 import { deriveLocation, joinBridge } from "../../indexer/omnichain.js";
-import { requireIndexed } from "../chains/clients.js";
+import { requireIndexed } from "../../domain/chains/clients.js";
 import { badRequest, notFound } from "../http/errors.js";
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter, errorResponses, jsonContent } from "../http/openapi.js";
-import { toJson } from "../nfts/ids.js";
+import { toJson } from "../../domain/nfts/ids.js";
 import { type IndexedDatabase, indexedTables as t } from "../../read/db.js";
 
 function parseTokenId(raw: string): bigint | null {

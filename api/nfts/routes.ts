@@ -4,18 +4,18 @@ import { readThumbnail } from "../../chain/metadata/images.js";
 import { conflict, notFound, tooManyRequests } from "../http/errors.js";
 import { requireAuth, requireRole } from "../http/middleware.js";
 import { API_KEY, BEARER, createRouter, errorResponses, jsonBody, jsonContent } from "../http/openapi.js";
-import { AddressParam, NftIdParam, PageQuery, checksum, formatNftId, parseNftId } from "./ids.js";
-import { ownerNftPage } from "./owners.js";
-import { MetadataOverrideSchema, metadataBusy, metadataBusyError, overrideHistory, refreshOnchainMetadata, thumbnailUrl } from "./metadata.js";
-import { setMetadataOverride } from "./override.js";
-import { mint } from "./mint.js";
-import { enqueueMint, prefersAsync } from "./mintAsync.js";
+import { AddressParam, NftIdParam, PageQuery, checksum, formatNftId, parseNftId } from "../../domain/nfts/ids.js";
+import { ownerNftPage } from "../../domain/nfts/owners.js";
+import { MetadataOverrideSchema, metadataBusy, metadataBusyError, overrideHistory, refreshOnchainMetadata, thumbnailUrl } from "../../domain/nfts/metadata.js";
+import { setMetadataOverride } from "../../domain/nfts/override.js";
+import { mint } from "../../domain/nfts/mint.js";
+import { enqueueMint, prefersAsync } from "../../jobs/mintAsync.js";
 import type { JobQueue } from "../../jobs/types.js";
 import { EnqueuedSchema } from "../events/schemas.js";
 import { jobView } from "../jobs/routes.js";
 import { announcePush } from "../../realtime/publish.js";
-import { metadataPush } from "./pushes.js";
-import { loadNft, loadNftCached, presentNftJson } from "./read.js";
+import { metadataPush } from "../../realtime/nftPushes.js";
+import { loadNft, loadNftCached, presentNftJson } from "../../domain/nfts/read.js";
 
 const Json = z.record(z.string(), z.unknown());
 const NftSchema = z

@@ -90,7 +90,7 @@ export function listen(fetch: (req: Request) => Response | Promise<Response>): P
 
 /** The app modules a bench backend needs (from this checkout, or another one for --compare). */
 export type BackendModules = {
-  JwtKeys: typeof import("../../api/auth/jwt.js").JwtKeys;
+  JwtKeys: typeof import("../../domain/auth/jwt.js").JwtKeys;
   connectIndexedDb: typeof import("../../read/db.js").connectIndexedDb;
   loadConfig: typeof import("../../infra/config.js").loadConfig;
   loadOpsConfig: typeof import("../../infra/opsConfig.js").loadOpsConfig;

@@ -28,7 +28,7 @@ export const nftMints = offchain.table("nft_mints", {
   contract: text("contract").notNull(),
   recipients: text("recipients").array().notNull(),
   tokenIds: uint256("token_ids").array(),
-  // unconfirmed: maybe sent, outcome unknown (api/nfts/mint.ts settles it on a retry).
+  // unconfirmed: maybe sent, outcome unknown (domain/nfts/mint.ts settles it on a retry).
   status: text("status").$type<"pending" | "confirmed" | "unconfirmed" | "failed">().notNull(),
   txHash: text("tx_hash"),
   blockNumber: bigint("block_number", { mode: "bigint" }),

@@ -11,7 +11,7 @@ import { client } from "ponder";
 import { limitBody } from "../../api/http/bodyLimit.js";
 import { ponderRouteLimit } from "../../api/http/ponderGuards.js";
 import { sqlOverHttpGuard } from "../../api/http/sqlGuard.js";
-import { createProductionApp } from "../../api/deps.js";
+import { createProductionApp } from "../../app/deps.js";
 import { type IndexedDatabase, ponderIndexedDb } from "../../read/db.js";
 import { type IndexCommits, type PgliteNotifications, listenForCommits, pgliteCommits } from "../../read/commits.js";
 import { startRealtime } from "../../realtime/service.js";

@@ -7,7 +7,7 @@
 import { type Address, pad, zeroHash } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
-import { countStuckBridges } from "../../api/bridge/metrics.js";
+import { countStuckBridges } from "../../domain/bridge/stuckCounts.js";
 import { quoteSend, tokenIdInRange } from "../../chain/onft.js";
 import { json } from "../api/helpers.js";
 import { accounts, collectionOn, deployer, signerFor } from "../helpers/devnet.js";

@@ -15,7 +15,7 @@ import { EndpointV2Abi } from "../../abis/EndpointV2Abi.js";
 import { ExecutorAbi } from "../../abis/ExecutorAbi.js";
 import { PriceFeedAbi } from "../../abis/PriceFeedAbi.js";
 import { buildApp } from "../../api/app.js";
-import { nftSettings } from "../../api/nfts/settings.js";
+import { nftSettings } from "../../domain/nfts/settings.js";
 import { PathwayError } from "../../chain/layerzero/errors.js";
 import { ONFT_SEND, combineOptions, lzReceiveOptions } from "../../chain/layerzero/options.js";
 import { CONFIG_TYPE_ULN, readSendPathway } from "../../chain/layerzero/pathway.js";

@@ -14,7 +14,7 @@ import { type Address, getAbiItem, getAddress, zeroAddress } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { type IndexedDb, connectIndexedDb, indexedTables } from "../../read/db.js";
-import { eventTokenId } from "../../api/events/tokenIds.js";
+import { eventTokenId } from "../../domain/events/tokenIds.js";
 import { createServerSigners } from "../../chain/serverSigners.js";
 import type { Devnet } from "../../devnet/start.js";
 import { setupFromDeployments } from "../../indexer/setup.js";

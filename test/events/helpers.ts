@@ -4,7 +4,7 @@ import sharp from "sharp";
 import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { buildApp } from "../../api/app.js";
-import { TicketKeys } from "../../api/events/tickets.js";
+import { TicketKeys } from "../../domain/events/tickets.js";
 import type { ServerSigners } from "../../chain/serverSigners.js";
 import type { IndexedDb } from "../../read/db.js";
 import { createJobQueue } from "../../jobs/index.js";

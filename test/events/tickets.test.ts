@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DEV_SECRET_FILE, loadTicketSecret, TicketKeys } from "../../api/events/tickets.js";
-import { eventTokenId } from "../../api/events/tokenIds.js";
+import { DEV_SECRET_FILE, loadTicketSecret, TicketKeys } from "../../domain/events/tickets.js";
+import { eventTokenId } from "../../domain/events/tokenIds.js";
 import { tokenIdOrigin } from "../../chain/onft.js";
 
 const keys = new TicketKeys(Buffer.from("0123456789abcdef0123456789abcdef"), 30);

@@ -15,7 +15,7 @@ import { getAbiItem, getAddress, zeroAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
-import { eventTokenId } from "../../api/events/tokenIds.js";
+import { eventTokenId } from "../../domain/events/tokenIds.js";
 import { createServerSigners } from "../../chain/serverSigners.js";
 import type { Devnet } from "../../devnet/start.js";
 import { setupFromDeployments } from "../../indexer/setup.js";

@@ -1,5 +1,5 @@
 /**
- * The per-process NFT read memo (api/nfts/read.ts) belongs to one app: two apps in one process
+ * The per-process NFT read memo (domain/nfts/read.ts) belongs to one app: two apps in one process
  * (API replicas in tests, or two deployments) reading two different indexes never answer with each
  * other's NFT. Real Postgres (two Ponder-shaped schemas) and Redis (one prefix per app).
  */
@@ -8,7 +8,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../api/app.js";
 import { connectIndexedDb, type IndexedDb } from "../../read/db.js";
-import { formatNftId } from "../../api/nfts/ids.js";
+import { formatNftId } from "../../domain/nfts/ids.js";
 import { createTestApp, PG_URL, type TestApp } from "../api/helpers.js";
 import { createIndexFixture, fixtureNetwork } from "../resilience/lib/indexFixture.js";
 

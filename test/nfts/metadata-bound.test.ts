@@ -10,8 +10,8 @@ import { encodeFunctionResult } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import type { RequestDeps } from "../../api/http/context.js";
-import { metadataBusy, refreshOnchainMetadata } from "../../api/nfts/metadata.js";
-import { nftSettings } from "../../api/nfts/settings.js";
+import { metadataBusy, refreshOnchainMetadata } from "../../domain/nfts/metadata.js";
+import { nftSettings } from "../../domain/nfts/settings.js";
 import { createTestApp, type TestApp } from "../api/helpers.js";
 import { fakeNetwork } from "../events/helpers.js";
 

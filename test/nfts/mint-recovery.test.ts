@@ -1,5 +1,5 @@
 /**
- * POST /nfts when the outcome of the mint transaction is unknown (api/nfts/mint.ts): the signer's
+ * POST /nfts when the outcome of the mint transaction is unknown (domain/nfts/mint.ts): the signer's
  * RPC goes through a proxy that loses answers. Whatever is lost — the receipt, the answer to
  * eth_sendRawTransaction, or the send itself — the request answers 503 and a retry with the same
  * Idempotency-Key settles it from the chain: each recipient ends up with exactly one new token.

@@ -4,7 +4,7 @@
  * independently; and the `Prefer: respond-async` parsing of POST /nfts.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { prefersAsync } from "../../api/nfts/mintAsync.js";
+import { prefersAsync } from "../../jobs/mintAsync.js";
 import { hostPacer } from "../../chain/metadata/pace.js";
 import { createTestKv } from "../api/helpers.js";
 

@@ -1,7 +1,7 @@
 /** NFT/bridge settings from the environment: defaults, overrides, one clear error for bad values. */
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { NFT_DEFAULTS, loadNftSettings } from "../../api/nfts/settings.js";
+import { NFT_DEFAULTS, loadNftSettings } from "../../domain/nfts/settings.js";
 import { ConfigError } from "../../infra/config.js";
 
 describe("loadNftSettings", () => {

@@ -52,7 +52,7 @@ async function ponderStart(schema: string): Promise<{ port: number; stop(): Prom
       MINI_RPC_URL: anvil.rpcUrl,
       PONDER_TELEMETRY_DISABLED: "1",
       // Our REST app, mounted by the fixture's src/api/index.ts on the same database (schema offchain).
-      COSMIC_API_MODULE: path.join(repoRoot, "api/deps.ts"),
+      COSMIC_API_MODULE: path.join(repoRoot, "app/deps.ts"),
       DATA_DIR: path.join(projectDir, ".data"),
       PONDER_RPC_URL_31337: anvil.rpcUrl,
       AUTH_SIWE_URI: "https://app.cosmic.test/login",

@@ -8,7 +8,7 @@
 import { createPublicClient, http } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AuthService } from "../../api/auth/service.js";
+import { AuthService } from "../../domain/auth/service.js";
 import { createLogger, registerSecrets, scrubSecrets, secretsOfEnv } from "../../infra/logger.js";
 import { loadOpsConfig } from "../../infra/opsConfig.js";
 import { startRealtimeServer } from "../../realtime/server.js";
@@ -28,7 +28,7 @@ beforeAll(async () => {
   const network = fakeNetwork();
   network.chains[0]!.rpcUrl = RPC_URL;
   t = await createEventsApp({ kv: "redis", network, startJobs: false, env: { LOG_LEVEL: "debug" } });
-  // What api/deps.ts does at start with the process environment.
+  // What app/deps.ts does at start with the process environment.
   registerSecrets(secretsOfEnv({ REDIS_URL: `redis://:${REDIS_PASSWORD}@127.0.0.1:6379`, RPC_URL_BASE: `https://base.example/${SHORT_KEY}` }));
 });
 afterAll(async () => {

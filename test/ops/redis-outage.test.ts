@@ -11,7 +11,7 @@ import path from "node:path";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../api/app.js";
-import { AuthService } from "../../api/auth/service.js";
+import { AuthService } from "../../domain/auth/service.js";
 import { freePort } from "../../devnet/anvil.js";
 import { cached } from "../../infra/cache.js";
 import { loadOpsConfig } from "../../infra/opsConfig.js";

@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { WebSocket } from "ws";
 import { type AppDependencies, buildApp } from "../../api/app.js";
-import { AuthService } from "../../api/auth/service.js";
+import { AuthService } from "../../domain/auth/service.js";
 import type { IndexedDb } from "../../read/db.js";
 import { createLogger } from "../../infra/logger.js";
 import { loadOpsConfig, type OpsConfig } from "../../infra/opsConfig.js";

@@ -52,7 +52,7 @@ describe("fan-out across replicas", () => {
     expect(socket.messages[0]).toMatchObject({ type: "welcome", address: alice, rooms: [`user:${alice}`] });
     socket.send({ type: "subscribe", rooms: ["event:evt-1"] });
     await socket.next((m) => m.type === "subscribed");
-    // What the events service does after its commit (api/events/notify.ts).
+    // What the events service does after its commit (realtime/eventPushes.ts).
     await a.deps.kv.publish(REALTIME_CHANNEL, JSON.stringify({ type: "event:registered", rooms: ["event:evt-1", `user:${alice.toLowerCase()}`], data: { eventId: "evt-1" } }));
     const push = await socket.next((m) => m.type === "event:registered");
     expect(push).toMatchObject({ data: { eventId: "evt-1" } });

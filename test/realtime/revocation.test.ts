@@ -1,6 +1,6 @@
 /**
  * Session revocation reaches open WebSockets on every replica within a second (Redis pub/sub,
- * api/auth/revocation.ts): logout, refresh-token reuse and a role change close that session's (or
+ * domain/auth/revocation.ts): logout, refresh-token reuse and a role change close that session's (or
  * that account's) sockets with 4001; other sessions stay open. The handshake refuses the revoked or
  * stale token afterwards.
  */

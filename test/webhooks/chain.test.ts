@@ -14,7 +14,7 @@ import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { tokenIdInRange } from "../../chain/onft.js";
 import { createChainSigner } from "../../chain/signer.js";
 import { buildApp } from "../../api/app.js";
-import { AuthService } from "../../api/auth/service.js";
+import { AuthService } from "../../domain/auth/service.js";
 import { connectIndexedDb } from "../../read/db.js";
 import type { Devnet } from "../../devnet/start.js";
 import { createWebhookQueue } from "../../jobs/index.js";

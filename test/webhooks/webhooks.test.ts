@@ -14,7 +14,7 @@ import path from "node:path";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AuthService } from "../../api/auth/service.js";
+import { AuthService } from "../../domain/auth/service.js";
 import { buildApp } from "../../api/app.js";
 import { createWebhookQueue } from "../../jobs/index.js";
 import { freePort } from "../../devnet/anvil.js";

@@ -4,8 +4,8 @@
  * or a failed execution), from the index and the tracker's progress. buildApp registers this as the
  * source of the `cosmic_bridges_stuck{reason}` gauge (infra/metrics.ts).
  */
-import { STUCK_REASONS, type StuckReason, lifecycleStatus, stuckReason } from "../../domain/bridge/lifecycle.js";
-import { loadProgress } from "../../domain/bridge/progressStore.js";
+import { STUCK_REASONS, type StuckReason, lifecycleStatus, stuckReason } from "./lifecycle.js";
+import { loadProgress } from "./progressStore.js";
 import type { OffchainStore } from "../../offchain/store.js";
 import type { IndexedDb } from "../../read/db.js";
 import { stuckSends } from "../../read/bridges.js";

@@ -4,11 +4,11 @@
  * those rooms. A failed publish never fails the request that committed.
  */
 import { createHash } from "node:crypto";
-import type { Logger } from "../../infra/logger.js";
-import type { KeyValueStore } from "../../infra/redis.js";
-import { publishPush } from "../../realtime/pushLog.js";
-import type { OffchainStore } from "../../offchain/store.js";
-import { recordWebhookEvents } from "../../webhooks/outbox.js";
+import type { Logger } from "../infra/logger.js";
+import type { KeyValueStore } from "../infra/redis.js";
+import { publishPush } from "./pushLog.js";
+import type { OffchainStore } from "../offchain/store.js";
+import { recordWebhookEvents } from "../webhooks/outbox.js";
 
 /** `id` is stable per fact, so a client seeing a push twice (reconnect, two replicas) can drop the copy. */
 export type RealtimeEnvelope = { id: string; type: "event:registered" | "event:attended"; rooms: string[]; data: Record<string, unknown> };

@@ -19,7 +19,7 @@ import {
   SignJWT,
 } from "jose";
 import { ConfigError } from "../../infra/config.js";
-import { unauthorized } from "../http/errors.js";
+import { unauthorized } from "../../infra/errors.js";
 import { ROLES, type Role } from "./principal.js";
 
 /** `iatMs`: issue time in milliseconds (claim `iat_ms`; `iat` × 1000 for tokens without it), compared with role changes. */

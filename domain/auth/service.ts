@@ -10,7 +10,7 @@ import type { KeyValueStore } from "../../infra/redis.js";
 import { apiKeys, auditLog, refreshTokens, sessions, users } from "../../offchain/schema.js";
 import type { OffchainDb, OffchainStore } from "../../offchain/store.js";
 import { type Principal, ROLES, type Role } from "./principal.js";
-import { conflict, notFound, unauthorized, unprocessable } from "../http/errors.js";
+import { conflict, notFound, unauthorized, unprocessable } from "../../infra/errors.js";
 import type { JwtKeys } from "./jwt.js";
 import { REVOCATION_CHANNEL, type Revocation } from "./revocation.js";
 import { type ChainVerifiers, issueNonce, type SiweSettings, verifySiwe } from "./siwe.js";

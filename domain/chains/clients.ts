@@ -1,8 +1,8 @@
 /** Chain lookups for routes: configured chains, collection deployments, one viem public client per chain. */
 import { type PublicClient, createPublicClient, http } from "viem";
 import type { IndexerChain, IndexerDeployment, IndexerSetup } from "../../indexer/setup.js";
-import type { ServiceDeps } from "../http/context.js";
-import { dependencyDown, notFound, unprocessable } from "../http/errors.js";
+import type { ServiceDeps } from "../deps.js";
+import { dependencyDown, notFound, unprocessable } from "../../infra/errors.js";
 
 const clients = new WeakMap<IndexerSetup, Map<number, PublicClient>>();
 

@@ -1,6 +1,7 @@
 /** Setting an NFT's metadata override: who may (from the index's view of the NFT), then the write. */
-import type { Principal, ServiceDeps } from "../http/context.js";
-import { conflict, forbidden, notFound, unprocessable } from "../http/errors.js";
+import type { ServiceDeps } from "../deps.js";
+import type { Principal } from "../auth/principal.js";
+import { conflict, forbidden, notFound, unprocessable } from "../../infra/errors.js";
 import type { NftId } from "./ids.js";
 import { type MetadataOverride, saveOverride } from "./metadata.js";
 import { loadNft } from "./read.js";

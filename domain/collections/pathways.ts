@@ -10,7 +10,7 @@ import { PathwayError } from "../../chain/layerzero/errors.js";
 import { type UlnConfig, describeOptions, readReceivePathway, readSendPathway } from "../../chain/layerzero/pathway.js";
 import type { IndexerDeployment } from "../../indexer/setup.js";
 import { chainById, publicClientFor, requireNetwork } from "../chains/clients.js";
-import type { RequestDeps } from "../http/context.js";
+import type { RequestDeps } from "../deps.js";
 
 const CACHE_MS = 60_000;
 

@@ -15,7 +15,7 @@ import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import QRCode from "qrcode";
 import { getAddress } from "viem";
 import { ConfigError } from "../../infra/config.js";
-import { unauthorized } from "../http/errors.js";
+import { unauthorized } from "../../infra/errors.js";
 
 export const DEV_SECRET_FILE = "events-ticket-secret";
 

@@ -8,7 +8,7 @@
 import type { Hex } from "viem";
 import { type FeesPaidJson, feesPaidInReceipt, feesPaidToJson } from "../../chain/layerzero/feesPaid.js";
 import { publicClientFor } from "../chains/clients.js";
-import type { RequestDeps } from "../http/context.js";
+import type { RequestDeps } from "../deps.js";
 
 const KEEP_MS = 7 * 24 * 3600 * 1000;
 

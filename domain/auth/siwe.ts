@@ -8,7 +8,7 @@ import { randomInt } from "node:crypto";
 import pkg from "@spruceid/siwe-parser";
 import { type Hex, getAddress, isHex, recoverMessageAddress } from "viem";
 import type { KeyValueStore } from "../../infra/redis.js";
-import { ApiError, badRequest, dependencyDown, unauthorized, unprocessable } from "../http/errors.js";
+import { ApiError, badRequest, dependencyDown, unauthorized, unprocessable } from "../../infra/errors.js";
 
 const { ParsedMessage } = pkg;
 

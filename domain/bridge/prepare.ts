@@ -13,8 +13,8 @@ import { buildSendTransaction, needsApproval, quoteSend } from "../../chain/onft
 import type { IndexerDeployment } from "../../indexer/setup.js";
 import { bridgeOperations } from "../../offchain/tables/nfts.js";
 import { chainById, collectionOf, publicClientFor, requireNetwork } from "../chains/clients.js";
-import type { RequestDeps } from "../http/context.js";
-import { ApiError, dependencyDown, forbidden, unprocessable } from "../http/errors.js";
+import type { RequestDeps } from "../deps.js";
+import { ApiError, dependencyDown, forbidden, unprocessable } from "../../infra/errors.js";
 import { findSendFor, sendByTxHash } from "../../read/bridges.js";
 import type { SendRow } from "../../read/tokens.js";
 

@@ -1,6 +1,6 @@
 /** An owner's NFTs across chains, a keyset page at a time (GET /nfts/owner/{address} and GraphQL's nftsByOwner). */
 import { requireIndexed } from "../chains/clients.js";
-import type { RequestDeps } from "../http/context.js";
+import type { RequestDeps } from "../deps.js";
 import { type OwnerCursor, type TokenRow, listOwnerTokens } from "../../read/tokens.js";
 import { decodeCursor, encodeCursor } from "./ids.js";
 

@@ -4,13 +4,13 @@
  */
 import { eq, or } from "drizzle-orm";
 import { bridgeOperations } from "../../offchain/tables/nfts.js";
-import type { RequestDeps } from "../http/context.js";
+import type { RequestDeps } from "../deps.js";
 import { bridgeByGuid, sendByTxHash } from "../../read/bridges.js";
 import type { ReceiveRow, SendRow } from "../../read/tokens.js";
 import { toJson } from "../nfts/ids.js";
 import { feesPaid } from "./feesPaid.js";
 import { type Operation, linkOperation } from "./prepare.js";
-import { type StoredProgress, loadProgress } from "../../domain/bridge/progressStore.js";
+import { type StoredProgress, loadProgress } from "./progressStore.js";
 import { composeBridge } from "./status.js";
 
 export type BridgeJson = Record<string, unknown>;

@@ -5,12 +5,13 @@
  * or finished — and a different body with 422 IDEMPOTENCY_KEY_REUSED; only after a failed job does
  * the key queue a new one (which settles from the chain whatever the failed one may have sent).
  */
-import type { JobQueue, JobRow } from "../../jobs/types.js";
-import { MINT_NFTS } from "../../jobs/names.js";
-import { latestJobByKey } from "../../jobs/store.js";
-import type { Principal, ServiceDeps } from "../http/context.js";
-import { dependencyDown, unprocessable } from "../http/errors.js";
-import { type MintRequest, prepareMint, principalKey } from "./mint.js";
+import type { JobQueue, JobRow } from "./types.js";
+import { MINT_NFTS } from "./names.js";
+import { latestJobByKey } from "./store.js";
+import type { ServiceDeps } from "../domain/deps.js";
+import type { Principal } from "../domain/auth/principal.js";
+import { dependencyDown, unprocessable } from "../infra/errors.js";
+import { type MintRequest, prepareMint, principalKey } from "../domain/nfts/mint.js";
 
 /** True when a `Prefer` header asks for respond-async (RFC 7240: comma-separated preferences, parameters after `;` or `=`). */
 export function prefersAsync(prefer: string | undefined): boolean {

@@ -1,7 +1,7 @@
 /** NFT ids (`<collection>:<tokenId>`), opaque cursors, and JSON shaping (bigints as strings, checksummed addresses). */
 import { z } from "@hono/zod-openapi";
 import { getAddress, isAddress } from "viem";
-import { badRequest } from "../http/errors.js";
+import { badRequest } from "../../infra/errors.js";
 
 export const NFT_ID_PATTERN = /^([a-z0-9-]{1,64}):(\d{1,78}|0x[0-9a-fA-F]{1,64})$/;
 

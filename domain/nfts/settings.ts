@@ -1,5 +1,5 @@
 /**
- * Settings of the NFT, metadata and bridge services, read once from the environment by api/deps.ts
+ * Settings of the NFT, metadata and bridge services, read once from the environment by app/deps.ts
  * (tests build them with `nftSettings({...})`). Defaults suit production; see docs/nfts.md.
  */
 import path from "node:path";

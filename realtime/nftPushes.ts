@@ -3,11 +3,12 @@
  * in-process hook): `nft:metadata` after a token's on-chain metadata was re-resolved, and
  * `mint:completed` / `mint:failed` when an asynchronous mint (POST /nfts, Prefer: respond-async) ends.
  */
-import type { Push } from "../../realtime/publish.js";
-import type { Principal, ServiceDeps } from "../http/context.js";
-import type { NftId } from "./ids.js";
-import { type ResolvedRow, displayUrl, thumbnailUrl } from "./metadata.js";
-import type { MintResponse } from "./mint.js";
+import type { Push } from "./publish.js";
+import type { ServiceDeps } from "../domain/deps.js";
+import type { Principal } from "../domain/auth/principal.js";
+import type { NftId } from "../domain/nfts/ids.js";
+import { type ResolvedRow, displayUrl, thumbnailUrl } from "../domain/nfts/metadata.js";
+import type { MintResponse } from "../domain/nfts/mint.js";
 
 /** Why a token was re-resolved: an ERC-4906 log, or a refresh (a job, the per-token route). */
 export type MetadataCause =

@@ -1,9 +1,9 @@
 /**
- * The per-process memo of NFT views in front of Redis (api/nfts/read.ts fills it), and the one way
+ * The per-process memo of NFT views in front of Redis (domain/nfts/read.ts fills it), and the one way
  * to drop an entry after a write (metadata re-resolved, an override saved): apart from the view so
  * writers need not import the reader.
  */
-import type { ServiceDeps } from "../http/context.js";
+import type { ServiceDeps } from "../deps.js";
 import type { NftId } from "./ids.js";
 
 export const LOCAL_MAX = 10_000;

@@ -15,11 +15,11 @@ import { createKeyValueStore, type KeyValueStore } from "../infra/redis.js";
 import { createOffchainStore, type OffchainStore } from "../offchain/store.js";
 import { startJobQueue } from "../jobs/index.js";
 import type { JobQueue } from "../jobs/types.js";
-import { type AppDependencies, buildApp } from "./app.js";
-import { JwtKeys } from "./auth/jwt.js";
-import { AuthService } from "./auth/service.js";
-import { loadNftSettings } from "./nfts/settings.js";
-import type { ChainVerifiers, SignatureVerifier } from "./auth/siwe.js";
+import { type AppDependencies, buildApp } from "../api/app.js";
+import { JwtKeys } from "../domain/auth/jwt.js";
+import { AuthService } from "../domain/auth/service.js";
+import { loadNftSettings } from "../domain/nfts/settings.js";
+import type { ChainVerifiers, SignatureVerifier } from "../domain/auth/siwe.js";
 
 export function createChainVerifiers(config: Pick<Config, "chains">): ChainVerifiers {
   return new Map(

@@ -4,8 +4,8 @@
  * from the chains (domain/bridge) — status in LayerZero Scan's vocabulary with every step's tx and
  * time, DVN progress, `stuck` with its reason, latency, and a check that what arrived is what was sent.
  */
-import { type LifecycleStatus, composeLifecycle } from "../../domain/bridge/lifecycle.js";
-import type { StoredProgress } from "../../domain/bridge/progressStore.js";
+import { type LifecycleStatus, composeLifecycle } from "./lifecycle.js";
+import type { StoredProgress } from "./progressStore.js";
 import type { ReceiveRow, SendRow } from "../../read/tokens.js";
 import { checksumOrNull } from "../nfts/ids.js";
 

@@ -22,8 +22,9 @@ import { type ChainSigner, TransactionRevertedError } from "../../chain/signer.j
 import { tokenIdInRange } from "../../chain/onft.js";
 import { nftMints, nftSerials } from "../../offchain/tables/nfts.js";
 import { chainById, deploymentOn, requireNetwork } from "../chains/clients.js";
-import type { Principal, ServiceDeps } from "../http/context.js";
-import { ApiError, conflict, dependencyDown, unprocessable } from "../http/errors.js";
+import type { ServiceDeps } from "../deps.js";
+import type { Principal } from "../auth/principal.js";
+import { ApiError, conflict, dependencyDown, unprocessable } from "../../infra/errors.js";
 import { maxTokenIdInRange } from "../../read/tokens.js";
 import { formatNftId } from "./ids.js";
 

@@ -13,10 +13,11 @@ import { EndpointV2Abi } from "../../abis/EndpointV2Abi.js";
 import { ReceiveUln302Abi } from "../../abis/ReceiveUln302Abi.js";
 import { layerZeroRevert } from "../../chain/layerzero/errors.js";
 import { readReceivePathway } from "../../chain/layerzero/pathway.js";
-import { packetHeader, payloadHashOf } from "../../domain/bridge/readProgress.js";
+import { packetHeader, payloadHashOf } from "./readProgress.js";
 import { chainById, publicClientFor, requireNetwork } from "../chains/clients.js";
-import type { Principal, RequestDeps } from "../http/context.js";
-import { ApiError, conflict, dependencyDown, forbidden, notFound } from "../http/errors.js";
+import type { RequestDeps } from "../deps.js";
+import type { Principal } from "../auth/principal.js";
+import { ApiError, conflict, dependencyDown, forbidden, notFound } from "../../infra/errors.js";
 import type { ReceiveRow, SendRow } from "../../read/tokens.js";
 
 /** Headroom over the estimate, and over the gas that ran out. */

@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { OffchainDb } from "../../offchain/store.js";
 import { eventParticipants, events } from "../../offchain/tables/events.js";
-import { ApiError, conflict, notFound, unprocessable } from "../http/errors.js";
+import { ApiError, conflict, notFound, unprocessable } from "../../infra/errors.js";
 import { type EventRow, findParticipant, findParticipantByTicket, type ParticipantRow } from "./store.js";
 import type { TicketKeys } from "./tickets.js";
 

@@ -1,5 +1,0 @@
-/** Prints a new private JWK for AUTH_JWT_KEYS: `npx tsx api/auth/generate-key.ts [ES256|EdDSA]`. */
-import { JwtKeys } from "./jwt.js";
-
-const alg = process.argv[2] === "EdDSA" ? "EdDSA" : "ES256";
-console.log(JSON.stringify(await JwtKeys.generatePrivateJwk(alg)));
