@@ -37,6 +37,7 @@ import {
   defineChain,
   http,
   TransactionNotFoundError,
+  WaitForTransactionReceiptTimeoutError,
 } from "viem";
 import { type NonceManager, createNonceManager, jsonRpc } from "viem/nonce";
 import { privateKeyToAccount } from "viem/accounts";
@@ -302,7 +303,7 @@ export function createChainSigner(options: SignerOptions) {
       return mined;
     } catch (error) {
       if (error instanceof TransactionStuckError) throw error;
-      if ((error as Error)?.name === "WaitForTransactionReceiptTimeoutError") {
+      if (error instanceof WaitForTransactionReceiptTimeoutError) {
         const found = await diagnose(record, nonce, true).catch(() => undefined);
         throw new TransactionStuckError(record, found?.reason ?? "timeout", found?.detail, { cause: error });
       }

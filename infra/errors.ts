@@ -34,6 +34,7 @@ const DEPENDENCY_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EN
 export function isDependencyError(error: unknown): boolean {
   for (let e = error as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
     if (typeof e.code === "string" && DEPENDENCY_CODES.has(e.code)) return true;
+    // ioredis does not export MaxRetriesPerRequestError from its entry point: recognised by name.
     if (e.name === "MaxRetriesPerRequestError") return true;
     if (typeof e.message === "string" && /Connection is closed|connection terminated|Connection terminated|timeout exceeded when trying to connect|PGlite is closed|Client has encountered a connection error and is not queryable/i.test(e.message)) return true;
   }

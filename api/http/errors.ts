@@ -40,6 +40,8 @@ const STATUS_CODES: Record<number, string> = {
 export function createErrorHandler(getLogger: (c: Context) => Logger) {
   return (error: Error, c: Context) => {
     if (error instanceof ApiError) {
+      // The answer names the code; the cause (the RPC, Postgres or Redis error behind a 503) goes to the log only.
+      if (error.status >= 500 && error.cause !== undefined) getLogger(c).warn({ err: error.cause, code: error.code }, "dependency unavailable");
       for (const [k, v] of Object.entries(error.headers)) c.header(k, v);
       return errorJson(c, error.status, error.code, error.message);
     }

@@ -131,7 +131,7 @@ export async function consumeRateLimit(kv: KeyValueStore, spec: LimitSpec, key: 
       throw new ApiError(429, "RATE_LIMITED", "too many requests, retry later", { ...rateLimitHeaders(result), "Retry-After": String(result.resetSeconds) });
     }
     if (spec.failOpen) return toResult(spec, await memory.consume(key, 1).catch((e: unknown) => Promise.reject(e instanceof RateLimiterRes ? e : error)));
-    throw dependencyDown("DEPENDENCY_UNAVAILABLE", "rate limit store unavailable, retry later");
+    throw dependencyDown("DEPENDENCY_UNAVAILABLE", "rate limit store unavailable, retry later", error);
   }
 }
 

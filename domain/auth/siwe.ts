@@ -6,7 +6,7 @@
  */
 import { randomInt } from "node:crypto";
 import pkg from "@spruceid/siwe-parser";
-import { type Hex, getAddress, isHex, recoverMessageAddress } from "viem";
+import { type Hex, HttpRequestError, TimeoutError, WebSocketRequestError, getAddress, isHex, recoverMessageAddress } from "viem";
 import type { KeyValueStore } from "../../infra/redis.js";
 import { ApiError, badRequest, dependencyDown, unauthorized, unprocessable } from "../../infra/errors.js";
 
@@ -144,15 +144,15 @@ export async function verifySiwe(
     try {
       valid = await verifier.verifyMessage({ address, message: input.message, signature });
     } catch (error) {
-      if (isRpcFailure(error)) throw dependencyDown("CHAIN_UNAVAILABLE", `cannot reach chain ${parsed.chainId} to verify the signature`);
+      if (isRpcFailure(error)) throw dependencyDown("CHAIN_UNAVAILABLE", `cannot reach chain ${parsed.chainId} to verify the signature`, error);
       valid = false; // malformed signature bytes, reverting wallet, ...
     }
     if (!valid && verifier.getChainId) {
       // Tell "invalid" from "could not ask the chain" before rejecting the credential.
       try {
         await verifier.getChainId();
-      } catch {
-        throw dependencyDown("CHAIN_UNAVAILABLE", `cannot reach chain ${parsed.chainId} to verify the signature`);
+      } catch (error) {
+        throw dependencyDown("CHAIN_UNAVAILABLE", `cannot reach chain ${parsed.chainId} to verify the signature`, error);
       }
     }
   }
@@ -167,8 +167,8 @@ export async function verifySiwe(
 }
 
 function isRpcFailure(error: unknown): boolean {
-  for (let e = error as { name?: string; cause?: unknown } | undefined, d = 0; e && d < 6; e = e.cause as typeof e, d++) {
-    if (e.name === "HttpRequestError" || e.name === "TimeoutError" || e.name === "WebSocketRequestError") return true;
+  for (let e = error as { cause?: unknown } | undefined, d = 0; e && d < 6; e = e.cause as typeof e, d++) {
+    if (e instanceof HttpRequestError || e instanceof TimeoutError || e instanceof WebSocketRequestError) return true;
   }
   return false;
 }

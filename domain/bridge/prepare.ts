@@ -1,7 +1,7 @@
 /** Fee quotes, prepared bridge transactions and linking prepared operations to indexed sends. */
 import { randomUUID } from "node:crypto";
 import { and, eq, isNotNull } from "drizzle-orm";
-import { type Address, type Hex, encodeFunctionData, getAddress, parseEventLogs, zeroHash } from "viem";
+import { type Address, ContractFunctionExecutionError, type Hex, TransactionReceiptNotFoundError, encodeFunctionData, getAddress, parseEventLogs, zeroHash } from "viem";
 import * as viemChains from "viem/chains";
 import { CosmicONFT721AdapterAbi } from "../../abis/CosmicONFT721AdapterAbi.js";
 import { LegacyERC721Abi } from "../../abis/LegacyERC721Abi.js";
@@ -25,7 +25,7 @@ export const nativeSymbol = (chainId: number) => symbols.get(chainId) ?? "ETH";
 
 function rpcError(error: unknown, chainId: number): never {
   if (error instanceof ApiError) throw error;
-  throw dependencyDown("CHAIN_UNAVAILABLE", `chain ${chainId} RPC did not answer: ${(error as { shortMessage?: string }).shortMessage ?? "error"}`.slice(0, 200));
+  throw dependencyDown("CHAIN_UNAVAILABLE", `chain ${chainId} RPC did not answer: ${(error as { shortMessage?: string }).shortMessage ?? "error"}`.slice(0, 200), error);
 }
 
 /** Validates the route (chains, deployments, peer) and finds the token's holder on the source chain. */
@@ -45,7 +45,7 @@ export async function checkRoute(deps: RequestDeps, route: Route): Promise<{ src
     [peer, holder] = await Promise.all([
       client.readContract({ address: src.address, abi: CosmicONFT721AdapterAbi, functionName: "peers", args: [dstChain.eid] }),
       client.readContract({ address: src.token, abi: LegacyERC721Abi, functionName: "ownerOf", args: [route.tokenId] }).catch((e: unknown) => {
-        if ((e as { name?: string }).name === "ContractFunctionExecutionError") return undefined; // nonexistent token: reverts
+        if (e instanceof ContractFunctionExecutionError) return undefined; // nonexistent token: reverts
         throw e;
       }),
     ]);
@@ -61,7 +61,7 @@ export async function checkRoute(deps: RequestDeps, route: Route): Promise<{ src
 /** A pathway misconfigured on chain answers with a code naming the cause, never a raw revert. */
 export function pathwayFailure(error: unknown, chainId: number): never {
   if (error instanceof PathwayError) {
-    if (error.code === "WORKER_UNAVAILABLE") throw dependencyDown(error.code, error.message);
+    if (error.code === "WORKER_UNAVAILABLE") throw dependencyDown(error.code, error.message, error);
     throw unprocessable(error.code, error.message);
   }
   if (error instanceof InvalidOptionsError) throw unprocessable("INVALID_OPTIONS", error.message);
@@ -223,7 +223,7 @@ export async function reportTransaction(deps: RequestDeps, op: Operation, txHash
   try {
     receipt = await publicClientFor(deps, op.srcChainId).getTransactionReceipt({ hash: txHash });
   } catch (error) {
-    if ((error as { name?: string }).name === "TransactionReceiptNotFoundError") throw unprocessable("TX_NOT_FOUND", `no mined transaction ${txHash} on chain ${op.srcChainId}`);
+    if (error instanceof TransactionReceiptNotFoundError) throw unprocessable("TX_NOT_FOUND", `no mined transaction ${txHash} on chain ${op.srcChainId}`);
     rpcError(error, op.srcChainId);
   }
   const sent = parseEventLogs({ abi: CosmicONFT721AdapterAbi, eventName: "ONFTSent", logs: receipt.logs }).find(

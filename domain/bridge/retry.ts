@@ -82,7 +82,7 @@ export async function retryBridge(deps: RequestDeps, principal: Principal, send:
     return { operationId, guid: send.guid, action, failedGas: failedGas ? failedGas.toString() : null, transactions };
   } catch (error) {
     if (error instanceof ApiError) throw error;
-    throw dependencyDown("CHAIN_UNAVAILABLE", `chain ${dst.chainId} RPC did not answer`);
+    throw dependencyDown("CHAIN_UNAVAILABLE", `chain ${dst.chainId} RPC did not answer`, error);
   }
 }
 

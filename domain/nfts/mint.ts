@@ -232,12 +232,12 @@ async function settleFailure(deps: ServiceDeps, row: MintRow, error: unknown, ch
       .catch(() => {});
   }
   if (error instanceof MintRejectedError) {
-    if (error.reason === "NotMinter") return dependencyDown("MINTER_NOT_AUTHORIZED", "the server's key is not a minter of this collection");
+    if (error.reason === "NotMinter") return dependencyDown("MINTER_NOT_AUTHORIZED", "the server's key is not a minter of this collection", error);
     return unprocessable("MINT_REJECTED", `the contract refused the mint: ${error.reason}`);
   }
   if (error instanceof TransactionRevertedError) return unprocessable("MINT_REJECTED", "the mint transaction reverted");
   if (error instanceof ApiError) return error;
   const retry = row.idempotencyKey ? "retry with the same Idempotency-Key: it settles this mint, never mints twice" : "send an Idempotency-Key to retry safely";
-  if (isConnectionError(error)) return dependencyDown("CHAIN_UNAVAILABLE", `chain ${chainId} RPC is unavailable; ${retry}`);
-  return dependencyDown("MINT_UNCONFIRMED", `the mint transaction was not confirmed; ${retry}`);
+  if (isConnectionError(error)) return dependencyDown("CHAIN_UNAVAILABLE", `chain ${chainId} RPC is unavailable; ${retry}`, error);
+  return dependencyDown("MINT_UNCONFIRMED", `the mint transaction was not confirmed; ${retry}`, error);
 }
