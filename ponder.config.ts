@@ -50,7 +50,10 @@ const oapps = setup.deployments.map((d) => d.address);
 const endpoints: PerChain = {};
 for (const chain of setup.chains) {
   if (setup.deployments.some((d) => d.chainId === chain.chainId))
-    endpoints[chain.name] = { address: [chain.endpoint], startBlock: Math.min(...setup.deployments.filter((d) => d.chainId === chain.chainId).map((d) => d.startBlock)) };
+    endpoints[chain.name] = {
+      address: [chain.endpoint],
+      startBlock: Math.min(...setup.deployments.filter((d) => d.chainId === chain.chainId).map((d) => d.startBlock)),
+    };
 }
 
 const pgliteDir = process.env.PONDER_PGLITE_DIR ?? `.ponder/${setup.id}/pglite`;

@@ -120,7 +120,14 @@ export function buildApp(deps: AppDependencies) {
   for (const path of GRAPHQL_PATHS) app.on(["GET", "POST"], path, graphql);
   app.route("/", createJobRoutes());
   app.route("/", createWebhookRoutes());
-  app.route("/", createHealthRoutes({ maxLagBlocks: deps.ops?.health.maxLagBlocks ?? 50, timeoutMs: deps.ops?.health.rpcTimeoutMs ?? 2_000, cacheMs: deps.ops?.health.cacheMs }));
+  app.route(
+    "/",
+    createHealthRoutes({
+      maxLagBlocks: deps.ops?.health.maxLagBlocks ?? 50,
+      timeoutMs: deps.ops?.health.rpcTimeoutMs ?? 2_000,
+      cacheMs: deps.ops?.health.cacheMs,
+    }),
+  );
   app.route("/", createMetricsRoutes(deps.ops?.metricsToken));
 
   mountDocs(app, { title: "Cosmic Loop API", version: "0.1.0" });

@@ -81,8 +81,7 @@ export async function createDependencies(
   const log = logger ?? createLogger({ level: loaded.logLevel });
   const network = loadNetwork(env, log);
   // Sign-in accepts the chains we index unless PONDER_RPC_URL_<chainId> lists others explicitly.
-  const config =
-    loaded.chains.length === 0 && network ? { ...loaded, chains: network.chains.map((c) => ({ chainId: c.chainId, rpcUrl: c.rpcUrl })) } : loaded;
+  const config = loaded.chains.length === 0 && network ? { ...loaded, chains: network.chains.map((c) => ({ chainId: c.chainId, rpcUrl: c.rpcUrl })) } : loaded;
   const signers = createSigners(env, network, log);
   const indexed = overrides.indexed ?? indexedFromEnv(loaded.databaseUrl, ops.indexedSchema);
   let store: OffchainStore | undefined;
@@ -102,7 +101,8 @@ export async function createDependencies(
       config.auth.jwtKeys,
       config.dataDir,
       { issuer: config.auth.jwtIssuer, audience: config.auth.jwtAudience, ttlSeconds: config.auth.accessTokenTtlSeconds },
-      (file, created) => log.warn({ file }, created ? "no AUTH_JWT_KEYS: generated a development signing key" : "no AUTH_JWT_KEYS: using the development signing key"),
+      (file, created) =>
+        log.warn({ file }, created ? "no AUTH_JWT_KEYS: generated a development signing key" : "no AUTH_JWT_KEYS: using the development signing key"),
     );
     if (config.chains.length === 0) log.warn("no PONDER_RPC_URL_<chainId>: SIWE logins will be refused (no chain configured)");
     const s = store;
@@ -111,7 +111,20 @@ export async function createDependencies(
     const nft = loadNftSettings(env, config.dataDir);
     jobs = await startJobQueue({ config, store: s, kv: k, logger: log, network, signers, indexed, nft });
     const j = jobs;
-    const built: AppDependencies = { config, store: s, kv: k, logger: log, keys, verifiers: createChainVerifiers(config), network, signers, indexed, nft, jobs: j, ops };
+    const built: AppDependencies = {
+      config,
+      store: s,
+      kv: k,
+      logger: log,
+      keys,
+      verifiers: createChainVerifiers(config),
+      network,
+      signers,
+      indexed,
+      nft,
+      jobs: j,
+      ops,
+    };
     return {
       ...built,
       // One auth service per process: the REST app, Ponder's realtime and the companion share it.

@@ -88,8 +88,19 @@ async function appModules(root: string) {
 
 /** The server process: index, our app and the bare baseline, both on this one process. */
 async function serveMain() {
-  const { buildApp, JwtKeys, connectIndexedDb, listOwnerTokens, nftSettings, setupFromDeployments, loadConfig, createLogger, loadOpsConfig, RedisKeyValueStore, createOffchainStore } =
-    await appModules(path.resolve(values["app-root"] ?? path.join(HERE, "..")));
+  const {
+    buildApp,
+    JwtKeys,
+    connectIndexedDb,
+    listOwnerTokens,
+    nftSettings,
+    setupFromDeployments,
+    loadConfig,
+    createLogger,
+    loadOpsConfig,
+    RedisKeyValueStore,
+    createOffchainStore,
+  } = await appModules(path.resolve(values["app-root"] ?? path.join(HERE, "..")));
   const send = (m: Ready | DbTimings | { type: "profiled" }) => process.send!(m);
   // Production's rate limit path (Redis, shared by replicas) with a budget the load never exhausts;
   // CORS for any origin (the default).
@@ -117,7 +128,10 @@ async function serveMain() {
     cleanups.push(() => behindPonder.close());
     const ours = await listen(app.fetch);
     const baseline = await listen(bare.fetch);
-    cleanups.push(() => ours.close(), () => baseline.close());
+    cleanups.push(
+      () => ours.close(),
+      () => baseline.close(),
+    );
 
     const nftId = `cosmic:${tokenIdInRange(EID_A, 0n)}`;
     const warm = await fetch(`${ours.url}/nfts/${nftId}`);
@@ -164,7 +178,10 @@ async function serveMain() {
         const whale: number[] = [];
         for (let i = 0; i < 100; i++) {
           const t0 = performance.now();
-          await listOwnerTokens(indexed.db, WHALE, { limit: 51, ...(i % 2 ? { after: { chainId: CHAIN_A, contract: CONTRACT_A, tokenId: tokenIdInRange(EID_A, BigInt(TOKENS - 2500)) } } : {}) });
+          await listOwnerTokens(indexed.db, WHALE, {
+            limit: 51,
+            ...(i % 2 ? { after: { chainId: CHAIN_A, contract: CONTRACT_A, tokenId: tokenIdInRange(EID_A, BigInt(TOKENS - 2500)) } } : {}),
+          });
           whale.push(performance.now() - t0);
         }
         destination.flushSync();
@@ -257,7 +274,11 @@ async function main() {
     const ponderShapeResult = median("ponderShape")!;
     const beforeNoop = median("beforeNoop");
     const beforeNft = median("beforeNft");
-    const perRound = (name: string) => byPhase.get(name)!.map((r, i) => `${((r.rps / byPhase.get("bare")![i]!.rps) * 100).toFixed(0)} %`).join(", ");
+    const perRound = (name: string) =>
+      byPhase
+        .get(name)!
+        .map((r, i) => `${((r.rps / byPhase.get("bare")![i]!.rps) * 100).toFixed(0)} %`)
+        .join(", ");
     const owners = Array.from({ length: 200 }, () => ownerOf(Math.floor(Math.random() * (TOKENS - 5000))));
     const ownerRequests = owners.map((o) => ({ method: "GET" as const, path: `/nfts/owner/${o}?limit=50` }));
     const ownerHttp = await cannon(ready.ours, 10, ownerRequests);
@@ -274,16 +295,24 @@ async function main() {
       ["GET /nfts/{id} (cached) behind Ponder's server cors (as in ponder start)", ponderShapeResult],
       ["GET /nfts/owner/{address} (10 conns, random owners)", ownerHttp],
     ];
-    if (beforeNoop && beforeNft) rows.push([`before (${values.compare}): middleware + empty handler`, beforeNoop], [`before (${values.compare}): GET /nfts/{id} (cached)`, beforeNft]);
+    if (beforeNoop && beforeNft)
+      rows.push([`before (${values.compare}): middleware + empty handler`, beforeNoop], [`before (${values.compare}): GET /nfts/{id} (cached)`, beforeNft]);
     console.log(`\n| measurement | req/s | p50 ms | p99 ms | errors | non-2xx |\n|---|---|---|---|---|---|`);
     for (const [name, r] of rows) console.log(`| ${name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} |`);
     console.log(`\nGET /nfts/{id}: ${(ratio * 100).toFixed(0)} % of the bare route's throughput (target ≥ 60 %), p99 ${nftResult.p99} ms (target < 25 ms)`);
     console.log(`(median of ${ROUNDS} interleaved rounds; GET /nfts/{id} vs bare per round: ${perRound("nft")})`);
-    if (beforeNft) console.log(`before: ${((beforeNft.rps / bareResult.rps) * 100).toFixed(0)} % of the bare route's throughput, p99 ${beforeNft.p99} ms (per round: ${perRound("beforeNft")})`);
+    if (beforeNft)
+      console.log(
+        `before: ${((beforeNft.rps / bareResult.rps) * 100).toFixed(0)} % of the bare route's throughput, p99 ${beforeNft.p99} ms (per round: ${perRound("beforeNft")})`,
+      );
     const served = allRequests("noop") + allRequests("nft") + allRequests("ponderShape") + ownerHttp.requests;
     console.log(`request log lines written: ${timings.logLines.toLocaleString()} for ${served.toLocaleString()} requests to our app`);
-    console.log(`owner query over ${TOKENS.toLocaleString()} tokens (listOwnerTokens, 500 random owners): p50 ${pct(timings.random, 50).toFixed(2)} ms, p99 ${pct(timings.random, 99).toFixed(2)} ms (target < 30 ms)`);
-    console.log(`owner query, 5,000-token holder (first / middle page): p50 ${pct(timings.whale, 50).toFixed(2)} ms, p99 ${pct(timings.whale, 99).toFixed(2)} ms`);
+    console.log(
+      `owner query over ${TOKENS.toLocaleString()} tokens (listOwnerTokens, 500 random owners): p50 ${pct(timings.random, 50).toFixed(2)} ms, p99 ${pct(timings.random, 99).toFixed(2)} ms (target < 30 ms)`,
+    );
+    console.log(
+      `owner query, 5,000-token holder (first / middle page): p50 ${pct(timings.whale, 50).toFixed(2)} ms, p99 ${pct(timings.whale, 99).toFixed(2)} ms`,
+    );
   } finally {
     await Promise.all([server.stop(), before?.stop()]);
     if (values.profile) console.log(`server CPU profiles (bare, noop, nft) in ${PROFILE_DIR}`);

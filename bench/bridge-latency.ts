@@ -135,7 +135,9 @@ try {
     await dstWs.transport.getRpcClient().then((c) => c.close());
   });
   const onftReceived = (guid: string) =>
-    received.has(guid) ? Promise.resolve(received.get(guid)!) : new Promise<{ at: number; block: bigint }>((resolve) => receivedWaiters.set(guid, () => resolve(received.get(guid)!)));
+    received.has(guid)
+      ? Promise.resolve(received.get(guid)!)
+      : new Promise<{ at: number; block: bigint }>((resolve) => receivedWaiters.set(guid, () => resolve(received.get(guid)!)));
 
   let socket: Awaited<ReturnType<typeof connect>> | undefined;
   if (withWs) {
@@ -190,7 +192,9 @@ try {
   const ownIndexing: number[] = [];
   const blocksAhead: number[] = [];
   const indexedToGql: number[] = [];
-  log(`${bridges} bridges ${src.chainId} → ${dst.chainId}, Ponder polling ${PONDER_POLL_MS} ms, API/GraphQL poll every ${pollMs} ms, LayerZero workers polling 50 ms, ${devnet.deployments.layerZeroSettings.confirmations} confirmation(s)${withWs ? ", WebSocket notifier poll 50 ms" : ""}`);
+  log(
+    `${bridges} bridges ${src.chainId} → ${dst.chainId}, Ponder polling ${PONDER_POLL_MS} ms, API/GraphQL poll every ${pollMs} ms, LayerZero workers polling 50 ms, ${devnet.deployments.layerZeroSettings.confirmations} confirmation(s)${withWs ? ", WebSocket notifier poll 50 ms" : ""}`,
+  );
   for (let i = 0; i < bridges; i++) {
     const tokenId = tokenIds[i]!;
     const sent = await sendToken({ signer, deployment: srcCosmic, tokenId, dstEid: dst.eid, to: deployer.address });
@@ -204,12 +208,18 @@ try {
       Promise.all([
         pollUntil(
           `${ponder.url}/graphql`,
-          { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: blockVisibleQuery, variables: { c: dst.chainId, b: block.toString() } }) },
+          {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ query: blockVisibleQuery, variables: { c: dst.chainId, b: block.toString() } }),
+          },
           (_s, body) => (body?.data?.transfers?.items?.length ?? 0) > 0,
           gqlReq,
         ),
         pollUntil(`${ponder.url}/bridge/${guid}`, undefined, (status, body) => status === 200 && body?.status === "DELIVERED", restReq),
-        socket ? socket.next((m) => m.type === "bridge:completed" && String(m.data?.guid).toLowerCase() === guid, 30_000).then(() => performance.now()) : Promise.resolve(Number.NaN),
+        socket
+          ? socket.next((m) => m.type === "bridge:completed" && String(m.data?.guid).toLowerCase() === guid, 30_000).then(() => performance.now())
+          : Promise.resolve(Number.NaN),
       ]),
     );
     baseline.push(gqlAt - t0);
@@ -236,8 +246,10 @@ try {
     if ((i + 1) % 20 === 0 || i + 1 === bridges) log(`${i + 1}/${bridges} bridges delivered`);
   }
   const target = PONDER_POLL_MS + 150;
-  const line = (label: string, xs: number[], n = false) => `${label.padEnd(40)} p50 ${pct(xs, 50).toFixed(0)} ms  p95 ${pct(xs, 95).toFixed(0)} ms${n ? `  (n=${xs.length})` : ""}`;
-  for (const name of [...byStage.keys()].sort((a, b) => pct(byStage.get(a)!, 50) - pct(byStage.get(b)!, 50))) log(line(`send mined → ${name}`, byStage.get(name)!));
+  const line = (label: string, xs: number[], n = false) =>
+    `${label.padEnd(40)} p50 ${pct(xs, 50).toFixed(0)} ms  p95 ${pct(xs, 95).toFixed(0)} ms${n ? `  (n=${xs.length})` : ""}`;
+  for (const name of [...byStage.keys()].sort((a, b) => pct(byStage.get(a)!, 50) - pct(byStage.get(b)!, 50)))
+    log(line(`send mined → ${name}`, byStage.get(name)!));
   log(line("send mined → ONFTReceived (workers)", relay));
   if (learned.length) {
     log(line("ONFTReceived → Ponder fetched the block", learned));
@@ -256,7 +268,9 @@ try {
   log(line("ONFTReceived → REST DELIVERED", rest, true));
   if (push.length) log(line("ONFTReceived → WS bridge:completed", push, true));
   log(`bridge join + API overhead p50 ${(pct(rest, 50) - pct(baseline, 50)).toFixed(0)} ms  ratio ${(pct(rest, 50) / pct(baseline, 50)).toFixed(2)}×`);
-  log(`request time (mean): GraphQL ${mean(gqlReq).toFixed(1)} ms over ${gqlReq.length}, GET /bridge/{guid} ${mean(restReq).toFixed(1)} ms over ${restReq.length}`);
+  log(
+    `request time (mean): GraphQL ${mean(gqlReq).toFixed(1)} ms over ${gqlReq.length}, GET /bridge/{guid} ${mean(restReq).toFixed(1)} ms over ${restReq.length}`,
+  );
   if (tap) log(`Ponder's RPC requests to the destination chain: ${JSON.stringify(tap.counts())}`);
   log(line("whole bridge: send mined → REST DELIVERED", whole, true));
   log(`target REST p50 ≤ ${target} ms: ${pct(rest, 50) <= target ? "met" : "NOT met"}; whole bridge p50 < 500 ms: ${pct(whole, 50) < 500 ? "met" : "NOT met"}`);

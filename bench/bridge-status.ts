@@ -29,7 +29,9 @@ import { accounts, collectionOn, deployer, signerFor, startTestDevnet } from "..
 import { cleanupPonder, startPonder, waitForHead } from "../test/helpers/ponder.js";
 
 const SIZES = { small: 200, medium: 1000, large: 1000 } as const;
-const { values } = parseArgs({ options: { size: { type: "string", default: "small" }, bridges: { type: "string" }, seconds: { type: "string", default: "5" } } });
+const { values } = parseArgs({
+  options: { size: { type: "string", default: "small" }, bridges: { type: "string" }, seconds: { type: "string", default: "5" } },
+});
 const bridges = values.bridges ? Number(values.bridges) : SIZES[values.size as keyof typeof SIZES];
 const seconds = Number(values.seconds);
 const log = (line: string) => console.log(`[bench] ${line}`);
@@ -42,7 +44,11 @@ try {
   const [src, dst] = devnet.deployments.chains as [(typeof devnet.deployments.chains)[0], (typeof devnet.deployments.chains)[0]];
   const cosmic = collectionOn(devnet.deployments, "cosmic", src.chainId);
   // Every DVN offline: all bridges stay in flight (INFLIGHT, source confirmations 1/1).
-  const workers = await startLayerZeroWorkers({ deployments: devnet.deployments, pollingIntervalMs: 200, offline: { dvns: devnet.deployments.chains[0]!.layerZero.dvns.map((_, i) => i), committer: true, executor: true } });
+  const workers = await startLayerZeroWorkers({
+    deployments: devnet.deployments,
+    pollingIntervalMs: 200,
+    offline: { dvns: devnet.deployments.chains[0]!.layerZero.dvns.map((_, i) => i), committer: true, executor: true },
+  });
   cleanups.unshift(() => workers.stop());
   const alice = accounts[1]!;
   const ids = Array.from({ length: bridges }, (_, i) => tokenIdInRange(src.eid, 1n + BigInt(i)));
@@ -54,7 +60,8 @@ try {
   const t0 = performance.now();
   const sender = signerFor(src, alice.privateKey);
   const guids: string[] = [];
-  for (const id of ids) guids.push((await sendToken({ signer: sender, deployment: cosmic, tokenId: id, dstEid: dst.eid, to: alice.address })).guid.toLowerCase());
+  for (const id of ids)
+    guids.push((await sendToken({ signer: sender, deployment: cosmic, tokenId: id, dstEid: dst.eid, to: alice.address })).guid.toLowerCase());
   log(`${bridges} bridges sent in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const ponder = await startPonder({ deployments: devnet.deployments, db: "postgres" });
@@ -100,12 +107,19 @@ try {
     ),
   );
   for (const p of proxies) cleanups.unshift(() => p.close());
-  const clients = new Map(devnet.deployments.chains.map((c, i) => [c.chainId, createPublicClient({ transport: http(proxies[i]!.url, { batch: { batchSize: 500, wait: 0 }, timeout: 10_000 }) }) as PublicClient]));
+  const clients = new Map(
+    devnet.deployments.chains.map((c, i) => [
+      c.chainId,
+      createPublicClient({ transport: http(proxies[i]!.url, { batch: { batchSize: 500, wait: 0 }, timeout: 10_000 }) }) as PublicClient,
+    ]),
+  );
   const tracker = new BridgeTracker({ indexed, store: t.deps.store, network, logger: t.deps.logger, intervalMs: 250, clientFor: (id) => clients.get(id)! });
   const trackStart = performance.now();
   let tick = await tracker.tick();
   while (tick.read < bridges && performance.now() - trackStart < 120_000) tick = await tracker.tick();
-  log(`tracker read ${tick.read} bridges in ${((performance.now() - trackStart) / 1000).toFixed(1)} s (first read, ${counts.calls} calls in ${counts.http} HTTP requests)`);
+  log(
+    `tracker read ${tick.read} bridges in ${((performance.now() - trackStart) / 1000).toFixed(1)} s (first read, ${counts.calls} calls in ${counts.http} HTTP requests)`,
+  );
   const ours = await reads("ours");
   const single = await reads("one reader", 1);
 
@@ -123,9 +137,15 @@ try {
   const callsPerSecond = (counts.calls - before.calls) / elapsed;
   const httpPerSecond = (counts.http - before.http) / elapsed;
 
-  log(`status read, ${bridges} in flight, baseline (index only)   p50 ${pct(baseline, 50).toFixed(1)} ms  p99 ${pct(baseline, 99).toFixed(1)} ms  (n=${baseline.length}, ${(baseline.length / seconds).toFixed(0)} reads/s)`);
-  log(`status read, ${bridges} in flight, with progress           p50 ${pct(ours, 50).toFixed(1)} ms  p99 ${pct(ours, 99).toFixed(1)} ms  (n=${ours.length}, ${(ours.length / seconds).toFixed(0)} reads/s)`);
-  log(`status read, ${bridges} in flight, with progress, one reader p50 ${pct(single, 50).toFixed(1)} ms  p99 ${pct(single, 99).toFixed(1)} ms  (n=${single.length})`);
+  log(
+    `status read, ${bridges} in flight, baseline (index only)   p50 ${pct(baseline, 50).toFixed(1)} ms  p99 ${pct(baseline, 99).toFixed(1)} ms  (n=${baseline.length}, ${(baseline.length / seconds).toFixed(0)} reads/s)`,
+  );
+  log(
+    `status read, ${bridges} in flight, with progress           p50 ${pct(ours, 50).toFixed(1)} ms  p99 ${pct(ours, 99).toFixed(1)} ms  (n=${ours.length}, ${(ours.length / seconds).toFixed(0)} reads/s)`,
+  );
+  log(
+    `status read, ${bridges} in flight, with progress, one reader p50 ${pct(single, 50).toFixed(1)} ms  p99 ${pct(single, 99).toFixed(1)} ms  (n=${single.length})`,
+  );
   log(`tracker at ${bridges} in flight, a destination block a second: ${callsPerSecond.toFixed(0)} RPC calls/s in ${httpPerSecond.toFixed(1)} HTTP requests/s`);
   log(`target status read p99 < 20 ms: ${pct(ours, 99) < 20 ? "met" : "NOT met"}`);
 } catch (error) {

@@ -33,7 +33,9 @@ import { startTestDevnet } from "../test/helpers/devnet.js";
 import { POSTGRES_URL, cleanupPonder, startPonder, waitForHead } from "../test/helpers/ponder.js";
 
 const SIZES = { small: 100, medium: 1_000, large: 5_000 } as const;
-const { values } = parseArgs({ options: { size: { type: "string", default: "small" }, attendees: { type: "string" }, batch: { type: "string", default: "100" } } });
+const { values } = parseArgs({
+  options: { size: { type: "string", default: "small" }, attendees: { type: "string" }, batch: { type: "string", default: "100" } },
+});
 const n = values.attendees ? Number(values.attendees) : SIZES[values.size as keyof typeof SIZES];
 const batch = Number(values.batch);
 if (!(n > 0) || !(batch > 0 && batch <= 500)) {
@@ -52,7 +54,14 @@ const indexed = connectIndexedDb({ databaseUrl: POSTGRES_URL, schema: ponder.sch
 const logger = createLogger({ level: "warn" });
 const network = setupFromDeployments(devnet.deployments);
 const signers = createServerSigners({ chains: network.chains, privateKey: deployer.privateKey as `0x${string}`, pollingInterval: 20 });
-const queue = createJobQueue({ config: loadConfig({ NODE_ENV: "test", EVENTS_DISTRIBUTION_BATCH_SIZE: String(batch) }), store, kv: new MemoryKeyValueStore(), logger, network, signers });
+const queue = createJobQueue({
+  config: loadConfig({ NODE_ENV: "test", EVENTS_DISTRIBUTION_BATCH_SIZE: String(batch) }),
+  store,
+  kv: new MemoryKeyValueStore(),
+  logger,
+  network,
+  signers,
+});
 
 try {
   await store.migrate();
@@ -61,7 +70,14 @@ try {
   const contract = getAddress(network.deployments.find((d) => d.slug === "cosmic")!.token);
   const signer = signers.get(chain.chainId)!;
   const indexedCount = async () =>
-    Number((await indexed.db.select({ c: sql<number>`count(*)` }).from(indexedTables.token).where(eq(indexedTables.token.contract, contract.toLowerCase() as Address)))[0]!.c);
+    Number(
+      (
+        await indexed.db
+          .select({ c: sql<number>`count(*)` })
+          .from(indexedTables.token)
+          .where(eq(indexedTables.token.contract, contract.toLowerCase() as Address))
+      )[0]!.c,
+    );
   const untilIndexed = async (count: number) => {
     while ((await indexedCount()) < count) await new Promise((r) => setTimeout(r, 50));
   };
@@ -73,7 +89,12 @@ try {
   let t0 = performance.now();
   for (let i = 0; i < n; i += batch) {
     const to = baseRecipients.slice(i, i + batch);
-    await signer.write({ address: contract, abi: CosmicONFT721Abi, functionName: "mintBatch", args: [to, to.map((_, k) => tokenIdInRange(chain.eid, BigInt(10_000_000 + i + k)))] });
+    await signer.write({
+      address: contract,
+      abi: CosmicONFT721Abi,
+      functionName: "mintBatch",
+      args: [to, to.map((_, k) => tokenIdInRange(chain.eid, BigInt(10_000_000 + i + k)))],
+    });
   }
   const baseChainMs = performance.now() - t0;
   await untilIndexed(n);
@@ -83,12 +104,32 @@ try {
   const eventId = randomUUID();
   const now = new Date();
   await store.db.insert(events).values({
-    id: eventId, organizer: getAddress(deployer.address), name: "bench", description: "", location: "", startsAt: now, endsAt: now, registrationOpensAt: now, registrationClosesAt: now,
-    capacity: n, registered: n, collection: "cosmic", chainId: chain.chainId, contract, eid: chain.eid, status: "active",
+    id: eventId,
+    organizer: getAddress(deployer.address),
+    name: "bench",
+    description: "",
+    location: "",
+    startsAt: now,
+    endsAt: now,
+    registrationOpensAt: now,
+    registrationClosesAt: now,
+    capacity: n,
+    registered: n,
+    collection: "cosmic",
+    chainId: chain.chainId,
+    contract,
+    eid: chain.eid,
+    status: "active",
   });
   const attendees = wallets(n);
   for (let i = 0; i < n; i += 1000)
-    await store.db.insert(eventParticipants).values(attendees.slice(i, i + 1000).map((address) => ({ eventId, address, ticketId: randomUUID(), attendedAt: now, verifiedBy: "bench", distributionStatus: "none" as const })));
+    await store.db
+      .insert(eventParticipants)
+      .values(
+        attendees
+          .slice(i, i + 1000)
+          .map((address) => ({ eventId, address, ticketId: randomUUID(), attendedAt: now, verifiedBy: "bench", distributionStatus: "none" as const })),
+      );
   await queue.start();
   t0 = performance.now();
   const { job } = await queue.enqueue({ type: "distribute-nfts", data: { eventId }, createdBy: "bench" });
@@ -101,7 +142,14 @@ try {
   const jobMs = performance.now() - t0;
   await untilIndexed(2 * n);
   const jobIndexMs = performance.now() - t0;
-  const minted = Number((await store.db.select({ c: sql<number>`count(*)` }).from(eventParticipants).where(and(eq(eventParticipants.eventId, eventId), eq(eventParticipants.distributionStatus, "minted"))))[0]!.c);
+  const minted = Number(
+    (
+      await store.db
+        .select({ c: sql<number>`count(*)` })
+        .from(eventParticipants)
+        .where(and(eq(eventParticipants.eventId, eventId), eq(eventParticipants.distributionStatus, "minted")))
+    )[0]!.c,
+  );
   if (minted !== n) throw new Error(`only ${minted}/${n} recorded as minted`);
 
   const rows = [
@@ -113,7 +161,9 @@ try {
   console.log("|---|---|---|---|");
   for (const [name, chainMs, indexMs] of rows) console.log(`| ${name} | ${secs(chainMs)} | ${secs(indexMs)} | ${Math.round(n / (indexMs / 1000))} |`);
   console.log("");
-  log(`job overhead over the baseline: ${((jobMs / baseChainMs - 1) * 100).toFixed(0)} % (confirmed), ${((jobIndexMs / baseIndexMs - 1) * 100).toFixed(0)} % (indexed)`);
+  log(
+    `job overhead over the baseline: ${((jobMs / baseChainMs - 1) * 100).toFixed(0)} % (confirmed), ${((jobIndexMs / baseIndexMs - 1) * 100).toFixed(0)} % (indexed)`,
+  );
   if (n >= 1000) log(`target: 1,000 attendees minted and indexed in < 30 s → ${jobIndexMs * (1000 / n) < 30_000 ? "met" : "NOT met"}`);
 } finally {
   await queue.close();

@@ -26,7 +26,9 @@ import { createTestApp, REDIS_URL } from "../test/api/helpers.js";
 import { startCluster } from "../test/realtime/helpers.js";
 import { pct } from "./lib/timing.js";
 
-const { values } = parseArgs({ options: { sockets: { type: "string", default: "1000" }, webhooks: { type: "string", default: "100" }, events: { type: "string", default: "20" } } });
+const { values } = parseArgs({
+  options: { sockets: { type: "string", default: "1000" }, webhooks: { type: "string", default: "100" }, events: { type: "string", default: "20" } },
+});
 const SOCKETS = Number(values.sockets);
 const HOOKS = Number(values.webhooks);
 const EVENTS = Number(values.events);
@@ -72,7 +74,11 @@ async function openSockets(room: string, n: number) {
 }
 async function subscribeHooks(collection: string, n: number) {
   for (let i = 0; i < n; i++) {
-    const res = await app.request("/webhooks", { method: "POST", headers: { "x-api-key": key, "content-type": "application/json" }, body: JSON.stringify({ url: `http://127.0.0.1:${port}/h/${collection}/${i}`, eventTypes: ["nft:minted"], filters: { collections: [collection] } }) });
+    const res = await app.request("/webhooks", {
+      method: "POST",
+      headers: { "x-api-key": key, "content-type": "application/json" },
+      body: JSON.stringify({ url: `http://127.0.0.1:${port}/h/${collection}/${i}`, eventTypes: ["nft:minted"], filters: { collections: [collection] } }),
+    });
     if (res.status !== 201) throw new Error(`subscribe: ${res.status} ${await res.text()}`);
   }
 }
@@ -85,7 +91,12 @@ async function run(collection: string, expectSockets: number, expectHooks: numbe
   const perHook: number[] = [];
   for (let e = 0; e < EVENTS; e++) {
     const id = `fanout:${collection}:${e}:${randomUUID()}`;
-    const envelope = { id, type: "nft:minted", rooms: [`collection:${collection}`], data: { collection, chainId: 31337, blockNumber: String(e), tokenId: String(e) } };
+    const envelope = {
+      id,
+      type: "nft:minted",
+      rooms: [`collection:${collection}`],
+      data: { collection, chainId: 31337, blockNumber: String(e), tokenId: String(e) },
+    };
     let t0 = 0;
     await t.deps.store.db.transaction(async (tx) => {
       await recordWebhookEvents(tx, [envelope], { maxAttempts: 3 });
@@ -93,10 +104,12 @@ async function run(collection: string, expectSockets: number, expectHooks: numbe
       t0 = performance.now();
     });
     const deadline = performance.now() + 30_000;
-    while (((socketArrivals.get(id)?.length ?? 0) < expectSockets || (hookArrivals.get(id)?.length ?? 0) < expectHooks) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+    while (((socketArrivals.get(id)?.length ?? 0) < expectSockets || (hookArrivals.get(id)?.length ?? 0) < expectHooks) && performance.now() < deadline)
+      await new Promise((r) => setTimeout(r, 2));
     const s = socketArrivals.get(id) ?? [];
     const h = hookArrivals.get(id) ?? [];
-    if (s.length < expectSockets || h.length < expectHooks) throw new Error(`event ${e}: ${s.length}/${expectSockets} sockets, ${h.length}/${expectHooks} webhooks within 30 s`);
+    if (s.length < expectSockets || h.length < expectHooks)
+      throw new Error(`event ${e}: ${s.length}/${expectSockets} sockets, ${h.length}/${expectHooks} webhooks within 30 s`);
     toLastSocket.push(Math.max(...s) - t0);
     toLastHook.push(Math.max(...h) - t0);
     perSocket.push(...s.map((x) => x - t0));

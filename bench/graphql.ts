@@ -54,18 +54,40 @@ type Ready = { type: "ready"; url: string; nftId: string; indexSeconds: number }
 async function serveMain() {
   const backend = await startBenchBackend(
     { JwtKeys, connectIndexedDb, loadConfig, loadOpsConfig, RedisKeyValueStore, createOffchainStore },
-    { prefix: "bench_gql", tokens: TOKENS, logLevel: "warn", opsEnv: { RATE_LIMIT_PER_IP: "1000000000", RATE_LIMIT_PER_WALLET: "1000000000", RATE_LIMIT_GRAPHQL_PER_IP: "1000000000" } },
+    {
+      prefix: "bench_gql",
+      tokens: TOKENS,
+      logLevel: "warn",
+      opsEnv: { RATE_LIMIT_PER_IP: "1000000000", RATE_LIMIT_PER_WALLET: "1000000000", RATE_LIMIT_GRAPHQL_PER_IP: "1000000000" },
+    },
   );
   const { dataDir, kv, index, indexed, store, config, ops, keys, cleanups, runCleanups } = backend;
   process.on("message", (m: { type: string }) => m.type === "stop" && void runCleanups().finally(() => process.exit(0)));
   try {
-    const app = buildApp({ config, store, kv, logger: createLogger({ level: "warn" }), keys, verifiers: new Map(), network: benchNetwork(setupFromDeployments), indexed, nft: nftSettings({ dataDir }), ops });
+    const app = buildApp({
+      config,
+      store,
+      kv,
+      logger: createLogger({ level: "warn" }),
+      keys,
+      verifiers: new Map(),
+      network: benchNetwork(setupFromDeployments),
+      indexed,
+      nft: nftSettings({ dataDir }),
+      ops,
+    });
     const server = await listen(app.fetch);
     cleanups.push(() => server.close());
     const nftId = `cosmic:${tokenIdInRange(EID_A, 0n)}`;
     // Both answer before the load, and say the same thing.
     const rest = (await (await fetch(`${server.url}/nfts/${nftId}`)).json()) as { owner: string };
-    const gql = (await (await fetch(`${server.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: NFT_QUERY, variables: { id: nftId } }) })).json()) as {
+    const gql = (await (
+      await fetch(`${server.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: NFT_QUERY, variables: { id: nftId } }),
+      })
+    ).json()) as {
       data?: { nft: { owner: string } };
       errors?: unknown[];
     };
@@ -92,7 +114,12 @@ async function main() {
       child.once("exit", (code) => reject(new Error(`the server process exited (${code}) before it was ready`)));
     });
     console.log(`  inserted in ${ready.indexSeconds.toFixed(1)} s; autocannon: ${CONNECTIONS} connections × ${DURATION} s, ${ROUNDS} interleaved rounds`);
-    const post = (query: string, variables: Record<string, unknown>) => ({ method: "POST" as const, path: "/graphql", headers: { "content-type": "application/json" }, body: JSON.stringify({ query, variables }) });
+    const post = (query: string, variables: Record<string, unknown>) => ({
+      method: "POST" as const,
+      path: "/graphql",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query, variables }),
+    });
     const owners = Array.from({ length: 200 }, () => ownerOf(Math.floor(Math.random() * (TOKENS - 5000))));
     const phases: Record<string, autocannon.Request[]> = {
       restNft: [{ method: "GET", path: `/nfts/${ready.nftId}` }],
@@ -101,7 +128,8 @@ async function main() {
       gqlOwner: owners.map((o) => post(OWNER_QUERY, { o })),
     };
     const results = new Map<string, Result[]>(Object.keys(phases).map((k) => [k, []]));
-    for (let round = 0; round < ROUNDS; round++) for (const [name, requests] of Object.entries(phases)) results.get(name)!.push(await cannon(ready.url, requests));
+    for (let round = 0; round < ROUNDS; round++)
+      for (const [name, requests] of Object.entries(phases)) results.get(name)!.push(await cannon(ready.url, requests));
     const median = (name: string) => [...results.get(name)!].sort((a, b) => a.rps - b.rps)[Math.floor(ROUNDS / 2)]!;
     const rows: [string, Result][] = [
       ["GET /nfts/{id} (baseline)", median("restNft")],
@@ -112,8 +140,12 @@ async function main() {
     console.log(`\n| measurement | req/s | p50 ms | p99 ms | errors | non-2xx |\n|---|---|---|---|---|---|`);
     for (const [name, r] of rows) console.log(`| ${name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} |`);
     const ratio = (a: string, b: string) => ((median(a).rps / median(b).rps) * 100).toFixed(0);
-    console.log(`\nnft(id): ${ratio("gqlNft", "restNft")} % of REST's throughput, p99 ${median("gqlNft").p99} ms vs ${median("restNft").p99} ms (${TOKENS.toLocaleString()} tokens, ${CONNECTIONS} connections)`);
-    console.log(`nftsByOwner: ${ratio("gqlOwner", "restOwner")} % of REST's throughput, p99 ${median("gqlOwner").p99} ms vs ${median("restOwner").p99} ms (target p99 < 30 ms at 1M tokens)`);
+    console.log(
+      `\nnft(id): ${ratio("gqlNft", "restNft")} % of REST's throughput, p99 ${median("gqlNft").p99} ms vs ${median("restNft").p99} ms (${TOKENS.toLocaleString()} tokens, ${CONNECTIONS} connections)`,
+    );
+    console.log(
+      `nftsByOwner: ${ratio("gqlOwner", "restOwner")} % of REST's throughput, p99 ${median("gqlOwner").p99} ms vs ${median("restOwner").p99} ms (target p99 < 30 ms at 1M tokens)`,
+    );
   } finally {
     if (child.exitCode === null && child.connected) child.send({ type: "stop" });
     await exited;

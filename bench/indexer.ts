@@ -109,7 +109,11 @@ type Run = {
 };
 
 async function rpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
   const body = (await res.json()) as { result: T; error?: { message: string } };
   if (body.error) throw new Error(`${method}: ${body.error.message}`);
   return body.result;
@@ -168,7 +172,14 @@ function metric(text: string, name: string, labels: Record<string, string> = {})
   return sum;
 }
 
-async function runIndexer(name: Run["name"], root: string, deployments: Deployments, deploymentsFile: string, index: number, anvilPids: number[]): Promise<Run> {
+async function runIndexer(
+  name: Run["name"],
+  root: string,
+  deployments: Deployments,
+  deploymentsFile: string,
+  index: number,
+  anvilPids: number[],
+): Promise<Run> {
   const dataDir = mkdtempSync(path.join(tmpdir(), `bench-${name}-`));
   const schema = `bench_${name}_${Date.now().toString(36)}`;
   const port = await freePort();
@@ -197,11 +208,15 @@ async function runIndexer(name: Run["name"], root: string, deployments: Deployme
     nodeArgs.push("--cpu-prof", "--cpu-prof-dir", dir, "--cpu-prof-name", `indexer-${name}-${index}-${Date.now()}.cpuprofile`);
   }
   const started = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, PONDER_BIN, "--root", root, "--log-level", "info", "--log-format", "pretty", "start", "--schema", schema, "--port", String(port)], {
-    cwd: ROOT,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, PONDER_BIN, "--root", root, "--log-level", "info", "--log-format", "pretty", "start", "--schema", schema, "--port", String(port)],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   const sampler = sampleMemory(child.pid!);
   let output = "";
   // CPU of the Ponder process and of the anvil chains over the backfill window (robust to the other
@@ -220,7 +235,8 @@ async function runIndexer(name: Run["name"], root: string, deployments: Deployme
   let backfillPeakMb = Number.NaN;
   for (;;) {
     // A V8 heap abort or a kill ends it with a signal (exitCode stays null).
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}):\n${output.slice(-3000)}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}):\n${output.slice(-3000)}`);
     if (Number.isNaN(backfillPeakMb) && output.includes("Completed backfill indexing")) backfillPeakMb = sampler.now().hwm;
     try {
       const status = (await (await fetch(`${url}/status`)).json()) as Record<string, { id: number; block?: { number: number } }>;
@@ -250,7 +266,10 @@ async function runIndexer(name: Run["name"], root: string, deployments: Deployme
     dataDir,
     schema,
     memory: { peakRssMb: mem.hwm, backfillPeakMb, afterBackfillRssMb: mem.rss },
-    cpu: cpuStart && cpuEnd ? { ponder: (cpuEnd as Cpu).ponder - (cpuStart as Cpu).ponder, anvil: (cpuEnd as Cpu).anvil - (cpuStart as Cpu).anvil } : { ponder: Number.NaN, anvil: Number.NaN },
+    cpu:
+      cpuStart && cpuEnd
+        ? { ponder: (cpuEnd as Cpu).ponder - (cpuStart as Cpu).ponder, anvil: (cpuEnd as Cpu).anvil - (cpuStart as Cpu).anvil }
+        : { ponder: Number.NaN, anvil: Number.NaN },
     sampler,
   };
 }
@@ -317,16 +336,24 @@ function breakdown(run: Run) {
     prefetch: s("ponder_historical_transform_duration", { step: "prefetch" }),
     handlers: s("ponder_historical_transform_duration", { step: "index" }),
     flush: s("ponder_historical_transform_duration", { step: "load" }),
-    commit: s("ponder_historical_transform_duration", { step: "commit" }) + s("ponder_historical_transform_duration", { step: "finalize" }) + s("ponder_historical_transform_duration", { step: "begin" }),
+    commit:
+      s("ponder_historical_transform_duration", { step: "commit" }) +
+      s("ponder_historical_transform_duration", { step: "finalize" }) +
+      s("ponder_historical_transform_duration", { step: "begin" }),
     cacheMisses: metric(m, "ponder_indexing_cache_requests_total", { type: "miss" }),
     rpcRequests: metric(m, "ponder_rpc_request_duration_count"),
-    topHandlers: fnSum.slice(0, 4).map((f) => `${f.event} ${(f.ms / 1000).toFixed(2)} s`).join(", "),
+    topHandlers: fnSum
+      .slice(0, 4)
+      .map((f) => `${f.event} ${(f.ms / 1000).toFixed(2)} s`)
+      .join(", "),
   };
 }
 
 /** autocannon on the live index: GraphQL owner query and GET /nfts/:id over random minted tokens. */
 async function apiLoad(url: string, deployments: Deployments, mintsPerChain: number, seconds: number) {
-  const holders = devnetAccounts().slice(1, 5).map((a) => a.address.toLowerCase());
+  const holders = devnetAccounts()
+    .slice(1, 5)
+    .map((a) => a.address.toLowerCase());
   const chains = deployments.chains;
   const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)]!;
   const ownerQuery = `query($o: String!, $c: Int) { tokens(where: { owner: $o, state: "present", chainId: $c }, orderBy: "tokenId", limit: 50) { totalCount items { chainId collection tokenId contract } pageInfo { hasNextPage endCursor } } }`;
@@ -339,15 +366,27 @@ async function apiLoad(url: string, deployments: Deployments, mintsPerChain: num
         method: "POST",
         path: "/graphql",
         headers: { "content-type": "application/json" },
-        setupRequest: (req: Record<string, unknown>) => ({ ...req, body: JSON.stringify({ query: ownerQuery, variables: { o: pick(holders), c: pick(chains).chainId } }) }),
+        setupRequest: (req: Record<string, unknown>) => ({
+          ...req,
+          body: JSON.stringify({ query: ownerQuery, variables: { o: pick(holders), c: pick(chains).chainId } }),
+        }),
       },
       {
         method: "GET",
-        setupRequest: (req: Record<string, unknown>) => ({ ...req, path: `/nfts/cosmic:${tokenIdInRange(pick(chains).eid, BigInt(1 + Math.floor(Math.random() * mintsPerChain)))}` }),
+        setupRequest: (req: Record<string, unknown>) => ({
+          ...req,
+          path: `/nfts/cosmic:${tokenIdInRange(pick(chains).eid, BigInt(1 + Math.floor(Math.random() * mintsPerChain)))}`,
+        }),
       },
     ],
   });
-  return { requests: result.requests.total as number, non2xx: result.non2xx as number, errors: result.errors as number, p50: result.latency.p50 as number, p99: result.latency.p99 as number };
+  return {
+    requests: result.requests.total as number,
+    non2xx: result.non2xx as number,
+    errors: result.errors as number,
+    p50: result.latency.p50 as number,
+    p99: result.latency.p99 as number,
+  };
 }
 
 /** Large sizes: the owner query (GraphQL and REST) over random synthetic owners, and GET /nfts/:id at 100 connections. */
@@ -358,7 +397,15 @@ async function readMeasurements(url: string, deployments: Deployments, mintsPerC
   const ownerQuery = `query($o: String!) { tokens(where: { owner: $o, state: "present" }, orderBy: "tokenId", limit: 50) { items { chainId collection tokenId contract } pageInfo { hasNextPage endCursor } } }`;
   const run = async (label: string, connections: number, request: Record<string, unknown>) => {
     const r = await autocannon({ url, connections, duration: seconds, requests: [request] });
-    return { label, connections, rps: Math.round(r.requests.average as number), p50: r.latency.p50 as number, p99: r.latency.p99 as number, non2xx: r.non2xx as number, errors: r.errors as number };
+    return {
+      label,
+      connections,
+      rps: Math.round(r.requests.average as number),
+      p50: r.latency.p50 as number,
+      p99: r.latency.p99 as number,
+      non2xx: r.non2xx as number,
+      errors: r.errors as number,
+    };
   };
   return [
     await run("GraphQL owner query `tokens(where: {owner, state}, limit: 50)`", 10, {
@@ -367,10 +414,16 @@ async function readMeasurements(url: string, deployments: Deployments, mintsPerC
       headers: { "content-type": "application/json" },
       setupRequest: (req: Record<string, unknown>) => ({ ...req, body: JSON.stringify({ query: ownerQuery, variables: { o: owner() } }) }),
     }),
-    await run("GET /nfts/owner/{address}?limit=50", 10, { method: "GET", setupRequest: (req: Record<string, unknown>) => ({ ...req, path: `/nfts/owner/${owner()}?limit=50` }) }),
+    await run("GET /nfts/owner/{address}?limit=50", 10, {
+      method: "GET",
+      setupRequest: (req: Record<string, unknown>) => ({ ...req, path: `/nfts/owner/${owner()}?limit=50` }),
+    }),
     await run("GET /nfts/{id}", 100, {
       method: "GET",
-      setupRequest: (req: Record<string, unknown>) => ({ ...req, path: `/nfts/cosmic:${tokenIdInRange(pick(chains).eid, BigInt(1 + Math.floor(Math.random() * mintsPerChain)))}` }),
+      setupRequest: (req: Record<string, unknown>) => ({
+        ...req,
+        path: `/nfts/cosmic:${tokenIdInRange(pick(chains).eid, BigInt(1 + Math.floor(Math.random() * mintsPerChain)))}`,
+      }),
     }),
   ];
 }
@@ -402,7 +455,10 @@ async function realtime(run: Run, deployments: Deployments, count: number) {
       const res = await fetch(`${run.url}/graphql`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ query: `query($c: Float!, $a: String!, $id: BigInt!) { token(chainId: $c, contract: $a, tokenId: $id) { owner } }`, variables: { c: a.chainId, a: cosmic.address.toLowerCase(), id: String(id) } }),
+        body: JSON.stringify({
+          query: `query($c: Float!, $a: String!, $id: BigInt!) { token(chainId: $c, contract: $a, tokenId: $id) { owner } }`,
+          variables: { c: a.chainId, a: cosmic.address.toLowerCase(), id: String(id) },
+        }),
       });
       const body = (await res.json()) as { data?: { token: unknown } };
       if (body.data?.token) break;
@@ -471,11 +527,21 @@ async function ensureSavedHistory(basePort: number) {
 }
 
 /** Starts one anvil per saved chain (--load-state) with the saved chain ids, on fresh ports; polling (no head relay). */
-async function loadSavedDevnet(dir: string, basePort: number, deploymentsFile: string): Promise<{ deployments: Deployments; anvils: AnvilProcess[]; stop(): Promise<void> }> {
+async function loadSavedDevnet(
+  dir: string,
+  basePort: number,
+  deploymentsFile: string,
+): Promise<{ deployments: Deployments; anvils: AnvilProcess[]; stop(): Promise<void> }> {
   const saved = JSON.parse(readFileSync(path.join(dir, "deployments.json"), "utf8")) as Deployments;
   const t0 = performance.now();
   const started = await Promise.allSettled(
-    saved.chains.map(async (c, i) => startAnvil({ port: await freePort().catch(() => basePort + i), chainId: c.chainId, extraArgs: [...HUGE_ANVIL_ARGS, "--load-state", path.join(dir, `chain-${i}.json`)] })),
+    saved.chains.map(async (c, i) =>
+      startAnvil({
+        port: await freePort().catch(() => basePort + i),
+        chainId: c.chainId,
+        extraArgs: [...HUGE_ANVIL_ARGS, "--load-state", path.join(dir, `chain-${i}.json`)],
+      }),
+    ),
   );
   const failure = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failure) {
@@ -506,9 +572,15 @@ async function main() {
     if (huge && db === "postgres") await dropSyncRows(devnet.deployments.chains.map((c) => c.chainId));
     const { mintsPerChain, transfersPerChain, bridgesPerChain, batchSize } = historyPlan();
     const t0 = performance.now();
-    const history = huge ? (JSON.parse(readFileSync(path.join(stateDir, "history.json"), "utf8")) as HistoryResult) : await generateHistory(devnet.deployments, historyOptions());
-    const historySeconds = huge ? (JSON.parse(readFileSync(path.join(stateDir, "history.json"), "utf8")) as { seconds: number }).seconds : (performance.now() - t0) / 1000;
-    log(`history ${huge ? `loaded from ${path.relative(ROOT, stateDir)} in ${((performance.now() - t0) / 1000).toFixed(1)} s (generated in ${historySeconds.toFixed(0)} s)` : `generated in ${historySeconds.toFixed(1)} s`}: ${JSON.stringify(history)}`);
+    const history = huge
+      ? (JSON.parse(readFileSync(path.join(stateDir, "history.json"), "utf8")) as HistoryResult)
+      : await generateHistory(devnet.deployments, historyOptions());
+    const historySeconds = huge
+      ? (JSON.parse(readFileSync(path.join(stateDir, "history.json"), "utf8")) as { seconds: number }).seconds
+      : (performance.now() - t0) / 1000;
+    log(
+      `history ${huge ? `loaded from ${path.relative(ROOT, stateDir)} in ${((performance.now() - t0) / 1000).toFixed(1)} s (generated in ${historySeconds.toFixed(0)} s)` : `generated in ${historySeconds.toFixed(1)} s`}: ${JSON.stringify(history)}`,
+    );
     void transfersPerChain;
     void bridgesPerChain;
 
@@ -525,10 +597,19 @@ async function main() {
         // of a pair fetches from the chains too (otherwise it reads the first one's logs and blocks).
         if (db === "postgres") await dropSyncRows(devnet.deployments.chains.map((c) => c.chainId));
         log(`pair ${i + 1}/${repeat}: ${name}…`);
-        const run = await runIndexer(name, name === "minimal" ? path.join(ROOT, "bench/minimal") : ROOT, devnet.deployments, deploymentsFile, i, devnet.anvils.map((a) => a.process.pid!));
+        const run = await runIndexer(
+          name,
+          name === "minimal" ? path.join(ROOT, "bench/minimal") : ROOT,
+          devnet.deployments,
+          deploymentsFile,
+          i,
+          devnet.anvils.map((a) => a.process.pid!),
+        );
         runs.push(run);
         pair[name] = run;
-        log(`${name}: ${run.events} events, backfill ${run.backfillMs} ms, CPU ${run.cpu.ponder.toFixed(2)} s (+ anvil ${run.cpu.anvil.toFixed(2)} s), peak RSS ${run.memory.backfillPeakMb.toFixed(0)} MB`);
+        log(
+          `${name}: ${run.events} events, backfill ${run.backfillMs} ms, CPU ${run.cpu.ponder.toFixed(2)} s (+ anvil ${run.cpu.anvil.toFixed(2)} s), peak RSS ${run.memory.backfillPeakMb.toFixed(0)} MB`,
+        );
         if (!last) await stopRun(run);
       }
       // Without a baseline the cosmic run stands in for it (ratio 1): the table then only reports ours.
@@ -586,7 +667,7 @@ async function main() {
       ? []
       : [
           `Backfill time ratio cosmic / minimal: **${ratio.toFixed(2)}×** (target ≤ 1.15×), median of ${pairs.length} pair(s): ${ratios.map((r) => `${r.toFixed(2)}×`).join(", ")}.`,
-      `CPU time of the backfill (Ponder process; a shared machine's load barely moves it): cosmic / minimal **${median(cpuRatios).toFixed(2)}×** (${cpuRatios.map((r) => `${r.toFixed(2)}×`).join(", ")}); with the anvil chains' CPU: ${median(totalCpuRatios).toFixed(2)}×.`,
+          `CPU time of the backfill (Ponder process; a shared machine's load barely moves it): cosmic / minimal **${median(cpuRatios).toFixed(2)}×** (${cpuRatios.map((r) => `${r.toFixed(2)}×`).join(", ")}); with the anvil chains' CPU: ${median(totalCpuRatios).toFixed(2)}×.`,
         ];
     const summary = [
       ...rows,
@@ -626,7 +707,7 @@ async function main() {
         "",
         `Run: \`npm run bench:indexer -- --size ${values.events ? `custom --events ${targetEvents}` : values.size} --db ${db}\` on ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores, Node ${process.version}, ponder 0.16.10, 3 anvil chains (automine), ${db}.`,
         `History: ${history.mints} mints (mintBatch ×${batchSize}), ${history.transfers} transfers, ${history.bridges} bridges (${history.failed} failed), then 35 empty blocks; generated in ${historySeconds.toFixed(0)} s.`,
-        "Backfill = Ponder's \"Started fetching backfill\" → \"Completed backfill indexing\" (RPC fetch + indexing); events = ponder_indexing_completed_events.",
+        'Backfill = Ponder\'s "Started fetching backfill" → "Completed backfill indexing" (RPC fetch + indexing); events = ponder_indexing_completed_events.',
         "",
         ...summary,
         "",

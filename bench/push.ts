@@ -167,7 +167,15 @@ async function runMode(mode: Mode): Promise<ModeResult> {
     await within(180_000, "the dev stack to be ready", ready);
     const deployments: Deployments = readDeployments(deploymentsFile);
     devnetId = deployments.devnetId;
-    log(`${mode.name}: dev stack ready in ${((performance.now() - startedAt) / 1000).toFixed(1)} s (${chains} chains${values.postgres ? ", Postgres" : ", PGlite"}${Object.keys(mode.env).length ? `, ${Object.entries(mode.env).map(([k, v]) => `${k}=${v}`).join(" ")}` : ""})`);
+    log(
+      `${mode.name}: dev stack ready in ${((performance.now() - startedAt) / 1000).toFixed(1)} s (${chains} chains${values.postgres ? ", Postgres" : ", PGlite"}${
+        Object.keys(mode.env).length
+          ? `, ${Object.entries(mode.env)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(" ")}`
+          : ""
+      })`,
+    );
     const api = `http://127.0.0.1:${port}`;
 
     // 1. Idle: nothing happens for idleS seconds, after a settle (the ready check's requests, and
@@ -202,7 +210,9 @@ async function runMode(mode: Mode): Promise<ModeResult> {
     const seen = new Map<string, { at: number; block: bigint }>();
     const waiters = new Map<string, () => void>();
     const arrived = (key: string) =>
-      seen.has(key) ? Promise.resolve(seen.get(key)!) : new Promise<{ at: number; block: bigint }>((resolve) => waiters.set(key, () => resolve(seen.get(key)!)));
+      seen.has(key)
+        ? Promise.resolve(seen.get(key)!)
+        : new Promise<{ at: number; block: bigint }>((resolve) => waiters.set(key, () => resolve(seen.get(key)!)));
     const watch = (rpcUrl: string, address: Hex, name: "Transfer" | "ONFTReceived", key: (args: any) => string) => {
       const client = createPublicClient({ transport: webSocket(rpcUrl.replace(/^http/, "ws")) });
       const unwatch = client.watchEvent({
@@ -240,7 +250,15 @@ async function runMode(mode: Mode): Promise<ModeResult> {
     }
     const blockQuery = "query($c:Int!,$b:BigInt!){transfers(where:{chainId:$c,blockNumber:$b},limit:1){items{txHash}}}";
     const gqlVisible = (chainId: number, block: bigint) =>
-      pollUntil(`${api}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: blockQuery, variables: { c: chainId, b: block.toString() } }) }, (_s, body) => (body?.data?.transfers?.items?.length ?? 0) > 0);
+      pollUntil(
+        `${api}/graphql`,
+        {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ query: blockQuery, variables: { c: chainId, b: block.toString() } }),
+        },
+        (_s, body) => (body?.data?.transfers?.items?.length ?? 0) > 0,
+      );
 
     const gql: number[] = [];
     const push: number[] = [];
@@ -252,19 +270,31 @@ async function runMode(mode: Mode): Promise<ModeResult> {
       const [gqlAt, pushAt] = await within(
         30_000,
         `mint ${tokenId} visible`,
-        Promise.all([gqlVisible(src.chainId, block), socket.next((m) => m.type === "nft:minted" && m.data?.tokenId === String(tokenId), 30_000).then(() => performance.now())]),
+        Promise.all([
+          gqlVisible(src.chainId, block),
+          socket.next((m) => m.type === "nft:minted" && m.data?.tokenId === String(tokenId), 30_000).then(() => performance.now()),
+        ]),
       );
       gql.push(gqlAt - t0);
       push.push(pushAt - t0);
     }
     const delivered: number[] = [];
     const bridgeIds = Array.from({ length: samples }, (_, i) => tokenIdInRange(src.eid, 60_000n + BigInt(i)));
-    await signer.write({ address: srcCosmic.address, abi: CosmicONFT721Abi, functionName: "mintBatch", args: [bridgeIds.map(() => deployer.address), bridgeIds] });
+    await signer.write({
+      address: srcCosmic.address,
+      abi: CosmicONFT721Abi,
+      functionName: "mintBatch",
+      args: [bridgeIds.map(() => deployer.address), bridgeIds],
+    });
     for (const tokenId of bridgeIds) {
       const sent = await sendToken({ signer, deployment: srcCosmic, tokenId, dstEid: dst.eid, to: deployer.address });
       const guid = sent.guid.toLowerCase();
       const { at: t0 } = await within(30_000, `ONFTReceived of ${guid}`, arrived(`received:${guid}`));
-      const at = await within(30_000, `bridge ${guid} DELIVERED`, pollUntil(`${api}/bridge/${guid}`, undefined, (status, body) => status === 200 && body?.status === "DELIVERED"));
+      const at = await within(
+        30_000,
+        `bridge ${guid} DELIVERED`,
+        pollUntil(`${api}/bridge/${guid}`, undefined, (status, body) => status === 200 && body?.status === "DELIVERED"),
+      );
       delivered.push(at - t0);
     }
     const line = (label: string, xs: number[]) => `${mode.name}: ${label} p50 ${pct(xs, 50).toFixed(0)} ms p95 ${pct(xs, 95).toFixed(0)} ms (n=${xs.length})`;
@@ -285,7 +315,9 @@ try {
   const ponderCpu = push?.cpu.get("ponder (indexer + API + realtime)");
   if (push && ponderCpu !== undefined) {
     const verdict = (ok: boolean) => (ok ? "met" : "NOT met");
-    log(`targets: idle Ponder < 3 %: ${verdict(ponderCpu < 3)}; block → GraphQL p50 < 30 ms: ${verdict(pct(push.gql, 50) < 30)}; block → push p50 < 50 ms: ${verdict(pct(push.push, 50) < 50)}; ONFTReceived → DELIVERED p50 < 50 ms: ${verdict(pct(push.delivered, 50) < 50)}`);
+    log(
+      `targets: idle Ponder < 3 %: ${verdict(ponderCpu < 3)}; block → GraphQL p50 < 30 ms: ${verdict(pct(push.gql, 50) < 30)}; block → push p50 < 50 ms: ${verdict(pct(push.push, 50) < 50)}; ONFTReceived → DELIVERED p50 < 50 ms: ${verdict(pct(push.delivered, 50) < 50)}`,
+    );
   }
 } catch (error) {
   console.error(error);

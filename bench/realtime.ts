@@ -25,7 +25,12 @@ import { pct } from "./lib/timing.js";
 
 const SIZES = { small: 20, medium: 100, large: 500 } as const;
 const { values } = parseArgs({
-  options: { size: { type: "string", default: "small" }, mints: { type: "string" }, "poll-ms": { type: "string", default: "50" }, clients: { type: "string", default: "1" } },
+  options: {
+    size: { type: "string", default: "small" },
+    mints: { type: "string" },
+    "poll-ms": { type: "string", default: "50" },
+    clients: { type: "string", default: "1" },
+  },
 });
 const mints = values.mints ? Number(values.mints) : SIZES[values.size as keyof typeof SIZES];
 const clients = Number(values.clients);
@@ -68,7 +73,10 @@ try {
   for (let i = 0; i < mints; i++) {
     const { tokenId, minedAt } = await mint(1_000 + i);
     for (;;) {
-      const rows = await indexed.db.select({ t: indexedTables.activity.tokenId }).from(indexedTables.activity).where(and(eq(indexedTables.activity.chainId, chain.chainId), eq(indexedTables.activity.tokenId, tokenId)));
+      const rows = await indexed.db
+        .select({ t: indexedTables.activity.tokenId })
+        .from(indexedTables.activity)
+        .where(and(eq(indexedTables.activity.chainId, chain.chainId), eq(indexedTables.activity.tokenId, tokenId)));
       if (rows.length) break;
       await new Promise((r) => setTimeout(r, 5));
     }

@@ -47,7 +47,8 @@ function runOne(file: string, args: string[]): Promise<{ code: number | null; ou
   });
 }
 
-const fmt = (n: number | undefined, unit: string) => (n === undefined || Number.isNaN(n) ? "—" : `${Number.isInteger(n) ? n : n.toFixed(n < 10 ? 2 : n < 100 ? 1 : 0)} ${unit}`.trim());
+const fmt = (n: number | undefined, unit: string) =>
+  n === undefined || Number.isNaN(n) ? "—" : `${Number.isInteger(n) ? n : n.toFixed(n < 10 ? 2 : n < 100 ? 1 : 0)} ${unit}`.trim();
 
 function table(outcomes: Outcome[]): string[] {
   const lines = ["| benchmark | metric | ours | baseline | ratio | target | pass/fail |", "|---|---|---:|---:|---:|---|---|"];

@@ -56,7 +56,9 @@ try {
   fdLimit = Number(execSync("ulimit -n", { shell: "/bin/sh" }).toString().trim()) || fdLimit;
 } catch {}
 if (sockets + 100 > fdLimit) {
-  console.error(`${sockets} sockets on one server process need ~${sockets + 100} file descriptors; ulimit -n is ${fdLimit}: raise it (ulimit -n) or pass --sockets`);
+  console.error(
+    `${sockets} sockets on one server process need ~${sockets + 100} file descriptors; ulimit -n is ${fdLimit}: raise it (ulimit -n) or pass --sockets`,
+  );
   process.exit(2);
 }
 
@@ -64,7 +66,11 @@ type Mem = { rss: number; heapUsed: number; external: number; clients: number };
 type Child = { proc: ChildProcess; next<T>(type: string, timeoutMs?: number): Promise<T>; stop(): Promise<void> };
 
 function child(file: string, args: string[], env: NodeJS.ProcessEnv): Child {
-  const proc = fork(path.join(HERE, file), args, { execArgv: ["--import", "tsx", "--expose-gc"], env: { ...process.env, ...env }, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const proc = fork(path.join(HERE, file), args, {
+    execArgv: ["--import", "tsx", "--expose-gc"],
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   const waiting = new Map<string, ((m: unknown) => void)[]>();
   const queued = new Map<string, unknown[]>();
   proc.on("message", (m: { type: string }) => {
@@ -93,7 +99,16 @@ function child(file: string, args: string[], env: NodeJS.ProcessEnv): Child {
   };
 }
 
-type Result = { label: string; sockets: number; servers: number; all: number[]; last: number[]; missed: number; memPerSocket?: { rssKb: number; heapKb: number }; cpuMsPerPush: number };
+type Result = {
+  label: string;
+  sockets: number;
+  servers: number;
+  all: number[];
+  last: number[];
+  missed: number;
+  memPerSocket?: { rssKb: number; heapKb: number };
+  cpuMsPerPush: number;
+};
 
 async function scenario(label: string, total: number, serverCount: number, procs: number): Promise<Result> {
   const prefix = `wsbench:${randomUUID().slice(0, 8)}:`;
@@ -105,15 +120,31 @@ async function scenario(label: string, total: number, serverCount: number, procs
     const urls = (await Promise.all(servers.map((s) => s.next<{ port: number }>("ready")))).map((r) => `ws://127.0.0.1:${r.port}/ws`);
     const memBefore = await Promise.all(servers.map(async (s) => (s.proc.send({ type: "mem" }), s.next<Mem>("mem"))));
     const t0 = performance.now();
-    const shares = Array.from({ length: Math.min(procs, total) }, (_, i) => Math.floor(total / Math.min(procs, total)) + (i < total % Math.min(procs, total) ? 1 : 0));
+    const shares = Array.from(
+      { length: Math.min(procs, total) },
+      (_, i) => Math.floor(total / Math.min(procs, total)) + (i < total % Math.min(procs, total) ? 1 : 0),
+    );
     for (const share of shares) clients.push(child("lib/wsScaleClients.ts", [String(share), ...urls], {}));
     const ready = await Promise.all(clients.map((c) => c.next<{ open: number; failed: number }>("ready", 300_000)));
     const open = ready.reduce((a, r) => a + r.open, 0);
     const failed = ready.reduce((a, r) => a + r.failed, 0);
-    log(`${label}: ${open} sockets open and subscribed in ${((performance.now() - t0) / 1000).toFixed(1)} s (${failed} failed), ${serverCount} server process(es)`);
+    log(
+      `${label}: ${open} sockets open and subscribed in ${((performance.now() - t0) / 1000).toFixed(1)} s (${failed} failed), ${serverCount} server process(es)`,
+    );
     const memAfter = await Promise.all(servers.map(async (s) => (s.proc.send({ type: "mem" }), s.next<Mem>("mem"))));
-    const cpu = async () => (await Promise.all(servers.map(async (s) => (s.proc.send({ type: "cpu" }), (await s.next<{ seconds: number }>("cpu")).seconds)))).reduce((a, b) => a + b, 0);
-    const data = { collection: "cosmic", chainId: 31337, tokenId: "50001000000000000000042", owner: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", txHash: `0x${"ab".repeat(32)}`, blockNumber: "123456" };
+    const cpu = async () =>
+      (await Promise.all(servers.map(async (s) => (s.proc.send({ type: "cpu" }), (await s.next<{ seconds: number }>("cpu")).seconds)))).reduce(
+        (a, b) => a + b,
+        0,
+      );
+    const data = {
+      collection: "cosmic",
+      chainId: 31337,
+      tokenId: "50001000000000000000042",
+      owner: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
+      txHash: `0x${"ab".repeat(32)}`,
+      blockNumber: "123456",
+    };
     const all: number[] = [];
     const last: number[] = [];
     let missed = 0;
@@ -142,7 +173,7 @@ async function scenario(label: string, total: number, serverCount: number, procs
       last.push(max);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const cpuMsPerPush = ((await cpu()) - cpuAtStart) * 1000 / pushes;
+    const cpuMsPerPush = (((await cpu()) - cpuAtStart) * 1000) / pushes;
     const n = memAfter.reduce((a, m) => a + m.clients, 0);
     const memPerSocket =
       n > 100
@@ -160,7 +191,9 @@ async function scenario(label: string, total: number, serverCount: number, procs
 }
 let cpuAtStart = 0;
 
-log(`${sockets} sockets, ${pushes} pushes, ${clientProcs} client process(es); ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)}; ulimit -n ${fdLimit}`);
+log(
+  `${sockets} sockets, ${pushes} pushes, ${clientProcs} client process(es); ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)}; ulimit -n ${fdLimit}`,
+);
 const baseline = await scenario("baseline: 1 socket, 1 process", 1, 1, 1);
 const one = await scenario(`${sockets} sockets, 1 process`, sockets, 1, clientProcs);
 const two = await scenario(`${sockets} sockets, 2 replicas on Redis`, sockets, 2, clientProcs);

@@ -7,7 +7,10 @@ import path from "node:path";
 import { getAddress } from "viem";
 import { z } from "zod";
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an 0x-prefixed 20-byte address").transform((a) => getAddress(a));
+const address = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, "an 0x-prefixed 20-byte address")
+  .transform((a) => getAddress(a));
 
 /** One DVN operator's contract on a chain (the same operator, vid and signers verify every pathway). */
 export const dvnDeploymentSchema = z.object({
@@ -42,7 +45,10 @@ export const chainDeploymentSchema = z.object({
   eid: z.number().int().positive(),
   rpcUrl: z.string().url(),
   /** The node's WebSocket URL (anvil serves it on its HTTP port): new heads are pushed, not polled. */
-  wsUrl: z.string().regex(/^wss?:\/\//, "a ws:// or wss:// URL").optional(),
+  wsUrl: z
+    .string()
+    .regex(/^wss?:\/\//, "a ws:// or wss:// URL")
+    .optional(),
   endpoint: address,
   layerZero: layerZeroDeploymentSchema,
   /** Block of the endpoint deployment: indexing starts here. */

@@ -35,7 +35,10 @@ export function revertReason(error: unknown): string | undefined {
  * Mints `tokenIds[i]` to `recipients[i]`. Simulation runs first (inside signer.write), so a contract
  * refusal throws MintRejectedError before anything is sent.
  */
-export async function mintTokens(signer: ChainSigner, args: { contract: Address; recipients: Address[]; tokenIds: bigint[]; onSent?: (hash: Hash) => unknown }): Promise<MintResult> {
+export async function mintTokens(
+  signer: ChainSigner,
+  args: { contract: Address; recipients: Address[]; tokenIds: bigint[]; onSent?: (hash: Hash) => unknown },
+): Promise<MintResult> {
   const { contract, tokenIds } = args;
   const recipients = args.recipients.map((r) => getAddress(r));
   if (recipients.length === 0 || recipients.length !== tokenIds.length) throw new RangeError("recipients and tokenIds must be non-empty and of equal length");
@@ -44,8 +47,22 @@ export async function mintTokens(signer: ChainSigner, args: { contract: Address;
   try {
     receipt =
       recipients.length === 1
-        ? await signer.write({ label: `ONFT.mint ${tokenIds[0]}`, address: contract, abi: CosmicONFT721Abi, functionName: "mint", args: [recipients[0]!, tokenIds[0]!], onSent: args.onSent })
-        : await signer.write({ label: `ONFT.mintBatch ×${tokenIds.length}`, address: contract, abi: CosmicONFT721Abi, functionName: "mintBatch", args: [recipients, tokenIds], onSent: args.onSent });
+        ? await signer.write({
+            label: `ONFT.mint ${tokenIds[0]}`,
+            address: contract,
+            abi: CosmicONFT721Abi,
+            functionName: "mint",
+            args: [recipients[0]!, tokenIds[0]!],
+            onSent: args.onSent,
+          })
+        : await signer.write({
+            label: `ONFT.mintBatch ×${tokenIds.length}`,
+            address: contract,
+            abi: CosmicONFT721Abi,
+            functionName: "mintBatch",
+            args: [recipients, tokenIds],
+            onSent: args.onSent,
+          });
   } catch (error) {
     const reason = revertReason(error);
     if (reason) throw new MintRejectedError(reason, { cause: error });
@@ -55,5 +72,10 @@ export async function mintTokens(signer: ChainSigner, args: { contract: Address;
   const minted = parseEventLogs({ abi: CosmicONFT721Abi, eventName: "Transfer", logs: receipt.logs }).filter(
     (l) => getAddress(l.address) === getAddress(contract) && l.args.from === zeroAddress,
   );
-  return { txHash: receipt.transactionHash, blockNumber: receipt.blockNumber, tokenIds: minted.map((l) => l.args.tokenId), recipients: minted.map((l) => getAddress(l.args.to)) };
+  return {
+    txHash: receipt.transactionHash,
+    blockNumber: receipt.blockNumber,
+    tokenIds: minted.map((l) => l.args.tokenId),
+    recipients: minted.map((l) => getAddress(l.args.to)),
+  };
 }

@@ -4,17 +4,7 @@
  * pays the quoted fee through a chain signer (approving the adapter first for adapter deployments).
  * Used by the devnet tests and the API.
  */
-import {
-  type Address,
-  type Hash,
-  type Hex,
-  type PublicClient,
-  type TransactionReceipt,
-  encodeFunctionData,
-  getAddress,
-  pad,
-  parseEventLogs,
-} from "viem";
+import { type Address, type Hash, type Hex, type PublicClient, type TransactionReceipt, encodeFunctionData, getAddress, pad, parseEventLogs } from "viem";
 import { CosmicONFT721AdapterAbi } from "../abis/CosmicONFT721AdapterAbi.js";
 import { LegacyERC721Abi } from "../abis/LegacyERC721Abi.js";
 import { pathwayErrorOf } from "./layerzero/errors.js";
@@ -81,7 +71,12 @@ export function buildSendParam(args: { dstEid: number; to: Address; tokenId: big
  * The options a send to `dstEid` must carry (chain/layerzero/pathway.ts `sendOptionsFor`): none
  * when the OApp enforces options, else lzReceive gas `defaultLzReceiveGas`.
  */
-export async function sendOptions(client: ReadClient, deployment: Pick<OnftDeployment, "address">, dstEid: number, defaultLzReceiveGas: number | undefined = DEFAULT_LZ_RECEIVE_GAS): Promise<Hex> {
+export async function sendOptions(
+  client: ReadClient,
+  deployment: Pick<OnftDeployment, "address">,
+  dstEid: number,
+  defaultLzReceiveGas: number | undefined = DEFAULT_LZ_RECEIVE_GAS,
+): Promise<Hex> {
   const [peer, enforcedOptions] = await Promise.all([
     client.readContract({ address: deployment.address, abi: CosmicONFT721AdapterAbi, functionName: "peers", args: [dstEid] }),
     client.readContract({ address: deployment.address, abi: CosmicONFT721AdapterAbi, functionName: "enforcedOptions", args: [dstEid, ONFT_SEND] }),
@@ -133,11 +128,7 @@ export function buildSendTransaction(args: {
 }
 
 /** Whether `holder` must approve the adapter before sending `tokenId` (always false for a plain ONFT). */
-export async function needsApproval(
-  publicClient: PublicClient,
-  deployment: OnftDeployment,
-  args: { tokenId: bigint; holder: Address },
-): Promise<boolean> {
+export async function needsApproval(publicClient: PublicClient, deployment: OnftDeployment, args: { tokenId: bigint; holder: Address }): Promise<boolean> {
   if (deployment.kind !== "adapter") return false;
   const [approved, forAll] = await Promise.all([
     publicClient.readContract({ address: deployment.token, abi: LegacyERC721Abi, functionName: "getApproved", args: [args.tokenId] }),

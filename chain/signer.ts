@@ -208,7 +208,11 @@ export function createChainSigner(options: SignerOptions) {
   }
 
   /** One look at a pending transaction: undefined when nothing is wrong (yet). */
-  async function diagnose(record: SentTransaction, knownNonce: number | undefined, final: boolean): Promise<{ reason: StuckReason; detail: TransactionStuckError["detail"] } | undefined> {
+  async function diagnose(
+    record: SentTransaction,
+    knownNonce: number | undefined,
+    final: boolean,
+  ): Promise<{ reason: StuckReason; detail: TransactionStuckError["detail"] } | undefined> {
     const [tx, accountNonce] = await Promise.all([
       publicClient.getTransaction({ hash: record.hash }).catch((error) => {
         if (error instanceof TransactionNotFoundError) return null;
@@ -299,7 +303,10 @@ export function createChainSigner(options: SignerOptions) {
       const mined = await Promise.race([receipt, watchdog]);
       // viem resolves with the receipt of a transaction that replaced ours (same nonce): not ours.
       if (mined.transactionHash.toLowerCase() !== record.hash.toLowerCase())
-        throw new TransactionStuckError(record, "dropped", { nonce, accountNonce: await publicClient.getTransactionCount({ address: account.address, blockTag: "latest" }).catch(() => undefined) });
+        throw new TransactionStuckError(record, "dropped", {
+          nonce,
+          accountNonce: await publicClient.getTransactionCount({ address: account.address, blockTag: "latest" }).catch(() => undefined),
+        });
       return mined;
     } catch (error) {
       if (error instanceof TransactionStuckError) throw error;
@@ -403,9 +410,11 @@ export function createChainSigner(options: SignerOptions) {
         to: params.address,
       };
       sent.push(record);
-      if (params.onSent) await Promise.resolve().then(() => params.onSent!(hash)).catch(() => {});
+      if (params.onSent)
+        await Promise.resolve()
+          .then(() => params.onSent!(hash))
+          .catch(() => {});
       return await confirm(record, nonce);
     },
   };
 }
-

@@ -85,7 +85,10 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       },
     }));
   } catch (error) {
-    const message = (error as Error).message.split("\n")[0]!.replace(/\. To specify a positional argument.*$/, "").replace(/\.$/, "");
+    const message = (error as Error).message
+      .split("\n")[0]!
+      .replace(/\. To specify a positional argument.*$/, "")
+      .replace(/\.$/, "");
     throw new DevnetConfigError(`${message}: see --help for the flags`);
   }
   const chains = values.chains !== undefined ? integer(values.chains as string, "--chains", "a whole number from 1 to 16") : undefined;
@@ -94,7 +97,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   let blockTime: number | undefined;
   if (values["block-time"] !== undefined) {
     blockTime = Number(values["block-time"]);
-    if (!Number.isFinite(blockTime) || blockTime <= 0) throw new DevnetConfigError(`--block-time must be a positive number of seconds (got "${values["block-time"]}")`);
+    if (!Number.isFinite(blockTime) || blockTime <= 0)
+      throw new DevnetConfigError(`--block-time must be a positive number of seconds (got "${values["block-time"]}")`);
   }
   const delayMs = values.delay !== undefined ? integer(values.delay as string, "--delay", "a whole number of milliseconds") : 0;
   const forkUrl = env.DEVNET_FORK_URL?.trim() ? env.DEVNET_FORK_URL.trim() : undefined;
@@ -113,7 +117,12 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     confirmations: whole("confirmations"),
     lzReceiveGas: whole("lz-receive-gas"),
     treasuryBps: whole("treasury-bps"),
-    gasPriceGwei: values["gas-price-gwei"] !== undefined ? String(values["gas-price-gwei"]).split(",").map((g) => positive("gas-price-gwei", g.trim())) : undefined,
+    gasPriceGwei:
+      values["gas-price-gwei"] !== undefined
+        ? String(values["gas-price-gwei"])
+            .split(",")
+            .map((g) => positive("gas-price-gwei", g.trim()))
+        : undefined,
     nativePriceUsd: values["native-price-usd"] !== undefined ? positive("native-price-usd", String(values["native-price-usd"])) : undefined,
   };
   for (const key of Object.keys(layerZeroInput) as (keyof LayerZeroSettings)[]) if (layerZeroInput[key] === undefined) delete layerZeroInput[key];
@@ -126,14 +135,28 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
 export function formatSummary(deployments: Deployments, settings: { deploymentsFile: string; workers: boolean; delayMs: number; forkUrl?: string }): string {
   const table = (headers: string[], rows: string[][]): string[] => {
     const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-    const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+    const line = (cells: string[]) =>
+      cells
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd();
     return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)];
   };
   const out: string[] = ["", "Cosmic Loop devnet is up", ""];
   out.push(
     ...table(
       ["chain", "chain id", "EID", "RPC URL", "EndpointV2", "SendUln302", "ReceiveUln302", "Executor", "start block"],
-      deployments.chains.map((c) => [c.name, String(c.chainId), String(c.eid), c.rpcUrl, c.endpoint, c.layerZero.sendUln302, c.layerZero.receiveUln302, c.layerZero.executor.address, String(c.startBlock)]),
+      deployments.chains.map((c) => [
+        c.name,
+        String(c.chainId),
+        String(c.eid),
+        c.rpcUrl,
+        c.endpoint,
+        c.layerZero.sendUln302,
+        c.layerZero.receiveUln302,
+        c.layerZero.executor.address,
+        String(c.startBlock),
+      ]),
     ),
   );
   const s = deployments.layerZeroSettings;
@@ -149,7 +172,12 @@ export function formatSummary(deployments: Deployments, settings: { deploymentsF
         ["chain", "kind", "ONFT / adapter", "ERC-721 token", "token ids minted here"],
         collection.deployments.map((d) => {
           const chain = deployments.chains.find((c) => c.chainId === d.chainId);
-          const range = d.kind === "onft" && collection.slug !== "legacy" ? `(${d.eid} << 64) | n` : d.kind === "adapter" ? "any (existing collection)" : "none (bridged in only)";
+          const range =
+            d.kind === "onft" && collection.slug !== "legacy"
+              ? `(${d.eid} << 64) | n`
+              : d.kind === "adapter"
+                ? "any (existing collection)"
+                : "none (bridged in only)";
           return [chain?.name ?? String(d.chainId), d.kind, d.address, d.token, range];
         }),
       ).map((l) => `  ${l}`),
@@ -171,7 +199,11 @@ export function formatSummary(deployments: Deployments, settings: { deploymentsF
   out.push("");
   out.push(`deployments file: ${settings.deploymentsFile}`);
   if (settings.forkUrl) out.push(`${deployments.chains[0]?.name} forks ${redactUrl(settings.forkUrl)}`);
-  out.push(settings.workers ? `LayerZero workers: running${settings.delayMs ? `, DVN delay ${settings.delayMs} ms` : ""}` : "LayerZero workers: not running (--no-workers)");
+  out.push(
+    settings.workers
+      ? `LayerZero workers: running${settings.delayMs ? `, DVN delay ${settings.delayMs} ms` : ""}`
+      : "LayerZero workers: not running (--no-workers)",
+  );
   out.push("Press Ctrl-C to stop every chain.");
   return out.join("\n");
 }
@@ -179,11 +211,7 @@ export function formatSummary(deployments: Deployments, settings: { deploymentsF
 export type RunningDevnet = { devnet: Devnet; workers?: LayerZeroWorkers; stop(): Promise<void> };
 
 /** Starts what the CLI starts, for tests and scripts: devnet + optional LayerZero workers. */
-export async function runDevnet(
-  settings: CliSettings,
-  log: (line: string) => void = () => {},
-  onAnvil?: DevnetOptions["onAnvil"],
-): Promise<RunningDevnet> {
+export async function runDevnet(settings: CliSettings, log: (line: string) => void = () => {}, onAnvil?: DevnetOptions["onAnvil"]): Promise<RunningDevnet> {
   const [{ startDevnet }, { startLayerZeroWorkers }] = await Promise.all([import("./start.js"), import("./layerzero/workers.js")]);
   const devnet = await startDevnet({ ...settings.devnet, log, onAnvil });
   let workers: LayerZeroWorkers | undefined;

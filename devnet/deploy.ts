@@ -115,7 +115,13 @@ export async function deployDevnet(options: DeployOptions): Promise<Deployments>
         const local = collection.deployments.find((d) => d.chainId === chain.chainId)!;
         const remotes = collection.deployments.filter((d) => d.chainId !== chain.chainId);
         for (const remote of remotes)
-          await signer.write({ label: `${collection.slug}.setPeer(${remote.eid})`, address: local.address, abi: CosmicONFT721AdapterAbi, functionName: "setPeer", args: [remote.eid, pad(remote.address, { size: 32 })] });
+          await signer.write({
+            label: `${collection.slug}.setPeer(${remote.eid})`,
+            address: local.address,
+            abi: CosmicONFT721AdapterAbi,
+            functionName: "setPeer",
+            args: [remote.eid, pad(remote.address, { size: 32 })],
+          });
         if (remotes.length) {
           await signer.write({
             label: `${collection.slug}.setEnforcedOptions`,
@@ -141,13 +147,7 @@ export async function deployDevnet(options: DeployOptions): Promise<Deployments>
   };
 }
 
-async function deployOnft(
-  signer: ChainSigner,
-  meta: { name: string; symbol: string },
-  baseURI: string,
-  endpoint: Address,
-  owner: Address,
-): Promise<Address> {
+async function deployOnft(signer: ChainSigner, meta: { name: string; symbol: string }, baseURI: string, endpoint: Address, owner: Address): Promise<Address> {
   const { address } = await signer.deploy({
     label: `CosmicONFT721 ${meta.symbol}`,
     abi: abi("CosmicONFT721"),
@@ -158,4 +158,3 @@ async function deployOnft(
   await signer.write({ address, abi: CosmicONFT721Abi, functionName: "setMinter", args: [owner, true] });
   return address;
 }
-

@@ -31,7 +31,11 @@ export async function startHeadRelay(options: { rpcUrl: string; nodeWsUrl: strin
   let closed = false;
 
   const rpc = async (body: Request) => {
-    const res = await fetch(options.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: body.id ?? 1, method: body.method, params: body.params ?? [] }) });
+    const res = await fetch(options.rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: body.id ?? 1, method: body.method, params: body.params ?? [] }),
+    });
     return (await res.json()) as { result?: unknown; error?: unknown };
   };
   const send = (ws: WebSocket, message: unknown) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify(message));

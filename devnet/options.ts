@@ -99,7 +99,8 @@ export function validateLayerZeroSettings(input: Partial<LayerZeroSettings> | un
   whole(s.lzReceiveGas, 21_000, 30_000_000, "--lz-receive-gas");
   whole(s.treasuryBps, 0, 10_000, "--treasury-bps");
   if (!(s.nativePriceUsd > 0)) throw new DevnetConfigError(`--native-price-usd must be positive (got ${s.nativePriceUsd})`);
-  if (s.gasPriceGwei.length !== 1 && s.gasPriceGwei.length !== chains) throw new DevnetConfigError(`--gas-price-gwei takes one value or one per chain (${chains}), got ${s.gasPriceGwei.length}`);
+  if (s.gasPriceGwei.length !== 1 && s.gasPriceGwei.length !== chains)
+    throw new DevnetConfigError(`--gas-price-gwei takes one value or one per chain (${chains}), got ${s.gasPriceGwei.length}`);
   for (const g of s.gasPriceGwei) if (!(g > 0) || g > 1e6) throw new DevnetConfigError(`--gas-price-gwei values must be positive gwei (got ${g})`);
   return s;
 }
@@ -109,12 +110,14 @@ export function validateDevnetOptions(options: DevnetOptions): Required<Pick<Dev
   const basePort = options.basePort ?? DEVNET_DEFAULTS.basePort;
   const baseChainId = options.baseChainId ?? DEVNET_DEFAULTS.baseChainId;
   const baseEid = options.baseEid ?? DEVNET_DEFAULTS.baseEid;
-  if (!Number.isInteger(chains) || chains < 1 || chains > 16) throw new DevnetConfigError(`chains must be an integer from 1 to 16 (got ${chains}): set --chains`);
+  if (!Number.isInteger(chains) || chains < 1 || chains > 16)
+    throw new DevnetConfigError(`chains must be an integer from 1 to 16 (got ${chains}): set --chains`);
   if (!Number.isInteger(basePort) || basePort < 1024 || basePort + chains - 1 > 65535)
     throw new DevnetConfigError(`ports ${basePort}..${basePort + chains - 1} are out of range: set --port between 1024 and ${65536 - chains}`);
   if (!Number.isInteger(baseChainId) || baseChainId < 1) throw new DevnetConfigError(`chain id must be a positive integer (got ${baseChainId})`);
   if (!Number.isInteger(baseEid) || baseEid < 1 || baseEid + chains > 2 ** 32) throw new DevnetConfigError(`EID must be a positive uint32 (got ${baseEid})`);
-  if (options.blockTime !== undefined && !(options.blockTime > 0)) throw new DevnetConfigError(`block time must be positive seconds (got ${options.blockTime})`);
+  if (options.blockTime !== undefined && !(options.blockTime > 0))
+    throw new DevnetConfigError(`block time must be positive seconds (got ${options.blockTime})`);
   if (options.chainSpecs) {
     if (options.chainSpecs.length !== chains) throw new DevnetConfigError(`chainSpecs must list ${chains} chains (got ${options.chainSpecs.length})`);
     for (const c of options.chainSpecs) {
@@ -123,7 +126,8 @@ export function validateDevnetOptions(options: DevnetOptions): Required<Pick<Dev
       if (!Number.isInteger(c.eid) || c.eid < 30_001) throw new DevnetConfigError(`EID must be ≥ 30001 (got ${c.eid})`);
     }
   }
-  if (options.endpointAddress !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(options.endpointAddress)) throw new DevnetConfigError(`endpoint address must be a 20-byte hex address (got ${options.endpointAddress})`);
+  if (options.endpointAddress !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(options.endpointAddress))
+    throw new DevnetConfigError(`endpoint address must be a 20-byte hex address (got ${options.endpointAddress})`);
   if (options.forkUrl !== undefined) {
     let protocol = "";
     try {

@@ -30,7 +30,13 @@ export function collectionsFile(deployments: Deployments) {
       slug: c.slug,
       name: c.name,
       symbol: c.symbol,
-      deployments: c.deployments.map((d) => ({ chain: nameOf(d.chainId), kind: d.kind, address: d.address, ...(d.kind === "adapter" ? { token: d.token } : {}), startBlock: d.startBlock })),
+      deployments: c.deployments.map((d) => ({
+        chain: nameOf(d.chainId),
+        kind: d.kind,
+        address: d.address,
+        ...(d.kind === "adapter" ? { token: d.token } : {}),
+        startBlock: d.startBlock,
+      })),
     })),
   };
 }

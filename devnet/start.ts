@@ -61,14 +61,22 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     if (failure) throw failure.reason;
     log("deploying LayerZero (EndpointV2, SendUln302/ReceiveUln302, DVNs, executor) and collections");
     const accounts = devnetAccounts();
-    const deployments = deploymentsSchema.parse(await deployDevnet({
-      chains: specs.map((spec) => ({ name: spec.name, chainId: spec.chainId, eid: spec.eid, rpcUrl: `http://127.0.0.1:${spec.port}`, wsUrl: relayUrls[spec.port - basePort] })),
-      accounts,
-      deployer: accounts[DEPLOYER_INDEX]!,
-      layerZero: validateLayerZeroSettings(options.layerZero, chains),
-      endpointAddress: options.endpointAddress,
-      log,
-    }));
+    const deployments = deploymentsSchema.parse(
+      await deployDevnet({
+        chains: specs.map((spec) => ({
+          name: spec.name,
+          chainId: spec.chainId,
+          eid: spec.eid,
+          rpcUrl: `http://127.0.0.1:${spec.port}`,
+          wsUrl: relayUrls[spec.port - basePort],
+        })),
+        accounts,
+        deployer: accounts[DEPLOYER_INDEX]!,
+        layerZero: validateLayerZeroSettings(options.layerZero, chains),
+        endpointAddress: options.endpointAddress,
+        log,
+      }),
+    );
     if (wholeSeconds) {
       log(`switching to interval mining: a block every ${options.blockTime} s`);
       await Promise.all(anvils.map((anvil) => anvilRpc(anvil.rpcUrl, "evm_setIntervalMining", [options.blockTime])));

@@ -28,4 +28,3 @@ export type RequestDeps = {
 
 /** What services outside a request use (job workers, followers): the request's dependencies without auth. */
 export type ServiceDeps = Omit<RequestDeps, "auth">;
-

@@ -4,7 +4,17 @@
  * `bridge_receive` halves. Pure: used by the API (src/api) and by reconcile.
  */
 export type TokenRowLike = { chainId: number; contract: string; owner: string; state: string; updatedOrderKey: string; collection: string; tokenId: bigint };
-export type SendRowLike = { guid: string; chainId: number; dstChainId: number | null; dstEid: number; recipient: string; fromAddress: string; timestamp: bigint; txHash: string; orderKey: string };
+export type SendRowLike = {
+  guid: string;
+  chainId: number;
+  dstChainId: number | null;
+  dstEid: number;
+  recipient: string;
+  fromAddress: string;
+  timestamp: bigint;
+  txHash: string;
+  orderKey: string;
+};
 export type ReceiveRowLike = {
   guid: string;
   chainId: number;
@@ -20,7 +30,15 @@ export type BridgeStatus = "INFLIGHT" | "DELIVERED" | "FAILED";
 
 export type Location =
   | { status: "on_chain"; chainId: number; contract: string; owner: string; state: string }
-  | { status: "in_flight"; fromChainId: number; toChainId: number | null; guid: string; bridgeStatus: BridgeStatus; failureReason: string | null; recipient: string }
+  | {
+      status: "in_flight";
+      fromChainId: number;
+      toChainId: number | null;
+      guid: string;
+      bridgeStatus: BridgeStatus;
+      failureReason: string | null;
+      recipient: string;
+    }
   | { status: "gone"; detail: string }
   | { status: "unknown" };
 
@@ -64,7 +82,13 @@ export function deriveLocation(rows: TokenRowLike[], sends: SendRowLike[], recei
   const latestPending = pending.at(-1);
   if (latestPresent && (!latestPending || latestPresent.updatedOrderKey > latestPending.orderKey)) {
     return {
-      location: { status: "on_chain", chainId: latestPresent.chainId, contract: latestPresent.contract, owner: latestPresent.owner, state: latestPresent.state },
+      location: {
+        status: "on_chain",
+        chainId: latestPresent.chainId,
+        contract: latestPresent.contract,
+        owner: latestPresent.owner,
+        state: latestPresent.state,
+      },
       consistent,
       chains: rows,
     };

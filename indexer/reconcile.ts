@@ -17,9 +17,15 @@ async function gqlAll<T>(url: string, table: string, fields: string): Promise<T[
     const res = await fetch(`${url}/graphql`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ query: `query($after: String) { ${table}(limit: 1000, after: $after) { items { ${fields} } pageInfo { hasNextPage endCursor } } }`, variables: { after } }),
+      body: JSON.stringify({
+        query: `query($after: String) { ${table}(limit: 1000, after: $after) { items { ${fields} } pageInfo { hasNextPage endCursor } } }`,
+        variables: { after },
+      }),
     });
-    const body = (await res.json()) as { data?: Record<string, { items: T[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } }>; errors?: { message: string }[] };
+    const body = (await res.json()) as {
+      data?: Record<string, { items: T[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } }>;
+      errors?: { message: string }[];
+    };
     if (!body.data) throw new Error(`GraphQL ${table}: ${body.errors?.map((e) => e.message).join("; ") ?? res.status}`);
     const page = body.data[table]!;
     rows.push(...page.items);
@@ -72,7 +78,13 @@ export async function reconcile(setup: IndexerSetup, ponderUrl: string): Promise
         ...(await Promise.all(
           rows.slice(i, i + 2_000).map((row) =>
             client
-              .readContract({ address: row.contract as Address, abi: LegacyERC721Abi, functionName: "ownerOf", args: [row.tokenId], blockNumber: BigInt(block) })
+              .readContract({
+                address: row.contract as Address,
+                abi: LegacyERC721Abi,
+                functionName: "ownerOf",
+                args: [row.tokenId],
+                blockNumber: BigInt(block),
+              })
               .then((o) => o.toLowerCase())
               .catch(() => null),
           ),
@@ -84,7 +96,8 @@ export async function reconcile(setup: IndexerSetup, ponderUrl: string): Promise
       const where = `${row.collection} #${row.tokenId} on chain ${row.chainId} (block ${block})`;
       const dep = setup.deployments.find((d) => d.chainId === row.chainId && d.token.toLowerCase() === row.contract.toLowerCase());
       if (row.state === "present" || row.state === "locked") {
-        if (onChain !== row.owner.toLowerCase()) mismatches.push(`${where}: index says ${row.state} owned by ${row.owner}, chain says ${onChain ?? "nonexistent"}`);
+        if (onChain !== row.owner.toLowerCase())
+          mismatches.push(`${where}: index says ${row.state} owned by ${row.owner}, chain says ${onChain ?? "nonexistent"}`);
         if (row.state === "locked" && dep && row.owner.toLowerCase() !== dep.address.toLowerCase())
           mismatches.push(`${where}: locked but owner ${row.owner} is not the adapter ${dep.address}`);
       } else if (onChain !== null) {
@@ -102,11 +115,17 @@ export async function reconcile(setup: IndexerSetup, ponderUrl: string): Promise
   for (const [key, rows] of groups) {
     const tokenSends = sends.filter((s) => `${s.collection}:${s.tokenId}` === key);
     const guids = new Set(tokenSends.map((s) => s.guid));
-    const view = deriveLocation(rows, tokenSends, receives.filter((r) => guids.has(r.guid)));
+    const view = deriveLocation(
+      rows,
+      tokenSends,
+      receives.filter((r) => guids.has(r.guid)),
+    );
     if (!view.consistent) {
       mismatches.push(
-        `${key}: not on exactly one chain or in flight (present on [${rows.filter((r) => r.state === "present").map((r) => r.chainId).join(", ")}], ` +
-          `undelivered sends ${tokenSends.filter((s) => !receives.some((r) => r.guid === s.guid && r.status === "DELIVERED")).length})`,
+        `${key}: not on exactly one chain or in flight (present on [${rows
+          .filter((r) => r.state === "present")
+          .map((r) => r.chainId)
+          .join(", ")}], ` + `undelivered sends ${tokenSends.filter((s) => !receives.some((r) => r.guid === s.guid && r.status === "DELIVERED")).length})`,
       );
     }
   }
@@ -114,7 +133,8 @@ export async function reconcile(setup: IndexerSetup, ponderUrl: string): Promise
   for (const r of receives) {
     if (!groups.size) break;
     const send = sends.find((s) => s.guid === r.guid);
-    if (r.status === "DELIVERED" && send && !groups.has(`${send.collection}:${send.tokenId}`)) mismatches.push(`bridge ${r.guid}: delivered token ${send.tokenId} not indexed`);
+    if (r.status === "DELIVERED" && send && !groups.has(`${send.collection}:${send.tokenId}`))
+      mismatches.push(`bridge ${r.guid}: delivered token ${send.tokenId} not indexed`);
   }
   return { checkedTokens: tokens.length, checkedChains: setup.chains.length, mismatches };
 }

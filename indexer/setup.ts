@@ -67,7 +67,10 @@ export type IndexerSetup = {
   deployments: IndexerDeployment[];
 };
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an 0x-prefixed 20-byte address").transform((a) => getAddress(a));
+const address = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, "an 0x-prefixed 20-byte address")
+  .transform((a) => getAddress(a));
 const realCollectionsSchema = z.object({
   collections: z
     .array(
@@ -120,7 +123,16 @@ export function setupFromDeployments(deployments: Deployments, pollingInterval =
     deployments: col.deployments.map((d) => {
       const chain = chains.find((c) => c.chainId === d.chainId);
       if (!chain) throw new IndexerConfigError(`deployments file: collection ${col.slug} is deployed on unknown chain ${d.chainId}`);
-      return { slug: col.slug, chainId: d.chainId, chainName: chain.name, eid: d.eid, kind: d.kind, address: d.address, token: d.token, startBlock: d.startBlock };
+      return {
+        slug: col.slug,
+        chainId: d.chainId,
+        chainName: chain.name,
+        eid: d.eid,
+        kind: d.kind,
+        address: d.address,
+        token: d.token,
+        startBlock: d.startBlock,
+      };
     }),
   }));
   return { mode: "devnet", id: deployments.devnetId, chains, collections, deployments: collections.flatMap((c) => c.deployments) };
@@ -175,10 +187,16 @@ function loadReal(mode: "mainnet" | "testnet", env: NodeJS.ProcessEnv): IndexerS
       if (!known) throw new IndexerConfigError(`collection ${col.slug}: unknown chain "${d.chain}"; known: ${KNOWN_NETWORKS.map((n) => n.name).join(", ")}`);
       if (known.testnet !== (mode === "testnet"))
         throw new IndexerConfigError(`collection ${col.slug}: chain ${d.chain} is a ${known.testnet ? "testnet" : "mainnet"} but PONDER_NETWORK=${mode}`);
-      if (d.kind === "adapter" && !d.token) throw new IndexerConfigError(`collection ${col.slug}: the adapter on ${d.chain} needs "token" (the adapted ERC-721)`);
-      const rpcUrls = (env[rpcEnvName(d.chain)] ?? "").split(",").map((u) => u.trim()).filter(Boolean);
-      if (rpcUrls.length === 0) throw new IndexerConfigError(`missing ${rpcEnvName(d.chain)}: the RPC URL of ${d.chain} (collection ${col.slug} is deployed there)`);
-      for (const url of rpcUrls) if (!/^(https?|wss?):\/\//.test(url)) throw new IndexerConfigError(`${rpcEnvName(d.chain)} must be http(s) or ws(s) URLs, comma-separated`);
+      if (d.kind === "adapter" && !d.token)
+        throw new IndexerConfigError(`collection ${col.slug}: the adapter on ${d.chain} needs "token" (the adapted ERC-721)`);
+      const rpcUrls = (env[rpcEnvName(d.chain)] ?? "")
+        .split(",")
+        .map((u) => u.trim())
+        .filter(Boolean);
+      if (rpcUrls.length === 0)
+        throw new IndexerConfigError(`missing ${rpcEnvName(d.chain)}: the RPC URL of ${d.chain} (collection ${col.slug} is deployed there)`);
+      for (const url of rpcUrls)
+        if (!/^(https?|wss?):\/\//.test(url)) throw new IndexerConfigError(`${rpcEnvName(d.chain)} must be http(s) or ws(s) URLs, comma-separated`);
       const rpcUrl = rpcUrls[0]!;
       const ws = wsEnabled(env) ? env[wsEnvName(d.chain)]?.trim() || undefined : undefined;
       if (ws && !/^wss?:\/\//.test(ws)) throw new IndexerConfigError(`${wsEnvName(d.chain)} must be a ws:// or wss:// URL`);

@@ -55,7 +55,13 @@ export const deserialize = <T>(text: string): T =>
  * Returns the cached value of `parts`, or runs `loader` and stores its result for `ttlMs`.
  * `name` labels the hit/miss metric (defaults to the first key part).
  */
-export async function cached<T>(kv: KeyValueStore, parts: readonly KeyPart[], ttlMs: number, loader: () => Promise<T>, name = String(parts[0] ?? "default")): Promise<T> {
+export async function cached<T>(
+  kv: KeyValueStore,
+  parts: readonly KeyPart[],
+  ttlMs: number,
+  loader: () => Promise<T>,
+  name = String(parts[0] ?? "default"),
+): Promise<T> {
   const key = cacheKey(parts);
   if (!kvReady(kv)) {
     cacheRequests.inc({ cache: name, result: "bypass" });
@@ -83,7 +89,13 @@ export async function cached<T>(kv: KeyValueStore, parts: readonly KeyPart[], tt
  * every key the store did not have (it gets their indexes and answers in the same order). Used
  * where the loader batches (one SQL query per table for N NFTs).
  */
-export async function cachedMany<T>(kv: KeyValueStore, keys: readonly (readonly KeyPart[])[], ttlMs: number, loader: (missing: number[]) => Promise<T[]>, name = "default"): Promise<T[]> {
+export async function cachedMany<T>(
+  kv: KeyValueStore,
+  keys: readonly (readonly KeyPart[])[],
+  ttlMs: number,
+  loader: (missing: number[]) => Promise<T[]>,
+  name = "default",
+): Promise<T[]> {
   const all = keys.map((_, i) => i);
   if (!kvReady(kv)) {
     cacheRequests.inc({ cache: name, result: "bypass" }, keys.length);

@@ -19,7 +19,13 @@ const compiled = new WeakMap<object, Trust>();
 function trustOf(trust: Exclude<TrustProxy, false>): Trust {
   let fn = compiled.get(trust);
   if (!fn) {
-    fn = "hops" in trust ? ((hops: number) => (_addr: string, i: number) => i < hops)(trust.hops) : proxyaddr.compile(trust.proxies);
+    fn =
+      "hops" in trust
+        ? (
+            (hops: number) => (_addr: string, i: number) =>
+              i < hops
+          )(trust.hops)
+        : proxyaddr.compile(trust.proxies);
     compiled.set(trust, fn);
   }
   return fn;

@@ -100,7 +100,10 @@ export const envInt = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
       const n = Number(v);
       if (!Number.isInteger(n)) ctx.addIssue({ code: "custom", message: `must be an integer (got "${v}")` });
       else if (n < min || n > max)
-        ctx.addIssue({ code: "custom", message: max === Number.MAX_SAFE_INTEGER ? `must be >= ${min} (got ${n})` : `must be between ${min} and ${max} (got ${n})` });
+        ctx.addIssue({
+          code: "custom",
+          message: max === Number.MAX_SAFE_INTEGER ? `must be >= ${min} (got ${n})` : `must be between ${min} and ${max} (got ${n})`,
+        });
       else return n;
       return z.NEVER;
     });
@@ -133,8 +136,13 @@ export function parseTrustProxy(raw: string | undefined): TrustProxy {
   if (value === "" || value === "0" || value === "false") return false;
   if (/^\d+$/.test(value)) return { hops: Math.min(Number(value), 100) };
   if (value === "true")
-    throw new ConfigError("TRUST_PROXY=true is not accepted (it trusted the client-chosen leftmost X-Forwarded-For hop): give the number of proxies in front of the API (e.g. 1) or their IPs/CIDRs");
-  const proxies = value.split(",").map((s) => s.trim()).filter(Boolean);
+    throw new ConfigError(
+      "TRUST_PROXY=true is not accepted (it trusted the client-chosen leftmost X-Forwarded-For hop): give the number of proxies in front of the API (e.g. 1) or their IPs/CIDRs",
+    );
+  const proxies = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   try {
     validateProxies(proxies);
   } catch (error) {
@@ -246,7 +254,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sweepMs: n.WEBHOOK_SWEEP_MS,
       concurrency: n.WEBHOOK_CONCURRENCY,
       eventRetentionSeconds: n.WEBHOOK_EVENT_RETENTION_SECONDS,
-      allowHosts: (env.WEBHOOK_ALLOW_HOSTS ?? "").split(",").map((h) => h.trim().toLowerCase()).filter(Boolean),
+      allowHosts: (env.WEBHOOK_ALLOW_HOSTS ?? "")
+        .split(",")
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
     },
   };
 }

@@ -28,16 +28,40 @@ export const tooManyRequests = (retryAfterSeconds: number, message = "too many r
   new ApiError(429, "RATE_LIMITED", message, { "Retry-After": String(Math.max(1, Math.ceil(retryAfterSeconds))) });
 export const dependencyDown = (code: string, message: string, cause?: unknown) => new ApiError(503, code, message, {}, { cause });
 
-const DEPENDENCY_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EPIPE", "EHOSTUNREACH", "57P01", "57P02", "57P03", "53300", "08000", "08001", "08003", "08006"]);
+const DEPENDENCY_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "57P01",
+  "57P02",
+  "57P03",
+  "53300",
+  "08000",
+  "08001",
+  "08003",
+  "08006",
+]);
 
 /** True for errors of Postgres/Redis/RPC connectivity (answered 503, not 500). */
 export function isDependencyError(error: unknown): boolean {
-  for (let e = error as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+  for (
+    let e = error as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
     if (typeof e.code === "string" && DEPENDENCY_CODES.has(e.code)) return true;
     // ioredis does not export MaxRetriesPerRequestError from its entry point: recognised by name.
     if (e.name === "MaxRetriesPerRequestError") return true;
-    if (typeof e.message === "string" && /Connection is closed|connection terminated|Connection terminated|timeout exceeded when trying to connect|PGlite is closed|Client has encountered a connection error and is not queryable/i.test(e.message)) return true;
+    if (
+      typeof e.message === "string" &&
+      /Connection is closed|connection terminated|Connection terminated|timeout exceeded when trying to connect|PGlite is closed|Client has encountered a connection error and is not queryable/i.test(
+        e.message,
+      )
+    )
+      return true;
   }
   return false;
 }
-

@@ -61,7 +61,14 @@ function scrubUrl(url: string): string {
   const q = url.search(/[?#]/);
   const [base, rest] = q === -1 ? [url, ""] : [url.slice(0, q), url.slice(q)];
   const start = base.indexOf("/", base.indexOf("//") + 2);
-  const path = start === -1 ? base : `${base.slice(0, start)}${base.slice(start).split("/").map((seg) => (KEY_SEGMENT.test(seg) ? "[redacted]" : seg)).join("/")}`;
+  const path =
+    start === -1
+      ? base
+      : `${base.slice(0, start)}${base
+          .slice(start)
+          .split("/")
+          .map((seg) => (KEY_SEGMENT.test(seg) ? "[redacted]" : seg))
+          .join("/")}`;
   return path + rest;
 }
 

@@ -16,7 +16,12 @@ export const httpDuration = new Histogram({
 });
 
 export const wsConnections = new Gauge({ name: "cosmic_ws_connections", help: "Open WebSocket connections", registers: [registry] });
-export const wsMessages = new Counter({ name: "cosmic_ws_messages_sent_total", help: "Messages sent to WebSocket clients", labelNames: ["type"] as const, registers: [registry] });
+export const wsMessages = new Counter({
+  name: "cosmic_ws_messages_sent_total",
+  help: "Messages sent to WebSocket clients",
+  labelNames: ["type"] as const,
+  registers: [registry],
+});
 export const wsDropped = new Counter({
   name: "cosmic_ws_clients_dropped_total",
   help: "WebSocket clients closed by the server",
@@ -31,11 +36,21 @@ export const cacheRequests = new Counter({
   registers: [registry],
 });
 
-export const rateLimited = new Counter({ name: "cosmic_rate_limited_total", help: "Requests answered 429", labelNames: ["scope"] as const, registers: [registry] });
+export const rateLimited = new Counter({
+  name: "cosmic_rate_limited_total",
+  help: "Requests answered 429",
+  labelNames: ["scope"] as const,
+  registers: [registry],
+});
 
 // Business counters. Chain facts are counted by the notifier (once per activity row, whichever
 // replica's tick handled it); off-chain facts by the route that commits them (api/events/routes.ts).
-export const nftsMinted = new Counter({ name: "cosmic_nfts_minted_total", help: "NFT mints seen on chain", labelNames: ["chain_id"] as const, registers: [registry] });
+export const nftsMinted = new Counter({
+  name: "cosmic_nfts_minted_total",
+  help: "NFT mints seen on chain",
+  labelNames: ["chain_id"] as const,
+  registers: [registry],
+});
 export const bridgesInitiated = new Counter({ name: "cosmic_bridges_initiated_total", help: "Bridge sends seen on chain", registers: [registry] });
 export const bridgesCompleted = new Counter({ name: "cosmic_bridges_completed_total", help: "Bridges delivered", registers: [registry] });
 export const bridgesFailed = new Counter({ name: "cosmic_bridges_failed_total", help: "Bridge deliveries that reverted", registers: [registry] });
@@ -71,12 +86,27 @@ export const bridgesStuck = new Gauge({
 export const eventsCreated = new Counter({ name: "cosmic_events_created_total", help: "Events created", registers: [registry] });
 export const registrations = new Counter({ name: "cosmic_event_registrations_total", help: "Event registrations", registers: [registry] });
 export const attendance = new Counter({ name: "cosmic_event_attendance_total", help: "Tickets checked in", registers: [registry] });
-export const jobsFailed = new Counter({ name: "cosmic_jobs_failed_total", help: "Background jobs that failed", labelNames: ["queue"] as const, registers: [registry] });
+export const jobsFailed = new Counter({
+  name: "cosmic_jobs_failed_total",
+  help: "Background jobs that failed",
+  labelNames: ["queue"] as const,
+  registers: [registry],
+});
 
 export const notifierLag = new Gauge({
   name: "cosmic_notifier_lag_seconds",
   help: "Age of the newest activity row pushed by the notifier (block timestamp)",
   registers: [registry],
 });
-export const notifierPushed = new Counter({ name: "cosmic_notifier_pushed_total", help: "Chain events pushed", labelNames: ["type"] as const, registers: [registry] });
-export const chainLag = new Gauge({ name: "cosmic_chain_lag_blocks", help: "Chain head minus indexed block (last health check)", labelNames: ["chain_id"] as const, registers: [registry] });
+export const notifierPushed = new Counter({
+  name: "cosmic_notifier_pushed_total",
+  help: "Chain events pushed",
+  labelNames: ["type"] as const,
+  registers: [registry],
+});
+export const chainLag = new Gauge({
+  name: "cosmic_chain_lag_blocks",
+  help: "Chain head minus indexed block (last health check)",
+  labelNames: ["chain_id"] as const,
+  registers: [registry],
+});

@@ -55,7 +55,10 @@ const bool = (def: boolean) =>
 const schema = z.object({
   REALTIME_PORT: int(42080, 0, 65535),
   REALTIME_HOST: z.string().optional(),
-  REALTIME_PATH: z.string().regex(/^\/[\w/-]*$/, "must be a path such as /ws").optional(),
+  REALTIME_PATH: z
+    .string()
+    .regex(/^\/[\w/-]*$/, "must be a path such as /ws")
+    .optional(),
   REALTIME_MAX_BUFFER_BYTES: int(1024 * 1024, 1024),
   REALTIME_HEARTBEAT_MS: int(30_000, 100),
   REALTIME_MAX_ROOMS: int(100, 1, 10_000),
@@ -70,7 +73,10 @@ const schema = z.object({
   REALTIME_BRIDGE_HOLD_MS: int(2_000, 0, 60_000),
   REALTIME_RESUME_RETENTION_SECONDS: int(3_600, 1, 7 * 86_400),
   REALTIME_RESUME_MAX_PUSHES: int(100_000, 10, 10_000_000),
-  INDEXED_SCHEMA: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, "must be a Postgres schema name").optional(),
+  INDEXED_SCHEMA: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, "must be a Postgres schema name")
+    .optional(),
   DATABASE_SCHEMA: z.string().optional(),
   RATE_LIMIT_WINDOW_SECONDS: int(60, 1),
   RATE_LIMIT_PER_IP: int(600, 1),
@@ -81,7 +87,10 @@ const schema = z.object({
     .optional()
     .transform((v, ctx) => {
       if (!v || v.trim() === "*") return "*" as const;
-      const origins = v.split(",").map((s) => s.trim()).filter(Boolean);
+      const origins = v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
       for (const o of origins) {
         try {
           const u = new URL(o);
@@ -133,7 +142,12 @@ export function loadOpsConfig(env: NodeJS.ProcessEnv = process.env): OpsConfig {
       resumeMaxPushes: e.REALTIME_RESUME_MAX_PUSHES,
     },
     indexedSchema,
-    rateLimit: { windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS, perIp: e.RATE_LIMIT_PER_IP, perWallet: e.RATE_LIMIT_PER_WALLET, graphqlPerIp: e.RATE_LIMIT_GRAPHQL_PER_IP },
+    rateLimit: {
+      windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
+      perIp: e.RATE_LIMIT_PER_IP,
+      perWallet: e.RATE_LIMIT_PER_WALLET,
+      graphqlPerIp: e.RATE_LIMIT_GRAPHQL_PER_IP,
+    },
     corsOrigins: e.CORS_ORIGINS,
     health: { maxLagBlocks: e.HEALTH_MAX_LAG_BLOCKS, rpcTimeoutMs: e.HEALTH_RPC_TIMEOUT_MS, cacheMs: e.HEALTH_CACHE_MS },
     metricsToken: e.METRICS_TOKEN || undefined,

@@ -27,7 +27,12 @@ export type DistributionHooks = {
 
 const TRANSFER = getAbiItem({ abi: CosmicONFT721Abi, name: "Transfer" });
 
-export async function distributeNfts(deps: WorkerDeps, data: Record<string, unknown>, ctx: JobContext, hooks: DistributionHooks = {}): Promise<DistributionResult> {
+export async function distributeNfts(
+  deps: WorkerDeps,
+  data: Record<string, unknown>,
+  ctx: JobContext,
+  hooks: DistributionHooks = {},
+): Promise<DistributionResult> {
   const eventId = String(data.eventId ?? "");
   const db = deps.store.db;
   const event = await findEvent(db, eventId);
@@ -56,13 +61,25 @@ export async function distributeNfts(deps: WorkerDeps, data: Record<string, unkn
     // Ids are recorded before sending: a crash from here on leaves `sending` rows that the next run resends.
     await db.execute(sql`
       UPDATE offchain.event_participants AS p SET distribution_status = 'sending', token_id = v.token_id::numeric, distribution_error = NULL
-      FROM unnest(ARRAY[${sql.join(batch.map((a) => sql`${a}`), sql`, `)}]::text[], ARRAY[${sql.join(ids.map((id) => sql`${id.toString()}`), sql`, `)}]::text[]) AS v(address, token_id)
+      FROM unnest(ARRAY[${sql.join(
+        batch.map((a) => sql`${a}`),
+        sql`, `,
+      )}]::text[], ARRAY[${sql.join(
+        ids.map((id) => sql`${id.toString()}`),
+        sql`, `,
+      )}]::text[]) AS v(address, token_id)
       WHERE p.event_id = ${eventId}::uuid AND p.address = v.address AND p.distribution_status <> 'minted'`);
     let receipt: TransactionReceipt;
     try {
-      receipt = await signer.write({ label: `distribute event ${eventId}`, address: contract, abi: CosmicONFT721Abi, functionName: "distribute", args: [batch, ids] });
+      receipt = await signer.write({
+        label: `distribute event ${eventId}`,
+        address: contract,
+        abi: CosmicONFT721Abi,
+        functionName: "distribute",
+        args: [batch, ids],
+      });
     } catch (error) {
-      const message = (error instanceof Error ? (error as { shortMessage?: string }).shortMessage ?? error.message : String(error)).slice(0, 500);
+      const message = (error instanceof Error ? ((error as { shortMessage?: string }).shortMessage ?? error.message) : String(error)).slice(0, 500);
       await db.update(eventParticipants).set({ distributionStatus: "failed", distributionError: message }).where(inBatch);
       throw error;
     }
@@ -76,7 +93,13 @@ export async function distributeNfts(deps: WorkerDeps, data: Record<string, unkn
       if (getAddress(log.address) === contract && log.args.from === zeroAddress) minted.set(log.args.tokenId, { to: log.args.to, tx: receipt.transactionHash });
     const earlier = ids.filter((id) => !minted.has(id));
     if (earlier.length > 0) {
-      const logs = await signer.publicClient.getLogs({ address: contract, event: TRANSFER, args: { from: zeroAddress, tokenId: earlier }, fromBlock: startBlock, toBlock: receipt.blockNumber });
+      const logs = await signer.publicClient.getLogs({
+        address: contract,
+        event: TRANSFER,
+        args: { from: zeroAddress, tokenId: earlier },
+        fromBlock: startBlock,
+        toBlock: receipt.blockNumber,
+      });
       for (const log of logs) if (log.args.tokenId !== undefined && log.args.to) minted.set(log.args.tokenId, { to: log.args.to, tx: log.transactionHash });
       result.alreadyIssued += earlier.length;
     }

@@ -21,7 +21,13 @@ export type { JobQueue } from "./types.js";
 export function createJobQueue(deps: WorkerDeps, options: { concurrency?: number } = {}): JobQueue {
   const { config, store, logger } = deps;
   const queue: JobQueue = config.redisUrl
-    ? new BullJobQueue(store.db, logger, { redisUrl: config.redisUrl, prefix: config.redisPrefix, attempts: config.jobs.attempts, backoffMs: config.jobs.backoffMs, ...options })
+    ? new BullJobQueue(store.db, logger, {
+        redisUrl: config.redisUrl,
+        prefix: config.redisPrefix,
+        attempts: config.jobs.attempts,
+        backoffMs: config.jobs.backoffMs,
+        ...options,
+      })
     : new MemoryJobQueue(store.db, logger, { attempts: config.jobs.attempts, backoffMs: config.jobs.backoffMs, ...options });
   queue.register(DISTRIBUTE_NFTS, (data, ctx) => distributeNfts(deps, data, ctx));
   queue.register(GENERATE_EVENT_REPORT, (data, ctx) => generateEventReport(deps, data, ctx));
@@ -40,7 +46,14 @@ export function createWebhookQueue(deps: WorkerDeps): JobQueue {
   const { config, store, logger } = deps;
   const concurrency = config.webhooks.concurrency;
   const queue: JobQueue = config.redisUrl
-    ? new BullJobQueue(store.db, logger, { redisUrl: config.redisUrl, prefix: config.redisPrefix, attempts: config.webhooks.maxAttempts, backoffMs: config.webhooks.backoffMs, concurrency, name: "webhooks" })
+    ? new BullJobQueue(store.db, logger, {
+        redisUrl: config.redisUrl,
+        prefix: config.redisPrefix,
+        attempts: config.webhooks.maxAttempts,
+        backoffMs: config.webhooks.backoffMs,
+        concurrency,
+        name: "webhooks",
+      })
     : new MemoryJobQueue(store.db, logger, { attempts: config.webhooks.maxAttempts, backoffMs: config.webhooks.backoffMs, concurrency });
   queue.register(WEBHOOK_DELIVERY, (data, ctx) => deliverWebhook(deps, data, ctx));
   return queue;
@@ -57,8 +70,14 @@ export async function startJobQueue(deps: WorkerDeps): Promise<JobQueue> {
   const queue = createJobQueue(deps);
   if (!deps.config.jobs.runWorkers) return queue;
   await queue.start();
-  deps.logger.info({ queue: queue.kind }, queue.kind === "memory" ? "jobs: in-process queue (no REDIS_URL), single process only" : "jobs: BullMQ workers on Redis");
-  const pruner = startSessionPruner(deps.store.db, deps.logger, { retentionSeconds: deps.config.auth.sessionRetentionSeconds, intervalMs: SESSION_PRUNE_INTERVAL_MS });
+  deps.logger.info(
+    { queue: queue.kind },
+    queue.kind === "memory" ? "jobs: in-process queue (no REDIS_URL), single process only" : "jobs: BullMQ workers on Redis",
+  );
+  const pruner = startSessionPruner(deps.store.db, deps.logger, {
+    retentionSeconds: deps.config.auth.sessionRetentionSeconds,
+    intervalMs: SESSION_PRUNE_INTERVAL_MS,
+  });
   // ERC-4906 follow-ups where the workers run (one tick at a time across processes).
   const follower =
     deps.indexed && (deps.nft?.metadataFollow ?? true)

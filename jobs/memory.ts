@@ -42,7 +42,8 @@ export class MemoryJobQueue implements JobQueue {
     if (this.started) return;
     this.started = true;
     // Only the types this queue runs (webhook deliveries have a queue of their own, jobs/index.ts).
-    for (const row of await activeJobs(this.db)) if (this.handlers.has(row.type)) this.pending.push({ id: row.id, type: row.type, attempt: Math.min(row.attempts + 1, row.maxAttempts) });
+    for (const row of await activeJobs(this.db))
+      if (this.handlers.has(row.type)) this.pending.push({ id: row.id, type: row.type, attempt: Math.min(row.attempts + 1, row.maxAttempts) });
     this.pump();
   }
 
@@ -62,11 +63,14 @@ export class MemoryJobQueue implements JobQueue {
     try {
       const { outcome } = await runAttempt(this.db, item.id, item.attempt, this.handlers.get(item.type), { signal: this.abort.signal, log: this.log });
       if (outcome === "retry" && !this.closed) {
-        const timer = setTimeout(() => {
-          this.timers.delete(timer);
-          this.pending.push({ ...item, attempt: item.attempt + 1 });
-          this.pump();
-        }, backoffDelay(item.backoffMs ?? this.options.backoffMs, item.attempt));
+        const timer = setTimeout(
+          () => {
+            this.timers.delete(timer);
+            this.pending.push({ ...item, attempt: item.attempt + 1 });
+            this.pump();
+          },
+          backoffDelay(item.backoffMs ?? this.options.backoffMs, item.attempt),
+        );
         this.timers.add(timer);
       }
     } catch (error) {

@@ -66,7 +66,12 @@ export class MetadataFollower {
 
   constructor(private readonly deps: MetadataFollowerOptions) {
     this.log = deps.logger.child({ component: "metadata-follower" });
-    this.o = { pollMs: deps.pollMs ?? 500, idleTickMs: deps.idleTickMs ?? 5_000, finalityBlocks: deps.finalityBlocks ?? 30, maxBlocksPerTick: deps.maxBlocksPerTick ?? 2_000 };
+    this.o = {
+      pollMs: deps.pollMs ?? 500,
+      idleTickMs: deps.idleTickMs ?? 5_000,
+      finalityBlocks: deps.finalityBlocks ?? 30,
+      maxBlocksPerTick: deps.maxBlocksPerTick ?? 2_000,
+    };
   }
 
   start() {
@@ -95,11 +100,18 @@ export class MetadataFollower {
     const found = await this.deps.store.db.transaction(async (tx) => {
       const lock = rowsOf(await tx.execute(sql`SELECT pg_try_advisory_xact_lock(${METADATA_FOLLOWER_LOCK_KEY}) AS ok`));
       if (!lock[0]?.ok) return undefined;
-      const cursors = new Map(rowsOf(await tx.execute(sql`SELECT chain_id, block_number FROM offchain.metadata_follow_cursor`)).map((r) => [Number(r.chain_id), Number(r.block_number)]));
+      const cursors = new Map(
+        rowsOf(await tx.execute(sql`SELECT chain_id, block_number FROM offchain.metadata_follow_cursor`)).map((r) => [
+          Number(r.chain_id),
+          Number(r.block_number),
+        ]),
+      );
       for (const cp of checkpoints) {
         const cursor = cursors.get(cp.chainId);
         if (cursor === undefined) {
-          await tx.execute(sql`INSERT INTO offchain.metadata_follow_cursor (chain_id, block_number) VALUES (${cp.chainId}, ${cp.block}) ON CONFLICT (chain_id) DO NOTHING`);
+          await tx.execute(
+            sql`INSERT INTO offchain.metadata_follow_cursor (chain_id, block_number) VALUES (${cp.chainId}, ${cp.block}) ON CONFLICT (chain_id) DO NOTHING`,
+          );
           continue;
         }
         const hi = Math.max(cursor, Math.min(cp.block, cursor + this.o.maxBlocksPerTick));
@@ -110,7 +122,9 @@ export class MetadataFollower {
           .where(and(eq(metadataUpdate.chainId, cp.chainId), gt(metadataUpdate.blockNumber, BigInt(lo)), lte(metadataUpdate.blockNumber, BigInt(hi))))
           .orderBy(asc(metadataUpdate.blockNumber), asc(metadataUpdate.logIndex));
         const seen = new Map(
-          rowsOf(await tx.execute(sql`SELECT id, block_number, vanished FROM offchain.metadata_follow_seen WHERE chain_id = ${cp.chainId} AND block_number > ${lo}`)).map((r) => [String(r.id), r]),
+          rowsOf(
+            await tx.execute(sql`SELECT id, block_number, vanished FROM offchain.metadata_follow_seen WHERE chain_id = ${cp.chainId} AND block_number > ${lo}`),
+          ).map((r) => [String(r.id), r]),
         );
         const presentIds = new Set(rows.map(rowId));
         for (const row of rows) {
@@ -129,7 +143,9 @@ export class MetadataFollower {
           await tx.execute(sql`UPDATE offchain.metadata_follow_seen SET pending = true, vanished = true WHERE id = ${id}`);
         }
         await tx.execute(sql`UPDATE offchain.metadata_follow_cursor SET block_number = ${hi}, updated_at = now() WHERE chain_id = ${cp.chainId}`);
-        await tx.execute(sql`DELETE FROM offchain.metadata_follow_seen WHERE chain_id = ${cp.chainId} AND block_number <= ${hi - this.o.finalityBlocks} AND NOT pending`);
+        await tx.execute(
+          sql`DELETE FROM offchain.metadata_follow_seen WHERE chain_id = ${cp.chainId} AND block_number <= ${hi - this.o.finalityBlocks} AND NOT pending`,
+        );
       }
       // Everything not queued yet, this tick's and any an earlier tick could not queue.
       return rowsOf(
@@ -156,7 +172,10 @@ export class MetadataFollower {
     });
     const jobs = await this.enqueue(work);
     if (found.length) {
-      const ids = sql.join(found.map((r) => sql`${String(r.id)}`), sql`, `);
+      const ids = sql.join(
+        found.map((r) => sql`${String(r.id)}`),
+        sql`, `,
+      );
       await this.deps.store.db.execute(sql`UPDATE offchain.metadata_follow_seen SET pending = false WHERE id IN (${ids})`);
       await this.deps.store.db.execute(sql`DELETE FROM offchain.metadata_follow_seen WHERE id IN (${ids}) AND vanished`);
     }
@@ -188,8 +207,20 @@ export class MetadataFollower {
         logIndex: first.logIndex,
         txHash: first.txHash,
       };
-      const data: RefreshMetadataData = { collection: first.collection, chainId: first.chainId, contract: first.contract, ...(singles.length ? { tokenIds: [...new Set(singles)] } : {}), ...(ranges.length ? { ranges } : {}), cause };
-      const { job } = await this.deps.jobs.enqueue({ type: REFRESH_METADATA, data: data as Record<string, unknown>, createdBy: FOLLOWER_PRINCIPAL, dedupeKey: `${REFRESH_METADATA}:update:${rowId(first)}` });
+      const data: RefreshMetadataData = {
+        collection: first.collection,
+        chainId: first.chainId,
+        contract: first.contract,
+        ...(singles.length ? { tokenIds: [...new Set(singles)] } : {}),
+        ...(ranges.length ? { ranges } : {}),
+        cause,
+      };
+      const { job } = await this.deps.jobs.enqueue({
+        type: REFRESH_METADATA,
+        data: data as Record<string, unknown>,
+        createdBy: FOLLOWER_PRINCIPAL,
+        dedupeKey: `${REFRESH_METADATA}:update:${rowId(first)}`,
+      });
       ids.push(job.id);
     }
     return ids;

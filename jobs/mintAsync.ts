@@ -20,7 +20,10 @@ export function prefersAsync(prefer: string | undefined): boolean {
 }
 
 /** The principal as stored with the job: who may read it, whose room its pushes go to (no session id). */
-const storedPrincipal = (p: Principal): Principal => (p.kind === "user" ? { kind: "user", address: p.address, roles: p.roles, sessionId: "" } : { kind: "apiKey", apiKeyId: p.apiKeyId, name: p.name, roles: p.roles });
+const storedPrincipal = (p: Principal): Principal =>
+  p.kind === "user"
+    ? { kind: "user", address: p.address, roles: p.roles, sessionId: "" }
+    : { kind: "apiKey", apiKeyId: p.apiKeyId, name: p.name, roles: p.roles };
 
 const reused = () => unprocessable("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request");
 

@@ -25,7 +25,16 @@ export { MINT_NFTS };
 export type MintJobData = { principal: Principal; request: MintRequest; idempotencyKey: string | null; requestHash: string };
 
 /** Failures that another attempt cannot change. */
-const PERMANENT = new Set(["MINT_REJECTED", "MINTER_NOT_AUTHORIZED", "NOT_DEPLOYED", "NOT_MINTABLE", "UNKNOWN_CHAIN", "COLLECTION_NOT_FOUND", "IDEMPOTENCY_KEY_REUSED", "NETWORK_UNAVAILABLE"]);
+const PERMANENT = new Set([
+  "MINT_REJECTED",
+  "MINTER_NOT_AUTHORIZED",
+  "NOT_DEPLOYED",
+  "NOT_MINTABLE",
+  "UNKNOWN_CHAIN",
+  "COLLECTION_NOT_FOUND",
+  "IDEMPOTENCY_KEY_REUSED",
+  "NETWORK_UNAVAILABLE",
+]);
 
 export async function mintNfts(workerDeps: WorkerDeps, raw: Record<string, unknown>, ctx: JobContext) {
   const data = raw as unknown as MintJobData;
@@ -43,7 +52,10 @@ export async function mintNfts(workerDeps: WorkerDeps, raw: Record<string, unkno
       ...(ctx.attempt > 1 ? { abandonedAfterMs: 0 } : {}),
     });
     await report({ stage: "mined", txHash: result.txHash, blockNumber: result.blockNumber, tokenIds: result.tokens.map((t) => t.tokenId) });
-    await announcePush(deps.kv, deps.logger, mintCompletedPush(ctx.jobId, data.principal, result), { store: deps.store, maxAttempts: deps.config.webhooks.maxAttempts });
+    await announcePush(deps.kv, deps.logger, mintCompletedPush(ctx.jobId, data.principal, result), {
+      store: deps.store,
+      maxAttempts: deps.config.webhooks.maxAttempts,
+    });
     return result;
   } catch (error) {
     const code = error instanceof ApiError ? error.code : "MINT_FAILED";
@@ -55,7 +67,10 @@ export async function mintNfts(workerDeps: WorkerDeps, raw: Record<string, unkno
       throw error;
     }
     await report({ ...progress, stage: "failed", error: { code, message } });
-    await announcePush(deps.kv, deps.logger, mintFailedPush(ctx.jobId, data.principal, data.request, { code, message }), { store: deps.store, maxAttempts: deps.config.webhooks.maxAttempts });
+    await announcePush(deps.kv, deps.logger, mintFailedPush(ctx.jobId, data.principal, data.request, { code, message }), {
+      store: deps.store,
+      maxAttempts: deps.config.webhooks.maxAttempts,
+    });
     throw new PermanentJobError(`${code}: ${message}`);
   }
 }

@@ -49,7 +49,13 @@ function scopeOf(data: RefreshMetadataData) {
   if (data.tokenIds?.length) parts.push(inArray(token.tokenId, data.tokenIds.map(BigInt)));
   if (data.ranges?.length && data.chainId !== undefined && data.contract)
     for (const [from, to] of data.ranges)
-      parts.push(and(eq(token.chainId, data.chainId), sql`lower(${token.contract}) = ${data.contract.toLowerCase()}`, sql`${token.tokenId} BETWEEN ${from}::numeric AND ${to}::numeric`));
+      parts.push(
+        and(
+          eq(token.chainId, data.chainId),
+          sql`lower(${token.contract}) = ${data.contract.toLowerCase()}`,
+          sql`${token.tokenId} BETWEEN ${from}::numeric AND ${to}::numeric`,
+        ),
+      );
   return parts.length ? and(present, or(...parts)) : sql`false`;
 }
 
@@ -77,7 +83,14 @@ export async function refreshMetadata(workerDeps: WorkerDeps, raw: Record<string
     const page = await db
       .select({ chainId: token.chainId, contract: token.contract, tokenId: token.tokenId, collection: token.collection })
       .from(token)
-      .where(after ? and(where, sql`(${token.chainId}, ${token.contract}, ${token.tokenId}) > (${after.chainId}, ${after.contract}, ${after.tokenId.toString()}::numeric)`) : where)
+      .where(
+        after
+          ? and(
+              where,
+              sql`(${token.chainId}, ${token.contract}, ${token.tokenId}) > (${after.chainId}, ${after.contract}, ${after.tokenId.toString()}::numeric)`,
+            )
+          : where,
+      )
       .orderBy(asc(token.chainId), asc(token.contract), asc(token.tokenId))
       .limit(PAGE);
     if (page.length === 0) break;

@@ -89,7 +89,10 @@ export async function runAttempt(
   try {
     if (!handler) throw new PermanentJobError(`no worker for job type ${row.type}`);
     const result = await handler(row.data, ctx);
-    await db.update(jobs).set({ status: "completed", result: result ?? null, error: null, finishedAt: new Date(), updatedAt: new Date() }).where(eq(jobs.id, id));
+    await db
+      .update(jobs)
+      .set({ status: "completed", result: result ?? null, error: null, finishedAt: new Date(), updatedAt: new Date() })
+      .where(eq(jobs.id, id));
     log.info("job completed");
     return { outcome: "completed" };
   } catch (error) {
@@ -107,8 +110,7 @@ export async function runAttempt(
     if (last) {
       jobsFailed.inc({ queue: row.type });
       log.error({ err: error }, "job failed");
-    }
-    else log.warn({ err: error }, "job attempt failed, will retry");
+    } else log.warn({ err: error }, "job attempt failed, will retry");
     return { outcome: last ? "failed" : "retry" };
   }
 }

@@ -10,20 +10,36 @@ export type BridgeHalves = { send: SendRow | undefined; receive: ReceiveRow | un
 
 export async function bridgeByGuid(db: IndexedDatabase, guid: string): Promise<BridgeHalves> {
   const [sends, receives] = await Promise.all([
-    db.select().from(t.bridgeSend).where(eq(t.bridgeSend.guid, lower(guid))).limit(1),
-    db.select().from(t.bridgeReceive).where(eq(t.bridgeReceive.guid, lower(guid))).limit(1),
+    db
+      .select()
+      .from(t.bridgeSend)
+      .where(eq(t.bridgeSend.guid, lower(guid)))
+      .limit(1),
+    db
+      .select()
+      .from(t.bridgeReceive)
+      .where(eq(t.bridgeReceive.guid, lower(guid)))
+      .limit(1),
   ]);
   return { send: sends[0], receive: receives[0] };
 }
 
 /** The send of a source transaction (one ONFT send per tx in our flows; the first one otherwise). */
 export async function sendByTxHash(db: IndexedDatabase, txHash: string): Promise<SendRow | undefined> {
-  const [send] = await db.select().from(t.bridgeSend).where(eq(t.bridgeSend.txHash, lower(txHash))).orderBy(t.bridgeSend.logIndex).limit(1);
+  const [send] = await db
+    .select()
+    .from(t.bridgeSend)
+    .where(eq(t.bridgeSend.txHash, lower(txHash)))
+    .orderBy(t.bridgeSend.logIndex)
+    .limit(1);
   return send;
 }
 
 /** The earliest send of this token from this holder on this chain at or after `sinceTimestamp` (links a prepared operation). */
-export async function findSendFor(db: IndexedDatabase, q: { collection: string; tokenId: bigint; chainId: number; fromAddress: string; sinceTimestamp: bigint; excludeGuids: string[] }) {
+export async function findSendFor(
+  db: IndexedDatabase,
+  q: { collection: string; tokenId: bigint; chainId: number; fromAddress: string; sinceTimestamp: bigint; excludeGuids: string[] },
+) {
   const where = [
     eq(t.bridgeSend.collection, q.collection),
     eq(t.bridgeSend.tokenId, q.tokenId),
@@ -32,13 +48,21 @@ export async function findSendFor(db: IndexedDatabase, q: { collection: string; 
     gte(t.bridgeSend.timestamp, q.sinceTimestamp),
   ];
   for (const g of q.excludeGuids) where.push(ne(t.bridgeSend.guid, lower(g)));
-  const [send] = await db.select().from(t.bridgeSend).where(and(...where)).orderBy(t.bridgeSend.orderKey).limit(1);
+  const [send] = await db
+    .select()
+    .from(t.bridgeSend)
+    .where(and(...where))
+    .orderBy(t.bridgeSend.orderKey)
+    .limit(1);
   return send;
 }
 
 export async function receivesFor(db: IndexedDatabase, guids: string[]): Promise<ReceiveRow[]> {
   if (guids.length === 0) return [];
-  return await db.select().from(t.bridgeReceive).where(inArray(t.bridgeReceive.guid, guids.map(lower)));
+  return await db
+    .select()
+    .from(t.bridgeReceive)
+    .where(inArray(t.bridgeReceive.guid, guids.map(lower)));
 }
 
 export type HistoryCursor = { orderKey: string; guid: string };
@@ -49,11 +73,21 @@ export async function bridgeHistory(db: IndexedDatabase, address: string, option
   const where = [or(eq(t.bridgeSend.fromAddress, a), eq(t.bridgeSend.recipient, a))!];
   const b = options.before;
   if (b) where.push(or(lt(t.bridgeSend.orderKey, b.orderKey), and(eq(t.bridgeSend.orderKey, b.orderKey), lt(t.bridgeSend.guid, lower(b.guid))))!);
-  return await db.select().from(t.bridgeSend).where(and(...where)).orderBy(desc(t.bridgeSend.orderKey), desc(t.bridgeSend.guid)).limit(options.limit);
+  return await db
+    .select()
+    .from(t.bridgeSend)
+    .where(and(...where))
+    .orderBy(desc(t.bridgeSend.orderKey), desc(t.bridgeSend.guid))
+    .limit(options.limit);
 }
 
 /** Sends not delivered (no receive yet, or a failed delivery) whose source block is more than `olderThanSeconds` before `nowMs`. */
-export async function stuckSends(db: IndexedDatabase, nowMs: number, olderThanSeconds: number, limit = 10_000): Promise<{ guid: string; status: string | null }[]> {
+export async function stuckSends(
+  db: IndexedDatabase,
+  nowMs: number,
+  olderThanSeconds: number,
+  limit = 10_000,
+): Promise<{ guid: string; status: string | null }[]> {
   // Same boundary as the per-bridge `stuck` flag (milliseconds), so the gauge and the responses agree.
   const cutoff = String((nowMs - olderThanSeconds * 1000) / 1000);
   return await db

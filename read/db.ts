@@ -12,7 +12,6 @@ import { type IndexCommits, listenForCommits } from "./commits.js";
 
 export const indexedTables = ponderSchema;
 
-// biome-ignore lint: drizzle's driver-specific HKT differs between node-postgres and PGlite.
 export type IndexedDatabase = PgDatabase<PgQueryResultHKT, typeof ponderSchema>;
 
 export type IndexedDb = {

@@ -43,7 +43,8 @@ export async function readTokenViews(db: IndexedDatabase, refs: TokenRef[], last
   const out = new Map<string, TokenView>();
   const unique = [...new Map(refs.map((r) => [tokenKey(r.collection, r.tokenId), r])).values()];
   if (unique.length === 0) return out;
-  const ofTokens = (table: typeof t.token | typeof t.bridgeSend) => or(...unique.map((r) => and(eq(table.collection, r.collection), eq(table.tokenId, r.tokenId))))!;
+  const ofTokens = (table: typeof t.token | typeof t.bridgeSend) =>
+    or(...unique.map((r) => and(eq(table.collection, r.collection), eq(table.tokenId, r.tokenId))))!;
   // The last `lastTransfers` of each token and its first one (creation time): one statement, a
   // UNION ALL of per-token index scans (each part keeps its own ORDER BY / LIMIT).
   const transferParts = unique.flatMap((r) => {
@@ -53,13 +54,18 @@ export async function readTokenViews(db: IndexedDatabase, refs: TokenRef[], last
       db.select().from(t.transfer).where(of).orderBy(asc(t.transfer.orderKey)).limit(1),
     ];
   });
-  const [first, second, ...rest] = transferParts as [(typeof transferParts)[0], ...(typeof transferParts)];
+  const [first, second, ...rest] = transferParts as [(typeof transferParts)[0], ...typeof transferParts];
   const [rows, sends, transfers] = await Promise.all([
     db.select().from(t.token).where(ofTokens(t.token)),
     db.select().from(t.bridgeSend).where(ofTokens(t.bridgeSend)),
     second ? unionAll(first, second, ...rest) : first,
   ]);
-  const receives = sends.length ? await db.select().from(t.bridgeReceive).where(inArray(t.bridgeReceive.guid, [...new Set(sends.map((s) => s.guid))])) : [];
+  const receives = sends.length
+    ? await db
+        .select()
+        .from(t.bridgeReceive)
+        .where(inArray(t.bridgeReceive.guid, [...new Set(sends.map((s) => s.guid))]))
+    : [];
   for (const r of unique) {
     const mine = <R extends { collection: string; tokenId: bigint }>(x: R) => x.collection === r.collection && x.tokenId === r.tokenId;
     const tokenRows = rows.filter(mine);
@@ -67,9 +73,18 @@ export async function readTokenViews(db: IndexedDatabase, refs: TokenRef[], last
     if (tokenRows.length === 0 && tokenSends.length === 0) continue;
     const guids = new Set(tokenSends.map((s) => s.guid));
     const tokenReceives = receives.filter((x) => guids.has(x.guid));
-    const all = [...new Map(transfers.filter(mine).map((x) => [`${x.chainId}:${x.txHash}:${x.logIndex}`, x])).values()].sort((a, b) => b.orderKey.localeCompare(a.orderKey));
+    const all = [...new Map(transfers.filter(mine).map((x) => [`${x.chainId}:${x.txHash}:${x.logIndex}`, x])).values()].sort((a, b) =>
+      b.orderKey.localeCompare(a.orderKey),
+    );
     const derived = deriveLocation(tokenRows, tokenSends, tokenReceives);
-    const bridges = [...tokenSends].sort((a, b) => b.orderKey.localeCompare(a.orderKey)).map((s) => joinBridge(s, tokenReceives.find((x) => x.guid === s.guid)));
+    const bridges = [...tokenSends]
+      .sort((a, b) => b.orderKey.localeCompare(a.orderKey))
+      .map((s) =>
+        joinBridge(
+          s,
+          tokenReceives.find((x) => x.guid === s.guid),
+        ),
+      );
     out.set(tokenKey(r.collection, r.tokenId), {
       ...derived,
       chains: tokenRows,
@@ -90,7 +105,11 @@ export type OwnerCursor = { chainId: number; contract: string; tokenId: bigint }
  * after `cursor` (keyset pagination: tokens arriving meanwhile never shift a page, so no gaps or
  * duplicates among tokens that exist throughout).
  */
-export async function listOwnerTokens(db: IndexedDatabase, owner: string, options: { chainId?: number; after?: OwnerCursor; limit: number }): Promise<TokenRow[]> {
+export async function listOwnerTokens(
+  db: IndexedDatabase,
+  owner: string,
+  options: { chainId?: number; after?: OwnerCursor; limit: number },
+): Promise<TokenRow[]> {
   const where = [eq(t.token.owner, lower(owner)), eq(t.token.state, "present")];
   if (options.chainId !== undefined) where.push(eq(t.token.chainId, options.chainId));
   const a = options.after;
@@ -138,8 +157,15 @@ export async function readCollectionStats(db: IndexedDatabase, slug: string) {
   const present = and(eq(t.token.collection, slug), eq(t.token.state, "present"));
   const [deployments, holdersPerChain, [holders], sendsPerChain, receivesPerStatus] = await Promise.all([
     db.select().from(t.collectionDeployment).where(eq(t.collectionDeployment.collection, slug)).orderBy(asc(t.collectionDeployment.chainId)),
-    db.select({ chainId: t.token.chainId, holders: countDistinct(t.token.owner) }).from(t.token).where(present).groupBy(t.token.chainId),
-    db.select({ holders: countDistinct(t.token.owner) }).from(t.token).where(present),
+    db
+      .select({ chainId: t.token.chainId, holders: countDistinct(t.token.owner) })
+      .from(t.token)
+      .where(present)
+      .groupBy(t.token.chainId),
+    db
+      .select({ holders: countDistinct(t.token.owner) })
+      .from(t.token)
+      .where(present),
     db.select({ chainId: t.bridgeSend.chainId, n: count() }).from(t.bridgeSend).where(eq(t.bridgeSend.collection, slug)).groupBy(t.bridgeSend.chainId),
     db.select({ status: t.bridgeReceive.status, n: count() }).from(t.bridgeReceive).where(eq(t.bridgeReceive.collection, slug)).groupBy(t.bridgeReceive.status),
   ]);

@@ -48,7 +48,17 @@ type Row = Record<string, unknown>;
 const rowsOf = (result: unknown): Row[] => (Array.isArray(result) ? result : ((result as { rows?: Row[] }).rows ?? [])) as Row[];
 type Tx = { execute(query: ReturnType<typeof sql>): Promise<unknown> };
 
-export type SendOfUpdate = { guid: string; chainId: number; blockNumber: bigint; logIndex: number; timestamp: bigint; collection: string; tokenId: bigint; txHash: string; rooms: string[] };
+export type SendOfUpdate = {
+  guid: string;
+  chainId: number;
+  blockNumber: bigint;
+  logIndex: number;
+  timestamp: bigint;
+  collection: string;
+  tokenId: bigint;
+  txHash: string;
+  rooms: string[];
+};
 
 /**
  * Envelopes of the steps not announced yet (and retractions of steps gone), per guid, marking them
@@ -67,7 +77,9 @@ export async function bridgeUpdates(args: {
   const updates = new Map<string, Envelope[]>();
   const retractions: Envelope[] = [];
   const rows = rowsOf(
-    await args.tx.execute(sql`SELECT guid, progress, version, announced FROM offchain.bridge_progress WHERE version > announced_version ORDER BY updated_at LIMIT ${args.limit ?? 500}`),
+    await args.tx.execute(
+      sql`SELECT guid, progress, version, announced FROM offchain.bridge_progress WHERE version > announced_version ORDER BY updated_at LIMIT ${args.limit ?? 500}`,
+    ),
   );
   if (!rows.length) return { updates, retractions };
   const sends = await args.sends(rows.map((r) => String(r.guid)));
@@ -84,16 +96,35 @@ export async function bridgeUpdates(args: {
     if (!silent) {
       const added = keys.filter((k) => !announced.includes(k));
       const gone = announced.filter((k) => !keys.includes(k));
-      if (added.length) updates.set(guid, added.map((step) => ({ type: "bridge:updated", id: `bridge:${guid}:${step}`, rooms: send.rooms, data: updateData(progress, step, send) })));
-      for (const step of gone) retractions.push({ type: "reorg", id: `reorg:bridge:${guid}:${step}`, rooms: send.rooms, data: { retracts: `bridge:${guid}:${step}`, retractedType: "bridge:updated", guid, step } });
+      if (added.length)
+        updates.set(
+          guid,
+          added.map((step) => ({ type: "bridge:updated", id: `bridge:${guid}:${step}`, rooms: send.rooms, data: updateData(progress, step, send) })),
+        );
+      for (const step of gone)
+        retractions.push({
+          type: "reorg",
+          id: `reorg:bridge:${guid}:${step}`,
+          rooms: send.rooms,
+          data: { retracts: `bridge:${guid}:${step}`, retractedType: "bridge:updated", guid, step },
+        });
     }
-    const list = sql.join(keys.map((k) => sql`${k}`), sql`, `);
-    await args.tx.execute(sql`UPDATE offchain.bridge_progress SET announced_version = ${Number(r.version)}, announced = ${keys.length ? sql`ARRAY[${list}]::text[]` : sql`'{}'::text[]`} WHERE guid = ${guid}`);
+    const list = sql.join(
+      keys.map((k) => sql`${k}`),
+      sql`, `,
+    );
+    await args.tx.execute(
+      sql`UPDATE offchain.bridge_progress SET announced_version = ${Number(r.version)}, announced = ${keys.length ? sql`ARRAY[${list}]::text[]` : sql`'{}'::text[]`} WHERE guid = ${guid}`,
+    );
   }
   return { updates, retractions };
 }
 
 function parseTextArray(value: unknown): string[] {
   const text = String(value ?? "");
-  return text.replace(/^\{|\}$/g, "").split(",").filter(Boolean).map((s) => s.replace(/^"|"$/g, ""));
+  return text
+    .replace(/^\{|\}$/g, "")
+    .split(",")
+    .filter(Boolean)
+    .map((s) => s.replace(/^"|"$/g, ""));
 }

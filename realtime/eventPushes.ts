@@ -46,9 +46,19 @@ export async function publishParticipantFact(
   webhooks?: { store: OffchainStore; maxAttempts: number },
 ): Promise<void> {
   const publicId = createHash("sha256").update(fact.ticketId).digest("hex").slice(0, 16);
-  await publishEventUpdate(kv, log, { id: `${fact.type}:${fact.eventId}:${publicId}`, type: fact.type, rooms: [eventRoom(fact.eventId)], data: { eventId: fact.eventId, ...fact.counts } });
+  await publishEventUpdate(kv, log, {
+    id: `${fact.type}:${fact.eventId}:${publicId}`,
+    type: fact.type,
+    rooms: [eventRoom(fact.eventId)],
+    data: { eventId: fact.eventId, ...fact.counts },
+  });
   const rooms = [userRoom(fact.address), ...(fact.organizer && fact.organizer !== fact.address ? [userRoom(fact.organizer)] : [])];
-  const detailed: RealtimeEnvelope = { id: `${fact.type}:${fact.eventId}:${fact.address}`, type: fact.type, rooms, data: { eventId: fact.eventId, address: fact.address, ...fact.details, ...fact.counts } };
+  const detailed: RealtimeEnvelope = {
+    id: `${fact.type}:${fact.eventId}:${fact.address}`,
+    type: fact.type,
+    rooms,
+    data: { eventId: fact.eventId, address: fact.address, ...fact.details, ...fact.counts },
+  };
   await publishEventUpdate(kv, log, detailed);
   if (webhooks) {
     // After the request's commit (like the pushes): a crash in between loses this one event's deliveries.

@@ -45,6 +45,16 @@ export function mintCompletedPush(jobId: string, principal: Principal, result: M
   return { id: `mint:completed:${jobId}`, type: "mint:completed", rooms: rooms(principal), data: { jobId, ...result } };
 }
 
-export function mintFailedPush(jobId: string, principal: Principal, request: { collection: string; chainId: number }, error: { code: string; message: string }): Push {
-  return { id: `mint:failed:${jobId}`, type: "mint:failed", rooms: rooms(principal), data: { jobId, collection: request.collection, chainId: request.chainId, error } };
+export function mintFailedPush(
+  jobId: string,
+  principal: Principal,
+  request: { collection: string; chainId: number },
+  error: { code: string; message: string },
+): Push {
+  return {
+    id: `mint:failed:${jobId}`,
+    type: "mint:failed",
+    rooms: rooms(principal),
+    data: { jobId, collection: request.collection, chainId: request.chainId, error },
+  };
 }

@@ -21,15 +21,7 @@ import type { IndexedDb } from "../read/db.js";
 import { indexedTables } from "../read/db.js";
 import { readIndexerCheckpoints } from "../read/checkpoints.js";
 import type { Logger } from "../infra/logger.js";
-import {
-  bridgeLatency,
-  bridgesCompleted,
-  bridgesFailed,
-  bridgesInitiated,
-  nftsMinted,
-  notifierLag,
-  notifierPushed,
-} from "../infra/metrics.js";
+import { bridgeLatency, bridgesCompleted, bridgesFailed, bridgesInitiated, nftsMinted, notifierLag, notifierPushed } from "../infra/metrics.js";
 import type { KeyValueStore } from "../infra/redis.js";
 import { type TickLoop, startTickLoop } from "../infra/tickLoop.js";
 import type { OffchainStore } from "../offchain/store.js";
@@ -91,7 +83,8 @@ const PUSH_TYPE: Record<string, string> = {
   bridge_failed: "bridge:failed",
 };
 
-export const activityId = (r: Pick<ActivityRow, "chainId" | "blockNumber" | "logIndex" | "txHash">) => `${r.chainId}:${r.blockNumber}:${r.logIndex}:${r.txHash}`;
+export const activityId = (r: Pick<ActivityRow, "chainId" | "blockNumber" | "logIndex" | "txHash">) =>
+  `${r.chainId}:${r.blockNumber}:${r.logIndex}:${r.txHash}`;
 const checksum = (a: string | null | undefined) => (a && a !== zeroAddress ? getAddress(a) : null);
 
 type SendInfo = { guid: string; chainId: number; fromAddress: string; txHash: string; timestamp: bigint; blockNumber: bigint };
@@ -101,7 +94,19 @@ const DESTINATION_TYPES = new Set(["bridge_delivered", "bridge_failed"]);
 const halfOf = (type: string): OrderedPush["half"] => (type === "bridge_sent" ? "source" : DESTINATION_TYPES.has(type) ? "destination" : "none");
 
 type RowState = "pushed" | "silent" | "held" | "retracted";
-type Handled = { id: string; blockNumber: number; logIndex: number; type: string; rooms: string[]; data: Record<string, unknown>; state: RowState; pushId: string; generation: number; missingSince: string | null; pushedAt: number };
+type Handled = {
+  id: string;
+  blockNumber: number;
+  logIndex: number;
+  type: string;
+  rooms: string[];
+  data: Record<string, unknown>;
+  state: RowState;
+  pushId: string;
+  generation: number;
+  missingSince: string | null;
+  pushedAt: number;
+};
 type FreshPush = OrderedPush & { row: ActivityRow; envelope: Envelope };
 
 function toHandled(r: Row): Handled {
@@ -169,10 +174,12 @@ export class Notifier {
     });
     this.unsubscribe = commits?.subscribe(() => this.wake());
     // Another process's tracker stored progress (no commit announces it).
-    this.unsubscribeWake = this.deps.kv.subscribe(REALTIME_WAKE_CHANNEL, () => this.wake()).catch((error) => {
-      this.log.warn({ err: error }, "notifier: wake channel unavailable (idle tick only)");
-      return undefined;
-    });
+    this.unsubscribeWake = this.deps.kv
+      .subscribe(REALTIME_WAKE_CHANNEL, () => this.wake())
+      .catch((error) => {
+        this.log.warn({ err: error }, "notifier: wake channel unavailable (idle tick only)");
+        return undefined;
+      });
     return this;
   }
 
@@ -201,131 +208,151 @@ export class Notifier {
     // still missing under another (see "missing" below).
     const vector = checkpoints.map((c) => `${c.chainId}:${c.checkpoint}`).join(",");
     const stuckDue = this.o.now() - this.lastStuckScan >= this.o.stuckScanIntervalMs;
-    if (options.skipIfSettled && !this.dirty && !stuckDue && this.nextRelease === undefined && this.settled?.vector === vector) return { leader: true, pushed: 0, retracted: 0, stuck: 0, skipped: true };
+    if (options.skipIfSettled && !this.dirty && !stuckDue && this.nextRelease === undefined && this.settled?.vector === vector)
+      return { leader: true, pushed: 0, retracted: 0, stuck: 0, skipped: true };
     this.dirty = false;
     let nextRelease: number | undefined;
     const indexedChains = new Set(checkpoints.map((c) => c.chainId));
     const published: Envelope[] = [];
     let caughtUp = true;
-    const result = await this.deps.store.db.transaction(async (tx) => {
-      const lock = rowsOf(await tx.execute(sql`SELECT pg_try_advisory_xact_lock(${NOTIFIER_LOCK_KEY}) AS ok`));
-      if (!lock[0]?.ok) return { leader: false, pushed: 0, retracted: 0, stuck: 0 };
-      const cursors = new Map(rowsOf(await tx.execute(sql`SELECT chain_id, block_number FROM offchain.realtime_cursor`)).map((r) => [Number(r.chain_id), Number(r.block_number)]));
-      const nowSeconds = this.o.now() / 1000;
-      // Upper bound of this tick per chain: a delivery is published only once its send is within
-      // the source chain's bound (so `bridge:initiated` goes out in this tick or went out before).
-      const bounds = new Map(
-        checkpoints.map((cp) => {
+    const result = await this.deps.store.db
+      .transaction(async (tx) => {
+        const lock = rowsOf(await tx.execute(sql`SELECT pg_try_advisory_xact_lock(${NOTIFIER_LOCK_KEY}) AS ok`));
+        if (!lock[0]?.ok) return { leader: false, pushed: 0, retracted: 0, stuck: 0 };
+        const cursors = new Map(
+          rowsOf(await tx.execute(sql`SELECT chain_id, block_number FROM offchain.realtime_cursor`)).map((r) => [Number(r.chain_id), Number(r.block_number)]),
+        );
+        const nowSeconds = this.o.now() / 1000;
+        // Upper bound of this tick per chain: a delivery is published only once its send is within
+        // the source chain's bound (so `bridge:initiated` goes out in this tick or went out before).
+        const bounds = new Map(
+          checkpoints.map((cp) => {
+            const cursor = cursors.get(cp.chainId) ?? cp.block;
+            return [cp.chainId, Math.max(cursor, Math.min(cp.block, cursor + this.o.maxBlocksPerTick))];
+          }),
+        );
+        const fresh: FreshPush[] = [];
+        const retractions: Envelope[] = [];
+
+        for (const cp of checkpoints) {
+          if (bounds.get(cp.chainId)! < cp.block) caughtUp = false;
+          const starting = !cursors.has(cp.chainId);
           const cursor = cursors.get(cp.chainId) ?? cp.block;
-          return [cp.chainId, Math.max(cursor, Math.min(cp.block, cursor + this.o.maxBlocksPerTick))];
-        }),
-      );
-      const fresh: FreshPush[] = [];
-      const retractions: Envelope[] = [];
-
-      for (const cp of checkpoints) {
-        if (bounds.get(cp.chainId)! < cp.block) caughtUp = false;
-        const starting = !cursors.has(cp.chainId);
-        const cursor = cursors.get(cp.chainId) ?? cp.block;
-        const hi = bounds.get(cp.chainId)!;
-        const lo = cursor - this.o.finalityBlocks;
-        const handled = rowsOf(
-          await tx.execute(sql`SELECT id, block_number, type, rooms, data, state, push_id, generation, missing_since, pushed_at FROM offchain.realtime_pushed
+          const hi = bounds.get(cp.chainId)!;
+          const lo = cursor - this.o.finalityBlocks;
+          const handled = rowsOf(
+            await tx.execute(sql`SELECT id, block_number, type, rooms, data, state, push_id, generation, missing_since, pushed_at FROM offchain.realtime_pushed
             WHERE chain_id = ${cp.chainId} AND (block_number > ${lo} OR state = 'held')`),
-        ).map(toHandled);
-        const present = await this.presentRows(cp.chainId, lo, hi, handled.filter((h) => h.state === "held" && h.blockNumber <= lo));
-        const byId = new Map(handled.map((h) => [h.id, h]));
-        const presentIds = new Set(present.map(activityId));
+          ).map(toHandled);
+          const present = await this.presentRows(
+            cp.chainId,
+            lo,
+            hi,
+            handled.filter((h) => h.state === "held" && h.blockNumber <= lo),
+          );
+          const byId = new Map(handled.map((h) => [h.id, h]));
+          const presentIds = new Set(present.map(activityId));
 
-        // Rows to announce: new ones, held ones, and tombstones that came back.
-        const candidates = present.filter((r) => {
-          const h = byId.get(activityId(r));
-          return !h || h.state === "held" || h.state === "retracted";
-        });
-        const { envelopes, sends } = await this.envelopes(tx, candidates);
-        const progress = await this.progressStates(tx, candidates.filter((r) => DESTINATION_TYPES.has(r.type) && r.guid).map((r) => r.guid!), cp.chainId);
-        for (const row of candidates) {
-          const id = activityId(row);
-          const previous = byId.get(id);
-          const envelope = envelopes.get(id)!;
-          const tooOld = Number(row.timestamp) < nowSeconds - this.o.maxEventAgeSeconds;
-          const send = row.guid ? sends.get(row.guid) : undefined;
-          // A delivery or failure goes out with its send half, once that is indexed on the source
-          // chain (within this tick's bound there); the source chain outside this index: without it.
-          const waitsForSend =
-            DESTINATION_TYPES.has(row.type) &&
-            row.otherChainId != null &&
-            indexedChains.has(row.otherChainId) &&
-            !(send && Number(send.blockNumber) <= (bounds.get(send.chainId) ?? -1));
-          // ... and once the bridge tracker has its steps (bridge:updated goes first), for a bounded time.
-          const heldSince = previous?.state === "held" ? previous.pushedAt : this.o.now();
-          const waitsForSteps =
-            DESTINATION_TYPES.has(row.type) && !!row.guid && progress.trackerActive && !progress.final.has(row.guid.toLowerCase()) && this.o.now() - heldSince < this.o.bridgeHoldMs;
-          const generation = previous?.state === "retracted" ? previous.generation + 1 : (previous?.generation ?? 0);
-          const state: RowState = starting || tooOld ? "silent" : waitsForSend || waitsForSteps ? "held" : "pushed";
-          // Held for the tracker: tick again when the hold ends (held for its send: a commit brings it).
-          if (state === "held" && waitsForSteps) nextRelease = Math.min(nextRelease ?? Infinity, heldSince + this.o.bridgeHoldMs);
-          if (previous?.state === "held" && state === "held") continue;
-          envelope.id = generation ? `${id}#${generation}` : id;
-          await tx.execute(sql`INSERT INTO offchain.realtime_pushed (id, chain_id, block_number, type, rooms, data, state, push_id, generation)
+          // Rows to announce: new ones, held ones, and tombstones that came back.
+          const candidates = present.filter((r) => {
+            const h = byId.get(activityId(r));
+            return !h || h.state === "held" || h.state === "retracted";
+          });
+          const { envelopes, sends } = await this.envelopes(tx, candidates);
+          const progress = await this.progressStates(
+            tx,
+            candidates.filter((r) => DESTINATION_TYPES.has(r.type) && r.guid).map((r) => r.guid!),
+            cp.chainId,
+          );
+          for (const row of candidates) {
+            const id = activityId(row);
+            const previous = byId.get(id);
+            const envelope = envelopes.get(id)!;
+            const tooOld = Number(row.timestamp) < nowSeconds - this.o.maxEventAgeSeconds;
+            const send = row.guid ? sends.get(row.guid) : undefined;
+            // A delivery or failure goes out with its send half, once that is indexed on the source
+            // chain (within this tick's bound there); the source chain outside this index: without it.
+            const waitsForSend =
+              DESTINATION_TYPES.has(row.type) &&
+              row.otherChainId != null &&
+              indexedChains.has(row.otherChainId) &&
+              !(send && Number(send.blockNumber) <= (bounds.get(send.chainId) ?? -1));
+            // ... and once the bridge tracker has its steps (bridge:updated goes first), for a bounded time.
+            const heldSince = previous?.state === "held" ? previous.pushedAt : this.o.now();
+            const waitsForSteps =
+              DESTINATION_TYPES.has(row.type) &&
+              !!row.guid &&
+              progress.trackerActive &&
+              !progress.final.has(row.guid.toLowerCase()) &&
+              this.o.now() - heldSince < this.o.bridgeHoldMs;
+            const generation = previous?.state === "retracted" ? previous.generation + 1 : (previous?.generation ?? 0);
+            const state: RowState = starting || tooOld ? "silent" : waitsForSend || waitsForSteps ? "held" : "pushed";
+            // Held for the tracker: tick again when the hold ends (held for its send: a commit brings it).
+            if (state === "held" && waitsForSteps) nextRelease = Math.min(nextRelease ?? Infinity, heldSince + this.o.bridgeHoldMs);
+            if (previous?.state === "held" && state === "held") continue;
+            envelope.id = generation ? `${id}#${generation}` : id;
+            await tx.execute(sql`INSERT INTO offchain.realtime_pushed (id, chain_id, block_number, type, rooms, data, state, push_id, generation)
             VALUES (${id}, ${row.chainId}, ${Number(row.blockNumber)}, ${envelope.type}, ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(envelope.rooms)}::jsonb)), ${JSON.stringify(envelope.data)}::jsonb, ${state}, ${envelope.id}, ${generation})
             ON CONFLICT (id) DO UPDATE SET type = EXCLUDED.type, rooms = EXCLUDED.rooms, data = EXCLUDED.data, state = EXCLUDED.state,
               push_id = EXCLUDED.push_id, generation = EXCLUDED.generation, missing_since = NULL, pushed_at = now()`);
-          if (state === "pushed") fresh.push({ row, envelope, orderKey: row.orderKey, guid: row.guid, half: halfOf(row.type) });
-        }
-        for (const h of handled) {
-          if (h.state === "retracted") continue;
-          if (presentIds.has(h.id)) {
-            if (h.missingSince !== null) await tx.execute(sql`UPDATE offchain.realtime_pushed SET missing_since = NULL WHERE id = ${h.id}`);
-            continue;
+            if (state === "pushed") fresh.push({ row, envelope, orderKey: row.orderKey, guid: row.guid, half: halfOf(row.type) });
           }
-          // Missing. Ponder 0.16's multichain revert also removes rows of other chains written after
-          // the reorged operation and restores them with its next block: the row is gone only if it
-          // is still missing once the index has moved on (another checkpoint vector).
-          if (h.missingSince === null) {
-            await tx.execute(sql`UPDATE offchain.realtime_pushed SET missing_since = ${vector} WHERE id = ${h.id}`);
-          } else if (h.missingSince !== vector && h.state !== "pushed") {
-            await tx.execute(sql`DELETE FROM offchain.realtime_pushed WHERE id = ${h.id}`);
-          } else if (h.missingSince !== vector) {
-            await tx.execute(sql`UPDATE offchain.realtime_pushed SET state = 'retracted', missing_since = NULL WHERE id = ${h.id}`);
-            retractions.push({ type: "reorg", id: `reorg:${h.pushId}`, rooms: h.rooms, data: { retracts: h.pushId, retractedType: h.type, ...h.data } });
+          for (const h of handled) {
+            if (h.state === "retracted") continue;
+            if (presentIds.has(h.id)) {
+              if (h.missingSince !== null) await tx.execute(sql`UPDATE offchain.realtime_pushed SET missing_since = NULL WHERE id = ${h.id}`);
+              continue;
+            }
+            // Missing. Ponder 0.16's multichain revert also removes rows of other chains written after
+            // the reorged operation and restores them with its next block: the row is gone only if it
+            // is still missing once the index has moved on (another checkpoint vector).
+            if (h.missingSince === null) {
+              await tx.execute(sql`UPDATE offchain.realtime_pushed SET missing_since = ${vector} WHERE id = ${h.id}`);
+            } else if (h.missingSince !== vector && h.state !== "pushed") {
+              await tx.execute(sql`DELETE FROM offchain.realtime_pushed WHERE id = ${h.id}`);
+            } else if (h.missingSince !== vector) {
+              await tx.execute(sql`UPDATE offchain.realtime_pushed SET state = 'retracted', missing_since = NULL WHERE id = ${h.id}`);
+              retractions.push({ type: "reorg", id: `reorg:${h.pushId}`, rooms: h.rooms, data: { retracts: h.pushId, retractedType: h.type, ...h.data } });
+            }
           }
-        }
-        await tx.execute(sql`INSERT INTO offchain.realtime_cursor (chain_id, block_number) VALUES (${cp.chainId}, ${hi})
+          await tx.execute(sql`INSERT INTO offchain.realtime_cursor (chain_id, block_number) VALUES (${cp.chainId}, ${hi})
           ON CONFLICT (chain_id) DO UPDATE SET block_number = EXCLUDED.block_number, updated_at = now()`);
-        await tx.execute(sql`DELETE FROM offchain.realtime_pushed WHERE chain_id = ${cp.chainId} AND block_number <= ${hi - this.o.finalityBlocks} AND state <> 'held'`);
-      }
+          await tx.execute(
+            sql`DELETE FROM offchain.realtime_pushed WHERE chain_id = ${cp.chainId} AND block_number <= ${hi - this.o.finalityBlocks} AND state <> 'held'`,
+          );
+        }
 
-      // Retractions first (the reorg happened before the rows that replaced it), then a total order;
-      // each bridge's bridge:updated pushes between its initiated and its completion.
-      const ordered = orderPushes(fresh);
-      const steps = await bridgeUpdates({
-        tx,
-        bounds,
-        sends: (guids) => this.sendsOf(tx, guids),
-        silentSend: async (send) => this.sendWasSilent(tx, send, nowSeconds),
+        // Retractions first (the reorg happened before the rows that replaced it), then a total order;
+        // each bridge's bridge:updated pushes between its initiated and its completion.
+        const ordered = orderPushes(fresh);
+        const steps = await bridgeUpdates({
+          tx,
+          bounds,
+          sends: (guids) => this.sendsOf(tx, guids),
+          silentSend: async (send) => this.sendWasSilent(tx, send, nowSeconds),
+        });
+        published.push(...retractions, ...steps.retractions, ...interleaveUpdates(ordered, steps.updates));
+        let stuck = 0;
+        if (this.o.now() - this.lastStuckScan >= this.o.stuckScanIntervalMs) {
+          const announced = await this.scanStuck(tx);
+          published.push(...announced);
+          stuck = announced.length;
+        }
+        // Webhook deliveries of these pushes, and of earlier ones whose confirmations are now reached,
+        // in the same transaction (webhooks/outbox.ts): they exist exactly when the state commits.
+        await recordWebhookEvents(tx, published, { maxAttempts: this.o.webhookMaxAttempts });
+        await releaseConfirmed(tx, checkpoints);
+        // Published inside the transaction: a failed publish rolls the state back (retried next tick).
+        // Each push is also appended to the resume log (realtime/pushLog.ts), once.
+        for (const envelope of published) await publishPush(this.deps.kv, envelope);
+        for (const { row, envelope } of ordered) this.count(row, envelope);
+        if (ordered.length) notifierLag.set(Math.max(0, nowSeconds - Number(ordered.at(-1)!.row.timestamp)));
+        return { leader: true, pushed: ordered.length, retracted: retractions.length, stuck };
+      })
+      .catch((error) => {
+        this.dirty = true;
+        throw error;
       });
-      published.push(...retractions, ...steps.retractions, ...interleaveUpdates(ordered, steps.updates));
-      let stuck = 0;
-      if (this.o.now() - this.lastStuckScan >= this.o.stuckScanIntervalMs) {
-        const announced = await this.scanStuck(tx);
-        published.push(...announced);
-        stuck = announced.length;
-      }
-      // Webhook deliveries of these pushes, and of earlier ones whose confirmations are now reached,
-      // in the same transaction (webhooks/outbox.ts): they exist exactly when the state commits.
-      await recordWebhookEvents(tx, published, { maxAttempts: this.o.webhookMaxAttempts });
-      await releaseConfirmed(tx, checkpoints);
-      // Published inside the transaction: a failed publish rolls the state back (retried next tick).
-      // Each push is also appended to the resume log (realtime/pushLog.ts), once.
-      for (const envelope of published) await publishPush(this.deps.kv, envelope);
-      for (const { row, envelope } of ordered) this.count(row, envelope);
-      if (ordered.length) notifierLag.set(Math.max(0, nowSeconds - Number(ordered.at(-1)!.row.timestamp)));
-      return { leader: true, pushed: ordered.length, retracted: retractions.length, stuck };
-    }).catch((error) => {
-      this.dirty = true;
-      throw error;
-    });
     this.nextRelease = nextRelease;
     this.settled = result.leader && caughtUp ? { vector } : undefined;
     if (result.leader && this.o.now() - this.lastStuckScan >= this.o.stuckScanIntervalMs) this.lastStuckScan = this.o.now();
@@ -362,12 +389,23 @@ export class Notifier {
     const sends = new Map<string, SendInfo>();
     if (guids.length) {
       const found = await this.deps.indexed.db
-        .select({ guid: bridgeSend.guid, chainId: bridgeSend.chainId, fromAddress: bridgeSend.fromAddress, txHash: bridgeSend.txHash, timestamp: bridgeSend.timestamp, blockNumber: bridgeSend.blockNumber })
+        .select({
+          guid: bridgeSend.guid,
+          chainId: bridgeSend.chainId,
+          fromAddress: bridgeSend.fromAddress,
+          txHash: bridgeSend.txHash,
+          timestamp: bridgeSend.timestamp,
+          blockNumber: bridgeSend.blockNumber,
+        })
         .from(bridgeSend)
         .where(inArray(bridgeSend.guid, guids));
       for (const s of found) sends.set(s.guid, s);
     }
-    const operations = await this.operationIds(tx, guids, rows.filter((r) => r.type === "bridge_sent").map((r) => r.txHash));
+    const operations = await this.operationIds(
+      tx,
+      guids,
+      rows.filter((r) => r.type === "bridge_sent").map((r) => r.txHash),
+    );
     const out = new Map<string, Envelope>();
     for (const row of rows) {
       const id = activityId(row);
@@ -419,8 +457,15 @@ export class Notifier {
     if (!keys.length) return out;
     const exists = rowsOf(await tx.execute(sql`SELECT to_regclass('offchain.bridge_operations') IS NOT NULL AS ok`));
     if (!exists[0]?.ok) return out;
-    const list = sql.join(keys.map((k) => sql`${k}`), sql`, `);
-    const rows = rowsOf(await tx.execute(sql`SELECT id, lower(guid) AS guid, lower(tx_hash) AS tx_hash FROM offchain.bridge_operations WHERE lower(guid) IN (${list}) OR lower(tx_hash) IN (${list})`));
+    const list = sql.join(
+      keys.map((k) => sql`${k}`),
+      sql`, `,
+    );
+    const rows = rowsOf(
+      await tx.execute(
+        sql`SELECT id, lower(guid) AS guid, lower(tx_hash) AS tx_hash FROM offchain.bridge_operations WHERE lower(guid) IN (${list}) OR lower(tx_hash) IN (${list})`,
+      ),
+    );
     for (const r of rows) {
       if (r.guid) out.set(String(r.guid), String(r.id));
       if (r.tx_hash) out.set(String(r.tx_hash), String(r.id));
@@ -433,7 +478,10 @@ export class Notifier {
     const tracker = rowsOf(await tx.execute(sql`SELECT checked_at FROM offchain.bridge_tracker_chains WHERE chain_id = ${chainId}`))[0];
     const trackerActive = !!tracker && this.o.now() - new Date(String(tracker.checked_at)).getTime() < 10_000;
     if (!trackerActive || !guids.length) return { final: new Set(), trackerActive };
-    const list = sql.join(guids.map((g) => sql`${g.toLowerCase()}`), sql`, `);
+    const list = sql.join(
+      guids.map((g) => sql`${g.toLowerCase()}`),
+      sql`, `,
+    );
     const rows = rowsOf(await tx.execute(sql`SELECT guid FROM offchain.bridge_progress WHERE final AND guid IN (${list})`));
     return { final: new Set(rows.map((r) => String(r.guid))), trackerActive };
   }
@@ -441,10 +489,25 @@ export class Notifier {
   /** The sends of bridges with progress to announce, with the rooms their pushes go to. */
   private async sendsOf(tx: Tx, guids: string[]): Promise<Map<string, SendOfUpdate>> {
     const found = await this.deps.indexed.db
-      .select({ guid: bridgeSend.guid, chainId: bridgeSend.chainId, blockNumber: bridgeSend.blockNumber, logIndex: bridgeSend.logIndex, timestamp: bridgeSend.timestamp, collection: bridgeSend.collection, tokenId: bridgeSend.tokenId, txHash: bridgeSend.txHash, fromAddress: bridgeSend.fromAddress, recipient: bridgeSend.recipient })
+      .select({
+        guid: bridgeSend.guid,
+        chainId: bridgeSend.chainId,
+        blockNumber: bridgeSend.blockNumber,
+        logIndex: bridgeSend.logIndex,
+        timestamp: bridgeSend.timestamp,
+        collection: bridgeSend.collection,
+        tokenId: bridgeSend.tokenId,
+        txHash: bridgeSend.txHash,
+        fromAddress: bridgeSend.fromAddress,
+        recipient: bridgeSend.recipient,
+      })
       .from(bridgeSend)
       .where(inArray(bridgeSend.guid, guids as `0x${string}`[]));
-    const operations = await this.operationIds(tx, found.map((f) => f.guid), found.map((f) => f.txHash));
+    const operations = await this.operationIds(
+      tx,
+      found.map((f) => f.guid),
+      found.map((f) => f.txHash),
+    );
     const out = new Map<string, SendOfUpdate>();
     for (const f of found) {
       const rooms = [`bridge:${f.guid.toLowerCase()}`, `bridge:${f.txHash.toLowerCase()}`, `collection:${f.collection}`, `nft:${f.collection}:${f.tokenId}`];
@@ -469,16 +532,39 @@ export class Notifier {
     const before = BigInt(Math.floor(this.o.now() / 1000 - this.o.stuckAfterSeconds));
     const { db } = this.deps.indexed;
     const stuck = await db
-      .select({ guid: bridgeSend.guid, chainId: bridgeSend.chainId, dstChainId: bridgeSend.dstChainId, collection: bridgeSend.collection, tokenId: bridgeSend.tokenId, fromAddress: bridgeSend.fromAddress, recipient: bridgeSend.recipient, txHash: bridgeSend.txHash, timestamp: bridgeSend.timestamp, status: bridgeReceive.status, failureReason: bridgeReceive.failureReason })
+      .select({
+        guid: bridgeSend.guid,
+        chainId: bridgeSend.chainId,
+        dstChainId: bridgeSend.dstChainId,
+        collection: bridgeSend.collection,
+        tokenId: bridgeSend.tokenId,
+        fromAddress: bridgeSend.fromAddress,
+        recipient: bridgeSend.recipient,
+        txHash: bridgeSend.txHash,
+        timestamp: bridgeSend.timestamp,
+        status: bridgeReceive.status,
+        failureReason: bridgeReceive.failureReason,
+      })
       .from(bridgeSend)
       .leftJoin(bridgeReceive, eq(bridgeReceive.guid, bridgeSend.guid))
       .where(and(lte(bridgeSend.timestamp, before), or(sql`${bridgeReceive.status} IS NULL`, sql`${bridgeReceive.status} <> 'DELIVERED'`)))
       .limit(1000);
     if (!stuck.length) return [];
-    const progress = await loadProgress(tx, stuck.map((s) => s.guid), { staleAfterMs: Number.POSITIVE_INFINITY });
-    const list = sql.join(stuck.map((s) => sql`${s.guid}`), sql`, `);
+    const progress = await loadProgress(
+      tx,
+      stuck.map((s) => s.guid),
+      { staleAfterMs: Number.POSITIVE_INFINITY },
+    );
+    const list = sql.join(
+      stuck.map((s) => sql`${s.guid}`),
+      sql`, `,
+    );
     const known = new Set(rowsOf(await tx.execute(sql`SELECT guid FROM offchain.realtime_stuck WHERE guid IN (${list})`)).map((r) => String(r.guid)));
-    const operations = await this.operationIds(tx, stuck.map((s) => s.guid), stuck.map((s) => s.txHash));
+    const operations = await this.operationIds(
+      tx,
+      stuck.map((s) => s.guid),
+      stuck.map((s) => s.txHash),
+    );
     const out: Envelope[] = [];
     for (const s of stuck.filter((s) => !known.has(s.guid)).slice(0, 100)) {
       await tx.execute(sql`INSERT INTO offchain.realtime_stuck (guid) VALUES (${s.guid}) ON CONFLICT DO NOTHING`);
@@ -504,7 +590,10 @@ export class Notifier {
           txHash: s.txHash,
           sentAt: Number(s.timestamp),
           status: lifecycleStatus({ sent: true, receive: s.status ? { status: s.status } : undefined, progress: progress.get(s.guid.toLowerCase())?.progress }),
-          reason: stuckReason(lifecycleStatus({ sent: true, receive: s.status ? { status: s.status } : undefined, progress: progress.get(s.guid.toLowerCase())?.progress }), progress.get(s.guid.toLowerCase())?.progress).reason,
+          reason: stuckReason(
+            lifecycleStatus({ sent: true, receive: s.status ? { status: s.status } : undefined, progress: progress.get(s.guid.toLowerCase())?.progress }),
+            progress.get(s.guid.toLowerCase())?.progress,
+          ).reason,
           failureReason: s.failureReason ?? null,
           ...(operation ? { operationId: operation } : {}),
         },
@@ -519,5 +608,9 @@ type Tx = Parameters<Parameters<OffchainStore["db"]["transaction"]>[0]>[0];
 function parseTextArray(value: unknown): string[] {
   if (Array.isArray(value)) return value.map(String);
   const text = String(value ?? "");
-  return text.replace(/^\{|\}$/g, "").split(",").filter(Boolean).map((s) => s.replace(/^"|"$/g, ""));
+  return text
+    .replace(/^\{|\}$/g, "")
+    .split(",")
+    .filter(Boolean)
+    .map((s) => s.replace(/^"|"$/g, ""));
 }

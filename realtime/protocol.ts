@@ -100,7 +100,13 @@ export function parseEnvelope(message: string): Envelope | undefined {
     const value = JSON.parse(message) as Envelope;
     if (typeof value?.type !== "string" || !Array.isArray(value.rooms)) return undefined;
     const rooms = value.rooms.map(canonicalRoom).filter((r): r is string => r !== undefined);
-    return { type: value.type, rooms, data: value.data && typeof value.data === "object" ? value.data : {}, ...(typeof value.id === "string" ? { id: value.id } : {}), ...(typeof value.seq === "string" ? { seq: value.seq } : {}) };
+    return {
+      type: value.type,
+      rooms,
+      data: value.data && typeof value.data === "object" ? value.data : {},
+      ...(typeof value.id === "string" ? { id: value.id } : {}),
+      ...(typeof value.seq === "string" ? { seq: value.seq } : {}),
+    };
   } catch {
     return undefined;
   }

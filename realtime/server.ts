@@ -21,7 +21,11 @@ import { canonicalRoom, CLOSE, ClientMessage, type Envelope, parseEnvelope, REAL
 import { compareSeq, PushLog } from "./pushLog.js";
 
 /** ws's frame encoder (exported at runtime, not in @types/ws). */
-const Sender = (wsModule as unknown as { Sender: { frame(data: Buffer, options: { fin: boolean; rsv1: boolean; opcode: number; mask: boolean; readOnly: boolean }): Buffer[] } }).Sender;
+const Sender = (
+  wsModule as unknown as {
+    Sender: { frame(data: Buffer, options: { fin: boolean; rsv1: boolean; opcode: number; mask: boolean; readOnly: boolean }): Buffer[] };
+  }
+).Sender;
 
 export type RealtimeAuth = { authenticateBearer(jwt: string): Promise<Principal> };
 
@@ -80,8 +84,12 @@ function bearerFrom(req: IncomingMessage): string | undefined {
 
 function reject(socket: Duplex, status: number, code: string, message: string, headers: Record<string, string> = {}) {
   const body = JSON.stringify({ error: { code, message } });
-  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`);
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join("");
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`,
+  );
 }
 
 export async function startRealtimeServer(options: RealtimeServerOptions): Promise<RealtimeServer> {
@@ -177,7 +185,12 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
     let parsed: ClientMessage;
     try {
       const result = ClientMessage.safeParse(JSON.parse(raw));
-      if (!result.success) return protocolError(client, "BAD_MESSAGE", "expected {type: subscribe|unsubscribe, rooms: string[]}, {type: resume, after: <push id>, rooms?: string[]} or {type: ping}");
+      if (!result.success)
+        return protocolError(
+          client,
+          "BAD_MESSAGE",
+          "expected {type: subscribe|unsubscribe, rooms: string[]}, {type: resume, after: <push id>, rooms?: string[]} or {type: ping}",
+        );
       parsed = result.data;
     } catch {
       return protocolError(client, "MALFORMED_JSON", "messages are JSON");
@@ -243,7 +256,12 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
       try {
         const position = await pushLog.position(after);
         if (position.kind !== "found") {
-          reply(client, { type: "resync", after, reason: position.kind === "trimmed" ? "EXPIRED" : "UNKNOWN_ID", message: "the push log no longer has this id: re-read the state, then follow live pushes" });
+          reply(client, {
+            type: "resync",
+            after,
+            reason: position.kind === "trimmed" ? "EXPIRED" : "UNKNOWN_ID",
+            message: "the push log no longer has this id: re-read the state, then follow live pushes",
+          });
         } else {
           last = position.seq;
           for (;;) {
@@ -281,7 +299,11 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
         const { points, windowSeconds, trustProxy } = options.handshakeLimit;
         const forwarded = req.headers["x-forwarded-for"];
         try {
-          await consumeRateLimit(options.kv, { name: "ws", points, windowSeconds, failOpen: true }, clientAddress(trustProxy, req.socket.remoteAddress, Array.isArray(forwarded) ? forwarded.join(",") : forwarded));
+          await consumeRateLimit(
+            options.kv,
+            { name: "ws", points, windowSeconds, failOpen: true },
+            clientAddress(trustProxy, req.socket.remoteAddress, Array.isArray(forwarded) ? forwarded.join(",") : forwarded),
+          );
         } catch (error) {
           return reject(socket, 429, "RATE_LIMITED", "too many connections, retry later", (error as { headers?: Record<string, string> }).headers);
         }
@@ -316,7 +338,11 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
           mine.add(client);
         }
         const exp = claims?.exp;
-        if (exp) client.expiryTimer = setTimeout(() => drop(client, CLOSE.TOKEN_EXPIRED, "access token expired", "token_expired"), Math.max(0, exp * 1000 - Date.now()));
+        if (exp)
+          client.expiryTimer = setTimeout(
+            () => drop(client, CLOSE.TOKEN_EXPIRED, "access token expired", "token_expired"),
+            Math.max(0, exp * 1000 - Date.now()),
+          );
         ws.on("pong", () => (client.alive = true));
         ws.on("message", (data, isBinary) => (isBinary ? protocolError(client, "BAD_MESSAGE", "text frames only") : onMessage(client, data.toString())));
         ws.on("error", () => {});
@@ -346,7 +372,9 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
 
   const revokes = (revocation: Revocation, client: Client) =>
     !!client.principal &&
-    ("sid" in revocation ? client.principal.sessionId === revocation.sid : client.principal.address === revocation.address && client.tokenIatMs < revocation.before);
+    ("sid" in revocation
+      ? client.principal.sessionId === revocation.sid
+      : client.principal.address === revocation.address && client.tokenIatMs < revocation.before);
   const closeRevoked = (revocation: Revocation, client: Client) => {
     if (!revokes(revocation, client)) return;
     drop(client, CLOSE.TOKEN_REVOKED, "sid" in revocation ? "session revoked" : "roles changed: refresh the access token", `revoked_${revocation.reason}`);

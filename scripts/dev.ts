@@ -87,12 +87,26 @@ async function main() {
     const file = path.join(dataDir, "collections.json");
     writeFileSync(file, JSON.stringify(collectionsFile(deployments), null, 2));
     Object.assign(env, rehearsalEnv(deployments, file));
-    log(`collections file: ${path.relative(ROOT, file)}; PONDER_NETWORK=testnet; ${Object.keys(rehearsalEnv(deployments, file)).filter((k) => k.startsWith("RPC_URL_")).join(", ")}`);
+    log(
+      `collections file: ${path.relative(ROOT, file)}; PONDER_NETWORK=testnet; ${Object.keys(rehearsalEnv(deployments, file))
+        .filter((k) => k.startsWith("RPC_URL_"))
+        .join(", ")}`,
+    );
     const first = deployments.chains[0]!;
     const cosmic = deployments.collections.find((c) => c.slug === "cosmic")!.deployments.find((d) => d.chainId === first.chainId)!;
-    const minter = createChainSigner({ chainId: first.chainId, rpcUrl: first.rpcUrl, privateKey: deployments.accounts[0]!.privateKey as `0x${string}`, pollingInterval: 200 });
+    const minter = createChainSigner({
+      chainId: first.chainId,
+      rpcUrl: first.rpcUrl,
+      privateKey: deployments.accounts[0]!.privateKey as `0x${string}`,
+      pollingInterval: 200,
+    });
     const ids = [1n, 2n, 3n].map((n) => tokenIdInRange(first.eid, n));
-    await minter.write({ address: cosmic.address, abi: CosmicONFT721Abi, functionName: "mintBatch", args: [ids.map(() => deployments.accounts[1]!.address), ids] });
+    await minter.write({
+      address: cosmic.address,
+      abi: CosmicONFT721Abi,
+      functionName: "mintBatch",
+      args: [ids.map(() => deployments.accounts[1]!.address), ids],
+    });
     log(`minted cosmic ${ids.join(", ")} to account 1 (${deployments.accounts[1]!.address}) on ${first.name}`);
   } else env.DEVNET_DEPLOYMENTS = deploymentsFile;
   if (process.env.DATABASE_URL) {
@@ -127,7 +141,11 @@ async function main() {
       const status = (await (await fetch(`${url}/status`)).json()) as Record<string, { id: number; block?: { number: number } }>;
       const heads = await Promise.all(
         deployments.chains.map(async (c) => {
-          const res = await fetch(c.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }) });
+          const res = await fetch(c.rpcUrl, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }),
+          });
           return { id: c.chainId, head: Number(((await res.json()) as { result: string }).result) };
         }),
       );

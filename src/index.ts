@@ -5,7 +5,19 @@
  */
 import { ponder } from "ponder:registry";
 import { activity, bridgeReceive, bridgeSend, collection, collectionDeployment, contractOwner, metadataUpdate, peer, token, transfer } from "ponder:schema";
-import { type Address, type Hex, concat, decodeEventLog, decodeFunctionData, getAbiItem, numberToHex, pad, toEventSelector, toFunctionSelector, zeroAddress } from "viem";
+import {
+  type Address,
+  type Hex,
+  concat,
+  decodeEventLog,
+  decodeFunctionData,
+  getAbiItem,
+  numberToHex,
+  pad,
+  toEventSelector,
+  toFunctionSelector,
+  zeroAddress,
+} from "viem";
 import { CosmicONFT721Abi } from "../abis/CosmicONFT721Abi.js";
 import { EndpointV2Abi } from "../abis/EndpointV2Abi.js";
 import { type IndexerDeployment, loadIndexerSetup, setupIndex } from "../indexer/setup.js";
@@ -18,7 +30,7 @@ const lookup = setupIndex(setup);
 const PACKET_SENT = getAbiItem({ abi: EndpointV2Abi, name: "PacketSent" });
 const PACKET_SENT_TOPIC = toEventSelector(PACKET_SENT);
 const SEND_SELECTOR = toFunctionSelector(getAbiItem({ abi: CosmicONFT721Abi, name: "send" }));
-const TRANSFER_TOPIC = toEventSelector("event Transfer(address indexed from, address indexed to, uint256 indexed tokenId)");
+const _TRANSFER_TOPIC = toEventSelector("event Transfer(address indexed from, address indexed to, uint256 indexed tokenId)");
 
 const same = (a: string | null | undefined, b: string | null | undefined) => !!a && !!b && a.toLowerCase() === b.toLowerCase();
 
@@ -37,7 +49,19 @@ ponder.on("EndpointV2:setup", async ({ context }) => {
   for (const d of setup.deployments.filter((d) => d.chainId === chainId)) {
     await context.db
       .insert(collectionDeployment)
-      .values({ chainId, address: d.address, collection: d.slug, kind: d.kind, eid: d.eid, token: d.token, owner: null, supply: 0, minted: 0, bridgedOut: 0, bridgedIn: 0 })
+      .values({
+        chainId,
+        address: d.address,
+        collection: d.slug,
+        kind: d.kind,
+        eid: d.eid,
+        token: d.token,
+        owner: null,
+        supply: 0,
+        minted: 0,
+        bridgedOut: 0,
+        bridgedIn: 0,
+      })
       .onConflictDoNothing();
   }
   for (const c of setup.collections.filter((c) => c.deployments[0]?.chainId === chainId)) {
@@ -136,7 +160,14 @@ type PacketFacts = { guid: Hex; nonce: bigint; sender: Hex; receiver: Hex; messa
 
 function packetFacts(encodedPayload: Hex): PacketFacts {
   const packet = decodePacket(encodedPayload);
-  return { guid: packet.guid, nonce: packet.nonce, sender: packet.sender, receiver: packet.receiver, message: packet.message, recipient: decodeOnftMessage(packet.message).to };
+  return {
+    guid: packet.guid,
+    nonce: packet.nonce,
+    sender: packet.sender,
+    receiver: packet.receiver,
+    message: packet.message,
+    recipient: decodeOnftMessage(packet.message).to,
+  };
 }
 
 const SEND = getAbiItem({ abi: CosmicONFT721Abi, name: "send" });
@@ -166,7 +197,12 @@ function packetFromCalldata(
 }
 
 async function onSent(
-  event: { args: { guid: Hex; dstEid: number; fromAddress: Address; tokenId: bigint }; log: { address: Address; logIndex: number }; block: BlockInfo; transaction: { hash: Hex; to: Address | null; input: Hex } },
+  event: {
+    args: { guid: Hex; dstEid: number; fromAddress: Address; tokenId: bigint };
+    log: { address: Address; logIndex: number };
+    block: BlockInfo;
+    transaction: { hash: Hex; to: Address | null; input: Hex };
+  },
   context: Ctx & { client: { getTransactionReceipt(args: { hash: Hex }): Promise<{ logs: { address: Address; topics: Hex[]; data: Hex }[] }> } },
 ) {
   const chainId = context.chain.id;
@@ -231,7 +267,9 @@ async function onSent(
     }
     await context.db.update(token, tokenPk).set({ state: dep.kind === "onft" ? "bridged_out" : "locked", lastSendGuid: guid });
   }
-  await context.db.update(collectionDeployment, { chainId, address: dep.address }).set((r: typeof collectionDeployment.$inferSelect) => ({ bridgedOut: r.bridgedOut + 1 }));
+  await context.db
+    .update(collectionDeployment, { chainId, address: dep.address })
+    .set((r: typeof collectionDeployment.$inferSelect) => ({ bridgedOut: r.bridgedOut + 1 }));
   await context.db.insert(activity).values({
     chainId,
     blockNumber: event.block.number,
@@ -285,7 +323,12 @@ async function upsertReceive(context: Ctx, dep: IndexerDeployment, guid: Hex, sr
 }
 
 async function onReceived(
-  event: { args: { guid: Hex; srcEid: number; toAddress: Address; tokenId: bigint }; log: { address: Address; logIndex: number }; block: BlockInfo; transaction: { hash: Hex } },
+  event: {
+    args: { guid: Hex; srcEid: number; toAddress: Address; tokenId: bigint };
+    log: { address: Address; logIndex: number };
+    block: BlockInfo;
+    transaction: { hash: Hex };
+  },
   context: Ctx,
 ) {
   const chainId = context.chain.id;
@@ -310,14 +353,18 @@ async function onReceived(
       if (credit) {
         await context.db.update(transfer, pk).set({ kind: "bridge_in", guid });
         if (credit.kind === "mint")
-          await context.db.update(collectionDeployment, { chainId, address: dep.address }).set((r: typeof collectionDeployment.$inferSelect) => ({ minted: r.minted - 1 }));
+          await context.db
+            .update(collectionDeployment, { chainId, address: dep.address })
+            .set((r: typeof collectionDeployment.$inferSelect) => ({ minted: r.minted - 1 }));
       }
       const activityPk = { chainId, blockNumber: event.block.number, logIndex: row.lastLogIndex };
       if (await context.db.find(activity, activityPk)) await context.db.delete(activity, activityPk);
     }
     await context.db.update(token, tokenPk).set({ lastReceiveGuid: guid });
   }
-  await context.db.update(collectionDeployment, { chainId, address: dep.address }).set((row: typeof collectionDeployment.$inferSelect) => ({ bridgedIn: row.bridgedIn + 1 }));
+  await context.db
+    .update(collectionDeployment, { chainId, address: dep.address })
+    .set((row: typeof collectionDeployment.$inferSelect) => ({ bridgedIn: row.bridgedIn + 1 }));
   await context.db.insert(activity).values({
     chainId,
     blockNumber: event.block.number,
@@ -397,7 +444,14 @@ async function onPeerSet(event: { args: { eid: number; peer: Hex }; log: { addre
   // (it may have been used before): null until the next send reads it from its receipt.
   await context.db
     .insert(peer)
-    .values({ chainId: context.chain.id, oapp: event.log.address, eid: event.args.eid, peer: event.args.peer, blockNumber: event.block.number, outboundNonce: 0n })
+    .values({
+      chainId: context.chain.id,
+      oapp: event.log.address,
+      eid: event.args.eid,
+      peer: event.args.peer,
+      blockNumber: event.block.number,
+      outboundNonce: 0n,
+    })
     .onConflictDoUpdate((row: typeof peer.$inferSelect) => ({
       peer: event.args.peer,
       blockNumber: event.block.number,

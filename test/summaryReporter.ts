@@ -15,7 +15,7 @@ function count(tasks: RunnerTask[], totals: { passed: number; failed: number; sk
       failed += inside;
     } else if (task.mode === "skip" || task.mode === "todo") totals.skipped++;
     else if (task.result?.state === "pass") totals.passed++;
-    else if (task.result?.state === "fail") (totals.failed++, failed++);
+    else if (task.result?.state === "fail") totals.failed++, failed++;
     else totals.skipped++;
   }
   return failed;

@@ -32,7 +32,12 @@ export async function deliverWebhook(deps: DeliveryDeps, data: Record<string, un
   const { webhooks } = deps.config;
   const [delivery] = await db
     .update(webhookDeliveries)
-    .set({ status: "delivering", attempts: sql`${webhookDeliveries.attempts} + 1`, nextAttemptAt: new Date(Date.now() + staleAfterMs(deps.config)), updatedAt: new Date() })
+    .set({
+      status: "delivering",
+      attempts: sql`${webhookDeliveries.attempts} + 1`,
+      nextAttemptAt: new Date(Date.now() + staleAfterMs(deps.config)),
+      updatedAt: new Date(),
+    })
     // Only the job of the latest hand-over runs: one queued late (an enqueue that answered after the
     // dispatcher gave up on it, while Redis was away) is skipped once the delivery was handed over again.
     .where(
@@ -43,17 +48,26 @@ export async function deliverWebhook(deps: DeliveryDeps, data: Record<string, un
   if (!delivery) return { skipped: true };
   const [sub] = await db.select().from(webhookSubscriptions).where(eq(webhookSubscriptions.id, delivery.subscriptionId));
   if (!sub) {
-    await db.update(webhookDeliveries).set({ status: "cancelled", lastError: "subscription deleted", updatedAt: new Date() }).where(eq(webhookDeliveries.id, id));
+    await db
+      .update(webhookDeliveries)
+      .set({ status: "cancelled", lastError: "subscription deleted", updatedAt: new Date() })
+      .where(eq(webhookDeliveries.id, id));
     return { skipped: true };
   }
   const body = JSON.stringify(delivery.payload);
-  const result = await postWebhook(sub.url, body, signedHeaders(activeSecrets(sub), delivery.pushId, body), { timeoutMs: webhooks.timeoutMs, allowHosts: webhooks.allowHosts });
+  const result = await postWebhook(sub.url, body, signedHeaders(activeSecrets(sub), delivery.pushId, body), {
+    timeoutMs: webhooks.timeoutMs,
+    allowHosts: webhooks.allowHosts,
+  });
   const entry: AttemptLogEntry = { at: new Date().toISOString(), status: result.status, error: result.error, ms: result.ms };
   const log = sql`(coalesce(${webhookDeliveries.attemptLog}, '[]'::jsonb) || ${JSON.stringify([entry])}::jsonb)`;
   // The last 20 attempts.
   const capped = sql`(SELECT coalesce(jsonb_agg(e ORDER BY i), '[]'::jsonb) FROM jsonb_array_elements(${log}) WITH ORDINALITY AS t(e, i) WHERE i > jsonb_array_length(${log}) - 20)`;
   if (result.ok) {
-    await db.update(webhookDeliveries).set({ status: "delivered", lastStatus: result.status, lastError: null, attemptLog: capped, deliveredAt: new Date(), updatedAt: new Date() }).where(eq(webhookDeliveries.id, id));
+    await db
+      .update(webhookDeliveries)
+      .set({ status: "delivered", lastStatus: result.status, lastError: null, attemptLog: capped, deliveredAt: new Date(), updatedAt: new Date() })
+      .where(eq(webhookDeliveries.id, id));
     return { status: result.status, ms: result.ms };
   }
   const dead = delivery.attempts >= delivery.maxAttempts;

@@ -26,7 +26,10 @@ const ENQUEUE_TIMEOUT_MS = 2_000;
 async function withTimeout<T>(promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("job queue did not answer")), ENQUEUE_TIMEOUT_MS)))]);
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("job queue did not answer")), ENQUEUE_TIMEOUT_MS))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -54,21 +57,28 @@ export function startWebhookDispatcher(deps: { store: OffchainStore; queue: JobQ
       const row = claimed[i]!;
       const id = String(row.id);
       try {
-        const { job } = await withTimeout(deps.queue.enqueue({
-          type: WEBHOOK_DELIVERY,
-          data: { deliveryId: id, enqueue: Number(row.enqueues) },
-          createdBy: "webhooks",
-          dedupeKey: `webhook:${id}:${row.enqueues}`,
-          attempts: Math.max(1, Number(row.max_attempts) - Number(row.attempts)),
-          backoffMs: webhooks.backoffMs,
-        }));
+        const { job } = await withTimeout(
+          deps.queue.enqueue({
+            type: WEBHOOK_DELIVERY,
+            data: { deliveryId: id, enqueue: Number(row.enqueues) },
+            createdBy: "webhooks",
+            dedupeKey: `webhook:${id}:${row.enqueues}`,
+            attempts: Math.max(1, Number(row.max_attempts) - Number(row.attempts)),
+            backoffMs: webhooks.backoffMs,
+          }),
+        );
         await db.execute(sql`UPDATE offchain.webhook_deliveries SET job_id = ${job.id} WHERE id = ${id} AND status = 'queued'`);
         queued++;
       } catch (error) {
         // Redis down: these go back to pending, retried by a later sweep.
         const rest = claimed.slice(i).map((r) => String(r.id));
-        const list = sql.join(rest.map((r) => sql`${r}::uuid`), sql`, `);
-        await db.execute(sql`UPDATE offchain.webhook_deliveries SET status = 'pending', next_attempt_at = now() + interval '1 second', updated_at = now() WHERE id IN (${list}) AND status = 'queued'`);
+        const list = sql.join(
+          rest.map((r) => sql`${r}::uuid`),
+          sql`, `,
+        );
+        await db.execute(
+          sql`UPDATE offchain.webhook_deliveries SET status = 'pending', next_attempt_at = now() + interval '1 second', updated_at = now() WHERE id IN (${list}) AND status = 'queued'`,
+        );
         log.warn({ err: error, pending: rest.length }, "webhooks: job queue unavailable, deliveries kept pending");
         break;
       }

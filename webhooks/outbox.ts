@@ -21,7 +21,13 @@ const rowsOf = (result: unknown): Row[] => (Array.isArray(result) ? result : ((r
 export type Subscription = { id: string; eventTypes: string[]; filters: Filters; minConfirmations: number };
 
 const textArray = (value: unknown): string[] =>
-  Array.isArray(value) ? value.map(String) : String(value ?? "").replace(/^\{|\}$/g, "").split(",").filter(Boolean).map((s) => s.replace(/^"|"$/g, ""));
+  Array.isArray(value)
+    ? value.map(String)
+    : String(value ?? "")
+        .replace(/^\{|\}$/g, "")
+        .split(",")
+        .filter(Boolean)
+        .map((s) => s.replace(/^"|"$/g, ""));
 
 export async function loadSubscriptions(tx: Executor): Promise<Subscription[]> {
   return rowsOf(await tx.execute(sql`SELECT id, event_types, filters, min_confirmations FROM offchain.webhook_subscriptions`)).map((r) => ({
@@ -33,7 +39,12 @@ export async function loadSubscriptions(tx: Executor): Promise<Subscription[]> {
 }
 
 /** The body sent for an event (the delivery's payload). */
-export const eventPayload = (pushId: string, type: string, data: Record<string, unknown>, createdAt: Date) => ({ id: pushId, type, createdAt: createdAt.toISOString(), data });
+export const eventPayload = (pushId: string, type: string, data: Record<string, unknown>, createdAt: Date) => ({
+  id: pushId,
+  type,
+  createdAt: createdAt.toISOString(),
+  data,
+});
 
 const numberOf = (v: unknown): number | undefined => (typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v) ? Number(v) : undefined);
 
@@ -56,9 +67,15 @@ export async function recordWebhookEvents(tx: Executor, envelopes: Envelope[], o
     const payload = eventPayload(envelope.id, envelope.type, envelope.data, new Date(String(inserted.created_at)));
     let targets = subscriptions.filter((s) => matches(s, envelope.type, envelope.data));
     if (envelope.type === "reorg" && typeof envelope.data.retracts === "string") {
-      const previous = rowsOf(await tx.execute(sql`SELECT subscription_id, status, job_id FROM offchain.webhook_deliveries WHERE push_id = ${envelope.data.retracts} AND status <> 'cancelled'`));
+      const previous = rowsOf(
+        await tx.execute(
+          sql`SELECT subscription_id, status, job_id FROM offchain.webhook_deliveries WHERE push_id = ${envelope.data.retracts} AND status <> 'cancelled'`,
+        ),
+      );
       const had = new Set(previous.map((p) => String(p.subscription_id)));
-      const unsent = new Set(previous.filter((p) => p.status === "waiting" || (p.status === "pending" && p.job_id == null)).map((p) => String(p.subscription_id)));
+      const unsent = new Set(
+        previous.filter((p) => p.status === "waiting" || (p.status === "pending" && p.job_id == null)).map((p) => String(p.subscription_id)),
+      );
       if (unsent.size) {
         await tx.execute(sql`UPDATE offchain.webhook_deliveries SET status = 'cancelled', last_error = 'retracted before delivery', updated_at = now()
           WHERE push_id = ${envelope.data.retracts} AND (status = 'waiting' OR (status = 'pending' AND job_id IS NULL))`);

@@ -10,7 +10,12 @@ import { checkUrl, guardedLookup, MetadataFetchError } from "../chain/metadata/f
 
 export type SendResult = { ok: boolean; status: number | null; error: string | null; ms: number; body: string };
 
-export async function postWebhook(raw: string, body: string, headers: Record<string, string>, options: { timeoutMs: number; allowHosts: string[] }): Promise<SendResult> {
+export async function postWebhook(
+  raw: string,
+  body: string,
+  headers: Record<string, string>,
+  options: { timeoutMs: number; allowHosts: string[] },
+): Promise<SendResult> {
   const started = performance.now();
   const done = (r: Omit<SendResult, "ms">): SendResult => ({ ...r, ms: Math.round(performance.now() - started) });
   let url: URL;
@@ -52,7 +57,11 @@ export async function postWebhook(raw: string, body: string, headers: Record<str
     req.on("error", (error) => {
       const cause = (error as { cause?: unknown }).cause ?? error;
       const message =
-        cause instanceof MetadataFetchError ? `${cause.code}: ${cause.message}` : signal.aborted ? `TIMEOUT: no complete response within ${options.timeoutMs} ms` : `NETWORK: ${(error as Error).message}`;
+        cause instanceof MetadataFetchError
+          ? `${cause.code}: ${cause.message}`
+          : signal.aborted
+            ? `TIMEOUT: no complete response within ${options.timeoutMs} ms`
+            : `NETWORK: ${(error as Error).message}`;
       resolve(done({ ok: false, status: null, error: message.slice(0, 500), body: "" }));
     });
     req.end(body);

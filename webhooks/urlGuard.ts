@@ -33,6 +33,7 @@ export async function checkWebhookUrl(raw: string, allowHosts: string[]): Promis
     return { ok: false, code: "UNRESOLVABLE_HOST", message: `${host} does not resolve` };
   }
   const bad = addresses.find((a) => !isPublicAddress(a.address));
-  if (bad || !addresses.length) return { ok: false, code: "SSRF_BLOCKED", message: `refusing ${host}: it resolves to non-public address ${bad?.address ?? "(none)"}` };
+  if (bad || !addresses.length)
+    return { ok: false, code: "SSRF_BLOCKED", message: `refusing ${host}: it resolves to non-public address ${bad?.address ?? "(none)"}` };
   return { ok: true, url: url.toString() };
 }

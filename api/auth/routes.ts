@@ -165,9 +165,7 @@ const createKeyRoute = createRoute({
   security: [BEARER, API_KEY],
   middleware: [requireRole("admin")] as const,
   request: {
-    body: jsonBody(
-      z.object({ name: z.string().trim().min(1).max(100), roles: z.array(RoleSchema).min(1).max(ROLES.length) }).openapi("CreateApiKeyRequest"),
-    ),
+    body: jsonBody(z.object({ name: z.string().trim().min(1).max(100), roles: z.array(RoleSchema).min(1).max(ROLES.length) }).openapi("CreateApiKeyRequest")),
   },
   responses: {
     201: jsonContent(

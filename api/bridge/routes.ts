@@ -6,15 +6,16 @@ import { forbidden, notFound } from "../http/errors.js";
 import { requireAuth, userPrincipal } from "../http/middleware.js";
 import { API_KEY, BEARER, createRouter, errorResponses, jsonBody, jsonContent } from "../http/openapi.js";
 import { bridgeByGuid, bridgeHistory, receivesFor } from "../../read/bridges.js";
-import type { ReceiveRow, SendRow } from "../../read/tokens.js";
 import { AddressParam, PageQuery, decodeCursor, encodeCursor } from "../../domain/nfts/ids.js";
-import type { RequestDeps } from "../http/context.js";
 import { findBridge, findHalves, findOperation, presentBridge, progressOf } from "../../domain/bridge/lookup.js";
 import { bridgeNotFound, retryBridge } from "../../domain/bridge/retry.js";
-import { type Operation, estimate, prepare, reportTransaction } from "../../domain/bridge/prepare.js";
+import { estimate, prepare, reportTransaction } from "../../domain/bridge/prepare.js";
 
 const Json = z.record(z.string(), z.unknown());
-const TokenIdQ = z.string().regex(/^(\d{1,78}|0x[0-9a-fA-F]{1,64})$/, "a decimal or 0x-hex uint256").transform((v) => BigInt(v));
+const TokenIdQ = z
+  .string()
+  .regex(/^(\d{1,78}|0x[0-9a-fA-F]{1,64})$/, "a decimal or 0x-hex uint256")
+  .transform((v) => BigInt(v));
 const Slug = z.string().regex(/^[a-z0-9-]{1,64}$/);
 const Hash32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
 
@@ -49,7 +50,13 @@ const estimateRoute = createRoute({
   tags: ["bridge"],
   summary: "LayerZero fee quote (quoteSend on the source chain) for a token and route, with its breakdown by worker",
   request: {
-    query: z.object({ collection: Slug, tokenId: TokenIdQ, srcChain: z.coerce.number().int().positive(), dstChain: z.coerce.number().int().positive(), to: AddressParam.optional() }),
+    query: z.object({
+      collection: Slug,
+      tokenId: TokenIdQ,
+      srcChain: z.coerce.number().int().positive(),
+      dstChain: z.coerce.number().int().positive(),
+      to: AddressParam.optional(),
+    }),
   },
   responses: {
     200: jsonContent(EstimateSchema, "Quote"),
@@ -83,7 +90,14 @@ const prepareRoute = createRoute({
   responses: {
     201: jsonContent(
       z
-        .object({ operationId: z.string(), status: z.literal("PREPARED"), createdAt: z.string(), fee: Json, transaction: TxSchema, approval: TxSchema.nullable() })
+        .object({
+          operationId: z.string(),
+          status: z.literal("PREPARED"),
+          createdAt: z.string(),
+          fee: Json,
+          transaction: TxSchema,
+          approval: TxSchema.nullable(),
+        })
         .openapi("PreparedBridge"),
       "Prepared: sign `approval` first when present, then `transaction`",
     ),
@@ -122,8 +136,10 @@ const retryRoute = createRoute({
   method: "post",
   path: "/bridge/{operationId}/retry",
   tags: ["bridge"],
-  summary: "Recover a verified but undelivered bridge (FAILED, or stuck waiting for the executor): the unsigned transaction(s) that deliver it, commit first when needed",
-  description: "The sender, the recipient or an admin. 409 when there is nothing to retry (not verified yet, already delivered) or when delivering would still revert.",
+  summary:
+    "Recover a verified but undelivered bridge (FAILED, or stuck waiting for the executor): the unsigned transaction(s) that deliver it, commit first when needed",
+  description:
+    "The sender, the recipient or an admin. 409 when there is nothing to retry (not verified yet, already delivered) or when delivering would still revert.",
   security: [BEARER, API_KEY],
   middleware: [requireAuth] as const,
   request: { params: OperationParam },
@@ -153,15 +169,19 @@ const historyRoute = createRoute({
   responses: { 200: jsonContent(z.object({ items: z.array(Json), nextCursor: z.string().nullable() }), "A page"), ...errorResponses(400, 503) },
 });
 
-const isHistoryCursor = (v: unknown): v is [string, string] => Array.isArray(v) && v.length === 2 && typeof v[0] === "string" && v[0].length < 100 && typeof v[1] === "string" && /^0x[0-9a-f]{64}$/.test(v[1]);
+const isHistoryCursor = (v: unknown): v is [string, string] =>
+  Array.isArray(v) && v.length === 2 && typeof v[0] === "string" && v[0].length < 100 && typeof v[1] === "string" && /^0x[0-9a-f]{64}$/.test(v[1]);
 
 export function createBridgeRoutes() {
   const app = createRouter();
 
-
   app.openapi(estimateRoute, async (c) => {
     const q = c.req.valid("query");
-    const { checked: _checked, holder: _holder, ...quote } = await estimate(
+    const {
+      checked: _checked,
+      holder: _holder,
+      ...quote
+    } = await estimate(
       c.get("deps"),
       { collection: q.collection, tokenId: q.tokenId, srcChainId: q.srcChain, dstChainId: q.dstChain },
       q.to ? getAddress(q.to) : undefined,
@@ -177,11 +197,26 @@ export function createBridgeRoutes() {
     const before = cursor ? (([orderKey, guid]) => ({ orderKey, guid }))(decodeCursor(cursor, isHistoryCursor)) : undefined;
     const sends = await bridgeHistory(db, address, { before, limit: limit + 1 });
     const page = sends.slice(0, limit);
-    const [receives, progress] = await Promise.all([receivesFor(db, page.map((s) => s.guid)), progressOf(deps, page.map((s) => s.guid))]);
+    const [receives, progress] = await Promise.all([
+      receivesFor(
+        db,
+        page.map((s) => s.guid),
+      ),
+      progressOf(
+        deps,
+        page.map((s) => s.guid),
+      ),
+    ]);
     const me = address.toLowerCase();
     const items = page.map((s) => ({
       direction: s.fromAddress === me ? (s.recipient === me ? "self" : "sent") : "received",
-      ...presentBridge(deps, s, receives.find((r) => r.guid === s.guid), undefined, progress.get(s.guid.toLowerCase())),
+      ...presentBridge(
+        deps,
+        s,
+        receives.find((r) => r.guid === s.guid),
+        undefined,
+        progress.get(s.guid.toLowerCase()),
+      ),
     }));
     const last = page.at(-1);
     return c.json({ items, nextCursor: sends.length > limit && last ? encodeCursor([last.orderKey, last.guid]) : null }, 200);

@@ -29,7 +29,9 @@ const listChains = createRoute({
 /** Head block of a chain (null when its RPC does not answer within 2 s). */
 export async function chainHead(client: ReturnType<typeof publicClientFor>): Promise<number | null> {
   try {
-    return Number(await Promise.race([client.getBlockNumber({ cacheTime: 1000 }), new Promise<never>((_, r) => setTimeout(() => r(new Error("timeout")), 2000))]));
+    return Number(
+      await Promise.race([client.getBlockNumber({ cacheTime: 1000 }), new Promise<never>((_, r) => setTimeout(() => r(new Error("timeout")), 2000))]),
+    );
   } catch {
     return null;
   }

@@ -17,15 +17,37 @@ import { jobView, principalId } from "../jobs/routes.js";
 import { dependencyDown } from "../http/errors.js";
 
 const Json = z.record(z.string(), z.unknown());
-const SlugParam = z.object({ slug: z.string().regex(/^[a-z0-9-]{1,64}$/).openapi({ param: { name: "slug", in: "path" }, example: "cosmic" }) });
-const url = z.string().max(2048).regex(/^(https?|ipfs):\/\//, "an http(s):// or ipfs:// URL");
+const SlugParam = z.object({
+  slug: z
+    .string()
+    .regex(/^[a-z0-9-]{1,64}$/)
+    .openapi({ param: { name: "slug", in: "path" }, example: "cosmic" }),
+});
+const url = z
+  .string()
+  .max(2048)
+  .regex(/^(https?|ipfs):\/\//, "an http(s):// or ipfs:// URL");
 const ProfileSchema = z
   .object({
     description: z.string().max(10_000).nullable().optional(),
     image: url.nullable().optional(),
     bannerImage: url.nullable().optional(),
-    externalUrl: z.string().max(2048).regex(/^https?:\/\//).nullable().optional(),
-    links: z.record(z.string().regex(/^[a-z0-9_-]{1,32}$/), z.string().max(2048).regex(/^https?:\/\//)).refine((l) => Object.keys(l).length <= 20, "at most 20 links").optional(),
+    externalUrl: z
+      .string()
+      .max(2048)
+      .regex(/^https?:\/\//)
+      .nullable()
+      .optional(),
+    links: z
+      .record(
+        z.string().regex(/^[a-z0-9_-]{1,32}$/),
+        z
+          .string()
+          .max(2048)
+          .regex(/^https?:\/\//),
+      )
+      .refine((l) => Object.keys(l).length <= 20, "at most 20 links")
+      .optional(),
   })
   .strict()
   .openapi("CollectionProfile");
@@ -41,7 +63,8 @@ const getRoute = createRoute({
   method: "get",
   path: "/collections/{slug}",
   tags: ["collections"],
-  summary: "One collection: supply per chain, holders, bridges, profile, and its LayerZero pathways as the chains configure them (peer, enforced options, executor, DVNs, confirmations)",
+  summary:
+    "One collection: supply per chain, holders, bridges, profile, and its LayerZero pathways as the chains configure them (peer, enforced options, executor, DVNs, confirmations)",
   request: { params: SlugParam },
   responses: { 200: jsonContent(Json.openapi("Collection"), "The collection"), ...errorResponses(400, 404, 503) },
 });
@@ -69,9 +92,30 @@ const refreshRoute = createRoute({
 });
 
 export const profileJson = (p: typeof collectionProfiles.$inferSelect | undefined) =>
-  p ? { description: p.description, image: p.image, bannerImage: p.bannerImage, externalUrl: p.externalUrl, links: p.links, updatedBy: p.updatedBy, updatedAt: p.updatedAt.toISOString() } : null;
+  p
+    ? {
+        description: p.description,
+        image: p.image,
+        bannerImage: p.bannerImage,
+        externalUrl: p.externalUrl,
+        links: p.links,
+        updatedBy: p.updatedBy,
+        updatedAt: p.updatedAt.toISOString(),
+      }
+    : null;
 
-export const deploymentJson = (d: { chainId: number; address: string; kind: string; eid: number; token: string; owner: string | null; supply: number; minted: number; bridgedOut: number; bridgedIn: number }) => ({
+export const deploymentJson = (d: {
+  chainId: number;
+  address: string;
+  kind: string;
+  eid: number;
+  token: string;
+  owner: string | null;
+  supply: number;
+  minted: number;
+  bridgedOut: number;
+  bridgedIn: number;
+}) => ({
   chainId: d.chainId,
   address: checksum(d.address),
   kind: d.kind,
@@ -111,7 +155,10 @@ export function createCollectionRoutes(options: { jobs?: JobQueue } = {}) {
   app.openapi(listRoute, async (c) => {
     const deps = c.get("deps");
     const rows = await listCollections(requireIndexed(deps));
-    const profs = await profiles(deps, rows.map((r) => r.slug));
+    const profs = await profiles(
+      deps,
+      rows.map((r) => r.slug),
+    );
     return c.json(
       {
         items: rows.map((r) => ({

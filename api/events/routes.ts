@@ -223,7 +223,13 @@ const verifyRoute = createRoute({
     200: jsonContent(AttendanceSchema, "Checked in"),
     409: {
       description: "Already checked in (attendedAt = first scan), the event is cancelled, or check-in is not open (CHECK_IN_NOT_OPEN / CHECK_IN_CLOSED)",
-      content: { "application/json": { schema: z.object({ error: z.object({ code: z.string(), message: z.string(), attendedAt: z.string().optional(), verifiedBy: z.string().nullable().optional() }) }) } },
+      content: {
+        "application/json": {
+          schema: z.object({
+            error: z.object({ code: z.string(), message: z.string(), attendedAt: z.string().optional(), verifiedBy: z.string().nullable().optional() }),
+          }),
+        },
+      },
     },
   },
 });
@@ -271,12 +277,25 @@ const tokenEventRoute = createRoute({
   summary: "The event an attendance NFT was distributed for (how minted tokens link back to events)",
   request: {
     params: z.object({
-      chainId: z.coerce.number().int().positive().max(2_147_483_647).openapi({ param: { name: "chainId", in: "path" } }),
-      tokenId: z.string().regex(/^\d{1,78}$/).openapi({ param: { name: "tokenId", in: "path" }, description: "decimal uint256" }),
+      chainId: z.coerce
+        .number()
+        .int()
+        .positive()
+        .max(2_147_483_647)
+        .openapi({ param: { name: "chainId", in: "path" } }),
+      tokenId: z
+        .string()
+        .regex(/^\d{1,78}$/)
+        .openapi({ param: { name: "tokenId", in: "path" }, description: "decimal uint256" }),
     }),
   },
   responses: {
-    200: jsonContent(z.object({ event: EventSchema, address: z.string(), tokenId: z.string(), txHash: z.string().nullable(), mintedAt: z.string().nullable() }).openapi("EventToken"), "The event and attendee"),
+    200: jsonContent(
+      z
+        .object({ event: EventSchema, address: z.string(), tokenId: z.string(), txHash: z.string().nullable(), mintedAt: z.string().nullable() })
+        .openapi("EventToken"),
+      "The event and attendee",
+    ),
     ...errorResponses(400, 404, 503),
   },
 });
@@ -290,15 +309,20 @@ export async function registerAttendee(deps: RequestDeps, log: Logger, tickets: 
   const { participant, created } = await register(store.db, event, address);
   if (created) registrations.inc();
   if (created)
-    await publishParticipantFact(kv, log, {
-      type: "event:registered",
-      eventId: event.id,
-      ticketId: participant.ticketId,
-      address,
-      organizer: await activeOrganizer(deps, event),
-      counts: { registered: (await findEvent(store.db, event.id))?.registered ?? null, capacity: event.capacity },
-      details: { registeredAt: participant.registeredAt.toISOString() },
-    }, { store, maxAttempts: deps.config.webhooks.maxAttempts });
+    await publishParticipantFact(
+      kv,
+      log,
+      {
+        type: "event:registered",
+        eventId: event.id,
+        ticketId: participant.ticketId,
+        address,
+        organizer: await activeOrganizer(deps, event),
+        counts: { registered: (await findEvent(store.db, event.id))?.registered ?? null, capacity: event.capacity },
+        details: { registeredAt: participant.registeredAt.toISOString() },
+      },
+      { store, maxAttempts: deps.config.webhooks.maxAttempts },
+    );
   return { ticket: await ticketBody(tickets, event, participant), created };
 }
 
@@ -323,7 +347,8 @@ export function createEventRoutes(options: EventRoutesOptions) {
     else throw badRequest("ORGANIZER_REQUIRED", "an API key must name the event's organizer");
     const deployment = network?.deployments.find((d) => d.slug === body.collection && d.chainId === body.chainId);
     if (!deployment) throw unprocessable("COLLECTION_NOT_ON_CHAIN", `collection ${body.collection} is not deployed on chain ${body.chainId}`);
-    if (deployment.kind !== "onft") throw unprocessable("COLLECTION_NOT_MINTABLE", `collection ${body.collection} is an adapter on chain ${body.chainId}: it cannot mint there`);
+    if (deployment.kind !== "onft")
+      throw unprocessable("COLLECTION_NOT_MINTABLE", `collection ${body.collection} is an adapter on chain ${body.chainId}: it cannot mint there`);
     const now = new Date();
     const times = {
       startsAt: new Date(body.startsAt),
@@ -407,8 +432,14 @@ export function createEventRoutes(options: EventRoutesOptions) {
       .orderBy(...order)
       .limit(q.limit + 1);
     const page = rows.slice(0, q.limit);
-    const counts = await eventCounts(db, page.map((e) => e.id));
-    return c.json({ items: page.map((e) => eventView(e, counts.get(e.id)!, now.getTime())), nextCursor: rows.length > q.limit ? encodeCursor(page.at(-1)!) : null }, 200);
+    const counts = await eventCounts(
+      db,
+      page.map((e) => e.id),
+    );
+    return c.json(
+      { items: page.map((e) => eventView(e, counts.get(e.id)!, now.getTime())), nextCursor: rows.length > q.limit ? encodeCursor(page.at(-1)!) : null },
+      200,
+    );
   });
 
   app.openapi(tokenEventRoute, async (c) => {
@@ -419,7 +450,13 @@ export function createEventRoutes(options: EventRoutesOptions) {
     if (!link || participant?.distributionStatus !== "minted") throw notFound("TOKEN_NOT_FROM_EVENT", "no event distributed this token");
     const event = (await findEvent(db, link.eventId))!;
     return c.json(
-      { event: eventView(event, (await eventCounts(db, [event.id])).get(event.id)!), address: participant.address, tokenId, txHash: participant.txHash, mintedAt: participant.mintedAt?.toISOString() ?? null },
+      {
+        event: eventView(event, (await eventCounts(db, [event.id])).get(event.id)!),
+        address: participant.address,
+        tokenId,
+        txHash: participant.txHash,
+        mintedAt: participant.mintedAt?.toISOString() ?? null,
+      },
       200,
     );
   });
@@ -467,15 +504,20 @@ export function createEventRoutes(options: EventRoutesOptions) {
       return errorJson(c, 409, outcome.code, outcome.message, { attendedAt: outcome.attendedAt.toISOString(), verifiedBy: outcome.verifiedBy }) as never;
     const p = outcome.participant;
     attendance.inc();
-    await publishParticipantFact(kv, c.get("log"), {
-      type: "event:attended",
-      eventId: event.id,
-      ticketId: p.ticketId,
-      address: p.address,
-      organizer: await activeOrganizer(c.get("deps"), event),
-      counts: { attended: (await eventCounts(store.db, [event.id])).get(event.id)!.attended },
-      details: { attendedAt: p.attendedAt.toISOString() },
-    }, { store, maxAttempts: c.get("deps").config.webhooks.maxAttempts });
+    await publishParticipantFact(
+      kv,
+      c.get("log"),
+      {
+        type: "event:attended",
+        eventId: event.id,
+        ticketId: p.ticketId,
+        address: p.address,
+        organizer: await activeOrganizer(c.get("deps"), event),
+        counts: { attended: (await eventCounts(store.db, [event.id])).get(event.id)!.attended },
+        details: { attendedAt: p.attendedAt.toISOString() },
+      },
+      { store, maxAttempts: c.get("deps").config.webhooks.maxAttempts },
+    );
     return c.json({ eventId: event.id, address: p.address, attendedAt: p.attendedAt.toISOString(), verifiedBy: verifier }, 200);
   });
 
@@ -484,7 +526,12 @@ export function createEventRoutes(options: EventRoutesOptions) {
     requireEventOrganizer(c, event);
     if (event.status === "cancelled") throw conflict("EVENT_CANCELLED", "the event is cancelled");
     if (!options.signers?.get(event.chainId)) throw dependencyDown("MINTER_UNAVAILABLE", `no server signer for chain ${event.chainId}`);
-    const { job, created } = await jobs().enqueue({ type: DISTRIBUTE_NFTS, data: { eventId: event.id }, createdBy: principalId(c.get("principal")), dedupeKey: `${DISTRIBUTE_NFTS}:${event.id}` });
+    const { job, created } = await jobs().enqueue({
+      type: DISTRIBUTE_NFTS,
+      data: { eventId: event.id },
+      createdBy: principalId(c.get("principal")),
+      dedupeKey: `${DISTRIBUTE_NFTS}:${event.id}`,
+    });
     return c.json({ job: jobView(job, false), created }, 202);
   });
 
@@ -493,17 +540,24 @@ export function createEventRoutes(options: EventRoutesOptions) {
     requireEventOrganizer(c, event);
     const report = await buildReport(c.get("deps").store.db, event);
     if (c.req.valid("query").format === "csv")
-      return c.body(reportCsv(report), 200, { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="event-${event.id}.csv"` }) as never;
+      return c.body(reportCsv(report), 200, {
+        "content-type": "text/csv; charset=utf-8",
+        "content-disposition": `attachment; filename="event-${event.id}.csv"`,
+      }) as never;
     return c.json(report, 200);
   });
 
   app.openapi(reportJobRoute, async (c) => {
     const event = await loadEvent(c, c.req.valid("param").id);
     requireEventOrganizer(c, event);
-    const { job, created } = await jobs().enqueue({ type: GENERATE_EVENT_REPORT, data: { eventId: event.id }, createdBy: principalId(c.get("principal")), dedupeKey: `${GENERATE_EVENT_REPORT}:${event.id}` });
+    const { job, created } = await jobs().enqueue({
+      type: GENERATE_EVENT_REPORT,
+      data: { eventId: event.id },
+      createdBy: principalId(c.get("principal")),
+      dedupeKey: `${GENERATE_EVENT_REPORT}:${event.id}`,
+    });
     return c.json({ job: jobView(job, false), created }, 202);
   });
 
   return app;
 }
-

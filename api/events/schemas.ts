@@ -16,7 +16,10 @@ export const CreateEventBody = z
     registrationOpensAt: Instant.optional().openapi({ description: "default: now" }),
     registrationClosesAt: Instant.optional().openapi({ description: "default: endsAt" }),
     capacity: z.number().int().min(1).max(1_000_000),
-    collection: z.string().regex(/^[a-z0-9-]{1,64}$/).openapi({ example: "cosmic" }),
+    collection: z
+      .string()
+      .regex(/^[a-z0-9-]{1,64}$/)
+      .openapi({ example: "cosmic" }),
     chainId: z.number().int().positive().max(2_147_483_647),
     organizer: AddressSchema.optional().openapi({ description: "admins only: create on behalf of an organizer (default: the caller)" }),
   })
@@ -91,11 +94,12 @@ export const TicketSchema = z
 
 export const TicketQuery = z.object({ format: z.enum(["png", "svg", "json"]).default("png") });
 
-export const VerifyBody = z.object({ code: z.string().min(1).max(200) }).strict().openapi("VerifyTicketRequest");
+export const VerifyBody = z
+  .object({ code: z.string().min(1).max(200) })
+  .strict()
+  .openapi("VerifyTicketRequest");
 
-export const AttendanceSchema = z
-  .object({ eventId: z.string(), address: z.string(), attendedAt: z.string(), verifiedBy: z.string() })
-  .openapi("Attendance");
+export const AttendanceSchema = z.object({ eventId: z.string(), address: z.string(), attendedAt: z.string(), verifiedBy: z.string() }).openapi("Attendance");
 
 export const ReportQuery = z.object({ format: z.enum(["json", "csv"]).default("json") });
 

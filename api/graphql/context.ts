@@ -53,7 +53,9 @@ export function createLoaders(deps: RequestDeps) {
     checkpoints: once(async () => (deps.indexed ? await readIndexerCheckpoints(deps.indexed).catch(() => []) : [])),
     head: new DataLoader<number, number | null>((ids) => Promise.all(ids.map((id) => chainHead(publicClientFor(deps, id))))),
     collections: once(() => listCollections(requireIndexed(deps))),
-    collectionStats: new DataLoader<string, Awaited<ReturnType<typeof readCollectionStats>>>((slugs) => Promise.all(slugs.map((s) => readCollectionStats(requireIndexed(deps), s)))),
+    collectionStats: new DataLoader<string, Awaited<ReturnType<typeof readCollectionStats>>>((slugs) =>
+      Promise.all(slugs.map((s) => readCollectionStats(requireIndexed(deps), s))),
+    ),
     profiles: new DataLoader<string, Awaited<ReturnType<typeof profiles>>[number] | undefined>(async (slugs) => {
       const rows = await profiles(deps, [...slugs]);
       return slugs.map((s) => rows.find((p) => p.slug === s));

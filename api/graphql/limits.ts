@@ -39,7 +39,8 @@ export const LIST_SIZES: Record<string, number> = {
 };
 
 /** A page type: Ponder's `<table>Page` ({ items, pageInfo, totalCount }) or our `<X>Connection`. */
-const isPageType = (t: GraphQLType) => isObjectType(t) && (t.name.endsWith("Page") || t.name.endsWith("Connection")) && ("items" in t.getFields() || "nodes" in t.getFields());
+const isPageType = (t: GraphQLType) =>
+  isObjectType(t) && (t.name.endsWith("Page") || t.name.endsWith("Connection")) && ("items" in t.getFields() || "nodes" in t.getFields());
 const ITEM_FIELDS = new Set(["items", "nodes", "edges"]);
 
 function pageSize(args: Record<string, unknown>, field: GraphQLField<unknown, unknown>): number | undefined {
@@ -76,7 +77,8 @@ export function checkListBounds(schema: GraphQLSchema): string[] {
     for (const field of Object.values(type.getFields())) {
       const named = getNamedType(field.type);
       if (isScalarType(named) || isEnumType(named) || !isListType(getNullableType(field.type))) continue;
-      if (!field.args.some((a) => a.name === "first" || a.name === "limit") && LIST_SIZES[`${type.name}.${field.name}`] === undefined) missing.push(`${type.name}.${field.name}`);
+      if (!field.args.some((a) => a.name === "first" || a.name === "limit") && LIST_SIZES[`${type.name}.${field.name}`] === undefined)
+        missing.push(`${type.name}.${field.name}`);
     }
   }
   return missing;
@@ -111,15 +113,20 @@ export function limitPlugins(limits: GraphqlLimits): Plugin[] {
       try {
         cost = costOf(args.schema, args.document, (args.variableValues ?? undefined) as Record<string, unknown> | undefined, args.operationName ?? undefined);
       } catch (error) {
-        setResultAndStopExecution({ errors: [new GraphQLError(`query cost cannot be computed: ${(error as Error).message}`, { extensions: { code: COST_CODE, kind: "BAD_REQUEST" } })] });
+        setResultAndStopExecution({
+          errors: [new GraphQLError(`query cost cannot be computed: ${(error as Error).message}`, { extensions: { code: COST_CODE, kind: "BAD_REQUEST" } })],
+        });
         return;
       }
       if (cost > limits.maxCost)
         setResultAndStopExecution({
           errors: [
-            new GraphQLError(`query may materialise ${cost} rows, over the budget of ${limits.maxCost} per request: ask for smaller pages (first/limit) or fewer nested lists`, {
-              extensions: { code: COST_CODE, kind: "BAD_REQUEST", cost, maxCost: limits.maxCost },
-            }),
+            new GraphQLError(
+              `query may materialise ${cost} rows, over the budget of ${limits.maxCost} per request: ask for smaller pages (first/limit) or fewer nested lists`,
+              {
+                extensions: { code: COST_CODE, kind: "BAD_REQUEST", cost, maxCost: limits.maxCost },
+              },
+            ),
           ],
         });
     },

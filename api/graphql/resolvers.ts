@@ -134,8 +134,10 @@ export const resolvers = {
 
   Query: {
     nft: async (_: unknown, args: { id: string }, ctx: Ctx) => (await ctx.loaders.nft.load(parseNftId(args.id))) ?? null,
-    nftsByOwner: async (_: unknown, args: { owner: string; chain?: number | string; first: number; after?: string }, ctx: Ctx) => (await ownerConnection(ctx, args)).nodes,
-    nftsByOwnerConnection: (_: unknown, args: { owner: string; chain?: number | string; first: number; after?: string }, ctx: Ctx) => ownerConnection(ctx, args),
+    nftsByOwner: async (_: unknown, args: { owner: string; chain?: number | string; first: number; after?: string }, ctx: Ctx) =>
+      (await ownerConnection(ctx, args)).nodes,
+    nftsByOwnerConnection: (_: unknown, args: { owner: string; chain?: number | string; first: number; after?: string }, ctx: Ctx) =>
+      ownerConnection(ctx, args),
     chains: (_: unknown, __: unknown, ctx: Ctx) => requireNetwork(ctx.deps).chains.map(chainObject),
     chain: (_: unknown, args: { id: number | string }, ctx: Ctx) => {
       const network = requireNetwork(ctx.deps);
@@ -180,7 +182,12 @@ export const resolvers = {
       const parsed = BridgePrepareBody.safeParse(input);
       if (!parsed.success) throw invalid("input", parsed.error.issues);
       const body = parsed.data;
-      return await prepare(ctx.deps, user.address, { collection: body.collection, tokenId: body.tokenId, srcChainId: body.srcChainId, dstChainId: body.dstChainId }, getAddress(body.recipient ?? user.address));
+      return await prepare(
+        ctx.deps,
+        user.address,
+        { collection: body.collection, tokenId: body.tokenId, srcChainId: body.srcChainId, dstChainId: body.dstChainId },
+        getAddress(body.recipient ?? user.address),
+      );
     },
   },
 
@@ -251,6 +258,7 @@ export const resolvers = {
   },
 
   Account: {
-    nfts: async (a: { address: string }, args: { chain?: number | string; first: number; after?: string }, ctx: Ctx) => await ownerConnection(ctx, { owner: a.address, ...args }),
+    nfts: async (a: { address: string }, args: { chain?: number | string; first: number; after?: string }, ctx: Ctx) =>
+      await ownerConnection(ctx, { owner: a.address, ...args }),
   },
 };

@@ -78,9 +78,17 @@ export const printMergedSchema = async () => `${printSchema(lexicographicSortSch
 
 function toGraphqlError(error: GraphQLError, original: unknown): GraphQLError {
   if (original instanceof ApiError)
-    return new GraphQLError(original.message, { nodes: error.nodes, path: error.path, extensions: { code: original.code, kind: KINDS[original.status] ?? "BAD_REQUEST", status: original.status } });
+    return new GraphQLError(original.message, {
+      nodes: error.nodes,
+      path: error.path,
+      extensions: { code: original.code, kind: KINDS[original.status] ?? "BAD_REQUEST", status: original.status },
+    });
   if (isDependencyError(original))
-    return new GraphQLError("a backing service is unavailable, retry later", { nodes: error.nodes, path: error.path, extensions: { code: "DEPENDENCY_UNAVAILABLE", kind: KINDS[503], status: 503 } });
+    return new GraphQLError("a backing service is unavailable, retry later", {
+      nodes: error.nodes,
+      path: error.path,
+      extensions: { code: "DEPENDENCY_UNAVAILABLE", kind: KINDS[503], status: 503 },
+    });
   return new GraphQLError("internal error", { nodes: error.nodes, path: error.path, extensions: { code: "INTERNAL_ERROR", kind: "INTERNAL", status: 500 } });
 }
 
@@ -88,7 +96,10 @@ function toGraphqlError(error: GraphQLError, original: unknown): GraphQLError {
 function isUnexpected(error: GraphQLError): boolean {
   const original = error.originalError;
   if (!original || original instanceof ApiError || isDependencyError(original)) return false;
-  return !(original instanceof GraphQLError) || Boolean(original.originalError && !(original.originalError instanceof ApiError) && !isDependencyError(original.originalError));
+  return (
+    !(original instanceof GraphQLError) ||
+    Boolean(original.originalError && !(original.originalError instanceof ApiError) && !isDependencyError(original.originalError))
+  );
 }
 
 /** The Hono handler of /graphql for one app (its deps come from the request context). */
@@ -105,7 +116,8 @@ export function graphqlHandler(options: { tickets: TicketKeys; limits: GraphqlLi
         ...limitPlugins(options.limits),
         yogaLib.useErrorHandler(({ errors, context }) => {
           const log = (context as { c?: Context<AppEnv> }).c?.get("log");
-          for (const error of errors) if (error instanceof GraphQLError && isUnexpected(error)) log?.error({ err: error.originalError, path: error.path }, "graphql resolver failed");
+          for (const error of errors)
+            if (error instanceof GraphQLError && isUnexpected(error)) log?.error({ err: error.originalError, path: error.path }, "graphql resolver failed");
         }),
       ],
       context: ({ c }) => createContext(c, options.tickets, ponderContext(c.get("deps").indexed?.db)),

@@ -52,7 +52,10 @@ async function timed(fn: () => Promise<boolean>, timeoutMs: number): Promise<z.i
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
   try {
-    const ok = await Promise.race([fn(), new Promise<boolean>((_, reject) => (timer = setTimeout(() => reject(new Error(`timeout after ${timeoutMs} ms`)), timeoutMs)))]);
+    const ok = await Promise.race([
+      fn(),
+      new Promise<boolean>((_, reject) => (timer = setTimeout(() => reject(new Error(`timeout after ${timeoutMs} ms`)), timeoutMs))),
+    ]);
     return { ok, ms: Math.round(performance.now() - started), ...(ok ? {} : { error: "unreachable" }) };
   } catch (error) {
     return { ok: false, ms: Math.round(performance.now() - started), error: (error as Error).message.slice(0, 200) };
@@ -76,7 +79,8 @@ export async function healthReport(deps: RequestDeps, options: { maxLagBlocks: n
     timed(() => deps.kv.ping(), options.timeoutMs),
     (async () => {
       const started = performance.now();
-      if (!deps.indexed) return { check: { ok: true, ms: 0, error: "no index configured" }, checkpoints: [] as Awaited<ReturnType<typeof readIndexerCheckpoints>> };
+      if (!deps.indexed)
+        return { check: { ok: true, ms: 0, error: "no index configured" }, checkpoints: [] as Awaited<ReturnType<typeof readIndexerCheckpoints>> };
       try {
         const checkpoints = await readIndexerCheckpoints(deps.indexed);
         return { check: { ok: true, ms: Math.round(performance.now() - started) }, checkpoints };

@@ -47,7 +47,8 @@ export function createErrorHandler(getLogger: (c: Context) => Logger) {
     }
     if (error instanceof HTTPException) {
       const status = error.status as ContentfulStatusCode;
-      const code = status === 400 && /JSON/i.test(error.message) ? "MALFORMED_JSON" : (STATUS_CODES[status] ?? (status >= 500 ? "INTERNAL_ERROR" : "BAD_REQUEST"));
+      const code =
+        status === 400 && /JSON/i.test(error.message) ? "MALFORMED_JSON" : (STATUS_CODES[status] ?? (status >= 500 ? "INTERNAL_ERROR" : "BAD_REQUEST"));
       return errorJson(c, status, code, status >= 500 ? "internal error" : error.message || code.toLowerCase());
     }
     if (isDependencyError(error)) {

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 /** OpenAPIHono factory with our validation hook, plus the OpenAPI document and the /docs page. */
-import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { Hook } from "@hono/zod-openapi";
 import type { Env } from "hono";
 import { ErrorSchema, errorJson } from "./errors.js";
@@ -38,9 +38,10 @@ export function errorResponses(...statuses: (400 | 401 | 403 | 404 | 409 | 422 |
     429: "Rate limited (see Retry-After)",
     503: "A dependency (database, Redis, chain RPC) is unavailable",
   };
-  return Object.fromEntries(
-    statuses.map((s) => [s, { description: descriptions[s]!, content: { "application/json": { schema: ErrorSchema } } }]),
-  ) as Record<(typeof statuses)[number], { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }>;
+  return Object.fromEntries(statuses.map((s) => [s, { description: descriptions[s]!, content: { "application/json": { schema: ErrorSchema } } }])) as Record<
+    (typeof statuses)[number],
+    { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }
+  >;
 }
 
 export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({

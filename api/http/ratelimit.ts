@@ -85,7 +85,12 @@ function flush(pair: Pair, store: RateLimiterRedis) {
       const before = refused && res.consumedPoints <= pair.points ? Number.POSITIVE_INFINITY : res.consumedPoints - n;
       waiters.forEach((w, i) => {
         const consumed = before + i + 1;
-        const mine = new RateLimiterRes(Math.max(0, pair.points - consumed), res.msBeforeNext, Number.isFinite(consumed) ? consumed : res.consumedPoints, res.isFirstInDuration && i === 0);
+        const mine = new RateLimiterRes(
+          Math.max(0, pair.points - consumed),
+          res.msBeforeNext,
+          Number.isFinite(consumed) ? consumed : res.consumedPoints,
+          res.isFirstInDuration && i === 0,
+        );
         if (consumed <= pair.points) w.resolve(mine);
         else w.reject(mine);
       });

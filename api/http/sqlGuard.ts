@@ -86,7 +86,11 @@ export function sqlOverHttpGuard(options: { db: IndexedDatabase; dialect: "pglit
       return refuse(422, "SQL_TOO_MANY_RELATIONS", `the statement references ${relations} relations; at most ${settings.maxRelations} are allowed`);
     let estimate: number;
     try {
-      const plan = rowsOf(await sessionOf(db).prepareQuery({ sql: `EXPLAIN (FORMAT JSON) ${query.sql}`, params: query.params }, undefined, undefined, false).execute());
+      const plan = rowsOf(
+        await sessionOf(db)
+          .prepareQuery({ sql: `EXPLAIN (FORMAT JSON) ${query.sql}`, params: query.params }, undefined, undefined, false)
+          .execute(),
+      );
       estimate = maxPlanRows(plan.map((r) => r["QUERY PLAN"]));
     } catch (error) {
       return refuse(400, "SQL_INVALID", String((error as Error).message ?? error).slice(0, 300));
@@ -96,15 +100,19 @@ export function sqlOverHttpGuard(options: { db: IndexedDatabase; dialect: "pglit
     if (dialect === "postgres" && c.req.path === "/sql/db") {
       const pg = db as unknown as { transaction<T>(fn: (tx: IndexedDatabase) => Promise<T>, config: { accessMode: "read only" }): Promise<T> };
       try {
-        const result = await pg.transaction(async (tx) => {
-          await tx.execute(rawSql.raw(`SET LOCAL statement_timeout = ${settings.statementTimeoutMs}`));
-          return await sessionOf(tx).prepareQuery(query, undefined, undefined, false).execute();
-        }, { accessMode: "read only" });
+        const result = await pg.transaction(
+          async (tx) => {
+            await tx.execute(rawSql.raw(`SET LOCAL statement_timeout = ${settings.statementTimeoutMs}`));
+            return await sessionOf(tx).prepareQuery(query, undefined, undefined, false).execute();
+          },
+          { accessMode: "read only" },
+        );
         return c.json(result as object);
       } catch (error) {
         const e = error as { code?: string; message?: string; cause?: { code?: string } };
         if ((e.code ?? e.cause?.code) === "57014") return refuse(422, "SQL_TIMEOUT", `the statement ran longer than ${settings.statementTimeoutMs} ms`);
-        if (isDependencyError(error)) return Response.json({ error: { code: "DEPENDENCY_UNAVAILABLE", message: "the database is unavailable, retry later" } }, { status: 503 });
+        if (isDependencyError(error))
+          return Response.json({ error: { code: "DEPENDENCY_UNAVAILABLE", message: "the database is unavailable, retry later" } }, { status: 503 });
         return refuse(400, "SQL_INVALID", String(e.message ?? error).slice(0, 300));
       }
     }

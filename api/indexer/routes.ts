@@ -25,11 +25,35 @@ function parseTokenId(raw: string): bigint | null {
 
 async function omnichainToken(db: IndexedDatabase, collection: string, tokenId: bigint) {
   const [rows, sends] = await Promise.all([
-    db.select().from(t.token).where(and(eq(t.token.collection, collection), eq(t.token.tokenId, tokenId))),
-    db.select().from(t.bridgeSend).where(and(eq(t.bridgeSend.collection, collection), eq(t.bridgeSend.tokenId, tokenId))),
+    db
+      .select()
+      .from(t.token)
+      .where(and(eq(t.token.collection, collection), eq(t.token.tokenId, tokenId))),
+    db
+      .select()
+      .from(t.bridgeSend)
+      .where(and(eq(t.bridgeSend.collection, collection), eq(t.bridgeSend.tokenId, tokenId))),
   ]);
-  const receives = sends.length ? await db.select().from(t.bridgeReceive).where(inArray(t.bridgeReceive.guid, sends.map((s) => s.guid))) : [];
-  return { ...deriveLocation(rows, sends, receives), bridges: sends.map((s) => joinBridge(s, receives.find((r) => r.guid === s.guid))) };
+  const receives = sends.length
+    ? await db
+        .select()
+        .from(t.bridgeReceive)
+        .where(
+          inArray(
+            t.bridgeReceive.guid,
+            sends.map((s) => s.guid),
+          ),
+        )
+    : [];
+  return {
+    ...deriveLocation(rows, sends, receives),
+    bridges: sends.map((s) =>
+      joinBridge(
+        s,
+        receives.find((r) => r.guid === s.guid),
+      ),
+    ),
+  };
 }
 
 const Json = z.record(z.string(), z.unknown());
@@ -41,7 +65,9 @@ const tokenRoute = createRoute({
   path: "/indexer/tokens/{collection}/{tokenId}",
   tags,
   summary: "One NFT across chains, as indexed: where it lives now (or in flight between two chains), its per-chain rows, its bridges",
-  request: { params: z.object({ collection: z.string().openapi({ example: "cosmic" }), tokenId: z.string().openapi({ description: "decimal or 0x-hex uint256" }) }) },
+  request: {
+    params: z.object({ collection: z.string().openapi({ example: "cosmic" }), tokenId: z.string().openapi({ description: "decimal or 0x-hex uint256" }) }),
+  },
   responses: { 200: jsonContent(Json, "The token"), ...errorResponses(400, 404, 503) },
 });
 const ownerRoute = createRoute({
@@ -65,7 +91,12 @@ const activityRoute = createRoute({
   path: "/indexer/activity",
   tags,
   summary: "The activity feed (mints, transfers, burns, bridge halves) after an order key, oldest first",
-  request: { query: z.object({ after: z.string().optional().openapi({ description: "orderKey of the last row read" }), limit: z.string().optional().openapi({ description: "1-200, default 50" }) }) },
+  request: {
+    query: z.object({
+      after: z.string().optional().openapi({ description: "orderKey of the last row read" }),
+      limit: z.string().optional().openapi({ description: "1-200, default 50" }),
+    }),
+  },
   responses: { 200: jsonContent(z.object({ items: z.array(Json), nextCursor: z.string().nullable() }), "A page"), ...errorResponses(503) },
 });
 const collectionsRoute = createRoute({
@@ -97,14 +128,22 @@ export function createIndexerRoutes() {
     const where = [eq(t.token.owner, address.toLowerCase() as Address), eq(t.token.state, "present")];
     if (chainId !== undefined) where.push(eq(t.token.chainId, chainId));
     const db = requireIndexed(c.get("deps"));
-    const rows = await db.select().from(t.token).where(and(...where)).orderBy(asc(t.token.collection), asc(t.token.tokenId)).limit(1000);
+    const rows = await db
+      .select()
+      .from(t.token)
+      .where(and(...where))
+      .orderBy(asc(t.token.collection), asc(t.token.tokenId))
+      .limit(1000);
     return c.json(toJson({ items: rows }) as { items: Record<string, unknown>[] }, 200);
   });
 
   app.openapi(bridgeRoute, async (c) => {
     const guid = c.req.valid("param").guid.toLowerCase() as `0x${string}`;
     const db = requireIndexed(c.get("deps"));
-    const [sends, receives] = await Promise.all([db.select().from(t.bridgeSend).where(eq(t.bridgeSend.guid, guid)), db.select().from(t.bridgeReceive).where(eq(t.bridgeReceive.guid, guid))]);
+    const [sends, receives] = await Promise.all([
+      db.select().from(t.bridgeSend).where(eq(t.bridgeSend.guid, guid)),
+      db.select().from(t.bridgeReceive).where(eq(t.bridgeReceive.guid, guid)),
+    ]);
     if (!sends.length && !receives.length) throw notFound("NOT_FOUND", "unknown guid");
     return c.json(toJson(joinBridge(sends[0], receives[0])) as Record<string, unknown>, 200);
   });
@@ -119,7 +158,13 @@ export function createIndexerRoutes() {
       .where(after ? gt(t.activity.orderKey, after) : undefined)
       .orderBy(asc(t.activity.orderKey))
       .limit(limit);
-    return c.json(toJson({ items: rows, nextCursor: rows.length === limit ? rows.at(-1)!.orderKey : null }) as { items: Record<string, unknown>[]; nextCursor: string | null }, 200);
+    return c.json(
+      toJson({ items: rows, nextCursor: rows.length === limit ? rows.at(-1)!.orderKey : null }) as {
+        items: Record<string, unknown>[];
+        nextCursor: string | null;
+      },
+      200,
+    );
   });
 
   app.openapi(collectionsRoute, async (c) => {
@@ -128,7 +173,12 @@ export function createIndexerRoutes() {
       db.select().from(t.collection).orderBy(asc(t.collection.slug)),
       db.select().from(t.collectionDeployment).orderBy(asc(t.collectionDeployment.chainId), desc(t.collectionDeployment.address)),
     ]);
-    return c.json(toJson({ items: collections.map((col) => ({ ...col, deployments: deployments.filter((d) => d.collection === col.slug) })) }) as { items: Record<string, unknown>[] }, 200);
+    return c.json(
+      toJson({ items: collections.map((col) => ({ ...col, deployments: deployments.filter((d) => d.collection === col.slug) })) }) as {
+        items: Record<string, unknown>[];
+      },
+      200,
+    );
   });
 
   return app;

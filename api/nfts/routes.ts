@@ -48,7 +48,9 @@ const getNft = createRoute({
   responses: { 200: jsonContent(NftSchema, "The NFT"), ...errorResponses(400, 404, 503) },
 });
 
-const OwnedSchema = z.object({ id: z.string(), collection: z.string(), tokenId: z.string(), chainId: z.number(), contract: z.string(), owner: z.string() }).openapi("OwnedNft");
+const OwnedSchema = z
+  .object({ id: z.string(), collection: z.string(), tokenId: z.string(), chainId: z.number(), contract: z.string(), owner: z.string() })
+  .openapi("OwnedNft");
 const ownerNfts = createRoute({
   method: "get",
   path: "/nfts/owner/{address}",
@@ -90,8 +92,15 @@ const postNft = createRoute({
   middleware: [requireRole("minter")] as const,
   request: {
     headers: z.object({
-      "idempotency-key": z.string().regex(/^[\w.:-]{1,255}$/, "1-255 characters of [A-Za-z0-9_.:-]").optional(),
-      prefer: z.string().max(1000).optional().openapi({ description: "`respond-async`: answer 202 with a job instead of waiting for the receipt", example: "respond-async" }),
+      "idempotency-key": z
+        .string()
+        .regex(/^[\w.:-]{1,255}$/, "1-255 characters of [A-Za-z0-9_.:-]")
+        .optional(),
+      prefer: z
+        .string()
+        .max(1000)
+        .optional()
+        .openapi({ description: "`respond-async`: answer 202 with a job instead of waiting for the receipt", example: "respond-async" }),
     }),
     body: jsonBody(MintBody),
   },
@@ -123,7 +132,10 @@ const metadataHistory = createRoute({
   tags: ["nfts"],
   summary: "Override versions, newest first",
   request: { params: NftIdParam },
-  responses: { 200: jsonContent(z.object({ items: z.array(z.object({ version: z.number(), metadata: Json, updatedBy: z.string(), updatedAt: z.string() })) }), "Versions"), ...errorResponses(400, 503) },
+  responses: {
+    200: jsonContent(z.object({ items: z.array(z.object({ version: z.number(), metadata: Json, updatedBy: z.string(), updatedAt: z.string() })) }), "Versions"),
+    ...errorResponses(400, 503),
+  },
 });
 
 const refreshMetadata = createRoute({
@@ -132,7 +144,10 @@ const refreshMetadata = createRoute({
   tags: ["nfts"],
   summary: "Re-resolve the on-chain tokenURI now (per-token cooldown; 503 METADATA_BUSY when the process-wide bound on resolutions is full)",
   request: { params: NftIdParam },
-  responses: { 200: jsonContent(z.object({ onchain: Json, image: z.object({ thumbnail: z.string().nullable() }) }), "Resolved (or the resolution error)"), ...errorResponses(400, 404, 409, 429, 503) },
+  responses: {
+    200: jsonContent(z.object({ onchain: Json, image: z.object({ thumbnail: z.string().nullable() }) }), "Resolved (or the resolution error)"),
+    ...errorResponses(400, 404, 409, 429, 503),
+  },
 });
 
 const image = createRoute({
@@ -141,7 +156,10 @@ const image = createRoute({
   tags: ["nfts"],
   summary: "A cached thumbnail (content-addressed, immutable)",
   request: { params: z.object({ file: z.string().regex(/^[0-9a-f]{64}\.webp$/) }) },
-  responses: { 200: { description: "WebP image", content: { "image/webp": { schema: z.string().openapi({ format: "binary" }) } } }, ...errorResponses(400, 404) },
+  responses: {
+    200: { description: "WebP image", content: { "image/webp": { schema: z.string().openapi({ format: "binary" }) } } },
+    ...errorResponses(400, 404),
+  },
 });
 
 export function createNftRoutes(options: { jobs?: JobQueue } = {}) {
@@ -152,7 +170,11 @@ export function createNftRoutes(options: { jobs?: JobQueue } = {}) {
     const hash = c.req.valid("param").file.slice(0, 64);
     const bytes = await readThumbnail({ dir: deps.nft.mediaDir, size: deps.nft.thumbnailSize }, hash);
     if (!bytes) throw notFound("IMAGE_NOT_FOUND", "no such thumbnail");
-    return c.body(new Uint8Array(bytes), 200, { "content-type": "image/webp", "cache-control": "public, max-age=31536000, immutable", etag: `"${hash}"` }) as never;
+    return c.body(new Uint8Array(bytes), 200, {
+      "content-type": "image/webp",
+      "cache-control": "public, max-age=31536000, immutable",
+      etag: `"${hash}"`,
+    }) as never;
   });
 
   app.openapi(ownerNfts, async (c) => {
@@ -161,7 +183,14 @@ export function createNftRoutes(options: { jobs?: JobQueue } = {}) {
     const { rows, nextCursor } = await ownerNftPage(c.get("deps"), address, { chainId: chain, cursor, limit });
     return c.json(
       {
-        items: rows.map((r) => ({ id: formatNftId(r.collection, r.tokenId), collection: r.collection, tokenId: r.tokenId.toString(), chainId: r.chainId, contract: checksum(r.contract), owner: checksum(r.owner) })),
+        items: rows.map((r) => ({
+          id: formatNftId(r.collection, r.tokenId),
+          collection: r.collection,
+          tokenId: r.tokenId.toString(),
+          chainId: r.chainId,
+          contract: checksum(r.contract),
+          owner: checksum(r.owner),
+        })),
         nextCursor,
       },
       200,
@@ -201,7 +230,10 @@ export function createNftRoutes(options: { jobs?: JobQueue } = {}) {
   app.openapi(metadataHistory, async (c) => {
     const nft = parseNftId(c.req.valid("param").id);
     const rows = await overrideHistory(c.get("deps"), nft);
-    return c.json({ items: rows.map((r) => ({ version: r.version, metadata: r.metadata, updatedBy: r.updatedBy, updatedAt: r.createdAt.toISOString() })) }, 200);
+    return c.json(
+      { items: rows.map((r) => ({ version: r.version, metadata: r.metadata, updatedBy: r.updatedBy, updatedAt: r.createdAt.toISOString() })) },
+      200,
+    );
   });
 
   app.openapi(refreshMetadata, async (c) => {
@@ -209,16 +241,28 @@ export function createNftRoutes(options: { jobs?: JobQueue } = {}) {
     const nft = parseNftId(c.req.valid("param").id);
     const current = await loadNft(deps, nft);
     if (!current) throw notFound("NFT_NOT_FOUND", `${nft.id} is not indexed`);
-    if (current.state !== "on_chain" || current.chainId === null || current.contract === null) throw conflict("NFT_IN_FLIGHT", "the NFT is not on a chain right now");
+    if (current.state !== "on_chain" || current.chainId === null || current.contract === null)
+      throw conflict("NFT_IN_FLIGHT", "the NFT is not on a chain right now");
     // A full bound refuses before the cooldown is taken (the token can be refreshed as soon as there is room).
     if (metadataBusy(deps)) throw metadataBusyError();
     const cooldown = deps.nft.refreshCooldownSeconds;
-    if (cooldown > 0 && !(await deps.kv.setIfAbsent(`nft:refresh:${nft.id}`, "1", cooldown * 1000))) throw tooManyRequests(cooldown, "this NFT was refreshed recently");
+    if (cooldown > 0 && !(await deps.kv.setIfAbsent(`nft:refresh:${nft.id}`, "1", cooldown * 1000)))
+      throw tooManyRequests(cooldown, "this NFT was refreshed recently");
     const row = await refreshOnchainMetadata(deps, nft, { chainId: current.chainId, contract: current.contract });
-    await announcePush(deps.kv, deps.logger, metadataPush(deps, nft, row, { kind: "refresh" }), { store: deps.store, maxAttempts: deps.config.webhooks.maxAttempts });
+    await announcePush(deps.kv, deps.logger, metadataPush(deps, nft, row, { kind: "refresh" }), {
+      store: deps.store,
+      maxAttempts: deps.config.webhooks.maxAttempts,
+    });
     return c.json(
       {
-        onchain: { status: row.error && !row.metadata ? "error" : "resolved", tokenUri: row.tokenUri, data: row.metadata, error: row.error, fetchedAt: row.fetchedAt.toISOString(), chainId: row.chainId },
+        onchain: {
+          status: row.error && !row.metadata ? "error" : "resolved",
+          tokenUri: row.tokenUri,
+          data: row.metadata,
+          error: row.error,
+          fetchedAt: row.fetchedAt.toISOString(),
+          chainId: row.chainId,
+        },
         image: { thumbnail: thumbnailUrl(deps, row.imageHash) },
       },
       200,

@@ -17,7 +17,10 @@ const patchMeRoute = createRoute({
       z
         .object({
           preferences: z
-            .record(z.string().min(1).max(64), z.union([z.string().max(2000), z.number(), z.boolean(), z.null(), z.array(z.unknown()).max(100), z.record(z.string(), z.unknown())]))
+            .record(
+              z.string().min(1).max(64),
+              z.union([z.string().max(2000), z.number(), z.boolean(), z.null(), z.array(z.unknown()).max(100), z.record(z.string(), z.unknown())]),
+            )
             .refine((p) => Object.keys(p).length <= 50, "at most 50 keys"),
         })
         .strict()

@@ -26,7 +26,10 @@ export const WEBHOOK_EVENT_TYPES = [...PUSH_TYPES] as [string, ...string[]];
 
 const FiltersSchema = z
   .object({
-    collections: z.array(z.string().regex(/^[\w.-]{1,64}$/)).max(50).optional(),
+    collections: z
+      .array(z.string().regex(/^[\w.-]{1,64}$/))
+      .max(50)
+      .optional(),
     addresses: z.array(AddressSchema).max(100).optional(),
     chainIds: z.array(z.number().int().positive().max(2_147_483_647)).max(50).optional(),
   })
@@ -35,10 +38,19 @@ const FiltersSchema = z
 
 const CreateBody = z
   .object({
-    url: z.url({ protocol: /^https?$/ }).max(2000).openapi({ example: "https://example.com/hooks/cosmic" }),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .max(2000)
+      .openapi({ example: "https://example.com/hooks/cosmic" }),
     eventTypes: z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1).max(WEBHOOK_EVENT_TYPES.length),
     filters: FiltersSchema.default({}),
-    minConfirmations: z.number().int().min(0).max(10_000).default(0).openapi({ description: "deliver a chain event only once its chain is indexed this many blocks past it" }),
+    minConfirmations: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(0)
+      .openapi({ description: "deliver a chain event only once its chain is indexed this many blocks past it" }),
     description: z.string().max(500).optional(),
   })
   .strict()
@@ -129,7 +141,10 @@ const createRoute_ = createRoute({
   security,
   middleware: [requireRole("webhooks")] as const,
   request: { body: jsonBody(CreateBody) },
-  responses: { 201: jsonContent(WebhookSchema.extend({ secret: z.string() }).openapi("CreatedWebhook"), "Created; store the secret now"), ...errorResponses(400, 401, 403, 422, 503) },
+  responses: {
+    201: jsonContent(WebhookSchema.extend({ secret: z.string() }).openapi("CreatedWebhook"), "Created; store the secret now"),
+    ...errorResponses(400, 401, 403, 422, 503),
+  },
 });
 
 const listRoute = createRoute({
@@ -184,7 +199,9 @@ const replayRoute = createRoute({
   middleware: [requireRole("webhooks")] as const,
   request: {
     params: IdParams,
-    query: z.object({ from: z.string().min(1).max(300).openapi({ description: "a push id (Webhook-Id), or an ISO date-time", example: "2026-12-01T18:00:00Z" }) }),
+    query: z.object({
+      from: z.string().min(1).max(300).openapi({ description: "a push id (Webhook-Id), or an ISO date-time", example: "2026-12-01T18:00:00Z" }),
+    }),
   },
   responses: {
     202: jsonContent(z.object({ replayed: z.number().int(), fromSeq: z.number().int(), truncated: z.boolean() }).openapi("WebhookReplay"), "Deliveries queued"),
@@ -201,7 +218,10 @@ const rotateRoute = createRoute({
   middleware: [requireRole("webhooks")] as const,
   request: { params: IdParams },
   responses: {
-    200: jsonContent(z.object({ secret: z.string(), previousSecretExpiresAt: z.string() }).openapi("RotatedWebhookSecret"), "Rotated; store the new secret now"),
+    200: jsonContent(
+      z.object({ secret: z.string(), previousSecretExpiresAt: z.string() }).openapi("RotatedWebhookSecret"),
+      "Rotated; store the new secret now",
+    ),
     ...errorResponses(400, 401, 403, 404, 503),
   },
 });
@@ -237,7 +257,16 @@ export function createWebhookRoutes() {
     const filters = { ...body.filters, ...(body.filters.addresses ? { addresses: body.filters.addresses.map((a) => getAddress(a)) } : {}) };
     const [row] = await store.db
       .insert(webhookSubscriptions)
-      .values({ id: randomUUID(), url: verdict.url, eventTypes: [...new Set(body.eventTypes)], filters, minConfirmations: body.minConfirmations, secret, description: body.description ?? null, createdBy: principalId(c.get("principal")) })
+      .values({
+        id: randomUUID(),
+        url: verdict.url,
+        eventTypes: [...new Set(body.eventTypes)],
+        filters,
+        minConfirmations: body.minConfirmations,
+        secret,
+        description: body.description ?? null,
+        createdBy: principalId(c.get("principal")),
+      })
       .returning();
     return c.json({ ...view(row!), secret }, 201);
   });
@@ -247,7 +276,11 @@ export function createWebhookRoutes() {
     const { db } = c.get("deps").store;
     const rows = principal.roles.includes("admin")
       ? await db.select().from(webhookSubscriptions).orderBy(asc(webhookSubscriptions.createdAt))
-      : await db.select().from(webhookSubscriptions).where(eq(webhookSubscriptions.createdBy, principalId(principal))).orderBy(asc(webhookSubscriptions.createdAt));
+      : await db
+          .select()
+          .from(webhookSubscriptions)
+          .where(eq(webhookSubscriptions.createdBy, principalId(principal)))
+          .orderBy(asc(webhookSubscriptions.createdAt));
     return c.json({ items: rows.map(view) }, 200);
   });
 
@@ -266,7 +299,20 @@ export function createWebhookRoutes() {
     const [row] = await c
       .get("deps")
       .store.db.insert(webhookDeliveries)
-      .values({ id: randomUUID(), subscriptionId: sub.id, pushId, type: "webhook:test", payload, status: "pending", attempts: 0, maxAttempts: c.get("deps").config.webhooks.maxAttempts, enqueues: 0, nextAttemptAt: new Date(), attemptLog: [], replay: false })
+      .values({
+        id: randomUUID(),
+        subscriptionId: sub.id,
+        pushId,
+        type: "webhook:test",
+        payload,
+        status: "pending",
+        attempts: 0,
+        maxAttempts: c.get("deps").config.webhooks.maxAttempts,
+        enqueues: 0,
+        nextAttemptAt: new Date(),
+        attemptLog: [],
+        replay: false,
+      })
       .returning();
     return c.json(deliveryView(row!), 202);
   });
@@ -279,7 +325,12 @@ export function createWebhookRoutes() {
     const [byId] = await db.select({ seq: webhookEvents.seq }).from(webhookEvents).where(eq(webhookEvents.pushId, from));
     if (byId) fromSeq = byId.seq;
     else if (!Number.isNaN(Date.parse(from)) && /^\d{4}-\d{2}-\d{2}/.test(from)) {
-      const [first] = await db.select({ seq: webhookEvents.seq }).from(webhookEvents).where(gte(webhookEvents.createdAt, new Date(from))).orderBy(asc(webhookEvents.seq)).limit(1);
+      const [first] = await db
+        .select({ seq: webhookEvents.seq })
+        .from(webhookEvents)
+        .where(gte(webhookEvents.createdAt, new Date(from)))
+        .orderBy(asc(webhookEvents.seq))
+        .limit(1);
       fromSeq = first?.seq ?? Number.MAX_SAFE_INTEGER;
     } else throw unprocessable("UNKNOWN_EVENT", "from is neither a retained push id nor an ISO date-time");
     const maxAttempts = c.get("deps").config.webhooks.maxAttempts;
@@ -317,15 +368,27 @@ export function createWebhookRoutes() {
     const sub = await ownSubscription(c, c.req.valid("param").id);
     const secret = newSecret();
     const until = new Date(Date.now() + c.get("deps").config.webhooks.secretOverlapSeconds * 1000);
-    await c.get("deps").store.db.update(webhookSubscriptions).set({ secret, previousSecret: sub.secret, previousSecretExpiresAt: until, updatedAt: new Date() }).where(eq(webhookSubscriptions.id, sub.id));
+    await c
+      .get("deps")
+      .store.db.update(webhookSubscriptions)
+      .set({ secret, previousSecret: sub.secret, previousSecretExpiresAt: until, updatedAt: new Date() })
+      .where(eq(webhookSubscriptions.id, sub.id));
     return c.json({ secret, previousSecretExpiresAt: until.toISOString() }, 200);
   });
 
   app.openapi(deliveriesRoute, async (c) => {
     const sub = await ownSubscription(c, c.req.valid("param").id);
     const { status, limit } = c.req.valid("query");
-    const where = status ? and(eq(webhookDeliveries.subscriptionId, sub.id), eq(webhookDeliveries.status, status)) : eq(webhookDeliveries.subscriptionId, sub.id);
-    const rows = await c.get("deps").store.db.select().from(webhookDeliveries).where(where).orderBy(desc(webhookDeliveries.createdAt), desc(sql`${webhookDeliveries.eventSeq}`)).limit(limit);
+    const where = status
+      ? and(eq(webhookDeliveries.subscriptionId, sub.id), eq(webhookDeliveries.status, status))
+      : eq(webhookDeliveries.subscriptionId, sub.id);
+    const rows = await c
+      .get("deps")
+      .store.db.select()
+      .from(webhookDeliveries)
+      .where(where)
+      .orderBy(desc(webhookDeliveries.createdAt), desc(sql`${webhookDeliveries.eventSeq}`))
+      .limit(limit);
     return c.json({ items: rows.map(deliveryView) }, 200);
   });
 

@@ -20,9 +20,11 @@ const CHAIN_ID = 31337;
 
 async function pool<T>(items: T[], fn: (item: T) => Promise<void>) {
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 // Nothing listens on the RPC URL: EOA signatures are checked locally, as in test/api.

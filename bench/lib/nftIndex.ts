@@ -109,7 +109,11 @@ export async function startBenchBackend(m: BackendModules, options: { prefix: st
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `${options.prefix}-`));
   const db = await createTestDatabase();
   const kv = new m.RedisKeyValueStore(REDIS_URL, `bench:${schema}:`);
-  const cleanups: (() => Promise<unknown>)[] = [async () => rmSync(dataDir, { recursive: true, force: true }), () => db.drop(), async () => (await kv.deleteAllWithPrefix(), await kv.close())];
+  const cleanups: (() => Promise<unknown>)[] = [
+    async () => rmSync(dataDir, { recursive: true, force: true }),
+    () => db.drop(),
+    async () => (await kv.deleteAllWithPrefix(), await kv.close()),
+  ];
   const runCleanups = async () => {
     for (const fn of cleanups.splice(0).reverse()) await fn().catch((e) => console.error("cleanup:", (e as Error).message));
   };

@@ -16,7 +16,12 @@ for (const d of setup.deployments) {
 
 export default createConfig({
   ordering: "multichain",
-  database: process.env.DATABASE_URL ? { kind: "postgres", connectionString: process.env.DATABASE_URL } : { kind: "pglite", directory: process.env.PONDER_PGLITE_DIR },
-  chains: Object.fromEntries(setup.chains.map((c) => [c.name, { id: c.chainId, rpc: c.rpcUrl, pollingInterval: c.pollingInterval }])) as Record<string, { id: number; rpc: string; pollingInterval: number }>,
+  database: process.env.DATABASE_URL
+    ? { kind: "postgres", connectionString: process.env.DATABASE_URL }
+    : { kind: "pglite", directory: process.env.PONDER_PGLITE_DIR },
+  chains: Object.fromEntries(setup.chains.map((c) => [c.name, { id: c.chainId, rpc: c.rpcUrl, pollingInterval: c.pollingInterval }])) as Record<
+    string,
+    { id: number; rpc: string; pollingInterval: number }
+  >,
   contracts: { ERC721: { abi: LegacyERC721Abi, chain } },
 });

@@ -64,7 +64,10 @@ const CODES: [RegExp, PathwayErrorCode][] = [
   [/^NoPeer$/, "NO_PEER"],
   [/^LZ_DefaultSendLibUnavailable$|^LZ_UnsupportedEid$|^LZ_ULN_AtLeastOneDVN$|^LZ_MessageLib_InvalidExecutor$/, "PATHWAY_NOT_CONFIGURED"],
   [/EidNotSupported$/, "UNSUPPORTED_EID"],
-  [/^LZ_ULN_Invalid|^LZ_ULN_UnsupportedOptionType|^Executor_NoOptions|^Executor_ZeroLzReceiveGasProvided|^Executor_Invalid|^Executor_UnsupportedOptionType|^DVN_|^InvalidOptions$/, "INVALID_OPTIONS"],
+  [
+    /^LZ_ULN_Invalid|^LZ_ULN_UnsupportedOptionType|^Executor_NoOptions|^Executor_ZeroLzReceiveGasProvided|^Executor_Invalid|^Executor_UnsupportedOptionType|^DVN_|^InvalidOptions$/,
+    "INVALID_OPTIONS",
+  ],
   [/^Error\(Pausable: paused\)$|NotAllowed|^Worker_/, "WORKER_UNAVAILABLE"],
 ];
 

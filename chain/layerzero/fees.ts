@@ -30,21 +30,48 @@ function dvnOptionsFor(dvnOptions: Hex, index: number): Hex {
   if (dvnOptions === "0x") return "0x";
   const mine = optionEntries(concatHex(["0x0003", dvnOptions])).filter((e) => e.workerId === DVN_WORKER_ID && e.optionType === index);
   if (!mine.length) return "0x";
-  return concatHex(mine.map((e) => concatHex(["0x02", `0x${((e.option.length - 2) / 2 + 1).toString(16).padStart(4, "0")}`, `0x${index.toString(16).padStart(2, "0")}`, e.option])));
+  return concatHex(
+    mine.map((e) =>
+      concatHex(["0x02", `0x${((e.option.length - 2) / 2 + 1).toString(16).padStart(4, "0")}`, `0x${index.toString(16).padStart(2, "0")}`, e.option]),
+    ),
+  );
 }
 
-export async function quoteBreakdown(client: ReadClient, args: { pathway: SendPathway; oapp: Address; options: Hex; messageSize?: number }): Promise<FeeBreakdown> {
+export async function quoteBreakdown(
+  client: ReadClient,
+  args: { pathway: SendPathway; oapp: Address; options: Hex; messageSize?: number },
+): Promise<FeeBreakdown> {
   const { pathway, oapp } = args;
   const { executor: executorOptions, dvn: dvnOptions } = splitOptions(args.options);
-  const dvns = [...pathway.uln.requiredDVNs.map((a) => ({ address: a, required: true })), ...pathway.uln.optionalDVNs.map((a) => ({ address: a, required: false }))];
+  const dvns = [
+    ...pathway.uln.requiredDVNs.map((a) => ({ address: a, required: true })),
+    ...pathway.uln.optionalDVNs.map((a) => ({ address: a, required: false })),
+  ];
   try {
     const [executorFee, dvnFees, treasury] = await Promise.all([
-      client.readContract({ address: pathway.executor.executor, abi: ExecutorAbi, functionName: "getFee", args: [pathway.dstEid, oapp, BigInt(args.messageSize ?? ONFT_MESSAGE_SIZE), executorOptions] }),
-      Promise.all(dvns.map((d, i) => client.readContract({ address: d.address, abi: DVNAbi, functionName: "getFee", args: [pathway.dstEid, pathway.uln.confirmations, oapp, dvnOptionsFor(dvnOptions, i)] }))),
+      client.readContract({
+        address: pathway.executor.executor,
+        abi: ExecutorAbi,
+        functionName: "getFee",
+        args: [pathway.dstEid, oapp, BigInt(args.messageSize ?? ONFT_MESSAGE_SIZE), executorOptions],
+      }),
+      Promise.all(
+        dvns.map((d, i) =>
+          client.readContract({
+            address: d.address,
+            abi: DVNAbi,
+            functionName: "getFee",
+            args: [pathway.dstEid, pathway.uln.confirmations, oapp, dvnOptionsFor(dvnOptions, i)],
+          }),
+        ),
+      ),
       client.readContract({ address: pathway.sendLibrary.address, abi: SendUln302Abi, functionName: "treasury" }),
     ]);
     const workers = executorFee + dvnFees.reduce((a, b) => a + b, 0n);
-    const treasuryFee = treasury === zeroAddress ? 0n : await client.readContract({ address: treasury, abi: TreasuryAbi, functionName: "getFee", args: [oapp, pathway.dstEid, workers, false] });
+    const treasuryFee =
+      treasury === zeroAddress
+        ? 0n
+        : await client.readContract({ address: treasury, abi: TreasuryAbi, functionName: "getFee", args: [oapp, pathway.dstEid, workers, false] });
     return {
       executor: { address: pathway.executor.executor, fee: executorFee },
       dvns: dvns.map((d, i) => ({ ...d, fee: dvnFees[i]! })),

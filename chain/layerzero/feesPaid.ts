@@ -34,7 +34,10 @@ export function feesPaidInReceipt(logs: readonly Log[], guid: Hex): FeesPaid | n
   const executor = executorPaid?.eventName === "ExecutorFeePaid" ? { address: getAddress(executorPaid.args.executor), fee: executorPaid.args.fee } : null;
   const dvns =
     dvnPaid?.eventName === "DVNFeePaid"
-      ? [...dvnPaid.args.requiredDVNs.map((a) => ({ address: getAddress(a), required: true })), ...dvnPaid.args.optionalDVNs.map((a) => ({ address: getAddress(a), required: false }))].map((d, i) => ({ ...d, fee: dvnPaid.args.fees[i] ?? 0n }))
+      ? [
+          ...dvnPaid.args.requiredDVNs.map((a) => ({ address: getAddress(a), required: true })),
+          ...dvnPaid.args.optionalDVNs.map((a) => ({ address: getAddress(a), required: false })),
+        ].map((d, i) => ({ ...d, fee: dvnPaid.args.fees[i] ?? 0n }))
       : [];
   return { sendLibrary: library, executor, dvns, workers: (executor?.fee ?? 0n) + dvns.reduce((a, d) => a + d.fee, 0n) };
 }

@@ -31,14 +31,21 @@ const u128 = (n: bigint) => numberToHex(n, { size: 16 });
 export function lzReceiveOptions(gas: bigint, value = 0n): Hex {
   if (gas <= 0n) throw new InvalidOptionsError("lzReceive gas must be positive");
   const option = value > 0n ? concatHex([u128(gas), u128(value)]) : u128(gas);
-  return concatHex([u16(OPTIONS_TYPE_3), numberToHex(EXECUTOR_WORKER_ID, { size: 1 }), u16(size(option) + 1), numberToHex(OPTION_TYPE_LZRECEIVE, { size: 1 }), option]);
+  return concatHex([
+    u16(OPTIONS_TYPE_3),
+    numberToHex(EXECUTOR_WORKER_ID, { size: 1 }),
+    u16(size(option) + 1),
+    numberToHex(OPTION_TYPE_LZRECEIVE, { size: 1 }),
+    option,
+  ]);
 }
 
 /** What OAppOptionsType3.combineOptions returns for the enforced options and the caller's. */
 export function combineOptions(enforced: Hex, extra: Hex): Hex {
   if (size(enforced) === 0) return extra;
   if (size(extra) === 0) return enforced;
-  if (size(extra) < 2 || Number(hexToBigInt(sliceHex(extra, 0, 2))) !== OPTIONS_TYPE_3) throw new InvalidOptionsError("extra options must be type 3 to combine with enforced options");
+  if (size(extra) < 2 || Number(hexToBigInt(sliceHex(extra, 0, 2))) !== OPTIONS_TYPE_3)
+    throw new InvalidOptionsError("extra options must be type 3 to combine with enforced options");
   return concatHex([enforced, sliceHex(extra, 2)]);
 }
 
@@ -67,7 +74,8 @@ export function optionEntries(options: Hex): WorkerEntry[] {
   return entries;
 }
 
-const encodeEntry = (e: WorkerEntry): Hex => concatHex([numberToHex(e.workerId, { size: 1 }), u16(size(e.option) + 1), numberToHex(e.optionType, { size: 1 }), e.option]);
+const encodeEntry = (e: WorkerEntry): Hex =>
+  concatHex([numberToHex(e.workerId, { size: 1 }), u16(size(e.option) + 1), numberToHex(e.optionType, { size: 1 }), e.option]);
 
 /**
  * The split SendUln302 makes before paying its workers: the executor's entries (what it passes to
@@ -75,7 +83,8 @@ const encodeEntry = (e: WorkerEntry): Hex => concatHex([numberToHex(e.workerId, 
  */
 export function splitOptions(options: Hex): { executor: Hex; dvn: Hex } {
   const entries = optionEntries(options);
-  for (const e of entries) if (e.workerId !== EXECUTOR_WORKER_ID && e.workerId !== DVN_WORKER_ID) throw new InvalidOptionsError(`unknown worker id ${e.workerId}`);
+  for (const e of entries)
+    if (e.workerId !== EXECUTOR_WORKER_ID && e.workerId !== DVN_WORKER_ID) throw new InvalidOptionsError(`unknown worker id ${e.workerId}`);
   const pick = (id: number) => {
     const mine = entries.filter((e) => e.workerId === id);
     return mine.length ? concatHex(mine.map(encodeEntry)) : "0x";

@@ -30,7 +30,15 @@ const ULN_CONFIG = [
     ],
   },
 ] as const;
-const EXECUTOR_CONFIG = [{ type: "tuple", components: [{ name: "maxMessageSize", type: "uint32" }, { name: "executor", type: "address" }] }] as const;
+const EXECUTOR_CONFIG = [
+  {
+    type: "tuple",
+    components: [
+      { name: "maxMessageSize", type: "uint32" },
+      { name: "executor", type: "address" },
+    ],
+  },
+] as const;
 
 export function decodeUlnConfig(bytes: Hex): UlnConfig {
   const [c] = decodeAbiParameters(ULN_CONFIG, bytes);
@@ -80,7 +88,14 @@ export async function readSendPathway(client: ReadClient, args: { endpoint: Addr
     if (typed) throw new PathwayError("PATHWAY_NOT_CONFIGURED", typed.message, { cause: error });
     throw error;
   }
-  return { dstEid, peer, enforcedOptions, sendLibrary: { address: lib, isDefault }, executor: decodeExecutorConfig(executorBytes), uln: decodeUlnConfig(ulnBytes) };
+  return {
+    dstEid,
+    peer,
+    enforcedOptions,
+    sendLibrary: { address: lib, isDefault },
+    executor: decodeExecutorConfig(executorBytes),
+    uln: decodeUlnConfig(ulnBytes),
+  };
 }
 
 export type ReceivePathway = { srcEid: number; receiveLibrary: { address: Address; isDefault: boolean }; uln: UlnConfig };
@@ -89,7 +104,12 @@ export type ReceivePathway = { srcEid: number; receiveLibrary: { address: Addres
 export async function readReceivePathway(client: ReadClient, args: { endpoint: Address; oapp: Address; srcEid: number }): Promise<ReceivePathway> {
   const { endpoint, oapp, srcEid } = args;
   try {
-    const [lib, isDefault] = (await client.readContract({ address: endpoint, abi: EndpointV2Abi, functionName: "getReceiveLibrary", args: [oapp, srcEid] })) as readonly [Address, boolean];
+    const [lib, isDefault] = (await client.readContract({
+      address: endpoint,
+      abi: EndpointV2Abi,
+      functionName: "getReceiveLibrary",
+      args: [oapp, srcEid],
+    })) as readonly [Address, boolean];
     const bytes = await client.readContract({ address: endpoint, abi: EndpointV2Abi, functionName: "getConfig", args: [oapp, lib, srcEid, CONFIG_TYPE_ULN] });
     return { srcEid, receiveLibrary: { address: lib, isDefault }, uln: decodeUlnConfig(bytes) };
   } catch (error) {
@@ -107,7 +127,11 @@ export async function readReceivePathway(client: ReadClient, args: { endpoint: A
 export function sendOptionsFor(pathway: Pick<SendPathway, "dstEid" | "peer" | "enforcedOptions">, defaultLzReceiveGas: number | undefined): Hex {
   if (pathway.peer === zeroHash) throw new PathwayError("NO_PEER", `the OApp has no peer on EID ${pathway.dstEid}`);
   if (size(pathway.enforcedOptions) > 0) return "0x";
-  if (!defaultLzReceiveGas) throw new PathwayError("NO_EXECUTOR_OPTIONS", `the OApp enforces no options for EID ${pathway.dstEid} and no default lzReceive gas is configured (BRIDGE_DEFAULT_LZ_RECEIVE_GAS)`);
+  if (!defaultLzReceiveGas)
+    throw new PathwayError(
+      "NO_EXECUTOR_OPTIONS",
+      `the OApp enforces no options for EID ${pathway.dstEid} and no default lzReceive gas is configured (BRIDGE_DEFAULT_LZ_RECEIVE_GAS)`,
+    );
   return lzReceiveOptions(BigInt(defaultLzReceiveGas));
 }
 

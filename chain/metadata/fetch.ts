@@ -13,7 +13,16 @@ import { isPublicAddress } from "./addresses.js";
 
 export { isPublicAddress };
 
-export type FetchErrorCode = "SSRF_BLOCKED" | "UNSUPPORTED_URI" | "TOO_LARGE" | "TIMEOUT" | "BAD_CONTENT_TYPE" | "HTTP_STATUS" | "TOO_MANY_REDIRECTS" | "NETWORK" | "INVALID_JSON";
+export type FetchErrorCode =
+  | "SSRF_BLOCKED"
+  | "UNSUPPORTED_URI"
+  | "TOO_LARGE"
+  | "TIMEOUT"
+  | "BAD_CONTENT_TYPE"
+  | "HTTP_STATUS"
+  | "TOO_MANY_REDIRECTS"
+  | "NETWORK"
+  | "INVALID_JSON";
 
 export class MetadataFetchError extends Error {
   override name = "MetadataFetchError";
@@ -65,7 +74,12 @@ export function checkUrl(url: URL, allowHosts: string[]): { exempt: boolean } {
 
 export type FetchedBody = { url: string; contentType: string; body: Buffer };
 
-function requestOnce(url: URL, exempt: boolean, options: SafeFetchOptions, signal: AbortSignal): Promise<{ status: number; location?: string; contentType: string; body?: Buffer }> {
+function requestOnce(
+  url: URL,
+  exempt: boolean,
+  options: SafeFetchOptions,
+  signal: AbortSignal,
+): Promise<{ status: number; location?: string; contentType: string; body?: Buffer }> {
   return new Promise((resolve, reject) => {
     const mod = url.protocol === "https:" ? https : http;
     const req = mod.request(
@@ -80,7 +94,10 @@ function requestOnce(url: URL, exempt: boolean, options: SafeFetchOptions, signa
       },
       (res) => {
         const status = res.statusCode ?? 0;
-        const contentType = String(res.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+        const contentType = String(res.headers["content-type"] ?? "")
+          .split(";")[0]!
+          .trim()
+          .toLowerCase();
         if (status >= 300 && status < 400 && res.headers.location) {
           res.resume();
           return resolve({ status, location: res.headers.location, contentType });

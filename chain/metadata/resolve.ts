@@ -75,7 +75,11 @@ export function decodeDataUri(uri: string, maxBytes: number): { contentType: str
 const JSON_TYPES = new Set(["application/json", "text/json", "text/plain", "application/octet-stream", ""]);
 
 /** Fetches any supported URI (data:, ipfs://, http(s)://) with the given content-type check. */
-export async function fetchUri(uri: string, options: ResolveOptions, accept: SafeFetchOptions["accept"]): Promise<{ contentType: string; body: Buffer; url: string }> {
+export async function fetchUri(
+  uri: string,
+  options: ResolveOptions,
+  accept: SafeFetchOptions["accept"],
+): Promise<{ contentType: string; body: Buffer; url: string }> {
   if (uri.length > 1_000_000) throw new MetadataFetchError("TOO_LARGE", "URI too long");
   if (uri.startsWith("data:")) {
     const decoded = decodeDataUri(uri, options.maxBytes);

@@ -37,7 +37,12 @@ export function layerZeroArtifact(name: LayerZeroContract): LayerZeroArtifact {
     const file = require.resolve(LAYERZERO_ARTIFACTS[name]);
     const json = JSON.parse(readFileSync(file, "utf8")) as { sourceName: string; abi: Abi; bytecode: Hex; linkReferences?: object };
     if (json.linkReferences && Object.keys(json.linkReferences).length) throw new Error(`${name}: linked libraries are not supported`);
-    artifact = { contractName: name, sourceName: `${LAYERZERO_ARTIFACTS[name].split("/artifacts/")[0]}/${json.sourceName}`, abi: json.abi, bytecode: json.bytecode };
+    artifact = {
+      contractName: name,
+      sourceName: `${LAYERZERO_ARTIFACTS[name].split("/artifacts/")[0]}/${json.sourceName}`,
+      abi: json.abi,
+      bytecode: json.bytecode,
+    };
     cache.set(name, artifact);
   }
   return artifact;

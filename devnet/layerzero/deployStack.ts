@@ -96,7 +96,11 @@ export async function deployLayerZeroStack(args: {
     const signers = dvnSigners(i, settings).map((s) => s.address);
     const admin = workers.dvnAdmins[i]!.address;
     const feeLib = await deploy("DVNFeeLib", [chain.eid, 10n ** 18n], `DVNFeeLib ${i}`);
-    const address = await deploy("DVN", [chain.eid, vid, [sendUln302, receiveUln302], priceFeed, signers, BigInt(settings.dvnQuorum), [owner, admin]], `DVN ${i}`);
+    const address = await deploy(
+      "DVN",
+      [chain.eid, vid, [sendUln302, receiveUln302], priceFeed, signers, BigInt(settings.dvnQuorum), [owner, admin]],
+      `DVN ${i}`,
+    );
     dvns.push({ name: `dvn-${i}`, vid, address, feeLib, admin, signers, quorum: settings.dvnQuorum });
   }
 
@@ -105,9 +109,30 @@ export async function deployLayerZeroStack(args: {
   // misbehaves (ready transactions left unmined, foundry-rs/foundry#10122, and once a nonce
   // reported too low); sequential, the whole chain is wired in about a second anyway.
   const writes: (() => Promise<unknown>)[] = [
-    () => signer.write({ label: "EndpointV2.registerLibrary(SendUln302)", address: endpoint, abi: EndpointV2Abi, functionName: "registerLibrary", args: [sendUln302] }),
-    () => signer.write({ label: "EndpointV2.registerLibrary(ReceiveUln302)", address: endpoint, abi: EndpointV2Abi, functionName: "registerLibrary", args: [receiveUln302] }),
-    () => signer.write({ label: "Treasury.setNativeFeeBP", address: treasury, abi: TreasuryAbi, functionName: "setNativeFeeBP", args: [BigInt(settings.treasuryBps)] }),
+    () =>
+      signer.write({
+        label: "EndpointV2.registerLibrary(SendUln302)",
+        address: endpoint,
+        abi: EndpointV2Abi,
+        functionName: "registerLibrary",
+        args: [sendUln302],
+      }),
+    () =>
+      signer.write({
+        label: "EndpointV2.registerLibrary(ReceiveUln302)",
+        address: endpoint,
+        abi: EndpointV2Abi,
+        functionName: "registerLibrary",
+        args: [receiveUln302],
+      }),
+    () =>
+      signer.write({
+        label: "Treasury.setNativeFeeBP",
+        address: treasury,
+        abi: TreasuryAbi,
+        functionName: "setNativeFeeBP",
+        args: [BigInt(settings.treasuryBps)],
+      }),
     () => signer.write({ label: "SendUln302.setTreasury", address: sendUln302, abi: SendUln302Abi, functionName: "setTreasury", args: [treasury] }),
     () => signer.write({ label: "PriceFeed.initialize", address: priceFeed, abi: PriceFeedAbi, functionName: "initialize", args: [owner] }),
     () =>
@@ -117,11 +142,30 @@ export async function deployLayerZeroStack(args: {
         abi: PriceFeedAbi,
         functionName: "setPrice",
         // PriceFeed keys its prices by `eid % 30000`.
-        args: [remotes.map((r) => ({ eid: r.eid % 30_000, price: { priceRatio: PRICE_RATIO_DENOMINATOR, gasPriceInUnit: parseGwei(String(r.gasPriceGwei)), gasPerByte: 16 } }))],
+        args: [
+          remotes.map((r) => ({
+            eid: r.eid % 30_000,
+            price: { priceRatio: PRICE_RATIO_DENOMINATOR, gasPriceInUnit: parseGwei(String(r.gasPriceGwei)), gasPerByte: 16 },
+          })),
+        ],
       }),
-    () => signer.write({ label: "PriceFeed.setNativeTokenPriceUSD", address: priceFeed, abi: PriceFeedAbi, functionName: "setNativeTokenPriceUSD", args: [BigInt(Math.round(settings.nativePriceUsd * 100)) * (PRICE_RATIO_DENOMINATOR / 100n)] }),
+    () =>
+      signer.write({
+        label: "PriceFeed.setNativeTokenPriceUSD",
+        address: priceFeed,
+        abi: PriceFeedAbi,
+        functionName: "setNativeTokenPriceUSD",
+        args: [BigInt(Math.round(settings.nativePriceUsd * 100)) * (PRICE_RATIO_DENOMINATOR / 100n)],
+      }),
     // At once after deployment: an uninitialised Executor can be initialised by anyone.
-    () => signer.write({ label: "Executor.initialize", address: executor, abi: ExecutorAbi, functionName: "initialize", args: [endpoint, "0x0000000000000000000000000000000000000000", [sendUln302, receiveUln302], priceFeed, owner, [owner, workers.executor.address]] }),
+    () =>
+      signer.write({
+        label: "Executor.initialize",
+        address: executor,
+        abi: ExecutorAbi,
+        functionName: "initialize",
+        args: [endpoint, "0x0000000000000000000000000000000000000000", [sendUln302, receiveUln302], priceFeed, owner, [owner, workers.executor.address]],
+      }),
     () => signer.write({ label: "Executor.setWorkerFeeLib", address: executor, abi: ExecutorAbi, functionName: "setWorkerFeeLib", args: [executorFeeLib] }),
     () =>
       signer.write({
@@ -129,10 +173,33 @@ export async function deployLayerZeroStack(args: {
         address: executor,
         abi: ExecutorAbi,
         functionName: "setDstConfig",
-        args: [remoteEids.map((dstEid) => ({ dstEid, lzReceiveBaseGas: EXECUTOR_LZ_RECEIVE_BASE_GAS, lzComposeBaseGas: 0n, multiplierBps: MULTIPLIER_BPS, floorMarginUSD: 0n, nativeCap: EXECUTOR_NATIVE_CAP }))],
+        args: [
+          remoteEids.map((dstEid) => ({
+            dstEid,
+            lzReceiveBaseGas: EXECUTOR_LZ_RECEIVE_BASE_GAS,
+            lzComposeBaseGas: 0n,
+            multiplierBps: MULTIPLIER_BPS,
+            floorMarginUSD: 0n,
+            nativeCap: EXECUTOR_NATIVE_CAP,
+          })),
+        ],
       }),
-    () => signer.write({ label: "ReceiveUln302View.initialize", address: receiveUln302View, abi: ReceiveUln302ViewAbi, functionName: "initialize", args: [endpoint, receiveUln302] }),
-    () => signer.write({ label: "LzExecutor.initialize", address: lzExecutor, abi: LzExecutorAbi, functionName: "initialize", args: [receiveUln302, receiveUln302View, endpoint] }),
+    () =>
+      signer.write({
+        label: "ReceiveUln302View.initialize",
+        address: receiveUln302View,
+        abi: ReceiveUln302ViewAbi,
+        functionName: "initialize",
+        args: [endpoint, receiveUln302],
+      }),
+    () =>
+      signer.write({
+        label: "LzExecutor.initialize",
+        address: lzExecutor,
+        abi: LzExecutorAbi,
+        functionName: "initialize",
+        args: [receiveUln302, receiveUln302View, endpoint],
+      }),
     ...dvns.flatMap((dvn) => [
       () => signer.write({ label: `${dvn.name}.setWorkerFeeLib`, address: dvn.address, abi: DVNAbi, functionName: "setWorkerFeeLib", args: [dvn.feeLib] }),
       () =>
@@ -146,11 +213,28 @@ export async function deployLayerZeroStack(args: {
     ]),
   ];
   if (remoteEids.length) {
-    const ulnConfig = defaultUlnConfig(dvns.map((d) => d.address), settings);
+    const ulnConfig = defaultUlnConfig(
+      dvns.map((d) => d.address),
+      settings,
+    );
     const ulnParams = remoteEids.map((eid) => ({ eid, config: ulnConfig }));
     writes.push(
-      () => signer.write({ label: "SendUln302.setDefaultUlnConfigs", address: sendUln302, abi: SendUln302Abi, functionName: "setDefaultUlnConfigs", args: [ulnParams] }),
-      () => signer.write({ label: "ReceiveUln302.setDefaultUlnConfigs", address: receiveUln302, abi: ReceiveUln302Abi, functionName: "setDefaultUlnConfigs", args: [ulnParams] }),
+      () =>
+        signer.write({
+          label: "SendUln302.setDefaultUlnConfigs",
+          address: sendUln302,
+          abi: SendUln302Abi,
+          functionName: "setDefaultUlnConfigs",
+          args: [ulnParams],
+        }),
+      () =>
+        signer.write({
+          label: "ReceiveUln302.setDefaultUlnConfigs",
+          address: receiveUln302,
+          abi: ReceiveUln302Abi,
+          functionName: "setDefaultUlnConfigs",
+          args: [ulnParams],
+        }),
       () =>
         signer.write({
           label: "SendUln302.setDefaultExecutorConfigs",
@@ -161,8 +245,22 @@ export async function deployLayerZeroStack(args: {
         }),
       // Only after the default configs: the endpoint reverts LZ_UnsupportedEid otherwise.
       ...remoteEids.flatMap((eid) => [
-        () => signer.write({ label: `EndpointV2.setDefaultSendLibrary(${eid})`, address: endpoint, abi: EndpointV2Abi, functionName: "setDefaultSendLibrary", args: [eid, sendUln302] }),
-        () => signer.write({ label: `EndpointV2.setDefaultReceiveLibrary(${eid})`, address: endpoint, abi: EndpointV2Abi, functionName: "setDefaultReceiveLibrary", args: [eid, receiveUln302, 0n] }),
+        () =>
+          signer.write({
+            label: `EndpointV2.setDefaultSendLibrary(${eid})`,
+            address: endpoint,
+            abi: EndpointV2Abi,
+            functionName: "setDefaultSendLibrary",
+            args: [eid, sendUln302],
+          }),
+        () =>
+          signer.write({
+            label: `EndpointV2.setDefaultReceiveLibrary(${eid})`,
+            address: endpoint,
+            abi: EndpointV2Abi,
+            functionName: "setDefaultReceiveLibrary",
+            args: [eid, receiveUln302, 0n],
+          }),
       ]),
     );
   }
@@ -203,7 +301,8 @@ async function relocate(rpcUrl: string, from: Address, target: Address): Promise
   const account = Object.entries(state.accounts).find(([a]) => a.toLowerCase() === from.toLowerCase())?.[1];
   if (!account) throw new Error(`relocating ${from}: not in anvil's state dump`);
   await anvilRpc(rpcUrl, "anvil_setCode", [target, code]);
-  for (const [slot, value] of Object.entries(account.storage)) await anvilRpc(rpcUrl, "anvil_setStorageAt", [target, pad(slot as Hex, { size: 32 }), pad(value as Hex, { size: 32 })]);
+  for (const [slot, value] of Object.entries(account.storage))
+    await anvilRpc(rpcUrl, "anvil_setStorageAt", [target, pad(slot as Hex, { size: 32 }), pad(value as Hex, { size: 32 })]);
   return getAddress(target);
 }
 

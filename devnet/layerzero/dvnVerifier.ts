@@ -27,12 +27,22 @@ export class DvnExecuteFailedError extends Error {
 }
 
 export async function receiveUlnConfig(client: ChainSigner["publicClient"], receiveUln302: Address, sent: SentPacket): Promise<UlnConfig> {
-  return await client.readContract({ address: receiveUln302, abi: ReceiveUln302Abi, functionName: "getUlnConfig", args: [receiverOf(sent), sent.packet.srcEid] });
+  return await client.readContract({
+    address: receiveUln302,
+    abi: ReceiveUln302Abi,
+    functionName: "getUlnConfig",
+    args: [receiverOf(sent), sent.packet.srcEid],
+  });
 }
 
 /** Whether this DVN (its contract on the destination) has attested the packet (before the commit deletes it). */
 export async function hasVerified(client: ChainSigner["publicClient"], receiveUln302: Address, dvn: Address, sent: SentPacket): Promise<boolean> {
-  const [submitted] = await client.readContract({ address: receiveUln302, abi: ReceiveUln302Abi, functionName: "hashLookup", args: [keccak256(packetHeader(sent)), payloadHash(sent), dvn] });
+  const [submitted] = await client.readContract({
+    address: receiveUln302,
+    abi: ReceiveUln302Abi,
+    functionName: "hashLookup",
+    args: [keccak256(packetHeader(sent)), payloadHash(sent), dvn],
+  });
   return submitted;
 }
 
@@ -60,8 +70,12 @@ export async function verifyAsDvn(args: {
     functionName: "execute",
     args: [[{ vid: dvn.vid, target: receiveUln302, callData, expiration, signatures: `0x${signatures.map((s) => s.slice(2)).join("")}` }]],
   });
-  const verified = parseEventLogs({ abi: ReceiveUln302Abi, eventName: "PayloadVerified", logs: receipt.logs }).some((l) => l.args.dvn.toLowerCase() === dvn.address.toLowerCase());
+  const verified = parseEventLogs({ abi: ReceiveUln302Abi, eventName: "PayloadVerified", logs: receipt.logs }).some(
+    (l) => l.args.dvn.toLowerCase() === dvn.address.toLowerCase(),
+  );
   if (verified) return receipt.transactionHash;
   const failures = parseEventLogs({ abi: DVNAbi, logs: receipt.logs }).map((l) => l.eventName);
-  throw new DvnExecuteFailedError(`${dvn.name}: DVN.execute mined without PayloadVerified (${failures.join(", ") || "no DVN event"}) in tx ${receipt.transactionHash}`);
+  throw new DvnExecuteFailedError(
+    `${dvn.name}: DVN.execute mined without PayloadVerified (${failures.join(", ") || "no DVN event"}) in tx ${receipt.transactionHash}`,
+  );
 }

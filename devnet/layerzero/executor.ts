@@ -45,7 +45,9 @@ export async function execute302(signer: ChainSigner, executor: Address, sent: S
   });
   const events = parseEventLogs({ abi: EndpointV2Abi, logs: receipt.logs });
   const alert = events.find((e) => e.eventName === "LzReceiveAlert");
-  if (alert && alert.eventName === "LzReceiveAlert") return { txHash: receipt.transactionHash, outcome: "failed", reason: alert.args.reason, gas: alert.args.gas };
-  if (!events.some((e) => e.eventName === "PacketDelivered")) throw new Error(`execute302 mined without PacketDelivered or LzReceiveAlert (tx ${receipt.transactionHash})`);
+  if (alert && alert.eventName === "LzReceiveAlert")
+    return { txHash: receipt.transactionHash, outcome: "failed", reason: alert.args.reason, gas: alert.args.gas };
+  if (!events.some((e) => e.eventName === "PacketDelivered"))
+    throw new Error(`execute302 mined without PacketDelivered or LzReceiveAlert (tx ${receipt.transactionHash})`);
   return { txHash: receipt.transactionHash, outcome: "delivered" };
 }

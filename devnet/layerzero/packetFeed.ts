@@ -98,7 +98,16 @@ export function createPacketFeed(chains: FeedChain[], log: (line: string) => voi
         log(`workers: packet ${packet.guid} goes to EID ${packet.dstEid}, not a devnet chain: ignored`);
         continue;
       }
-      const sent: SentPacket = { key, pathKey, packet, encoded: entry.args.encodedPayload, options: entry.args.options, blockNumber: entry.blockNumber, txHash: entry.transactionHash, seenAt: Date.now() };
+      const sent: SentPacket = {
+        key,
+        pathKey,
+        packet,
+        encoded: entry.args.encodedPayload,
+        options: entry.args.options,
+        blockNumber: entry.blockNumber,
+        txHash: entry.transactionHash,
+        seenAt: Date.now(),
+      };
       known.set(key, sent);
       found.push(sent);
     }

@@ -107,7 +107,8 @@ export async function startLayerZeroWorkers(options: LayerZeroWorkersOptions): P
   const idlePollingIntervalMs = options.idlePollingIntervalMs ?? 2_000;
   const { deployments } = options;
   const dvnCount = deployments.layerZeroSettings.dvns;
-  const signer = (chain: ChainDeployment, index: number) => createChainSigner({ chainId: chain.chainId, rpcUrl: chain.rpcUrl, privateKey: devnetAccount(index).privateKey, pollingInterval: 20 });
+  const signer = (chain: ChainDeployment, index: number) =>
+    createChainSigner({ chainId: chain.chainId, rpcUrl: chain.rpcUrl, privateKey: devnetAccount(index).privateKey, pollingInterval: 20 });
   const dvnSignerKeys: PrivateKeyAccount[][] = Array.from({ length: dvnCount }, (_, i) =>
     Array.from({ length: deployments.layerZeroSettings.dvnSigners }, (_, j) => privateKeyToAccount(dvnSignerAccount(i, j).privateKey)),
   );
@@ -128,13 +129,21 @@ export async function startLayerZeroWorkers(options: LayerZeroWorkersOptions): P
   const packets = new Map<string, Tracked>();
   const paths = new Map<string, Tracked[]>();
   const counts = { delivered: 0, failed: 0, skipped: 0 };
-  const feed = createPacketFeed([...chains.values()].map((c) => c.feed), log, (sent) => {
-    const tracked = packets.get(sent.key);
-    if (tracked?.status === "pending") tracked.status = "dropped";
-    packets.delete(sent.key);
-    const queue = paths.get(sent.pathKey);
-    if (queue) paths.set(sent.pathKey, queue.filter((p) => p.key !== sent.key));
-  });
+  const feed = createPacketFeed(
+    [...chains.values()].map((c) => c.feed),
+    log,
+    (sent) => {
+      const tracked = packets.get(sent.key);
+      if (tracked?.status === "pending") tracked.status = "dropped";
+      packets.delete(sent.key);
+      const queue = paths.get(sent.pathKey);
+      if (queue)
+        paths.set(
+          sent.pathKey,
+          queue.filter((p) => p.key !== sent.key),
+        );
+    },
+  );
 
   // ---------- switches ----------
   const makeSwitch = (name: string, online: boolean) => {
@@ -152,7 +161,8 @@ export async function startLayerZeroWorkers(options: LayerZeroWorkersOptions): P
     if (status === "delivered" || status === "failed" || status === "skipped") counts[status]++;
   }
   const label = (p: Tracked) => `${p.packet.srcEid}→${p.packet.dstEid} nonce ${p.packet.nonce} guid ${p.packet.guid.slice(0, 10)}…`;
-  const stage = (p: Tracked, s: WorkerStage, worker: string, txHash: Hex) => options.onStage?.({ guid: p.packet.guid, stage: s, worker, txHash, at: performance.now() });
+  const stage = (p: Tracked, s: WorkerStage, worker: string, txHash: Hex) =>
+    options.onStage?.({ guid: p.packet.guid, stage: s, worker, txHash, at: performance.now() });
 
   // ---------- the steps ----------
   /** DVNs and the committer; true when the packet is committed now. */
@@ -167,7 +177,14 @@ export async function startLayerZeroWorkers(options: LayerZeroWorkersOptions): P
         if (!dvnSwitches[i]!.online || !due(p, dvnDelay(i)) || !assigned.has(dvn.address.toLowerCase())) return;
         if (confirmations < config.confirmations) return;
         if (await hasVerified(publicClient, lz.receiveUln302, dvn.address, p)) return;
-        const txHash = await verifyAsDvn({ admin: dst.dvnAdmins[i]!, dvn, signers: dvnSignerKeys[i]!, receiveUln302: lz.receiveUln302, sent: p, confirmations: config.confirmations });
+        const txHash = await verifyAsDvn({
+          admin: dst.dvnAdmins[i]!,
+          dvn,
+          signers: dvnSignerKeys[i]!,
+          receiveUln302: lz.receiveUln302,
+          sent: p,
+          confirmations: config.confirmations,
+        });
         log(`workers: ${label(p)} verified by ${dvn.name}`);
         stage(p, "dvn-verified", dvn.name, txHash);
       }),
@@ -188,7 +205,14 @@ export async function startLayerZeroWorkers(options: LayerZeroWorkersOptions): P
   }
 
   async function alreadyAlerted(dst: ChainWorkers, receiver: Address, guid: Hex): Promise<boolean> {
-    const alerts = await dst.executor.publicClient.getLogs({ address: dst.chain.endpoint, event: lzReceiveAlertEvent, args: { receiver }, fromBlock: BigInt(dst.chain.startBlock), toBlock: "latest", strict: true });
+    const alerts = await dst.executor.publicClient.getLogs({
+      address: dst.chain.endpoint,
+      event: lzReceiveAlertEvent,
+      args: { receiver },
+      fromBlock: BigInt(dst.chain.startBlock),
+      toBlock: "latest",
+      strict: true,
+    });
     return alerts.some((alert) => alert.args.guid === guid);
   }
 
@@ -210,7 +234,9 @@ export async function startLayerZeroWorkers(options: LayerZeroWorkersOptions): P
       stage(p, "delivered", "executor", result.txHash);
       return finish(p, "delivered");
     }
-    log(`workers: ${label(p)} delivery failed (LzReceiveAlert, gas ${result.gas}, reason ${result.reason === "0x" ? "empty: out of gas" : result.reason.slice(0, 74)})`);
+    log(
+      `workers: ${label(p)} delivery failed (LzReceiveAlert, gas ${result.gas}, reason ${result.reason === "0x" ? "empty: out of gas" : result.reason.slice(0, 74)})`,
+    );
     stage(p, "failed", "executor", result.txHash);
     return finish(p, "failed");
   }
@@ -292,9 +318,7 @@ export async function startLayerZeroWorkers(options: LayerZeroWorkersOptions): P
     options.subscribeHeads === false
       ? []
       : deployments.chains.flatMap((chain) =>
-          chain.wsUrl
-            ? [watchHeads({ rpcUrl: chain.rpcUrl, wsUrl: chain.wsUrl, pollMs: 0, onHead: () => (wake ? wake() : (wakeRequested = true)) })]
-            : [],
+          chain.wsUrl ? [watchHeads({ rpcUrl: chain.rpcUrl, wsUrl: chain.wsUrl, pollMs: 0, onHead: () => (wake ? wake() : (wakeRequested = true)) })] : [],
         );
   const sleepMs = () => {
     const headsLive = heads.length === chains.size && heads.every((h) => h.live);
@@ -343,7 +367,9 @@ export async function startLayerZeroWorkers(options: LayerZeroWorkersOptions): P
       if (deadline !== undefined && Date.now() >= deadline) {
         const what =
           waitingFor === undefined
-            ? `no successful poll of ${unpolled().map((s) => `${s.chain.name}${s.polls.lastError ? ` (last error: ${s.polls.lastError})` : ""}`).join(", ")}`
+            ? `no successful poll of ${unpolled()
+                .map((s) => `${s.chain.name}${s.polls.lastError ? ` (last error: ${s.polls.lastError})` : ""}`)
+                .join(", ")}`
             : `${waitingFor.filter((p) => p.status === "pending").length} packets not delivered yet`;
         throw new Error(`LayerZero workers not idle after ${timeoutMs} ms: ${what}`);
       }
@@ -352,7 +378,9 @@ export async function startLayerZeroWorkers(options: LayerZeroWorkersOptions): P
   }
 
   const offline = [...dvnSwitches, committerSwitch, executorSwitch].filter((s) => !s.online).map((s) => s.name);
-  log(`workers: ${dvnCount} DVNs, committer and executor watching ${chains.size} chains${offline.length ? ` (offline: ${offline.join(", ")})` : ""}${options.delayMs ? ` (delivery delay ${options.delayMs} ms)` : ""}`);
+  log(
+    `workers: ${dvnCount} DVNs, committer and executor watching ${chains.size} chains${offline.length ? ` (offline: ${offline.join(", ")})` : ""}${options.delayMs ? ` (delivery delay ${options.delayMs} ms)` : ""}`,
+  );
 
   return {
     get delivered() {

@@ -26,7 +26,15 @@ export type UserView = {
   lastSignInAt: string | null;
 };
 
-export type TokenPair = { accessToken: string; refreshToken: string; expiresIn: number; tokenType: "Bearer"; address: `0x${string}`; roles: Role[]; sessionId: string };
+export type TokenPair = {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+  tokenType: "Bearer";
+  address: `0x${string}`;
+  roles: Role[];
+  sessionId: string;
+};
 
 const revokedSidKey = (sid: string) => `auth:revoked-sid:${sid}`;
 /** Milliseconds of the last role change of an address: its access tokens issued before are stale. */
@@ -62,9 +70,7 @@ export class AuthService {
   readonly siwe: SiweSettings;
   private readonly admins: Set<string>;
 
-  constructor(
-    private readonly deps: { config: Config; store: OffchainStore; kv: KeyValueStore; keys: JwtKeys; verifiers: ChainVerifiers; logger: Logger },
-  ) {
+  constructor(private readonly deps: { config: Config; store: OffchainStore; kv: KeyValueStore; keys: JwtKeys; verifiers: ChainVerifiers; logger: Logger }) {
     const { auth, chains } = deps.config;
     this.siwe = {
       domain: auth.siweDomain,
@@ -98,7 +104,10 @@ export class AuthService {
     const refresh = token("crt");
     const { auth } = this.deps.config;
     const { user, rolesChanged } = await this.db.transaction(async (tx) => {
-      await tx.insert(users).values({ address: siwe.address, roles: ["user"], preferences: {}, firstSignInAt: now }).onConflictDoNothing();
+      await tx
+        .insert(users)
+        .values({ address: siwe.address, roles: ["user"], preferences: {}, firstSignInAt: now })
+        .onConflictDoNothing();
       const [current] = await tx.select().from(users).where(eq(users.address, siwe.address)).for("update");
       const synced = withConfigAdmin(current!, this.admins.has(siwe.address));
       const [row] = await tx
@@ -106,7 +115,13 @@ export class AuthService {
         .set({ lastSignInAt: now, firstSignInAt: current!.firstSignInAt ?? now, updatedAt: now, ...(synced ?? {}) })
         .where(eq(users.address, siwe.address))
         .returning();
-      if (synced) await tx.insert(auditLog).values({ actor: "config:ADMIN_ADDRESSES", action: synced.roles.includes("admin") ? "role.granted" : "role.revoked", subject: siwe.address, detail: { role: "admin", source: "config" } });
+      if (synced)
+        await tx.insert(auditLog).values({
+          actor: "config:ADMIN_ADDRESSES",
+          action: synced.roles.includes("admin") ? "role.granted" : "role.revoked",
+          subject: siwe.address,
+          detail: { role: "admin", source: "config" },
+        });
       await tx.insert(sessions).values({
         id: sessionId,
         address: siwe.address,
@@ -117,14 +132,24 @@ export class AuthService {
         ip: meta.ip?.slice(0, 100) ?? null,
         userAgent: meta.userAgent?.slice(0, 300) ?? null,
       });
-      await tx.insert(refreshTokens).values({ tokenHash: sha256(refresh), sessionId, createdAt: now, expiresAt: new Date(now.getTime() + auth.refreshTokenTtlSeconds * 1000) });
+      await tx
+        .insert(refreshTokens)
+        .values({ tokenHash: sha256(refresh), sessionId, createdAt: now, expiresAt: new Date(now.getTime() + auth.refreshTokenTtlSeconds * 1000) });
       return { user: view(row!), rolesChanged: synced !== undefined };
     });
     // Tokens of the address's other sessions carry the old roles: stale from now (before this session's token is signed).
     if (rolesChanged) await this.rolesChanged(user.address);
     const accessToken = await this.deps.keys.sign({ sub: user.address, sid: sessionId, roles: user.roles });
     this.deps.logger.info({ address: user.address, sessionId, chainId: siwe.chainId }, "login");
-    return { accessToken, refreshToken: refresh, expiresIn: this.deps.keys.ttlSeconds, tokenType: "Bearer", address: user.address, roles: user.roles, sessionId };
+    return {
+      accessToken,
+      refreshToken: refresh,
+      expiresIn: this.deps.keys.ttlSeconds,
+      tokenType: "Bearer",
+      address: user.address,
+      roles: user.roles,
+      sessionId,
+    };
   }
 
   /**
@@ -141,7 +166,8 @@ export class AuthService {
       if (!row) return { error: unauthorized("REFRESH_TOKEN_INVALID", "refresh token unknown") } as const;
       const [session] = await tx.select().from(sessions).where(eq(sessions.id, row.sessionId)).for("update");
       if (!session || session.revokedAt) return { error: unauthorized("SESSION_REVOKED", "session revoked: sign in again") } as const;
-      if (session.expiresAt <= now || row.expiresAt <= now) return { error: unauthorized("REFRESH_TOKEN_EXPIRED", "refresh token expired: sign in again") } as const;
+      if (session.expiresAt <= now || row.expiresAt <= now)
+        return { error: unauthorized("REFRESH_TOKEN_EXPIRED", "refresh token expired: sign in again") } as const;
       if (row.usedAt) {
         // Grace only for a token whose successor exists and was never used (a retired token has none).
         let inGrace = now.getTime() - row.usedAt.getTime() <= auth.refreshGraceSeconds * 1000 && !!row.replacedBy;
@@ -159,14 +185,26 @@ export class AuthService {
       const next = token("crt");
       const nextHash = sha256(next);
       await tx.insert(refreshTokens).values({ tokenHash: nextHash, sessionId: session.id, createdAt: now, expiresAt: session.expiresAt });
-      await tx.update(refreshTokens).set({ usedAt: row.usedAt ?? now, replacedBy: nextHash }).where(eq(refreshTokens.tokenHash, hash));
+      await tx
+        .update(refreshTokens)
+        .set({ usedAt: row.usedAt ?? now, replacedBy: nextHash })
+        .where(eq(refreshTokens.tokenHash, hash));
       await tx.update(sessions).set({ lastUsedAt: now }).where(eq(sessions.id, session.id));
       let [user] = await tx.select().from(users).where(eq(users.address, session.address)).for("update");
       // ADMIN_ADDRESSES applies at every refresh too: a removed config admin loses the role within one access-token TTL even without signing in.
       const synced = withConfigAdmin(user!, this.admins.has(session.address));
       if (synced) {
-        [user] = await tx.update(users).set({ ...synced, updatedAt: now }).where(eq(users.address, session.address)).returning();
-        await tx.insert(auditLog).values({ actor: "config:ADMIN_ADDRESSES", action: synced.roles.includes("admin") ? "role.granted" : "role.revoked", subject: session.address, detail: { role: "admin", source: "config" } });
+        [user] = await tx
+          .update(users)
+          .set({ ...synced, updatedAt: now })
+          .where(eq(users.address, session.address))
+          .returning();
+        await tx.insert(auditLog).values({
+          actor: "config:ADMIN_ADDRESSES",
+          action: synced.roles.includes("admin") ? "role.granted" : "role.revoked",
+          subject: session.address,
+          detail: { role: "admin", source: "config" },
+        });
       }
       return { next, session, user: view(user!), rolesChanged: synced !== undefined } as const;
     });
@@ -179,7 +217,15 @@ export class AuthService {
     if (outcome.rolesChanged) await this.rolesChanged(user.address);
     // Roles are re-read on every refresh, so grants/revocations apply within one access-token TTL.
     const accessToken = await this.deps.keys.sign({ sub: user.address, sid: session.id, roles: user.roles });
-    return { accessToken, refreshToken: next, expiresIn: this.deps.keys.ttlSeconds, tokenType: "Bearer", address: user.address, roles: user.roles, sessionId: session.id };
+    return {
+      accessToken,
+      refreshToken: next,
+      expiresIn: this.deps.keys.ttlSeconds,
+      tokenType: "Bearer",
+      address: user.address,
+      roles: user.roles,
+      sessionId: session.id,
+    };
   }
 
   async logout(sessionId: string): Promise<void> {
@@ -208,7 +254,10 @@ export class AuthService {
     try {
       await this.deps.kv.publish(REVOCATION_CHANNEL, JSON.stringify(revocation));
     } catch (error) {
-      this.deps.logger.warn({ err: error, reason: revocation.reason }, "revocation announcement failed: open sockets of the session stay open until their token expires");
+      this.deps.logger.warn(
+        { err: error, reason: revocation.reason },
+        "revocation announcement failed: open sockets of the session stay open until their token expires",
+      );
     }
   }
 
@@ -222,12 +271,19 @@ export class AuthService {
 
   async authenticateApiKey(key: string): Promise<Principal> {
     if (!/^clk_[\w-]{20,100}$/.test(key)) throw unauthorized("API_KEY_INVALID", "API key invalid");
-    const [row] = await this.db.select().from(apiKeys).where(eq(apiKeys.keyHash, sha256(key)));
+    const [row] = await this.db
+      .select()
+      .from(apiKeys)
+      .where(eq(apiKeys.keyHash, sha256(key)));
     if (!row) throw unauthorized("API_KEY_INVALID", "API key invalid");
     if (row.revokedAt) throw unauthorized("API_KEY_REVOKED", "API key revoked");
     // Throttled bookkeeping: at most one write per key per minute.
     if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000)
-      void this.db.update(apiKeys).set({ lastUsedAt: new Date() }).where(eq(apiKeys.id, row.id)).catch(() => {});
+      void this.db
+        .update(apiKeys)
+        .set({ lastUsedAt: new Date() })
+        .where(eq(apiKeys.id, row.id))
+        .catch(() => {});
     return { kind: "apiKey", apiKeyId: row.id, name: row.name, roles: sortRoles(row.roles) };
   }
 
@@ -254,9 +310,13 @@ export class AuthService {
 
   async setRole(actor: string, address: `0x${string}`, role: Role, grant: boolean): Promise<UserView> {
     if (role === "user") throw conflict("ROLE_IMMUTABLE", "every account has the user role");
-    if (!grant && role === "admin" && this.admins.has(address)) throw conflict("ROLE_FROM_CONFIG", "this admin is configured in ADMIN_ADDRESSES; remove it there");
+    if (!grant && role === "admin" && this.admins.has(address))
+      throw conflict("ROLE_FROM_CONFIG", "this admin is configured in ADMIN_ADDRESSES; remove it there");
     const { user, changed } = await this.db.transaction(async (tx) => {
-      await tx.insert(users).values({ address, roles: ["user"], preferences: {} }).onConflictDoNothing();
+      await tx
+        .insert(users)
+        .values({ address, roles: ["user"], preferences: {} })
+        .onConflictDoNothing();
       const [row] = await tx.select().from(users).where(eq(users.address, address)).for("update");
       const roles = new Set(row!.roles);
       const had = roles.has(role);
@@ -264,7 +324,11 @@ export class AuthService {
       else roles.delete(role);
       // An admin role granted here is the API's, not the config's: it survives removal from ADMIN_ADDRESSES.
       const adminFromConfig = role === "admin" ? false : row!.adminFromConfig;
-      const [updated] = await tx.update(users).set({ roles: sortRoles(roles), adminFromConfig, updatedAt: new Date() }).where(eq(users.address, address)).returning();
+      const [updated] = await tx
+        .update(users)
+        .set({ roles: sortRoles(roles), adminFromConfig, updatedAt: new Date() })
+        .where(eq(users.address, address))
+        .returning();
       await tx.insert(auditLog).values({ actor, action: grant ? "role.granted" : "role.revoked", subject: address, detail: { role } });
       return { user: view(updated!), changed: had !== grant };
     });
@@ -299,7 +363,11 @@ export class AuthService {
   }
 
   async revokeApiKey(actor: string, id: string) {
-    const [row] = await this.db.update(apiKeys).set({ revokedAt: new Date() }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).returning();
+    const [row] = await this.db
+      .update(apiKeys)
+      .set({ revokedAt: new Date() })
+      .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+      .returning();
     if (!row) {
       const [exists] = await this.db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.id, id));
       if (!exists) throw notFound("API_KEY_NOT_FOUND", "API key not found");

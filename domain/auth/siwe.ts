@@ -62,7 +62,8 @@ export type ParsedSiwe = InstanceType<typeof ParsedMessage>;
 
 /** Parses strictly; maps failures to 400 codes (missing field / unsupported version / malformed). */
 export function parseSiweMessage(message: string): ParsedSiwe {
-  if (!/ wants you to sign in with your Ethereum account:\n/.test(message)) throw badRequest("SIWE_MALFORMED_MESSAGE", "not an EIP-4361 message (missing preamble)");
+  if (!/ wants you to sign in with your Ethereum account:\n/.test(message))
+    throw badRequest("SIWE_MALFORMED_MESSAGE", "not an EIP-4361 message (missing preamble)");
   for (const [field, pattern] of REQUIRED_FIELDS) {
     if (!pattern.test(message)) throw badRequest("SIWE_MISSING_FIELD", `SIWE message lacks the required field: ${field}`);
   }
@@ -71,7 +72,9 @@ export function parseSiweMessage(message: string): ParsedSiwe {
   try {
     return new ParsedMessage(message);
   } catch (error) {
-    const reason = String((error as Error)?.message ?? error).split("\n")[0]!.slice(0, 200);
+    const reason = String((error as Error)?.message ?? error)
+      .split("\n")[0]!
+      .slice(0, 200);
     throw badRequest("SIWE_MALFORMED_MESSAGE", `malformed SIWE message: ${reason}`);
   }
 }
@@ -104,7 +107,8 @@ export async function verifySiwe(
   if (parsed.scheme && parsed.scheme !== new URL(settings.uri).protocol.replace(/:$/, ""))
     throw unprocessable("SIWE_DOMAIN_MISMATCH", `scheme must be ${new URL(settings.uri).protocol.replace(/:$/, "")}`);
   if (parsed.uri !== settings.uri) throw unprocessable("SIWE_URI_MISMATCH", `uri must be ${settings.uri}`);
-  if (!settings.chainIds.includes(parsed.chainId)) throw unprocessable("SIWE_CHAIN_NOT_SUPPORTED", `chain ${parsed.chainId} is not supported (supported: ${settings.chainIds.join(", ") || "none"})`);
+  if (!settings.chainIds.includes(parsed.chainId))
+    throw unprocessable("SIWE_CHAIN_NOT_SUPPORTED", `chain ${parsed.chainId} is not supported (supported: ${settings.chainIds.join(", ") || "none"})`);
 
   const issuedAt = parseTime(parsed.issuedAt, "issuedAt")!;
   const expirationTime = parseTime(parsed.expirationTime, "expirationTime");

@@ -17,7 +17,14 @@ export type LifecycleStatus = "PREPARED" | "INFLIGHT" | "CONFIRMING" | "VERIFIED
 export const LIFECYCLE_STATUSES: readonly LifecycleStatus[] = ["PREPARED", "INFLIGHT", "CONFIRMING", "VERIFIED", "DELIVERED", "FAILED"];
 
 export type StuckReason = "WAITING_CONFIRMATIONS" | "WAITING_DVN" | "WAITING_COMMIT" | "WAITING_EXECUTOR" | "EXECUTION_FAILED" | "NOT_OBSERVED";
-export const STUCK_REASONS: readonly StuckReason[] = ["WAITING_CONFIRMATIONS", "WAITING_DVN", "WAITING_COMMIT", "WAITING_EXECUTOR", "EXECUTION_FAILED", "NOT_OBSERVED"];
+export const STUCK_REASONS: readonly StuckReason[] = [
+  "WAITING_CONFIRMATIONS",
+  "WAITING_DVN",
+  "WAITING_COMMIT",
+  "WAITING_EXECUTOR",
+  "EXECUTION_FAILED",
+  "NOT_OBSERVED",
+];
 
 export type SendHalf = { guid: string; message: Hex; txHash: string; blockNumber: bigint; timestamp: bigint };
 export type ReceiveHalf = {
@@ -34,7 +41,12 @@ export type ReceiveHalf = {
 
 const at = (timestamp: bigint | null | undefined) => (timestamp != null ? new Date(Number(timestamp) * 1000).toISOString() : null);
 
-export function lifecycleStatus(args: { sent: boolean; reported?: boolean; receive?: Pick<ReceiveHalf, "status">; progress?: BridgeProgress }): LifecycleStatus {
+export function lifecycleStatus(args: {
+  sent: boolean;
+  reported?: boolean;
+  receive?: Pick<ReceiveHalf, "status">;
+  progress?: BridgeProgress;
+}): LifecycleStatus {
   const { receive, progress } = args;
   if (receive?.status === "DELIVERED") return "DELIVERED";
   if (receive?.status === "FAILED") return "FAILED";
@@ -59,20 +71,32 @@ export function stuckReason(status: LifecycleStatus, progress: BridgeProgress | 
 /** The payload hash the destination must hold for this send: keccak256(guid ++ message). */
 export const expectedPayloadHash = (send: Pick<SendHalf, "guid" | "message">): Hex => keccak256(concatHex([send.guid as Hex, send.message]));
 
-export function composeLifecycle(args: { send?: SendHalf; receive?: ReceiveHalf; progress?: BridgeProgress; reported?: boolean; nowMs: number; stuckAfterSeconds: number }) {
+export function composeLifecycle(args: {
+  send?: SendHalf;
+  receive?: ReceiveHalf;
+  progress?: BridgeProgress;
+  reported?: boolean;
+  nowMs: number;
+  stuckAfterSeconds: number;
+}) {
   const { send, receive, progress } = args;
   const status = lifecycleStatus({ sent: !!send, reported: args.reported, receive, progress });
   const inFlight = status === "INFLIGHT" || status === "CONFIRMING" || status === "VERIFIED" || status === "FAILED";
-  const dvns = (progress?.dvns ?? []).map((d) => ({ address: d.address, required: d.required, verified: d.verified, confirmations: d.confirmations, ...(d.step ?? { txHash: null, blockNumber: null, at: null }) }));
-  const committed: (StepOnChain | { txHash: null; blockNumber: null; at: null }) | null = progress?.committed ? (progress.committed.step ?? { txHash: null, blockNumber: null, at: null }) : null;
+  const dvns = (progress?.dvns ?? []).map((d) => ({
+    address: d.address,
+    required: d.required,
+    verified: d.verified,
+    confirmations: d.confirmations,
+    ...(d.step ?? { txHash: null, blockNumber: null, at: null }),
+  }));
+  const committed: (StepOnChain | { txHash: null; blockNumber: null; at: null }) | null = progress?.committed
+    ? (progress.committed.step ?? { txHash: null, blockNumber: null, at: null })
+    : null;
 
   // The last completed step: when the current wait began.
-  const times = [
-    send && at(send.timestamp),
-    ...dvns.map((d) => d.at),
-    committed?.at,
-    receive?.failedTxHash ? at(receive.failedTimestamp) : null,
-  ].filter((t): t is string => !!t);
+  const times = [send && at(send.timestamp), ...dvns.map((d) => d.at), committed?.at, receive?.failedTxHash ? at(receive.failedTimestamp) : null].filter(
+    (t): t is string => !!t,
+  );
   const sentAtMs = send ? Number(send.timestamp) * 1000 : undefined;
   const stuck: Stuck | null =
     inFlight && sentAtMs !== undefined && args.nowMs - sentAtMs > args.stuckAfterSeconds * 1000
@@ -83,13 +107,27 @@ export function composeLifecycle(args: { send?: SendHalf; receive?: ReceiveHalf;
     status,
     stuck,
     confirmations: progress ? { current: progress.sourceConfirmations, required: progress.requiredConfirmations } : null,
-    dvns: progress ? { verified: verifiedDvns(progress).length, required: progress.requiredDvnCount, optionalThreshold: progress.optionalDvnThreshold, items: dvns } : null,
+    dvns: progress
+      ? { verified: verifiedDvns(progress).length, required: progress.requiredDvnCount, optionalThreshold: progress.optionalDvnThreshold, items: dvns }
+      : null,
     steps: {
       sent: send ? { txHash: send.txHash, blockNumber: Number(send.blockNumber), at: at(send.timestamp) } : null,
       verified: committed,
-      delivered: receive?.deliveredTxHash ? { txHash: receive.deliveredTxHash, blockNumber: receive.deliveredBlock != null ? Number(receive.deliveredBlock) : null, at: at(receive.deliveredTimestamp) } : null,
+      delivered: receive?.deliveredTxHash
+        ? {
+            txHash: receive.deliveredTxHash,
+            blockNumber: receive.deliveredBlock != null ? Number(receive.deliveredBlock) : null,
+            at: at(receive.deliveredTimestamp),
+          }
+        : null,
       failed: receive?.failedTxHash
-        ? { txHash: receive.failedTxHash, blockNumber: receive.failedBlock != null ? Number(receive.failedBlock) : null, at: at(receive.failedTimestamp), reason: receive.failureReason, attempts: receive.failureCount }
+        ? {
+            txHash: receive.failedTxHash,
+            blockNumber: receive.failedBlock != null ? Number(receive.failedBlock) : null,
+            at: at(receive.failedTimestamp),
+            reason: receive.failureReason,
+            attempts: receive.failureCount,
+          }
         : null,
     },
     /** What the destination holds equals what the source sent, and who attested it (delivered bridges). */

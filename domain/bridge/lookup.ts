@@ -18,13 +18,24 @@ export type BridgeJson = Record<string, unknown>;
 /** The REST body of a bridge (bigints as strings, `stuck` from the clock now). */
 export function presentBridge(deps: RequestDeps, send?: SendRow, receive?: ReceiveRow, op?: Operation, progress?: StoredProgress): BridgeJson {
   return toJson(
-    composeBridge({ send, receive, operation: op ? { ...op, tokenId: op.tokenId } : undefined, progress, nowMs: Date.now(), stuckAfterSeconds: deps.nft.bridgeStuckAfterSeconds }),
+    composeBridge({
+      send,
+      receive,
+      operation: op ? { ...op, tokenId: op.tokenId } : undefined,
+      progress,
+      nowMs: Date.now(),
+      stuckAfterSeconds: deps.nft.bridgeStuckAfterSeconds,
+    }),
   ) as BridgeJson;
 }
 
 /** The tracker's progress of these bridges (one query; none without an off-chain store row). */
 export function progressOf(deps: RequestDeps, guids: (string | null | undefined)[]): Promise<Map<string, StoredProgress>> {
-  return loadProgress(deps.store.db, guids.filter((g): g is string => !!g), { staleAfterMs: deps.nft.bridgeProgressStaleSeconds * 1000 });
+  return loadProgress(
+    deps.store.db,
+    guids.filter((g): g is string => !!g),
+    { staleAfterMs: deps.nft.bridgeProgressStaleSeconds * 1000 },
+  );
 }
 
 export async function findOperation(deps: RequestDeps, key: string): Promise<Operation | undefined> {
@@ -52,7 +63,10 @@ export async function findHalves(deps: RequestDeps, rawKey: string): Promise<{ o
     const receive = send ? (await bridgeByGuid(db, send.guid)).receive : undefined;
     return { op, send, receive };
   }
-  const [opByKey, byGuid] = await Promise.all([findOperation(deps, key), db ? bridgeByGuid(db, key) : Promise.resolve({ send: undefined, receive: undefined })]);
+  const [opByKey, byGuid] = await Promise.all([
+    findOperation(deps, key),
+    db ? bridgeByGuid(db, key) : Promise.resolve({ send: undefined, receive: undefined }),
+  ]);
   if (!db) return { op: opByKey };
   if (byGuid.send || byGuid.receive) return { op: opByKey, ...byGuid };
   // A source tx hash (or an operation's guid not indexed yet).
@@ -66,7 +80,10 @@ export async function findHalves(deps: RequestDeps, rawKey: string): Promise<{ o
 export async function findBridge(deps: RequestDeps, rawKey: string): Promise<BridgeJson | undefined> {
   const key = rawKey.toLowerCase();
   // A guid key: its progress is read beside the halves.
-  const [{ op, send, receive }, byKey] = await Promise.all([findHalves(deps, key), key.startsWith("0x") ? progressOf(deps, [key]) : Promise.resolve(new Map<string, StoredProgress>())]);
+  const [{ op, send, receive }, byKey] = await Promise.all([
+    findHalves(deps, key),
+    key.startsWith("0x") ? progressOf(deps, [key]) : Promise.resolve(new Map<string, StoredProgress>()),
+  ]);
   if (!op && !send && !receive) return undefined;
   const guid = (send?.guid ?? receive?.guid ?? op?.guid)?.toLowerCase();
   const stored = guid ? (byKey.get(guid) ?? (await progressOf(deps, [guid])).get(guid)) : undefined;

@@ -1,7 +1,16 @@
 /** Fee quotes, prepared bridge transactions and linking prepared operations to indexed sends. */
 import { randomUUID } from "node:crypto";
 import { and, eq, isNotNull } from "drizzle-orm";
-import { type Address, ContractFunctionExecutionError, type Hex, TransactionReceiptNotFoundError, encodeFunctionData, getAddress, parseEventLogs, zeroHash } from "viem";
+import {
+  type Address,
+  ContractFunctionExecutionError,
+  type Hex,
+  TransactionReceiptNotFoundError,
+  encodeFunctionData,
+  getAddress,
+  parseEventLogs,
+  zeroHash,
+} from "viem";
 import * as viemChains from "viem/chains";
 import { CosmicONFT721AdapterAbi } from "../../abis/CosmicONFT721AdapterAbi.js";
 import { LegacyERC721Abi } from "../../abis/LegacyERC721Abi.js";
@@ -20,16 +29,25 @@ import type { SendRow } from "../../read/tokens.js";
 
 export type Route = { collection: string; tokenId: bigint; srcChainId: number; dstChainId: number };
 
-const symbols = new Map<number, string>(Object.values(viemChains).map((c) => [(c as { id: number }).id, (c as { nativeCurrency: { symbol: string } }).nativeCurrency.symbol]));
+const symbols = new Map<number, string>(
+  Object.values(viemChains).map((c) => [(c as { id: number }).id, (c as { nativeCurrency: { symbol: string } }).nativeCurrency.symbol]),
+);
 export const nativeSymbol = (chainId: number) => symbols.get(chainId) ?? "ETH";
 
 function rpcError(error: unknown, chainId: number): never {
   if (error instanceof ApiError) throw error;
-  throw dependencyDown("CHAIN_UNAVAILABLE", `chain ${chainId} RPC did not answer: ${(error as { shortMessage?: string }).shortMessage ?? "error"}`.slice(0, 200), error);
+  throw dependencyDown(
+    "CHAIN_UNAVAILABLE",
+    `chain ${chainId} RPC did not answer: ${(error as { shortMessage?: string }).shortMessage ?? "error"}`.slice(0, 200),
+    error,
+  );
 }
 
 /** Validates the route (chains, deployments, peer) and finds the token's holder on the source chain. */
-export async function checkRoute(deps: RequestDeps, route: Route): Promise<{ src: IndexerDeployment; dst: IndexerDeployment; dstEid: number; holder: Address }> {
+export async function checkRoute(
+  deps: RequestDeps,
+  route: Route,
+): Promise<{ src: IndexerDeployment; dst: IndexerDeployment; dstEid: number; holder: Address }> {
   const network = requireNetwork(deps);
   if (route.srcChainId === route.dstChainId) throw unprocessable("SAME_CHAIN", "source and destination chains are the same");
   const srcChain = chainById(network, route.srcChainId, "source chain");
@@ -37,7 +55,8 @@ export async function checkRoute(deps: RequestDeps, route: Route): Promise<{ src
   const collection = collectionOf(network, route.collection);
   const src = collection.deployments.find((d) => d.chainId === srcChain.chainId);
   const dst = collection.deployments.find((d) => d.chainId === dstChain.chainId);
-  if (!src || !dst) throw unprocessable("NO_ROUTE", `collection ${route.collection} is not deployed on both chains ${srcChain.chainId} and ${dstChain.chainId}`);
+  if (!src || !dst)
+    throw unprocessable("NO_ROUTE", `collection ${route.collection} is not deployed on both chains ${srcChain.chainId} and ${dstChain.chainId}`);
   const client = publicClientFor(deps, srcChain.chainId);
   let peer: Hex;
   let holder: Address | undefined;
@@ -52,9 +71,11 @@ export async function checkRoute(deps: RequestDeps, route: Route): Promise<{ src
   } catch (error) {
     rpcError(error, srcChain.chainId);
   }
-  if (peer === zeroHash) throw unprocessable("NO_PEER", `the ${route.collection} contract on chain ${srcChain.chainId} has no peer on chain ${dstChain.chainId}`);
+  if (peer === zeroHash)
+    throw unprocessable("NO_PEER", `the ${route.collection} contract on chain ${srcChain.chainId} has no peer on chain ${dstChain.chainId}`);
   // On an adapter's home chain, a token held by the adapter is away on another chain.
-  if (!holder || getAddress(holder) === getAddress(src.address)) throw unprocessable("TOKEN_NOT_ON_SOURCE_CHAIN", `token ${route.tokenId} is not on chain ${srcChain.chainId}`);
+  if (!holder || getAddress(holder) === getAddress(src.address))
+    throw unprocessable("TOKEN_NOT_ON_SOURCE_CHAIN", `token ${route.tokenId} is not on chain ${srcChain.chainId}`);
   return { src, dst, dstEid: dstChain.eid, holder: getAddress(holder) };
 }
 
@@ -133,7 +154,15 @@ export async function estimate(deps: RequestDeps, route: Route, to?: Address) {
     };
     await deps.kv.set(key, JSON.stringify(quote), ttl * 1000).catch(() => {});
   }
-  return { ...quote, symbol: nativeSymbol(route.srcChainId), srcChainId: route.srcChainId, dstChainId: route.dstChainId, dstEid: checked.dstEid, holder: checked.holder, checked };
+  return {
+    ...quote,
+    symbol: nativeSymbol(route.srcChainId),
+    srcChainId: route.srcChainId,
+    dstChainId: route.dstChainId,
+    dstEid: checked.dstEid,
+    holder: checked.holder,
+    checked,
+  };
 }
 
 /** Builds the unsigned send (and approval when an adapter needs one) and records a PREPARED operation. */
@@ -144,11 +173,24 @@ export async function prepare(deps: RequestDeps, sender: Address, route: Route, 
   const nativeFee = BigInt(quote.nativeFee);
   // The endpoint refunds what the message does not use to the refund address (the sender).
   const value = nativeFee + (nativeFee * BigInt(deps.nft.bridgeFeeMarginBps)) / 10_000n;
-  const tx = buildSendTransaction({ deployment: src, tokenId: route.tokenId, dstEid: quote.dstEid, to: recipient, extraOptions: quote.extraOptions, fee: { nativeFee: value, lzTokenFee: 0n }, refundAddress: sender });
+  const tx = buildSendTransaction({
+    deployment: src,
+    tokenId: route.tokenId,
+    dstEid: quote.dstEid,
+    to: recipient,
+    extraOptions: quote.extraOptions,
+    fee: { nativeFee: value, lzTokenFee: 0n },
+    refundAddress: sender,
+  });
   let approval: { to: Address; data: Hex; value: string; chainId: number } | null = null;
   try {
     if (await needsApproval(publicClientFor(deps, route.srcChainId), src, { tokenId: route.tokenId, holder: sender }))
-      approval = { to: src.token, data: encodeFunctionData({ abi: LegacyERC721Abi, functionName: "approve", args: [src.address, route.tokenId] }), value: "0", chainId: route.srcChainId };
+      approval = {
+        to: src.token,
+        data: encodeFunctionData({ abi: LegacyERC721Abi, functionName: "approve", args: [src.address, route.tokenId] }),
+        value: "0",
+        chainId: route.srcChainId,
+      };
   } catch (error) {
     rpcError(error, route.srcChainId);
   }
@@ -195,7 +237,14 @@ export async function linkOperation(deps: RequestDeps, op: Operation): Promise<S
     const claimed = await deps.store.db
       .select({ guid: bridgeOperations.guid })
       .from(bridgeOperations)
-      .where(and(eq(bridgeOperations.collection, op.collection), eq(bridgeOperations.tokenId, op.tokenId), eq(bridgeOperations.srcChainId, op.srcChainId), isNotNull(bridgeOperations.guid)));
+      .where(
+        and(
+          eq(bridgeOperations.collection, op.collection),
+          eq(bridgeOperations.tokenId, op.tokenId),
+          eq(bridgeOperations.srcChainId, op.srcChainId),
+          isNotNull(bridgeOperations.guid),
+        ),
+      );
     send = await findSendFor(db, {
       collection: op.collection,
       tokenId: BigInt(op.tokenId),
@@ -230,6 +279,10 @@ export async function reportTransaction(deps: RequestDeps, op: Operation, txHash
     (l) => getAddress(l.address) === getAddress(op.txTo) && l.args.tokenId === BigInt(op.tokenId) && getAddress(l.args.fromAddress) === getAddress(op.address),
   );
   if (!sent) throw unprocessable("TX_MISMATCH", "that transaction is not this operation's send (contract, sender or token differ)");
-  const [row] = await deps.store.db.update(bridgeOperations).set({ txHash: receipt.transactionHash, guid: sent.args.guid, updatedAt: new Date() }).where(eq(bridgeOperations.id, op.id)).returning();
+  const [row] = await deps.store.db
+    .update(bridgeOperations)
+    .set({ txHash: receipt.transactionHash, guid: sent.args.guid, updatedAt: new Date() })
+    .where(eq(bridgeOperations.id, op.id))
+    .returning();
   return row!;
 }

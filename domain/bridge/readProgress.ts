@@ -39,7 +39,14 @@ const packetVerifiedEvent = getAbiItem({ abi: EndpointV2Abi, name: "PacketVerifi
 
 /** PacketV1Codec's header: version 1 | nonce u64 | srcEid u32 | sender b32 | dstEid u32 | receiver b32. */
 export function packetHeader(p: Pick<InFlight, "nonce" | "srcEid" | "dstEid" | "sender" | "receiver">): Hex {
-  return concatHex([numberToHex(1, { size: 1 }), numberToHex(p.nonce, { size: 8 }), numberToHex(p.srcEid, { size: 4 }), pad(p.sender, { size: 32 }), numberToHex(p.dstEid, { size: 4 }), pad(p.receiver, { size: 32 })]);
+  return concatHex([
+    numberToHex(1, { size: 1 }),
+    numberToHex(p.nonce, { size: 8 }),
+    numberToHex(p.srcEid, { size: 4 }),
+    pad(p.sender, { size: 32 }),
+    numberToHex(p.dstEid, { size: 4 }),
+    pad(p.receiver, { size: 32 }),
+  ]);
 }
 export const payloadHashOf = (p: Pick<InFlight, "guid" | "message">): Hex => keccak256(concatHex([p.guid, p.message]));
 
@@ -77,19 +84,42 @@ export async function readProgress(args: {
       const pathway = await pathwayOf(b);
       const sender32 = pad(b.sender, { size: 32 });
       const [stored, lazy] = await Promise.all([
-        dst.client.readContract({ address: dst.endpoint, abi: EndpointV2Abi, functionName: "inboundPayloadHash", args: [b.receiver, b.srcEid, sender32, b.nonce], blockNumber: head.number }),
-        dst.client.readContract({ address: dst.endpoint, abi: EndpointV2Abi, functionName: "lazyInboundNonce", args: [b.receiver, b.srcEid, sender32], blockNumber: head.number }),
+        dst.client.readContract({
+          address: dst.endpoint,
+          abi: EndpointV2Abi,
+          functionName: "inboundPayloadHash",
+          args: [b.receiver, b.srcEid, sender32, b.nonce],
+          blockNumber: head.number,
+        }),
+        dst.client.readContract({
+          address: dst.endpoint,
+          abi: EndpointV2Abi,
+          functionName: "lazyInboundNonce",
+          args: [b.receiver, b.srcEid, sender32],
+          blockNumber: head.number,
+        }),
       ]);
       const expected = payloadHashOf(b);
       const committed = stored !== zeroHash && stored === expected;
       const cleared = stored === zeroHash && lazy >= b.nonce;
-      const dvnAddresses = [...pathway.uln.requiredDVNs.map((a) => ({ address: a, required: true })), ...pathway.uln.optionalDVNs.map((a) => ({ address: a, required: false }))];
+      const dvnAddresses = [
+        ...pathway.uln.requiredDVNs.map((a) => ({ address: a, required: true })),
+        ...pathway.uln.optionalDVNs.map((a) => ({ address: a, required: false })),
+      ];
       const headerHash = keccak256(packetHeader(b));
       const lookups =
         committed || cleared
           ? undefined
           : await Promise.all(
-              dvnAddresses.map((d) => dst.client.readContract({ address: pathway.receiveLibrary.address, abi: ReceiveUln302Abi, functionName: "hashLookup", args: [headerHash, expected, d.address], blockNumber: head.number })),
+              dvnAddresses.map((d) =>
+                dst.client.readContract({
+                  address: pathway.receiveLibrary.address,
+                  abi: ReceiveUln302Abi,
+                  functionName: "hashLookup",
+                  args: [headerHash, expected, d.address],
+                  blockNumber: head.number,
+                }),
+              ),
             );
       return { b, pathway, committed, cleared, dvnAddresses, lookups, expected };
     }),
@@ -104,7 +134,13 @@ export async function readProgress(args: {
       const lookup = r.lookups?.[i];
       // After the commit the per-DVN entries are gone: keep what was seen (or found in the logs below).
       const verified = lookup ? lookup[0] : (before?.verified ?? false);
-      return { address: d.address, required: d.required, verified, confirmations: lookup?.[0] ? Number(lookup[1]) : (before?.confirmations ?? null), step: before?.step ?? null };
+      return {
+        address: d.address,
+        required: d.required,
+        verified,
+        confirmations: lookup?.[0] ? Number(lookup[1]) : (before?.confirmations ?? null),
+        step: before?.step ?? null,
+      };
     });
     const srcHead = args.sourceHeads.get(r.b.srcChainId);
     out.push({
@@ -124,7 +160,14 @@ export async function readProgress(args: {
     });
   }
 
-  await findSteps({ dst, head: head.number, bridges: read.map((r) => r.b), progress: out, previous, libraries: new Map(read.map((r) => [r.b.guid, r.pathway.receiveLibrary.address])) });
+  await findSteps({
+    dst,
+    head: head.number,
+    bridges: read.map((r) => r.b),
+    progress: out,
+    previous,
+    libraries: new Map(read.map((r) => [r.b.guid, r.pathway.receiveLibrary.address])),
+  });
   return out;
 }
 
@@ -133,11 +176,20 @@ export async function readProgress(args: {
  * commit seen with DVNs never seen verified: their PayloadVerified tell who attested), searching the
  * blocks after the previous read.
  */
-async function findSteps(args: { dst: Chain; head: bigint; bridges: InFlight[]; progress: BridgeProgress[]; previous: Map<string, BridgeProgress>; libraries: Map<string, Address> }) {
+async function findSteps(args: {
+  dst: Chain;
+  head: bigint;
+  bridges: InFlight[];
+  progress: BridgeProgress[];
+  previous: Map<string, BridgeProgress>;
+  libraries: Map<string, Address>;
+}) {
   const { dst, head } = args;
   // A step seen without its transaction; a commit seen for the first time (the DVNs' entries are
   // gone then: their PayloadVerified say who attested).
-  const needs = args.progress.filter((p) => (p.committed && (!p.committed.step || !args.previous.get(p.guid)?.committed)) || p.dvns.some((d) => d.verified && !d.step));
+  const needs = args.progress.filter(
+    (p) => (p.committed && (!p.committed.step || !args.previous.get(p.guid)?.committed)) || p.dvns.some((d) => d.verified && !d.step),
+  );
   if (!needs.length) return;
   const fromOf = (p: BridgeProgress) => {
     const prev = args.previous.get(p.guid);
@@ -179,7 +231,11 @@ async function findSteps(args: { dst: Chain; head: bigint; bridges: InFlight[]; 
       if (p.committed && !p.committed.step) {
         const expected = payloadHashOf(b);
         const commit = packetLogs.find(
-          (l) => l.args.receiver.toLowerCase() === b.receiver.toLowerCase() && l.args.origin.srcEid === b.srcEid && l.args.origin.nonce === b.nonce && l.args.payloadHash === expected,
+          (l) =>
+            l.args.receiver.toLowerCase() === b.receiver.toLowerCase() &&
+            l.args.origin.srcEid === b.srcEid &&
+            l.args.origin.nonce === b.nonce &&
+            l.args.payloadHash === expected,
         );
         if (commit) p.committed = { payloadHash: commit.args.payloadHash, step: await step(commit) };
       }

@@ -26,7 +26,13 @@ const GAS_OVERHEAD = 100_000n;
 
 export type RetryTransaction = { to: Address; data: Hex; value: string; chainId: number; gas: string };
 
-export async function retryBridge(deps: RequestDeps, principal: Principal, send: SendRow | undefined, receive: ReceiveRow | undefined, operationId: string | null) {
+export async function retryBridge(
+  deps: RequestDeps,
+  principal: Principal,
+  send: SendRow | undefined,
+  receive: ReceiveRow | undefined,
+  operationId: string | null,
+) {
   if (!send) throw conflict("NOT_SENT", "this bridge has no indexed send yet: nothing to retry");
   const isParty = principal.kind === "user" && [send.fromAddress, send.recipient].some((a) => a.toLowerCase() === principal.address.toLowerCase());
   if (!isParty && !principal.roles.includes("admin")) throw forbidden("NOT_BRIDGE_PARTY", "only the bridge's sender, its recipient or an admin may retry it");
@@ -41,29 +47,54 @@ export async function retryBridge(deps: RequestDeps, principal: Principal, send:
   const expected = payloadHashOf(b);
   try {
     const [stored, lazy, pathway] = await Promise.all([
-      client.readContract({ address: dst.endpoint, abi: EndpointV2Abi, functionName: "inboundPayloadHash", args: [send.dstOapp, send.srcEid, origin.sender, send.nonce] }),
+      client.readContract({
+        address: dst.endpoint,
+        abi: EndpointV2Abi,
+        functionName: "inboundPayloadHash",
+        args: [send.dstOapp, send.srcEid, origin.sender, send.nonce],
+      }),
       client.readContract({ address: dst.endpoint, abi: EndpointV2Abi, functionName: "lazyInboundNonce", args: [send.dstOapp, send.srcEid, origin.sender] }),
       readReceivePathway(client, { endpoint: dst.endpoint, oapp: send.dstOapp, srcEid: send.srcEid }),
     ]);
-    if (stored === zeroHash && lazy >= send.nonce) throw conflict("ALREADY_DELIVERED", "the destination endpoint already delivered this packet (the index will show it shortly)");
+    if (stored === zeroHash && lazy >= send.nonce)
+      throw conflict("ALREADY_DELIVERED", "the destination endpoint already delivered this packet (the index will show it shortly)");
     const transactions: RetryTransaction[] = [];
     let action: "execute" | "commit_and_execute" = "execute";
     if (stored !== expected) {
       if (stored !== zeroHash) throw conflict("PAYLOAD_MISMATCH", "the destination holds another payload for this nonce");
-      const verifiable = await client.readContract({ address: pathway.receiveLibrary.address, abi: ReceiveUln302Abi, functionName: "verifiable", args: [{ ...pathway.uln, requiredDVNCount: pathway.uln.requiredDVNs.length, optionalDVNCount: pathway.uln.optionalDVNs.length }, keccak256(packetHeader(b)), expected] });
+      const verifiable = await client.readContract({
+        address: pathway.receiveLibrary.address,
+        abi: ReceiveUln302Abi,
+        functionName: "verifiable",
+        args: [
+          { ...pathway.uln, requiredDVNCount: pathway.uln.requiredDVNs.length, optionalDVNCount: pathway.uln.optionalDVNs.length },
+          keccak256(packetHeader(b)),
+          expected,
+        ],
+      });
       if (!verifiable) throw conflict("NOT_VERIFIED", "the DVNs have not verified this packet yet: nothing to retry (wait, or see the bridge's stuck reason)");
       action = "commit_and_execute";
       const commit = encodeFunctionData({ abi: ReceiveUln302Abi, functionName: "commitVerification", args: [packetHeader(b), expected] });
       // The commit also checks that the receiver accepts the path (its peer): refuse what would revert.
       let commitGas: bigint;
       try {
-        commitGas = await client.estimateGas({ to: pathway.receiveLibrary.address, data: commit, account: principal.kind === "user" ? principal.address : undefined });
+        commitGas = await client.estimateGas({
+          to: pathway.receiveLibrary.address,
+          data: commit,
+          account: principal.kind === "user" ? principal.address : undefined,
+        });
       } catch (error) {
         const revert = layerZeroRevert(error);
         if (!revert) throw error;
         throw conflict("COMMIT_REVERTS", `committing it now would revert: ${revert.errorName}(${revert.args.map(String).join(", ")})`);
       }
-      transactions.push({ to: pathway.receiveLibrary.address, data: commit, value: "0", chainId: dst.chainId, gas: ((commitGas * ESTIMATE_MARGIN) / 10n).toString() });
+      transactions.push({
+        to: pathway.receiveLibrary.address,
+        data: commit,
+        value: "0",
+        chainId: dst.chainId,
+        gas: ((commitGas * ESTIMATE_MARGIN) / 10n).toString(),
+      });
     }
     const data = encodeFunctionData({ abi: EndpointV2Abi, functionName: "lzReceive", args: [origin, send.dstOapp, send.guid, send.message, "0x"] });
     const failedGas = receive?.failureGas ? BigInt(receive.failureGas) : 0n;
@@ -77,7 +108,7 @@ export async function retryBridge(deps: RequestDeps, principal: Principal, send:
         throw conflict("DELIVERY_REVERTS", `delivering it now would revert: ${revert.errorName}(${revert.args.map(String).join(", ")})`);
       }
     }
-    const gas = [((estimate * ESTIMATE_MARGIN) / 10n), failedGas * 2n + GAS_OVERHEAD, 300_000n].reduce((a, x) => (x > a ? x : a), 0n);
+    const gas = [(estimate * ESTIMATE_MARGIN) / 10n, failedGas * 2n + GAS_OVERHEAD, 300_000n].reduce((a, x) => (x > a ? x : a), 0n);
     transactions.push({ to: dst.endpoint, data, value: "0", chainId: dst.chainId, gas: gas.toString() });
     return { operationId, guid: send.guid, action, failedGas: failedGas ? failedGas.toString() : null, transactions };
   } catch (error) {

@@ -25,7 +25,14 @@ export type OperationLike = {
   createdAt: Date;
 };
 
-export function composeBridge(args: { send?: SendRow; receive?: ReceiveRow; operation?: OperationLike; progress?: StoredProgress; nowMs: number; stuckAfterSeconds: number }) {
+export function composeBridge(args: {
+  send?: SendRow;
+  receive?: ReceiveRow;
+  operation?: OperationLike;
+  progress?: StoredProgress;
+  nowMs: number;
+  stuckAfterSeconds: number;
+}) {
   const { send, receive, operation, progress } = args;
   const life = composeLifecycle({
     send,

@@ -10,9 +10,18 @@ import type { OffchainStore } from "../../offchain/store.js";
 import type { IndexedDb } from "../../read/db.js";
 import { stuckSends } from "../../read/bridges.js";
 
-export async function countStuckBridges(indexed: IndexedDb, store: Pick<OffchainStore, "db">, stuckAfterSeconds: number, nowMs = Date.now()): Promise<Record<StuckReason, number>> {
+export async function countStuckBridges(
+  indexed: IndexedDb,
+  store: Pick<OffchainStore, "db">,
+  stuckAfterSeconds: number,
+  nowMs = Date.now(),
+): Promise<Record<StuckReason, number>> {
   const stuck = await stuckSends(indexed.db, nowMs, stuckAfterSeconds);
-  const progress = await loadProgress(store.db, stuck.map((s) => s.guid), { staleAfterMs: Number.POSITIVE_INFINITY, nowMs });
+  const progress = await loadProgress(
+    store.db,
+    stuck.map((s) => s.guid),
+    { staleAfterMs: Number.POSITIVE_INFINITY, nowMs },
+  );
   const counts = Object.fromEntries(STUCK_REASONS.map((r) => [r, 0])) as Record<StuckReason, number>;
   for (const s of stuck) {
     const p = progress.get(s.guid.toLowerCase())?.progress;

@@ -92,7 +92,14 @@ export class BridgeTracker {
 
   constructor(private readonly deps: TrackerOptions) {
     this.log = deps.logger.child({ component: "bridge-tracker" });
-    this.o = { intervalMs: deps.intervalMs ?? 250, idleTickMs: deps.idleTickMs ?? 10_000, inFlightTickMs: deps.inFlightTickMs ?? 1_000, maxAgeSeconds: deps.maxAgeSeconds ?? 7 * 24 * 3600, maxInFlight: deps.maxInFlight ?? 2_000, now: deps.now ?? Date.now };
+    this.o = {
+      intervalMs: deps.intervalMs ?? 250,
+      idleTickMs: deps.idleTickMs ?? 10_000,
+      inFlightTickMs: deps.inFlightTickMs ?? 1_000,
+      maxAgeSeconds: deps.maxAgeSeconds ?? 7 * 24 * 3600,
+      maxInFlight: deps.maxInFlight ?? 2_000,
+      now: deps.now ?? Date.now,
+    };
   }
 
   /**
@@ -146,7 +153,10 @@ export class BridgeTracker {
       const inFlight = await this.inFlight(tx, now);
       const known = new Map<string, { progress: BridgeProgress; final: boolean; signature: string }>();
       if (inFlight.length) {
-        const list = sql.join(inFlight.map((b) => sql`${b.guid}`), sql`, `);
+        const list = sql.join(
+          inFlight.map((b) => sql`${b.guid}`),
+          sql`, `,
+        );
         for (const r of rowsOf(await tx.execute(sql`SELECT guid, progress, final FROM offchain.bridge_progress WHERE guid IN (${list})`))) {
           const progress = (typeof r.progress === "string" ? JSON.parse(r.progress) : r.progress) as BridgeProgress;
           known.set(String(r.guid), { progress, final: r.final === true, signature: progressSignature(progress) });
@@ -170,7 +180,9 @@ export class BridgeTracker {
             if (this.lastError.delete(chainId)) this.log.info({ chainId }, "bridge tracker: chain readable again");
           } catch (error) {
             this.failed(chainId, error);
-            await tx.execute(sql`UPDATE offchain.bridge_tracker_chains SET error = ${String((error as Error).message).slice(0, 300)} WHERE chain_id = ${chainId}`);
+            await tx.execute(
+              sql`UPDATE offchain.bridge_tracker_chains SET error = ${String((error as Error).message).slice(0, 300)} WHERE chain_id = ${chainId}`,
+            );
           }
         }),
       );
@@ -254,7 +266,9 @@ export class BridgeTracker {
 
   /** Logged once per chain and message; the bridge's status then reads `stale`. */
   private failed(chainId: number, error: unknown) {
-    const message = String((error as Error)?.message ?? error).split("\n")[0]!.slice(0, 200);
+    const message = String((error as Error)?.message ?? error)
+      .split("\n")[0]!
+      .slice(0, 200);
     if (this.lastError.get(chainId) === message) return;
     this.lastError.set(chainId, message);
     this.log.warn({ chainId, err: error }, "bridge tracker: chain read failed (status reads are stale until it works again)");
@@ -300,14 +314,27 @@ export class BridgeTracker {
       .limit(200);
     const recentGuids = recent.map((r) => r.guid.toLowerCase());
     const withRow = recentGuids.length
-      ? new Set(rowsOf(await tx.execute(sql`SELECT guid FROM offchain.bridge_progress WHERE guid IN (${sql.join(recentGuids.map((g) => sql`${g}`), sql`, `)})`)).map((r) => String(r.guid)))
+      ? new Set(
+          rowsOf(
+            await tx.execute(
+              sql`SELECT guid FROM offchain.bridge_progress WHERE guid IN (${sql.join(
+                recentGuids.map((g) => sql`${g}`),
+                sql`, `,
+              )})`,
+            ),
+          ).map((r) => String(r.guid)),
+        )
       : new Set<string>();
     const unfinished = [
       ...rowsOf(await tx.execute(sql`SELECT guid FROM offchain.bridge_progress WHERE NOT final LIMIT ${this.o.maxInFlight}`)).map((r) => String(r.guid)),
       ...recentGuids.filter((g) => !withRow.has(g)),
     ].filter((g, i, all) => !openGuids.has(g) && all.indexOf(g) === i);
     const settled = unfinished.length
-      ? await db.select(columns).from(bridgeSend).leftJoin(bridgeReceive, eq(bridgeReceive.guid, bridgeSend.guid)).where(inArray(bridgeSend.guid, unfinished as Hex[]))
+      ? await db
+          .select(columns)
+          .from(bridgeSend)
+          .leftJoin(bridgeReceive, eq(bridgeReceive.guid, bridgeSend.guid))
+          .where(inArray(bridgeSend.guid, unfinished as Hex[]))
       : [];
     return [...open, ...settled]
       .filter((r) => r.message !== "0x" && r.dstChainId !== null)

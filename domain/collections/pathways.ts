@@ -33,7 +33,13 @@ async function pathway(deps: RequestDeps, src: IndexerDeployment, dst: IndexerDe
       ...base,
       peer: send.peer === zeroHash ? null : send.peer,
       enforcedOptions: describeOptions(send.enforcedOptions),
-      send: { library: send.sendLibrary.address, defaultLibrary: send.sendLibrary.isDefault, executor: send.executor.executor, maxMessageSize: send.executor.maxMessageSize, ...dvnsJson(send.uln) },
+      send: {
+        library: send.sendLibrary.address,
+        defaultLibrary: send.sendLibrary.isDefault,
+        executor: send.executor.executor,
+        maxMessageSize: send.executor.maxMessageSize,
+        ...dvnsJson(send.uln),
+      },
       receive: { library: receive.receiveLibrary.address, defaultLibrary: receive.receiveLibrary.isDefault, ...dvnsJson(receive.uln) },
       error: send.peer === zeroHash ? { code: "NO_PEER", message: `no peer for EID ${dst.eid}` } : null,
     };

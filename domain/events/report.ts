@@ -19,7 +19,18 @@ export type ReportParticipant = {
 };
 
 export type EventReport = {
-  event: { id: string; name: string; organizer: string; startsAt: string; endsAt: string; capacity: number; collection: string; chainId: number; contract: string; status: string };
+  event: {
+    id: string;
+    name: string;
+    organizer: string;
+    startsAt: string;
+    endsAt: string;
+    capacity: number;
+    collection: string;
+    chainId: number;
+    contract: string;
+    status: string;
+  };
   generatedAt: string;
   totals: { capacity: number; registered: number; attended: number; attendanceRate: number; minted: number; pending: number; failed: number };
   checkIns: { first: string | null; last: string | null; perHour: { hour: string; count: number }[] };
@@ -76,7 +87,11 @@ export async function buildReport(db: OffchainDb, event: EventRow): Promise<Even
       pending: count("pending") + count("sending"),
       failed: count("failed"),
     },
-    checkIns: { first: checkIns.length ? new Date(checkIns[0]!).toISOString() : null, last: checkIns.length ? new Date(checkIns.at(-1)!).toISOString() : null, perHour: [...perHour].map(([hour, c]) => ({ hour, count: c })) },
+    checkIns: {
+      first: checkIns.length ? new Date(checkIns[0]!).toISOString() : null,
+      last: checkIns.length ? new Date(checkIns.at(-1)!).toISOString() : null,
+      perHour: [...perHour].map(([hour, c]) => ({ hour, count: c })),
+    },
     transactions: [...txs].map(([txHash, tokens]) => ({ txHash, tokens })),
     participants,
   };

@@ -27,7 +27,12 @@ export async function eventCounts(db: OffchainDb, ids: string[]): Promise<Map<st
       minted: sql<number>`(count(*) FILTER (WHERE ${eventParticipants.distributionStatus} = 'minted'))::int`,
     })
     .from(eventParticipants)
-    .where(sql`${eventParticipants.eventId} IN (${sql.join(ids.map((id) => sql`${id}::uuid`), sql`, `)})`)
+    .where(
+      sql`${eventParticipants.eventId} IN (${sql.join(
+        ids.map((id) => sql`${id}::uuid`),
+        sql`, `,
+      )})`,
+    )
     .groupBy(eventParticipants.eventId);
   for (const id of ids) out.set(id, { registered: 0, attended: 0, minted: 0 });
   for (const r of rows) out.set(r.eventId, { registered: Number(r.registered), attended: Number(r.attended), minted: Number(r.minted) });
@@ -49,7 +54,11 @@ export async function findParticipantByTicket(db: OffchainDb, ticketId: string):
 }
 
 export async function listParticipants(db: OffchainDb, eventId: string): Promise<ParticipantRow[]> {
-  return await db.select().from(eventParticipants).where(eq(eventParticipants.eventId, eventId)).orderBy(asc(eventParticipants.registeredAt), asc(eventParticipants.address));
+  return await db
+    .select()
+    .from(eventParticipants)
+    .where(eq(eventParticipants.eventId, eventId))
+    .orderBy(asc(eventParticipants.registeredAt), asc(eventParticipants.address));
 }
 
 /** The event (and attendee) an attendance NFT belongs to: how minted tokens link back to events. */

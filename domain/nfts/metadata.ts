@@ -21,7 +21,10 @@ import type { NftSettings } from "./settings.js";
 import type { NftId } from "./ids.js";
 import { forgetNft } from "./memo.js";
 
-const uri = z.string().max(2048).regex(/^(https?:\/\/|ipfs:\/\/|ar:\/\/|data:image\/)/, "must be an http(s)://, ipfs://, ar:// or data:image/ URI");
+const uri = z
+  .string()
+  .max(2048)
+  .regex(/^(https?:\/\/|ipfs:\/\/|ar:\/\/|data:image\/)/, "must be an http(s)://, ipfs://, ar:// or data:image/ URI");
 
 /** ERC-721 metadata JSON (OpenSea conventions). Unknown keys are refused so typos do not pass silently. */
 export const MetadataOverrideSchema = z
@@ -29,9 +32,16 @@ export const MetadataOverrideSchema = z
     name: z.string().max(200).optional(),
     description: z.string().max(10_000).optional(),
     image: uri.optional(),
-    external_url: z.string().max(2048).regex(/^https?:\/\//, "must be an http(s) URL").optional(),
+    external_url: z
+      .string()
+      .max(2048)
+      .regex(/^https?:\/\//, "must be an http(s) URL")
+      .optional(),
     animation_url: uri.optional(),
-    background_color: z.string().regex(/^[0-9a-fA-F]{6}$/, "six hex digits without #").optional(),
+    background_color: z
+      .string()
+      .regex(/^[0-9a-fA-F]{6}$/, "six hex digits without #")
+      .optional(),
     attributes: z
       .array(
         z
@@ -172,7 +182,12 @@ async function resolveAndStore(deps: ServiceDeps, nft: NftId, where: { chainId: 
   let imageUrl: string | null = null;
   let imageHash: string | null = null;
   try {
-    tokenUri = await publicClientFor(deps, where.chainId).readContract({ address: where.contract as Address, abi: CosmicONFT721Abi, functionName: "tokenURI", args: [nft.tokenId] });
+    tokenUri = await publicClientFor(deps, where.chainId).readContract({
+      address: where.contract as Address,
+      abi: CosmicONFT721Abi,
+      functionName: "tokenURI",
+      args: [nft.tokenId],
+    });
     metadata = await resolveMetadata(tokenUri, options);
     if (typeof metadata.image === "string" && metadata.image) {
       imageUrl = metadata.image;
@@ -183,7 +198,10 @@ async function resolveAndStore(deps: ServiceDeps, nft: NftId, where: { chainId: 
       }
     }
   } catch (e) {
-    error = e instanceof MetadataFetchError ? `${e.code}: ${e.message}` : `TOKEN_URI_UNREADABLE: ${(e as { shortMessage?: string }).shortMessage ?? "tokenURI call failed"}`;
+    error =
+      e instanceof MetadataFetchError
+        ? `${e.code}: ${e.message}`
+        : `TOKEN_URI_UNREADABLE: ${(e as { shortMessage?: string }).shortMessage ?? "tokenURI call failed"}`;
   }
   const values = { chainId: where.chainId, tokenUri, metadata, error: error?.slice(0, 500) ?? null, imageUrl, imageHash, fetchedAt: new Date() };
   const [row] = await deps.store.db

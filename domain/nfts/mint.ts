@@ -45,7 +45,10 @@ export const principalKey = (p: Principal) => (p.kind === "user" ? p.address : `
 async function reserveSerials(deps: ServiceDeps, chainId: number, contract: Address, eid: number, count: number): Promise<bigint> {
   const rangeStart = tokenIdInRange(eid, 0n);
   // First use on this contract: start after the highest id already indexed in the chain's range.
-  const [existing] = await deps.store.db.select().from(nftSerials).where(and(eq(nftSerials.chainId, chainId), eq(nftSerials.contract, contract)));
+  const [existing] = await deps.store.db
+    .select()
+    .from(nftSerials)
+    .where(and(eq(nftSerials.chainId, chainId), eq(nftSerials.contract, contract)));
   if (!existing) {
     const max = deps.indexed ? await maxTokenIdInRange(deps.indexed.db, chainId, contract, rangeStart, tokenIdInRange(eid + 1, 0n)) : undefined;
     const start = max === undefined ? 1n : max - rangeStart + 1n;
@@ -76,7 +79,8 @@ type MintRow = typeof nftMints.$inferSelect;
 /** A `pending` row older than this was left by a process that died mid-mint: resolve it like `unconfirmed`. */
 const ABANDONED_PENDING_MS = 120_000;
 
-const isConnectionError = (error: unknown) => error instanceof Error && /HTTP request failed|fetch failed|ECONNREFUSED|ECONNRESET|socket hang up|timed out/i.test(error.message);
+const isConnectionError = (error: unknown) =>
+  error instanceof Error && /HTTP request failed|fetch failed|ECONNREFUSED|ECONNRESET|socket hang up|timed out/i.test(error.message);
 
 /** Hash of a sent transaction carried by a signer error (stuck, timeout), when there is one. */
 const sentHash = (error: unknown): Hash | undefined => {
@@ -93,12 +97,15 @@ export function prepareMint(deps: ServiceDeps, request: MintRequest) {
   const chain = chainById(network, request.chainId);
   const deployment = deploymentOn(network, request.collection, chain.chainId);
   if (!deployment) throw unprocessable("NOT_DEPLOYED", `collection ${request.collection} is not deployed on chain ${chain.chainId}`);
-  if (deployment.kind !== "onft") throw unprocessable("NOT_MINTABLE", `collection ${request.collection} is an adapted ERC-721 on chain ${chain.chainId}: mint on the original contract`);
+  if (deployment.kind !== "onft")
+    throw unprocessable("NOT_MINTABLE", `collection ${request.collection} is an adapted ERC-721 on chain ${chain.chainId}: mint on the original contract`);
   const signer = deps.signers?.get(chain.chainId);
   if (!signer) throw dependencyDown("MINTER_UNAVAILABLE", "no minter key is configured for this chain");
   const recipients = request.recipients.map((r) => getAddress(r));
   const contract = getAddress(deployment.address);
-  const requestHash = createHash("sha256").update(JSON.stringify([request.collection, chain.chainId, recipients])).digest("hex");
+  const requestHash = createHash("sha256")
+    .update(JSON.stringify([request.collection, chain.chainId, recipients]))
+    .digest("hex");
   return { chain, signer, recipients, contract, requestHash };
 }
 
@@ -114,7 +121,13 @@ export type MintHooks = {
   abandonedAfterMs?: number;
 };
 
-export async function mint(deps: ServiceDeps, principal: Principal, request: MintRequest, idempotencyKey: string | undefined, hooks: MintHooks = {}): Promise<{ result: MintResponse; replayed: boolean }> {
+export async function mint(
+  deps: ServiceDeps,
+  principal: Principal,
+  request: MintRequest,
+  idempotencyKey: string | undefined,
+  hooks: MintHooks = {},
+): Promise<{ result: MintResponse; replayed: boolean }> {
   const { chain, signer, recipients, contract, requestHash } = prepareMint(deps, request);
   const who = principalKey(principal);
   const target = { chainId: chain.chainId, eid: chain.eid, contract, recipients, signer, hooks };
@@ -122,12 +135,25 @@ export async function mint(deps: ServiceDeps, principal: Principal, request: Min
   const id = randomUUID();
   const [created] = await deps.store.db
     .insert(nftMints)
-    .values({ id, principal: who, idempotencyKey: idempotencyKey ?? null, requestHash, chainId: chain.chainId, collection: request.collection, contract, recipients, status: "pending" })
+    .values({
+      id,
+      principal: who,
+      idempotencyKey: idempotencyKey ?? null,
+      requestHash,
+      chainId: chain.chainId,
+      collection: request.collection,
+      contract,
+      recipients,
+      status: "pending",
+    })
     .onConflictDoNothing()
     .returning();
   if (created) return { result: await mintRow(deps, created, target, undefined), replayed: false };
 
-  const [previous] = await deps.store.db.select().from(nftMints).where(and(eq(nftMints.principal, who), eq(nftMints.idempotencyKey, idempotencyKey!)));
+  const [previous] = await deps.store.db
+    .select()
+    .from(nftMints)
+    .where(and(eq(nftMints.principal, who), eq(nftMints.idempotencyKey, idempotencyKey!)));
   if (!previous) throw conflict("MINT_IN_PROGRESS", "a request with this Idempotency-Key is being processed, retry shortly");
   if (previous.requestHash !== requestHash) throw unprocessable("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request");
   if (previous.status === "confirmed") return { result: toResponse(previous), replayed: true };
@@ -136,7 +162,8 @@ export async function mint(deps: ServiceDeps, principal: Principal, request: Min
   // issues each once. Without them the other may be about to reserve and send: wait as usual.
   const abandoned =
     previous.status === "pending" && (abandonedAfter === 0 ? (previous.tokenIds?.length ?? 0) > 0 : Date.now() - previous.updatedAt.getTime() > abandonedAfter);
-  if (previous.status !== "unconfirmed" && !abandoned) throw conflict("MINT_IN_PROGRESS", "a request with this Idempotency-Key is being processed, retry shortly");
+  if (previous.status !== "unconfirmed" && !abandoned)
+    throw conflict("MINT_IN_PROGRESS", "a request with this Idempotency-Key is being processed, retry shortly");
   // Take the row over (one retry at a time), then settle it from the chain.
   const [claimed] = await deps.store.db
     .update(nftMints)
@@ -144,7 +171,15 @@ export async function mint(deps: ServiceDeps, principal: Principal, request: Min
     .where(and(eq(nftMints.id, previous.id), eq(nftMints.status, previous.status), eq(nftMints.updatedAt, previous.updatedAt)))
     .returning();
   if (!claimed) throw conflict("MINT_IN_PROGRESS", "a request with this Idempotency-Key is being processed, retry shortly");
-  return { result: await mintRow(deps, claimed, target, claimed.tokenIds?.map((t) => BigInt(t))), replayed: true };
+  return {
+    result: await mintRow(
+      deps,
+      claimed,
+      target,
+      claimed.tokenIds?.map((t) => BigInt(t)),
+    ),
+    replayed: true,
+  };
 }
 
 type MintTarget = { chainId: number; eid: number; contract: Address; recipients: Address[]; signer: ChainSigner; hooks: MintHooks };
@@ -169,10 +204,18 @@ async function mintRow(deps: ServiceDeps, row: MintRow, target: MintTarget, prev
         ids = recipients.map((_, i) => tokenIdInRange(target.eid, first + BigInt(i)));
       }
       // Recorded before sending: a retry after an unknown outcome looks for exactly these ids.
-      await deps.store.db.update(nftMints).set({ tokenIds: ids.map(String), blockNumber: searchFrom, updatedAt: new Date() }).where(eq(nftMints.id, row.id));
+      await deps.store.db
+        .update(nftMints)
+        .set({ tokenIds: ids.map(String), blockNumber: searchFrom, updatedAt: new Date() })
+        .where(eq(nftMints.id, row.id));
       try {
         const sending = ids;
-        const minted = await mintTokens(signer, { contract, recipients, tokenIds: ids, onSent: (txHash) => target.hooks.onSent?.({ txHash, tokenIds: sending }) });
+        const minted = await mintTokens(signer, {
+          contract,
+          recipients,
+          tokenIds: ids,
+          onSent: (txHash) => target.hooks.onSent?.({ txHash, tokenIds: sending }),
+        });
         return await confirmRow(deps, row, { txHash: minted.txHash, blockNumber: minted.blockNumber, tokenIds: minted.tokenIds });
       } catch (error) {
         const taken = (error instanceof MintRejectedError && error.reason === "TokenAlreadyIssued") || error instanceof TransactionRevertedError;
@@ -197,11 +240,19 @@ async function mintRow(deps: ServiceDeps, row: MintRow, target: MintTarget, prev
 async function findMint(signer: ChainSigner, contract: Address, ids: bigint[], recipients: Address[], fromBlock: bigint) {
   const issued = await signer.publicClient.readContract({ address: contract, abi: CosmicONFT721Abi, functionName: "issued", args: [ids[0]!] });
   if (!issued) return undefined;
-  const [log] = await signer.publicClient.getContractEvents({ address: contract, abi: CosmicONFT721Abi, eventName: "Transfer", args: { from: zeroAddress, tokenId: ids[0]! }, fromBlock });
+  const [log] = await signer.publicClient.getContractEvents({
+    address: contract,
+    abi: CosmicONFT721Abi,
+    eventName: "Transfer",
+    args: { from: zeroAddress, tokenId: ids[0]! },
+    fromBlock,
+  });
   if (!log) return null;
   // One transaction minted the whole batch, in order, or it was not ours.
   const receipt = await signer.publicClient.getTransactionReceipt({ hash: log.transactionHash });
-  const minted = parseEventLogs({ abi: CosmicONFT721Abi, eventName: "Transfer", logs: receipt.logs }).filter((l) => getAddress(l.address) === contract && l.args.from === zeroAddress);
+  const minted = parseEventLogs({ abi: CosmicONFT721Abi, eventName: "Transfer", logs: receipt.logs }).filter(
+    (l) => getAddress(l.address) === contract && l.args.from === zeroAddress,
+  );
   const mine = ids.every((tokenId, i) => minted.some((l) => l.args.tokenId === tokenId && getAddress(l.args.to) === recipients[i]));
   return mine ? { txHash: log.transactionHash, blockNumber: log.blockNumber, tokenIds: ids } : null;
 }
@@ -221,13 +272,21 @@ async function settleFailure(deps: ServiceDeps, row: MintRow, error: unknown, ch
   const nothingMinted = error instanceof MintRejectedError || error instanceof TransactionRevertedError || error instanceof ApiError;
   if (nothingMinted) {
     // Refused before sending, or reverted on chain: free the key for a retry.
-    await deps.store.db.delete(nftMints).where(eq(nftMints.id, row.id)).catch(() => {});
+    await deps.store.db
+      .delete(nftMints)
+      .where(eq(nftMints.id, row.id))
+      .catch(() => {});
   } else {
     // Maybe sent: keep the ids so a retry settles it from the chain instead of minting again.
     const txHash = sentHash(error);
     await deps.store.db
       .update(nftMints)
-      .set({ status: "unconfirmed", ...(txHash ? { txHash } : {}), error: error instanceof Error ? error.message.slice(0, 500) : String(error), updatedAt: new Date() })
+      .set({
+        status: "unconfirmed",
+        ...(txHash ? { txHash } : {}),
+        error: error instanceof Error ? error.message.slice(0, 500) : String(error),
+        updatedAt: new Date(),
+      })
       .where(eq(nftMints.id, row.id))
       .catch(() => {});
   }

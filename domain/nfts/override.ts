@@ -24,4 +24,3 @@ export async function setMetadataOverride(deps: ServiceDeps, principal: Principa
   const row = await saveOverride(deps, nft, metadata, principal.kind === "user" ? principal.address : `apiKey:${principal.apiKeyId}`);
   return { id: nft.id, version: row.version, metadata: row.metadata, updatedBy: row.updatedBy, updatedAt: row.createdAt.toISOString() };
 }
-

@@ -5,7 +5,13 @@ import { type OwnerCursor, type TokenRow, listOwnerTokens } from "../../read/tok
 import { decodeCursor, encodeCursor } from "./ids.js";
 
 const isOwnerCursor = (v: unknown): v is [number, string, string] =>
-  Array.isArray(v) && v.length === 3 && Number.isInteger(v[0]) && typeof v[1] === "string" && /^0x[0-9a-f]{40}$/i.test(v[1]) && typeof v[2] === "string" && /^\d{1,78}$/.test(v[2]);
+  Array.isArray(v) &&
+  v.length === 3 &&
+  Number.isInteger(v[0]) &&
+  typeof v[1] === "string" &&
+  /^0x[0-9a-f]{40}$/i.test(v[1]) &&
+  typeof v[2] === "string" &&
+  /^\d{1,78}$/.test(v[2]);
 
 export const ownerCursorOf = (r: TokenRow) => encodeCursor([r.chainId, r.contract, r.tokenId.toString()]);
 

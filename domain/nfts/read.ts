@@ -77,9 +77,18 @@ function nftView(deps: ServiceDeps, nft: NftId, view: TokenView, override: Overr
     })),
     metadata: {
       onchain: resolved
-        ? { status: resolved.error && !resolved.metadata ? "error" : "resolved", tokenUri: resolved.tokenUri, data: onchainMeta, error: resolved.error, fetchedAt: resolved.fetchedAt.toISOString(), chainId: resolved.chainId }
+        ? {
+            status: resolved.error && !resolved.metadata ? "error" : "resolved",
+            tokenUri: resolved.tokenUri,
+            data: onchainMeta,
+            error: resolved.error,
+            fetchedAt: resolved.fetchedAt.toISOString(),
+            chainId: resolved.chainId,
+          }
         : { status: "pending", tokenUri: null, data: null, error: null, fetchedAt: null, chainId: null },
-      override: override ? { version: override.version, data: override.metadata, updatedBy: override.updatedBy, updatedAt: override.createdAt.toISOString() } : null,
+      override: override
+        ? { version: override.version, data: override.metadata, updatedBy: override.updatedBy, updatedAt: override.createdAt.toISOString() }
+        : null,
       merged,
     },
     image: {
@@ -98,7 +107,9 @@ function nftView(deps: ServiceDeps, nft: NftId, view: TokenView, override: Overr
       guid: t.guid,
     })),
     // Halves of the latest bridge; composed with the clock in presentNft.
-    lastBridge: view.bridges[0] ? { send: view.sends.find((s) => s.guid === view.bridges[0]!.guid), receive: view.receives.find((r) => r.guid === view.bridges[0]!.guid) } : null,
+    lastBridge: view.bridges[0]
+      ? { send: view.sends.find((s) => s.guid === view.bridges[0]!.guid), receive: view.receives.find((r) => r.guid === view.bridges[0]!.guid) }
+      : null,
     /** For presentNft: where to read tokenURI when metadata was never resolved. */
     resolveOn: onChain && !resolved ? { chainId: onChain.chainId, contract: onChain.contract } : null,
   };
@@ -151,7 +162,17 @@ function startLoads(deps: RequestDeps, nfts: NftId[]): LocalEntry[] {
   const loaded = (async () => {
     const [index, versions] = await Promise.all([indexVersionForCache(deps), Promise.all(nfts.map((nft) => cacheVersion(deps.kv, scope(nft))))]);
     const keys = nfts.map((nft, i) => ["nft", nft.id, index, versions[i]] as const);
-    return await cachedMany(deps.kv, keys, CACHE_TTL_MS, (missing) => loadNfts(deps, missing.map((i) => nfts[i]!)), "nft");
+    return await cachedMany(
+      deps.kv,
+      keys,
+      CACHE_TTL_MS,
+      (missing) =>
+        loadNfts(
+          deps,
+          missing.map((i) => nfts[i]!),
+        ),
+      "nft",
+    );
   })();
   const until = Date.now() + LOCAL_TTL_MS;
   return nfts.map((_, i) => {
@@ -196,7 +217,10 @@ export async function loadNftsCached(deps: RequestDeps, nfts: NftId[]): Promise<
     else missing.push(i);
   });
   if (missing.length) {
-    const entries = startLoads(deps, missing.map((i) => nfts[i]!));
+    const entries = startLoads(
+      deps,
+      missing.map((i) => nfts[i]!),
+    );
     if (local.size + missing.length >= LOCAL_MAX) local.clear();
     missing.forEach((i, k) => {
       local.set(nfts[i]!.id, entries[k]!);
@@ -262,7 +286,9 @@ export async function presentNft(deps: RequestDeps, nft: NftId, loaded: LoadedNf
   const progress = guid && lastBridge?.receive?.status !== "DELIVERED" ? (await progressOf(deps, [guid])).get(guid) : undefined;
   return {
     ...rest,
-    bridge: lastBridge ? composeBridge({ send: lastBridge.send, receive: lastBridge.receive, progress, nowMs: Date.now(), stuckAfterSeconds: deps.nft.bridgeStuckAfterSeconds }) : null,
+    bridge: lastBridge
+      ? composeBridge({ send: lastBridge.send, receive: lastBridge.receive, progress, nowMs: Date.now(), stuckAfterSeconds: deps.nft.bridgeStuckAfterSeconds })
+      : null,
   };
 }
 

@@ -130,7 +130,10 @@ export function loadNftSettings(env: NodeJS.ProcessEnv, dataDir: string): NftSet
     metadataRefreshRatePerSecond: p.METADATA_REFRESH_RATE_PER_SECOND,
     metadataFollow: p.METADATA_FOLLOW === "1" || p.METADATA_FOLLOW === "true",
     metadataFollowPollMs: p.METADATA_FOLLOW_POLL_MS,
-    fetchAllowHosts: (env.METADATA_FETCH_ALLOW_HOSTS ?? "").split(",").map((h) => h.trim().toLowerCase()).filter(Boolean),
+    fetchAllowHosts: (env.METADATA_FETCH_ALLOW_HOSTS ?? "")
+      .split(",")
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
     publicBaseUrl: env.PUBLIC_BASE_URL?.replace(/\/$/, ""),
   };
 }

@@ -20,6 +20,4 @@ for (const artifact of Object.values(artifacts)) {
 for (const name of Object.keys(LAYERZERO_ARTIFACTS) as LayerZeroContract[]) {
   writeFileSync(path.join(projectRoot, "abis", `${name}Abi.ts`), renderAbiModule(layerZeroArtifact(name)));
 }
-console.log(
-  `compiled ${Object.keys(artifacts).length} contracts with solc ${solcVersion} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
-);
+console.log(`compiled ${Object.keys(artifacts).length} contracts with solc ${solcVersion} in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -31,7 +31,10 @@ for (const path of ["/graphql", "/", "/sql/*"]) {
 }
 
 app.use("/sql/*", routeLimit);
-app.use("/sql/*", sqlOverHttpGuard({ db: db as unknown as IndexedDatabase, dialect: process.env.DATABASE_URL ? "postgres" : "pglite", settings: ops.sqlOverHttp }));
+app.use(
+  "/sql/*",
+  sqlOverHttpGuard({ db: db as unknown as IndexedDatabase, dialect: process.env.DATABASE_URL ? "postgres" : "pglite", settings: ops.sqlOverHttp }),
+);
 app.use("/sql/*", client({ db, schema }));
 
 // ----------------------------------------------------------------- domain routes (api/)
@@ -51,7 +54,13 @@ app.route("/", rest.app);
 if (process.env.REALTIME_IN_PROCESS === "1") {
   const realtimeKey = Symbol.for("cosmic.realtime");
   const realtime = globalThis as unknown as Record<symbol, Promise<unknown> | undefined>;
-  realtime[realtimeKey] ??= startRealtime({ ...rest.deps, auth: rest.deps.auth, indexed: rest.deps.indexed, ops: rest.deps.ops ?? loadOpsConfig(process.env), trustProxy: rest.deps.config.trustProxy });
+  realtime[realtimeKey] ??= startRealtime({
+    ...rest.deps,
+    auth: rest.deps.auth,
+    indexed: rest.deps.indexed,
+    ops: rest.deps.ops ?? loadOpsConfig(process.env),
+    trustProxy: rest.deps.config.trustProxy,
+  });
   await realtime[realtimeKey];
 }
 

@@ -46,9 +46,7 @@ export function decodePacket(encoded: Hex): LzPacket {
 
 /** `GUID.generate(nonce, srcEid, sender, dstEid, receiver)` of the LayerZero protocol. */
 export function computeGuid(args: { nonce: bigint; srcEid: number; sender: Hex; dstEid: number; receiver: Hex }): Hex {
-  return keccak256(
-    encodePacked(["uint64", "uint32", "bytes32", "uint32", "bytes32"], [args.nonce, args.srcEid, args.sender, args.dstEid, args.receiver]),
-  );
+  return keccak256(encodePacked(["uint64", "uint32", "bytes32", "uint32", "bytes32"], [args.nonce, args.srcEid, args.sender, args.dstEid, args.receiver]));
 }
 
 /** bytes32 → address (the low 20 bytes). */

@@ -80,9 +80,17 @@ describe.each<KvMode>(["redis", "memory"])("auth with %s key-value store", (mode
     expect(meBody).toMatchObject({ address: account.address, roles: ["user"] });
     expect(meBody.firstSignInAt).toBeTruthy();
 
-    const patched = await t.app.request("/users/me", { method: "PATCH", headers: { "content-type": "application/json", ...bearer(pair.accessToken) }, body: JSON.stringify({ preferences: { theme: "dark", lang: "fr" } }) });
+    const patched = await t.app.request("/users/me", {
+      method: "PATCH",
+      headers: { "content-type": "application/json", ...bearer(pair.accessToken) },
+      body: JSON.stringify({ preferences: { theme: "dark", lang: "fr" } }),
+    });
     expect(patched.status).toBe(200);
-    const removed = await t.app.request("/users/me", { method: "PATCH", headers: { "content-type": "application/json", ...bearer(pair.accessToken) }, body: JSON.stringify({ preferences: { lang: null } }) });
+    const removed = await t.app.request("/users/me", {
+      method: "PATCH",
+      headers: { "content-type": "application/json", ...bearer(pair.accessToken) },
+      body: JSON.stringify({ preferences: { lang: null } }),
+    });
     expect(((await removed.json()) as { preferences: unknown }).preferences).toEqual({ theme: "dark" });
 
     const r1 = await req("/auth/refresh", json({ refreshToken: pair.refreshToken }));
@@ -182,7 +190,9 @@ describe.each<KvMode>(["redis", "memory"])("auth with %s key-value store", (mode
       await expectError(await attempt({ notBefore: minutes(5) }), 401, "SIWE_NOT_YET_VALID");
       await expectError(await attempt({ issuedAt: minutes(-30) }), 401, "SIWE_ISSUED_BEFORE_NONCE");
       // A small skew is tolerated.
-      expect((await attempt({ issuedAt: new Date(Date.now() + 20_000), expirationTime: minutes(5), notBefore: new Date(Date.now() + 10_000) })).status).toBe(200);
+      expect((await attempt({ issuedAt: new Date(Date.now() + 20_000), expirationTime: minutes(5), notBefore: new Date(Date.now() + 10_000) })).status).toBe(
+        200,
+      );
     });
     it("nonces: unknown, reused, another address's", async () => {
       const message = siweMessage({ address: account.address, nonce: "NotIssuedByUs123", chainId: CHAIN_ID });
@@ -195,7 +205,11 @@ describe.each<KvMode>(["redis", "memory"])("auth with %s key-value store", (mode
       const other = privateKeyToAccount(generatePrivateKey());
       const { nonce } = await getNonce(other.address);
       const stolen = siweMessage({ address: account.address, nonce, chainId: CHAIN_ID });
-      await expectError(await req("/auth/login", json({ message: stolen, signature: await account.signMessage({ message: stolen }) })), 401, "SIWE_NONCE_ADDRESS_MISMATCH");
+      await expectError(
+        await req("/auth/login", json({ message: stolen, signature: await account.signMessage({ message: stolen }) })),
+        401,
+        "SIWE_NONCE_ADDRESS_MISMATCH",
+      );
     });
     it("concurrent logins with one nonce: exactly one succeeds", async () => {
       const a = await signIn(account);
@@ -205,13 +219,21 @@ describe.each<KvMode>(["redis", "memory"])("auth with %s key-value store", (mode
     it("signatures: another key, a different message; the nonce is consumed by a failed attempt", async () => {
       const other = privateKeyToAccount(generatePrivateKey());
       const a = await signIn(account);
-      await expectError(await req("/auth/login", json({ message: a.message, signature: await other.signMessage({ message: a.message }) })), 401, "SIWE_INVALID_SIGNATURE");
+      await expectError(
+        await req("/auth/login", json({ message: a.message, signature: await other.signMessage({ message: a.message }) })),
+        401,
+        "SIWE_INVALID_SIGNATURE",
+      );
       // Same nonce again with the right signature: consumed by the failed attempt.
       await expectError(await req("/auth/login", json({ message: a.message, signature: a.signature })), 401, "SIWE_NONCE_REUSED");
 
       const b = await signIn(account);
       const otherMessage = b.message.replace("Sign in to Cosmic Loop", "Sign in to something else");
-      await expectError(await req("/auth/login", json({ message: b.message, signature: await account.signMessage({ message: otherMessage }) })), 401, "SIWE_INVALID_SIGNATURE");
+      await expectError(
+        await req("/auth/login", json({ message: b.message, signature: await account.signMessage({ message: otherMessage }) })),
+        401,
+        "SIWE_INVALID_SIGNATURE",
+      );
 
       const c = await signIn(account);
       await expectError(await req("/auth/login", json({ message: c.message, signature: "0xdeadbeef" })), 401, "SIWE_INVALID_SIGNATURE");
@@ -278,7 +300,11 @@ describe.each<KvMode>(["redis", "memory"])("auth with %s key-value store", (mode
       expect(refreshed.roles).toEqual(["user", "organizer"]);
 
       await expectError(await req(`/users/${alice.address}/roles/wizard`, { method: "PUT", headers: bearer(adminPair.accessToken) }), 400, "VALIDATION_FAILED");
-      await expectError(await req(`/users/${admin.address}/roles/admin`, { method: "DELETE", headers: bearer(adminPair.accessToken) }), 409, "ROLE_FROM_CONFIG");
+      await expectError(
+        await req(`/users/${admin.address}/roles/admin`, { method: "DELETE", headers: bearer(adminPair.accessToken) }),
+        409,
+        "ROLE_FROM_CONFIG",
+      );
       const revoked = await req(`/users/${alice.address}/roles/organizer`, { method: "DELETE", headers: bearer(adminPair.accessToken) });
       expect(((await revoked.json()) as { roles: string[] }).roles).toEqual(["user"]);
     });
@@ -335,10 +361,18 @@ describe.each<KvMode>(["redis", "memory"])("auth with %s key-value store", (mode
       expect((await req("/auth/api-keys", { headers: { "x-api-key": adminKey.key } })).status).toBe(200);
 
       expect((await req(`/auth/api-keys/${created.id}`, { method: "DELETE", headers: bearer(adminPair.accessToken) })).status).toBe(200);
-      await expectError(await req(`/auth/api-keys/${created.id}`, { method: "DELETE", headers: bearer(adminPair.accessToken) }), 409, "API_KEY_ALREADY_REVOKED");
+      await expectError(
+        await req(`/auth/api-keys/${created.id}`, { method: "DELETE", headers: bearer(adminPair.accessToken) }),
+        409,
+        "API_KEY_ALREADY_REVOKED",
+      );
       await expectError(await req("/auth/api-keys", { headers: { "x-api-key": created.key } }), 401, "API_KEY_REVOKED");
       await expectError(await req("/auth/api-keys", { headers: { "x-api-key": "clk_wrongwrongwrongwrongwrongwrong" } }), 401, "API_KEY_INVALID");
-      await expectError(await req(`/auth/api-keys/${crypto.randomUUID()}`, { method: "DELETE", headers: bearer(adminPair.accessToken) }), 404, "API_KEY_NOT_FOUND");
+      await expectError(
+        await req(`/auth/api-keys/${crypto.randomUUID()}`, { method: "DELETE", headers: bearer(adminPair.accessToken) }),
+        404,
+        "API_KEY_NOT_FOUND",
+      );
     });
   });
 });

@@ -90,11 +90,21 @@ describe("413 on a kept-alive connection", () => {
     const used = await onOneSocket(async (agent) => {
       // Declares 20 MiB, sends the first 64 KiB: the answer comes without waiting for the rest.
       const answer = await new Promise<Answer>((resolve, reject) => {
-        const req = http.request({ host: "127.0.0.1", port, method: "POST", path: "/auth/login", agent, headers: { "content-type": "application/json", "content-length": 20 * 1024 * 1024 } }, (res) => {
-          let text = "";
-          res.on("data", (d) => (text += d));
-          res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
-        });
+        const req = http.request(
+          {
+            host: "127.0.0.1",
+            port,
+            method: "POST",
+            path: "/auth/login",
+            agent,
+            headers: { "content-type": "application/json", "content-length": 20 * 1024 * 1024 },
+          },
+          (res) => {
+            let text = "";
+            res.on("data", (d) => (text += d));
+            res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
+          },
+        );
         req.on("error", reject);
         req.write(Buffer.alloc(65_536, "z"));
       });

@@ -6,7 +6,12 @@ import { createTestApp, json, siweMessage, type TestApp } from "./helpers.js";
 let t: TestApp;
 const admin = privateKeyToAccount(generatePrivateKey());
 beforeAll(async () => {
-  t = await createTestApp({ kv: "memory", store: "pglite", chains: [{ chainId: 31337, rpcUrl: "http://127.0.0.1:9" }], env: { ADMIN_ADDRESSES: admin.address } });
+  t = await createTestApp({
+    kv: "memory",
+    store: "pglite",
+    chains: [{ chainId: 31337, rpcUrl: "http://127.0.0.1:9" }],
+    env: { ADMIN_ADDRESSES: admin.address },
+  });
 });
 afterAll(async () => {
   await t?.close();

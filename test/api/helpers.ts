@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import pg from "pg";
-import { type Hex } from "viem";
+import type { Hex } from "viem";
 import { createSiweMessage } from "viem/siwe";
 import { type AppDependencies, buildApp } from "../../api/app.js";
 import { JwtKeys } from "../../domain/auth/jwt.js";
@@ -109,7 +109,9 @@ export async function createTestApp(options: {
     ...options.env,
   };
   const config = loadConfig(env);
-  const store: OffchainStore = db ? createOffchainStore({ databaseUrl: db.url, poolSize: 4 }) : createOffchainStore({ dataDir: path.join(dataDir, "offchain") });
+  const store: OffchainStore = db
+    ? createOffchainStore({ databaseUrl: db.url, poolSize: 4 })
+    : createOffchainStore({ dataDir: path.join(dataDir, "offchain") });
   await store.migrate();
   const { kv, cleanup } = createTestKv(options.kv);
   const collected = logCollector();

@@ -26,7 +26,11 @@ describe("http foundation", () => {
   it("serves the OpenAPI document built from the route declarations, and /docs", async () => {
     const res = await t.app.request("/openapi.json");
     expect(res.status).toBe(200);
-    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, unknown>>; components: { securitySchemes: Record<string, unknown>; schemas: Record<string, unknown> } };
+    const doc = (await res.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+      components: { securitySchemes: Record<string, unknown>; schemas: Record<string, unknown> };
+    };
     expect(doc.openapi).toBe("3.1.0");
     for (const [path, method] of [
       ["/auth/nonce/{address}", "get"],
@@ -112,11 +116,22 @@ describe("http foundation", () => {
     await t.app.request("/auth/refresh", json({ refreshToken: login.refreshToken }));
     await t.app.request("/auth/api-keys", { headers: { "x-api-key": "clk_thisIsASecretKeyValue1234567890" } });
     // Objects passed to the logger by hand are redacted too.
-    t.deps.logger.info({ headers: { authorization: "Bearer secret-token", "x-api-key": "clk_secret" }, refreshToken: "crt_secret", signature, privateKey: "0xabc" }, "manual");
+    t.deps.logger.info(
+      { headers: { authorization: "Bearer secret-token", "x-api-key": "clk_secret" }, refreshToken: "crt_secret", signature, privateKey: "0xabc" },
+      "manual",
+    );
 
     const all = t.logs.join("\n");
     expect(t.logs.some((l) => l.includes('"path":"/auth/login"'))).toBe(true);
-    for (const secret of [login.accessToken, login.refreshToken, signature, "clk_thisIsASecretKeyValue1234567890", "secret-token", "crt_secret", "clk_secret"]) {
+    for (const secret of [
+      login.accessToken,
+      login.refreshToken,
+      signature,
+      "clk_thisIsASecretKeyValue1234567890",
+      "secret-token",
+      "crt_secret",
+      "clk_secret",
+    ]) {
       expect(all).not.toContain(secret);
     }
     expect(all).toContain("[redacted]");
@@ -133,13 +148,20 @@ describe("http foundation", () => {
     const anyJson = fc.oneof(
       fc.jsonValue(),
       fc.record({ message: fc.string(), signature: fc.string() }),
-      fc.record({ message: fc.string().map((s) => `x wants you to sign in with your Ethereum account:\n${s}`), signature: fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), maxLength: 200 }).map((h) => `0x${h}`) }),
+      fc.record({
+        message: fc.string().map((s) => `x wants you to sign in with your Ethereum account:\n${s}`),
+        signature: fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), maxLength: 200 }).map((h) => `0x${h}`),
+      }),
       fc.record({ refreshToken: fc.string() }),
       fc.record({ preferences: fc.dictionary(fc.string(), fc.jsonValue()) }),
     );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...routes), anyJson, fc.constantFrom("", "Bearer x.y.z", "Bearer ", "junk"), async ([method, path], body, authz) => {
-        const res = await t.app.request(path, { method, headers: { "content-type": "application/json", ...(authz ? { authorization: authz } : {}) }, body: JSON.stringify(body) });
+        const res = await t.app.request(path, {
+          method,
+          headers: { "content-type": "application/json", ...(authz ? { authorization: authz } : {}) },
+          body: JSON.stringify(body),
+        });
         expect(res.status).toBeLessThan(500);
         const text = await res.text();
         if (res.status >= 400) {
@@ -163,7 +185,10 @@ describe("http foundation", () => {
 
 describe("rate limits and dependency outages", () => {
   it("limits /auth/nonce per IP with 429 + Retry-After", async () => {
-    const t = await createTestApp({ kv: "memory", env: { AUTH_RATE_LIMIT_PER_ADDRESS: "2", AUTH_RATE_LIMIT_PER_IP: "5", AUTH_RATE_LIMIT_WINDOW_SECONDS: "30" } });
+    const t = await createTestApp({
+      kv: "memory",
+      env: { AUTH_RATE_LIMIT_PER_ADDRESS: "2", AUTH_RATE_LIMIT_PER_IP: "5", AUTH_RATE_LIMIT_WINDOW_SECONDS: "30" },
+    });
     try {
       const a = privateKeyToAccount(generatePrivateKey()).address;
       // Not per address: five nonces for one wallet (more than its per-address budget of 2) are fine.
@@ -191,7 +216,10 @@ describe("rate limits and dependency outages", () => {
         const forged = await t.app.request("/auth/login", json({ message, signature: await stranger.signMessage({ message }) }));
         expect([401, 503]).toContain(forged.status);
         // (Not the victim's EOA signature: only its chain could tell a contract wallet's, and that RPC is down here: 503.)
-        const verify = await t.app.request("/auth/verify", json({ message: siweMessage({ address: victim.address, nonce: await nonceFor(victim.address), chainId: CHAIN_ID }), signature: "0x1234" }));
+        const verify = await t.app.request(
+          "/auth/verify",
+          json({ message: siweMessage({ address: victim.address, nonce: await nonceFor(victim.address), chainId: CHAIN_ID }), signature: "0x1234" }),
+        );
         expect(verify.status).toBe(503);
       }
       const signIn = async () => {
@@ -213,7 +241,11 @@ describe("rate limits and dependency outages", () => {
   });
 
   it("brute force stays bounded: failed sign-ins count against the IP and each burns its nonce", async () => {
-    const t = await createTestApp({ kv: "memory", chains: [{ chainId: CHAIN_ID, rpcUrl: "http://127.0.0.1:9" }], env: { AUTH_RATE_LIMIT_PER_IP: "4", AUTH_RATE_LIMIT_WINDOW_SECONDS: "30" } });
+    const t = await createTestApp({
+      kv: "memory",
+      chains: [{ chainId: CHAIN_ID, rpcUrl: "http://127.0.0.1:9" }],
+      env: { AUTH_RATE_LIMIT_PER_IP: "4", AUTH_RATE_LIMIT_WINDOW_SECONDS: "30" },
+    });
     try {
       const victim = privateKeyToAccount(generatePrivateKey()).address;
       const { nonce } = (await (await t.app.request(`/auth/nonce/${victim}`)).json()) as { nonce: string };

@@ -8,7 +8,7 @@ import { JwtKeys } from "../../domain/auth/jwt.js";
 import { createDependencies } from "../../app/deps.js";
 import { ConfigError, loadConfig } from "../../infra/config.js";
 import { createLogger } from "../../infra/logger.js";
-import { RedisKeyValueStore } from "../../infra/redis.js";
+import type { RedisKeyValueStore } from "../../infra/redis.js";
 import { createTestDatabase, logCollector, REDIS_URL } from "./helpers.js";
 
 const opts = { issuer: "https://app.cosmic.test/login", audience: "cosmic-loop-api", ttlSeconds: 900 };
@@ -58,7 +58,11 @@ describe("JWT keys", () => {
 
 describe("configuration", () => {
   it("reads chains, admins and limits; rejects bad values", () => {
-    const config = loadConfig({ PONDER_RPC_URL_31338: "http://127.0.0.1:8546", PONDER_RPC_URL_31337: "http://127.0.0.1:8545", ADMIN_ADDRESSES: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8" });
+    const config = loadConfig({
+      PONDER_RPC_URL_31338: "http://127.0.0.1:8546",
+      PONDER_RPC_URL_31337: "http://127.0.0.1:8545",
+      ADMIN_ADDRESSES: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
+    });
     expect(config.chains.map((c) => c.chainId)).toEqual([31337, 31338]);
     expect(config.auth.adminAddresses).toEqual(["0x70997970C51812dc3A010C7d01b50e0d17dc79C8"]);
     expect(config.auth.siweDomain).toBe("localhost:42069");
@@ -74,7 +78,10 @@ describe("production dependencies from env", () => {
   it("DATABASE_URL + REDIS_URL → Postgres pool and Redis", async () => {
     const db = await createTestDatabase();
     const prefix = `test:deps:${Date.now()}:`;
-    const deps = await createDependencies({ NODE_ENV: "test", DATABASE_URL: db.url, REDIS_URL: REDIS_URL, REDIS_PREFIX: prefix, DATA_DIR: tmp() }, createLogger({ level: "silent" }));
+    const deps = await createDependencies(
+      { NODE_ENV: "test", DATABASE_URL: db.url, REDIS_URL: REDIS_URL, REDIS_PREFIX: prefix, DATA_DIR: tmp() },
+      createLogger({ level: "silent" }),
+    );
     try {
       expect(deps.store.kind).toBe("postgres");
       expect(deps.kv.kind).toBe("redis");
@@ -90,7 +97,10 @@ describe("production dependencies from env", () => {
   it("no DATABASE_URL/REDIS_URL → PGlite in OFFCHAIN_DATA_DIR and the in-process adapter, said in the log", async () => {
     const dir = tmp();
     const { lines, destination } = logCollector();
-    const deps = await createDependencies({ NODE_ENV: "test", DATA_DIR: dir, OFFCHAIN_DATA_DIR: path.join(dir, "store") }, createLogger({ level: "info", destination }));
+    const deps = await createDependencies(
+      { NODE_ENV: "test", DATA_DIR: dir, OFFCHAIN_DATA_DIR: path.join(dir, "store") },
+      createLogger({ level: "info", destination }),
+    );
     try {
       expect(deps.store.kind).toBe("pglite");
       expect(deps.kv.kind).toBe("memory");

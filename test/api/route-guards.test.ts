@@ -14,7 +14,9 @@ import { bearer, createEventsApp, type EventsApp, fakeNetwork, inMinutes, organi
 import { json } from "./helpers.js";
 
 type Row = { method: string; path: string; guard: string };
-const table: Row[] = [...readFileSync(new URL("../../docs/security.md", import.meta.url), "utf8").matchAll(/^\| `(GET|POST|PUT|PATCH|DELETE) ([^`]+)` \| ([\w:]+) \|/gm)].map((m) => ({ method: m[1]!, path: m[2]!, guard: m[3]! }));
+const table: Row[] = [
+  ...readFileSync(new URL("../../docs/security.md", import.meta.url), "utf8").matchAll(/^\| `(GET|POST|PUT|PATCH|DELETE) ([^`]+)` \| ([\w:]+) \|/gm),
+].map((m) => ({ method: m[1]!, path: m[2]!, guard: m[3]! }));
 
 let t: EventsApp;
 let app: EventsApp["app"];
@@ -27,7 +29,14 @@ beforeAll(async () => {
   t = await createEventsApp({ kv: "redis", network: fakeNetwork(), startJobs: false });
   app = buildApp({ ...t.deps, ops: { ...loadOpsConfig({ RATE_LIMIT_PER_IP: "100000", RATE_LIMIT_PER_WALLET: "100000" }), metricsToken: METRICS_TOKEN } });
   org = await organizer(t);
-  eventId = ((await (await t.request("/events", post({ name: "Audit", startsAt: inMinutes(30), endsAt: inMinutes(90), capacity: 5, collection: "cosmic", chainId: 31337 }, org.token))).json()) as { id: string }).id;
+  eventId = (
+    (await (
+      await t.request(
+        "/events",
+        post({ name: "Audit", startsAt: inMinutes(30), endsAt: inMinutes(90), capacity: 5, collection: "cosmic", chainId: 31337 }, org.token),
+      )
+    ).json()) as { id: string }
+  ).id;
   jobId = ((await (await t.request(`/events/${eventId}/report`, { method: "POST", headers: bearer(org.token) })).json()) as { job: { id: string } }).job.id;
 });
 afterAll(async () => {
@@ -77,11 +86,14 @@ describe("route guards (docs/security.md)", () => {
     const doc = (await (await app.request("/openapi.json")).json()) as { paths: Record<string, Record<string, unknown>> };
     const operations = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
     expect(table.map((r) => `${r.method} ${r.path}`).sort()).toEqual(operations.sort());
-    expect(new Set(table.map((r) => r.guard))).toEqual(new Set(["public", "wallet", "auth", "refresh", "ticket", "metrics", "role:admin", "role:minter", "role:organizer", "role:webhooks"]));
+    expect(new Set(table.map((r) => r.guard))).toEqual(
+      new Set(["public", "wallet", "auth", "refresh", "ticket", "metrics", "role:admin", "role:minter", "role:organizer", "role:webhooks"]),
+    );
   });
 
   it("each route's guard holds: anonymous, wallet, role holder, admin, API key", async () => {
-    const apiKey = ((await (await t.request("/auth/api-keys", json({ name: "audit", roles: ["minter"] }, bearer(t.admin.token)))).json()) as { key: string }).key;
+    const apiKey = ((await (await t.request("/auth/api-keys", json({ name: "audit", roles: ["minter"] }, bearer(t.admin.token)))).json()) as { key: string })
+      .key;
     const failures: string[] = [];
     const check = (row: Row, who: string, ok: boolean, got: { status: number; code?: string }) => {
       if (!ok) failures.push(`${row.method} ${row.path} [${row.guard}] as ${who}: ${got.status} ${got.code ?? ""}`);

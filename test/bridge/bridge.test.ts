@@ -34,7 +34,12 @@ const cosmic = (i: number) => collectionOn(s.deployments, "cosmic", chain(i).cha
 
 async function mintTo(owner: Address, onChain = 0): Promise<bigint> {
   const id = tokenIdInRange(chain(onChain).eid, serial++);
-  await signerFor(chain(onChain), deployer.privateKey).write({ address: cosmic(onChain).address, abi: CosmicONFT721Abi, functionName: "mint", args: [owner, id] });
+  await signerFor(chain(onChain), deployer.privateKey).write({
+    address: cosmic(onChain).address,
+    abi: CosmicONFT721Abi,
+    functionName: "mint",
+    args: [owner, id],
+  });
   return id;
 }
 
@@ -46,7 +51,10 @@ async function stuckGauge(): Promise<number> {
   return lines.reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
 }
 /** Stuck bridges in flight (the earlier test's FAILED one stays stuck EXECUTION_FAILED until retried). */
-const stuckCount = async () => Object.entries(await countStuckBridges(s.indexed, s.deps.store, STUCK_AFTER)).filter(([reason]) => reason !== "EXECUTION_FAILED").reduce((a, [, n]) => a + n, 0);
+const stuckCount = async () =>
+  Object.entries(await countStuckBridges(s.indexed, s.deps.store, STUCK_AFTER))
+    .filter(([reason]) => reason !== "EXECUTION_FAILED")
+    .reduce((a, [, n]) => a + n, 0);
 
 async function getJson(path: string, init?: RequestInit) {
   const res = await s.req(path, init);
@@ -55,7 +63,10 @@ async function getJson(path: string, init?: RequestInit) {
 
 /** The wallet side: sign and send the prepared transaction like a browser wallet would. */
 async function prepareAndSend(from: typeof alice, tokenId: bigint, to: Address, token: string) {
-  const prep = await getJson("/bridge", json({ collection: "cosmic", tokenId: tokenId.toString(), srcChainId: chain(0).chainId, dstChainId: chain(1).chainId, recipient: to }, s.bearer(token)));
+  const prep = await getJson(
+    "/bridge",
+    json({ collection: "cosmic", tokenId: tokenId.toString(), srcChainId: chain(0).chainId, dstChainId: chain(1).chainId, recipient: to }, s.bearer(token)),
+  );
   expect(prep.status, JSON.stringify(prep.body)).toBe(201);
   const txHash = await s.signAndSend(from.privateKey, prep.body.transaction);
   return { operationId: prep.body.operationId as string, txHash, prep: prep.body };
@@ -68,7 +79,13 @@ describe("bridge service", () => {
     const est = await getJson(`/bridge/estimate?${q}`);
     expect(est.status, JSON.stringify(est.body)).toBe(200);
     const onchain = await quoteSend(signerFor(chain(0), deployer.privateKey).publicClient, cosmic(0), { tokenId: id, dstEid: chain(1).eid, to: alice.address });
-    expect(est.body).toMatchObject({ nativeFee: onchain.nativeFee.toString(), lzTokenFee: "0", symbol: "ETH", srcChainId: chain(0).chainId, dstChainId: chain(1).chainId });
+    expect(est.body).toMatchObject({
+      nativeFee: onchain.nativeFee.toString(),
+      lzTokenFee: "0",
+      symbol: "ETH",
+      srcChainId: chain(0).chainId,
+      dstChainId: chain(1).chainId,
+    });
     expect(Date.parse(est.body.expiresAt)).toBeGreaterThan(Date.now());
 
     expect((await getJson(`/bridge/estimate?collection=cosmic&tokenId=${id}&srcChain=999&dstChain=${chain(1).chainId}`)).body.error.code).toBe("UNKNOWN_CHAIN");
@@ -76,7 +93,9 @@ describe("bridge service", () => {
     expect([notThere.status, notThere.body.error.code]).toEqual([422, "TOKEN_NOT_ON_SOURCE_CHAIN"]);
     expect((await getJson(`/bridge/estimate?collection=nope&tokenId=1&srcChain=${chain(0).chainId}&dstChain=${chain(1).chainId}`)).status).toBe(404);
     expect((await getJson(`/bridge/estimate?collection=cosmic&tokenId=abc&srcChain=1&dstChain=2`)).status).toBe(400);
-    expect((await getJson(`/bridge/estimate?collection=cosmic&tokenId=${id}&srcChain=${chain(0).chainId}&dstChain=${chain(0).chainId}`)).body.error.code).toBe("SAME_CHAIN");
+    expect((await getJson(`/bridge/estimate?collection=cosmic&tokenId=${id}&srcChain=${chain(0).chainId}&dstChain=${chain(0).chainId}`)).body.error.code).toBe(
+      "SAME_CHAIN",
+    );
 
     // A route without a peer: unset chain 0's peer for chain 1, then restore it.
     const owner = signerFor(chain(0), deployer.privateKey);
@@ -97,12 +116,23 @@ describe("bridge service", () => {
     const aliceToken = await s.login(alice.privateKey);
     const bobToken = await s.login(bob.privateKey);
     // Only the owner may prepare.
-    const denied = await getJson("/bridge", json({ collection: "cosmic", tokenId: id.toString(), srcChainId: chain(0).chainId, dstChainId: chain(1).chainId }, s.bearer(bobToken)));
+    const denied = await getJson(
+      "/bridge",
+      json({ collection: "cosmic", tokenId: id.toString(), srcChainId: chain(0).chainId, dstChainId: chain(1).chainId }, s.bearer(bobToken)),
+    );
     expect([denied.status, denied.body.error.code]).toEqual([403, "NOT_TOKEN_OWNER"]);
-    expect((await getJson("/bridge", json({ collection: "cosmic", tokenId: id.toString(), srcChainId: chain(0).chainId, dstChainId: chain(1).chainId }))).status).toBe(401);
+    expect(
+      (await getJson("/bridge", json({ collection: "cosmic", tokenId: id.toString(), srcChainId: chain(0).chainId, dstChainId: chain(1).chainId }))).status,
+    ).toBe(401);
 
     await s.pauseWorkers();
-    const prep = await getJson("/bridge", json({ collection: "cosmic", tokenId: id.toString(), srcChainId: chain(0).chainId, dstChainId: chain(1).chainId, recipient: bob.address }, s.bearer(aliceToken)));
+    const prep = await getJson(
+      "/bridge",
+      json(
+        { collection: "cosmic", tokenId: id.toString(), srcChainId: chain(0).chainId, dstChainId: chain(1).chainId, recipient: bob.address },
+        s.bearer(aliceToken),
+      ),
+    );
     expect(prep.status, JSON.stringify(prep.body)).toBe(201);
     expect(prep.body).toMatchObject({ status: "PREPARED", approval: null, transaction: { to: cosmic(0).address, chainId: chain(0).chainId } });
     expect(BigInt(prep.body.transaction.value)).toBeGreaterThanOrEqual(BigInt(prep.body.fee.nativeFee));
@@ -150,8 +180,13 @@ describe("bridge service", () => {
     // the fees the estimate's breakdown announced.
     const { paid, quoted } = byOp.body.fees;
     expect(quoted).toBe(prep.body.fee.nativeFee);
-    expect(paid).toMatchObject({ sendLibrary: chain(0).layerZero.sendUln302, executor: { address: chain(0).layerZero.executor.address, fee: prep.body.fee.breakdown.executor.fee } });
-    expect(paid.dvns.map((d: { address: string; fee: string }) => [d.address, d.fee]).sort()).toEqual(prep.body.fee.breakdown.dvns.map((d: { address: string; fee: string }) => [d.address, d.fee]).sort());
+    expect(paid).toMatchObject({
+      sendLibrary: chain(0).layerZero.sendUln302,
+      executor: { address: chain(0).layerZero.executor.address, fee: prep.body.fee.breakdown.executor.fee },
+    });
+    expect(paid.dvns.map((d: { address: string; fee: string }) => [d.address, d.fee]).sort()).toEqual(
+      prep.body.fee.breakdown.dvns.map((d: { address: string; fee: string }) => [d.address, d.fee]).sort(),
+    );
     expect(BigInt(paid.workers) + BigInt(prep.body.fee.breakdown.treasury.fee)).toBe(BigInt(prep.body.fee.nativeFee));
     const guid = byOp.body.guid;
     expect((await getJson(`/bridge/${guid}`)).body).toEqual(byOp.body);
@@ -161,7 +196,11 @@ describe("bridge service", () => {
     const sent = await getJson(`/bridge/history/${alice.address.toLowerCase()}`);
     expect(sent.body.items.find((i: { guid: string }) => i.guid === guid)).toMatchObject({ direction: "sent", status: "DELIVERED" });
     const received = await getJson(`/bridge/history/${bob.address}`);
-    expect(received.body.items.find((i: { guid: string }) => i.guid === guid)).toMatchObject({ direction: "received", status: "DELIVERED", recipient: bob.address });
+    expect(received.body.items.find((i: { guid: string }) => i.guid === guid)).toMatchObject({
+      direction: "received",
+      status: "DELIVERED",
+      recipient: bob.address,
+    });
 
     // The NFT now lives on chain 1 with bob.
     const nft = await getJson(`/nfts/cosmic:${id}`);
@@ -208,10 +247,14 @@ describe("bridge service", () => {
     await s.synced();
     const early = (await getJson(`/bridge/${operationId}`)).body;
     expect(early).toMatchObject({ status: "INFLIGHT", stuck: null });
-    const stuck = await waitUntil(async () => {
-      const v = (await getJson(`/bridge/${operationId}`)).body;
-      return v.stuck ? v : undefined;
-    }, "stuck", (STUCK_AFTER + 5) * 1000);
+    const stuck = await waitUntil(
+      async () => {
+        const v = (await getJson(`/bridge/${operationId}`)).body;
+        return v.stuck ? v : undefined;
+      },
+      "stuck",
+      (STUCK_AFTER + 5) * 1000,
+    );
     expect(stuck.status).toBe("INFLIGHT");
     // The workers are paused: sent (1 of 1 confirmation), no DVN has attested.
     expect(stuck.stuck).toMatchObject({ reason: "WAITING_DVN", waitingFor: expect.arrayContaining(chain(1).layerZero.dvns.map((d) => d.address)) });

@@ -60,7 +60,8 @@ async function estimate(tokenId: bigint) {
   const res = await app.request(`/bridge/estimate?collection=cosmic&tokenId=${tokenId}&srcChain=${a().chainId}&dstChain=${b().chainId}`);
   return { status: res.status, body: (await res.json()) as any };
 }
-const sum = (body: any) => BigInt(body.breakdown.executor.fee) + body.breakdown.dvns.reduce((s: bigint, d: any) => s + BigInt(d.fee), 0n) + BigInt(body.breakdown.treasury.fee);
+const sum = (body: any) =>
+  BigInt(body.breakdown.executor.fee) + body.breakdown.dvns.reduce((s: bigint, d: any) => s + BigInt(d.fee), 0n) + BigInt(body.breakdown.treasury.fee);
 
 /** CosmicONFT721 on both chains, peers set, no enforced options. */
 async function deployBareCollection(): Promise<[Address, Address]> {
@@ -68,7 +69,12 @@ async function deployBareCollection(): Promise<[Address, Address]> {
   const deployOn = async (i: 0 | 1) => {
     const chain = chainAt(devnet.deployments, i);
     const signer = signerFor(chain, deployer.privateKey);
-    const { address } = await signer.deploy({ label: "bare CosmicONFT721", abi: artifact.abi, bytecode: artifact.bytecode, args: ["Bare", "BARE", "https://bare.test/", chain.endpoint, deployer.address] });
+    const { address } = await signer.deploy({
+      label: "bare CosmicONFT721",
+      abi: artifact.abi,
+      bytecode: artifact.bytecode,
+      args: ["Bare", "BARE", "https://bare.test/", chain.endpoint, deployer.address],
+    });
     await signer.write({ address, abi: CosmicONFT721Abi, functionName: "setMinter", args: [deployer.address, true] });
     return address;
   };
@@ -86,7 +92,14 @@ const bareDeployments = ([onA, onB]: [Address, Address]): Deployments => ({
       slug: "bare",
       name: "Bare",
       symbol: "BARE",
-      deployments: [a(), b()].map((c, i) => ({ chainId: c.chainId, eid: c.eid, kind: "onft" as const, address: i ? onB : onA, token: i ? onB : onA, startBlock: c.startBlock })),
+      deployments: [a(), b()].map((c, i) => ({
+        chainId: c.chainId,
+        eid: c.eid,
+        kind: "onft" as const,
+        address: i ? onB : onA,
+        token: i ? onB : onA,
+        startBlock: c.startBlock,
+      })),
     },
   ],
 });
@@ -100,11 +113,24 @@ describe("bridge fees on the production stack", () => {
     const onchain = await quoteSend(client(), cosmicA(), { tokenId: id, dstEid: b().eid, to: alice.address });
     expect(est.body.nativeFee).toBe(onchain.nativeFee.toString());
     expect(sum(est.body)).toBe(onchain.nativeFee);
-    expect(est.body.breakdown).toMatchObject({ total: onchain.nativeFee.toString(), matchesQuote: true, executor: { address: a().layerZero.executor.address }, treasury: { address: a().layerZero.treasury } });
-    expect(est.body.breakdown.dvns.map((d: any) => d.address).sort()).toEqual(a().layerZero.dvns.map((d) => d.address).sort());
+    expect(est.body.breakdown).toMatchObject({
+      total: onchain.nativeFee.toString(),
+      matchesQuote: true,
+      executor: { address: a().layerZero.executor.address },
+      treasury: { address: a().layerZero.treasury },
+    });
+    expect(est.body.breakdown.dvns.map((d: any) => d.address).sort()).toEqual(
+      a()
+        .layerZero.dvns.map((d) => d.address)
+        .sort(),
+    );
     for (const part of [est.body.breakdown.executor, ...est.body.breakdown.dvns, est.body.breakdown.treasury]) expect(BigInt(part.fee)).toBeGreaterThan(0n);
     // The collection enforces options: the send carries none.
-    expect(est.body).toMatchObject({ extraOptions: "0x", options: { sent: null, enforced: { lzReceiveGas: String(devnet.deployments.layerZeroSettings.lzReceiveGas) } }, confirmations: 1 });
+    expect(est.body).toMatchObject({
+      extraOptions: "0x",
+      options: { sent: null, enforced: { lzReceiveGas: String(devnet.deployments.layerZeroSettings.lzReceiveGas) } },
+      confirmations: 1,
+    });
   });
 
   it("moves after a PriceFeed update, within the estimate cache's TTL", async () => {
@@ -121,7 +147,12 @@ describe("bridge fees on the production stack", () => {
       expect(sum(after.body)).toBe(BigInt(after.body.nativeFee));
       expect(after.body.nativeFee).toBe((await quoteSend(client(), cosmicA(), { tokenId: id, dstEid: b().eid, to: alice.address })).nativeFee.toString());
     } finally {
-      await owner().write({ address: priceFeed, abi: PriceFeedAbi, functionName: "setPrice", args: [[price(BigInt(devnet.deployments.layerZeroSettings.gasPriceGwei[0]!))]] });
+      await owner().write({
+        address: priceFeed,
+        abi: PriceFeedAbi,
+        functionName: "setPrice",
+        args: [[price(BigInt(devnet.deployments.layerZeroSettings.gasPriceGwei[0]!))]],
+      });
     }
   });
 
@@ -131,11 +162,21 @@ describe("bridge fees on the production stack", () => {
     const two = await quoteSend(client(), cosmicA(), { tokenId: await mint(), dstEid: b().eid, to: alice.address });
     const ulnConfig = (dvns: Address[]) =>
       encodeAbiParameters(
-        [{ type: "tuple", components: [{ type: "uint64" }, { type: "uint8" }, { type: "uint8" }, { type: "uint8" }, { type: "address[]" }, { type: "address[]" }] }],
+        [
+          {
+            type: "tuple",
+            components: [{ type: "uint64" }, { type: "uint8" }, { type: "uint8" }, { type: "uint8" }, { type: "address[]" }, { type: "address[]" }],
+          },
+        ],
         [[1n, dvns.length, 0, 0, dvns, []]],
       );
     const setUln = (dvns: Address[]) =>
-      owner().write({ address: a().endpoint, abi: EndpointV2Abi, functionName: "setConfig", args: [cosmicA().address, a().layerZero.sendUln302, [{ eid: b().eid, configType: CONFIG_TYPE_ULN, config: ulnConfig(dvns) }]] });
+      owner().write({
+        address: a().endpoint,
+        abi: EndpointV2Abi,
+        functionName: "setConfig",
+        args: [cosmicA().address, a().layerZero.sendUln302, [{ eid: b().eid, configType: CONFIG_TYPE_ULN, config: ulnConfig(dvns) }]],
+      });
     await setUln([pathway.uln.requiredDVNs[0]!]);
     try {
       const id = await mint();
@@ -168,20 +209,34 @@ describe("bridge fees on the production stack", () => {
     expect(est.nativeFee).toBe(explicit.nativeFee.toString());
 
     // With no default gas configured either, the route says why instead of failing on chain.
-    const refused = await withBare(nftSettings({ bridgeDefaultLzReceiveGas: 0 })).request(`/bridge/estimate?collection=bare&tokenId=${id}&srcChain=${a().chainId}&dstChain=${b().chainId}`);
+    const refused = await withBare(nftSettings({ bridgeDefaultLzReceiveGas: 0 })).request(
+      `/bridge/estimate?collection=bare&tokenId=${id}&srcChain=${a().chainId}&dstChain=${b().chainId}`,
+    );
     expect([refused.status, ((await refused.json()) as any).error.code]).toEqual([422, "NO_EXECUTOR_OPTIONS"]);
   });
 
   it("the options codec agrees with the contract's combineOptions", async () => {
     const extra = lzReceiveOptions(12_345n, 7n);
-    const onchain = await client().readContract({ address: cosmicA().address, abi: CosmicONFT721Abi, functionName: "combineOptions", args: [b().eid, ONFT_SEND, extra] });
+    const onchain = await client().readContract({
+      address: cosmicA().address,
+      abi: CosmicONFT721Abi,
+      functionName: "combineOptions",
+      args: [b().eid, ONFT_SEND, extra],
+    });
     expect(onchain).toBe(combineOptions(enforcedDefault(), extra));
   });
 
   it("misconfigured pathways answer with a code naming the cause, never a raw revert", async () => {
     // Executor without a destination config for the EID → UNSUPPORTED_EID.
     const executor = a().layerZero.executor.address;
-    const dst = (lzReceiveBaseGas: bigint) => ({ dstEid: b().eid, lzReceiveBaseGas, lzComposeBaseGas: 0n, multiplierBps: 12_000, floorMarginUSD: 0n, nativeCap: 10n ** 18n });
+    const dst = (lzReceiveBaseGas: bigint) => ({
+      dstEid: b().eid,
+      lzReceiveBaseGas,
+      lzComposeBaseGas: 0n,
+      multiplierBps: 12_000,
+      floorMarginUSD: 0n,
+      nativeCap: 10n ** 18n,
+    });
     await owner().write({ address: executor, abi: ExecutorAbi, functionName: "setDstConfig", args: [[dst(0n)]] });
     try {
       const unsupported = await estimate(await mint());
@@ -196,7 +251,12 @@ describe("bridge fees on the production stack", () => {
       const noPeer = await estimate(await mint());
       expect([noPeer.status, noPeer.body.error.code]).toEqual([422, "NO_PEER"]);
     } finally {
-      await owner().write({ address: cosmicA().address, abi: CosmicONFT721Abi, functionName: "setPeer", args: [b().eid, pad(collectionOn(devnet.deployments, "cosmic", b().chainId).address, { size: 32 })] });
+      await owner().write({
+        address: cosmicA().address,
+        abi: CosmicONFT721Abi,
+        functionName: "setPeer",
+        args: [b().eid, pad(collectionOn(devnet.deployments, "cosmic", b().chainId).address, { size: 32 })],
+      });
     }
     // An EID the endpoint has no library for → PATHWAY_NOT_CONFIGURED (the code path of every route).
     await expect(readSendPathway(client(), { endpoint: a().endpoint, oapp: cosmicA().address, dstEid: 50_099 })).rejects.toSatisfy(

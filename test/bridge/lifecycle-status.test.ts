@@ -30,7 +30,10 @@ const progress = (over: Partial<BridgeProgress> = {}): BridgeProgress => ({
   observedAt: "2026-01-01T00:00:11.000Z",
   ...over,
 });
-const verified = (p: BridgeProgress, ...which: string[]) => ({ ...p, dvns: p.dvns.map((d) => (which.includes(d.address) ? { ...d, verified: true, confirmations: 2, step: step(`0x${d.address.slice(-2)}`) } : d)) });
+const verified = (p: BridgeProgress, ...which: string[]) => ({
+  ...p,
+  dvns: p.dvns.map((d) => (which.includes(d.address) ? { ...d, verified: true, confirmations: 2, step: step(`0x${d.address.slice(-2)}`) } : d)),
+});
 
 describe("bridge lifecycle", () => {
   it("walks PREPARED → INFLIGHT → CONFIRMING → VERIFIED → DELIVERED / FAILED", () => {
@@ -52,7 +55,15 @@ describe("bridge lifecycle", () => {
     expect(stuckReason("VERIFIED", progress())).toEqual({ reason: "WAITING_EXECUTOR" });
     expect(stuckReason("FAILED", progress())).toEqual({ reason: "EXECUTION_FAILED" });
     // An optional DVN below its threshold is waited for too.
-    const optional = progress({ sourceConfirmations: 2, requiredDvnCount: 1, optionalDvnThreshold: 1, dvns: [{ address: A, required: true, verified: true, confirmations: 2, step: null }, { address: B, required: false, verified: false, confirmations: null, step: null }] });
+    const optional = progress({
+      sourceConfirmations: 2,
+      requiredDvnCount: 1,
+      optionalDvnThreshold: 1,
+      dvns: [
+        { address: A, required: true, verified: true, confirmations: 2, step: null },
+        { address: B, required: false, verified: false, confirmations: null, step: null },
+      ],
+    });
     expect(stuckReason("CONFIRMING", optional)).toEqual({ reason: "WAITING_DVN", waitingFor: [B] });
   });
 
@@ -65,21 +76,62 @@ describe("bridge lifecycle", () => {
     expect(composeLifecycle({ send, progress: progress(), nowMs: Date.parse("2026-01-01T00:01:00Z"), stuckAfterSeconds: 900 }).stuck).toBeNull();
 
     const payloadHash = keccak256(concatHex([guid, message]));
-    const receive = { status: "DELIVERED", deliveredTxHash: "0xd", deliveredBlock: 9n, deliveredTimestamp: 1_767_225_620n, failedTxHash: null, failedBlock: null, failedTimestamp: null, failureReason: null, failureCount: 0 };
-    const done = composeLifecycle({ send, receive, progress: verified(progress({ committed: { payloadHash, step: step("0xc") } }), A, B), nowMs, stuckAfterSeconds: 900 });
+    const receive = {
+      status: "DELIVERED",
+      deliveredTxHash: "0xd",
+      deliveredBlock: 9n,
+      deliveredTimestamp: 1_767_225_620n,
+      failedTxHash: null,
+      failedBlock: null,
+      failedTimestamp: null,
+      failureReason: null,
+      failureCount: 0,
+    };
+    const done = composeLifecycle({
+      send,
+      receive,
+      progress: verified(progress({ committed: { payloadHash, step: step("0xc") } }), A, B),
+      nowMs,
+      stuckAfterSeconds: 900,
+    });
     expect(done.status).toBe("DELIVERED");
     expect(done.stuck).toBeNull();
     expect(done.steps.verified).toMatchObject({ txHash: "0xc" });
-    expect(done.payload).toEqual({ expectedHash: payloadHash, committedHash: payloadHash, matches: true, attestedBy: [{ address: A, confirmations: 2 }, { address: B, confirmations: 2 }] });
+    expect(done.payload).toEqual({
+      expectedHash: payloadHash,
+      committedHash: payloadHash,
+      matches: true,
+      attestedBy: [
+        { address: A, confirmations: 2 },
+        { address: B, confirmations: 2 },
+      ],
+    });
     const forged = composeLifecycle({ send, receive, progress: progress({ committed: { payloadHash: guid, step: null } }), nowMs, stuckAfterSeconds: 900 });
     expect(forged.payload?.matches).toBe(false);
   });
 
   it("steps of bridge:updated, and their place between a bridge's initiated and its completion", () => {
     expect(stepKeys(progress())).toEqual(["confirmations:1"]);
-    expect(stepKeys(verified(progress({ sourceConfirmations: 5, committed: { payloadHash: guid, step: null } }), B))).toEqual(["confirmations:1", "confirmations:2", `dvn:${B.toLowerCase()}`, "committed"]);
+    expect(stepKeys(verified(progress({ sourceConfirmations: 5, committed: { payloadHash: guid, step: null } }), B))).toEqual([
+      "confirmations:1",
+      "confirmations:2",
+      `dvn:${B.toLowerCase()}`,
+      "committed",
+    ]);
     const p = (orderKey: string, half: "source" | "destination" | "none", g?: string) => ({ orderKey, half, guid: g, envelope: `${half}:${g ?? orderKey}` });
-    const updates = new Map([["g1", ["u1a", "u1b"]], ["g2", ["u2"]], ["g3", ["u3"]]]);
-    expect(interleaveUpdates([p("1", "source", "g1"), p("2", "none"), p("3", "destination", "g2")], updates)).toEqual(["source:g1", "u1a", "u1b", "none:2", "u2", "destination:g2", "u3"]);
+    const updates = new Map([
+      ["g1", ["u1a", "u1b"]],
+      ["g2", ["u2"]],
+      ["g3", ["u3"]],
+    ]);
+    expect(interleaveUpdates([p("1", "source", "g1"), p("2", "none"), p("3", "destination", "g2")], updates)).toEqual([
+      "source:g1",
+      "u1a",
+      "u1b",
+      "none:2",
+      "u2",
+      "destination:g2",
+      "u3",
+    ]);
   });
 });

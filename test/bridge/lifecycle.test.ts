@@ -74,20 +74,35 @@ async function mintTo(owner: Hex): Promise<bigint> {
   return id;
 }
 async function bridgeOut(tokenId: bigint, token: string) {
-  const prep = await getJson("/bridge", json({ collection: "cosmic", tokenId: tokenId.toString(), srcChainId: chain(0).chainId, dstChainId: chain(1).chainId, recipient: bob.address }, s.bearer(token)));
+  const prep = await getJson(
+    "/bridge",
+    json(
+      { collection: "cosmic", tokenId: tokenId.toString(), srcChainId: chain(0).chainId, dstChainId: chain(1).chainId, recipient: bob.address },
+      s.bearer(token),
+    ),
+  );
   expect(prep.status, JSON.stringify(prep.body)).toBe(201);
   const txHash = await s.signAndSend(alice.privateKey, prep.body.transaction);
   return { operationId: prep.body.operationId as string, txHash };
 }
 const statusOf = async (id: string) => (await getJson(`/bridge/${id}`)).body;
 const waitFor = (id: string, what: string, ok: (b: any) => boolean, ms = 30_000) =>
-  waitUntil(async () => {
-    const b = await statusOf(id);
-    return ok(b) ? b : undefined;
-  }, what, ms);
+  waitUntil(
+    async () => {
+      const b = await statusOf(id);
+      return ok(b) ? b : undefined;
+    },
+    what,
+    ms,
+  );
 async function stuckGauge(): Promise<Record<string, number>> {
   const text = await (await s.req("/api/metrics")).text();
-  return Object.fromEntries(text.split("\n").filter((l) => l.startsWith("cosmic_bridges_stuck{")).map((l) => [/reason="(\w+)"/.exec(l)![1]!, Number(l.split(" ").at(-1))]));
+  return Object.fromEntries(
+    text
+      .split("\n")
+      .filter((l) => l.startsWith("cosmic_bridges_stuck{"))
+      .map((l) => [/reason="(\w+)"/.exec(l)![1]!, Number(l.split(" ").at(-1))]),
+  );
 }
 
 describe("bridge lifecycle on the production stack", () => {
@@ -98,7 +113,13 @@ describe("bridge lifecycle on the production stack", () => {
     await s.synced();
 
     const inflight = await waitFor(operationId, "INFLIGHT 1/2", (b) => b.confirmations?.current === 1);
-    expect(inflight).toMatchObject({ status: "INFLIGHT", confirmations: { current: 1, required: 2 }, dvns: { verified: 0, required: 2 }, stale: false, steps: { sent: { txHash } } });
+    expect(inflight).toMatchObject({
+      status: "INFLIGHT",
+      confirmations: { current: 1, required: 2 },
+      dvns: { verified: 0, required: 2 },
+      stale: false,
+      steps: { sent: { txHash } },
+    });
     const guid = inflight.guid as string;
     // Past the stuck threshold: it waits for confirmations, and the gauge says so.
     const waitingConfirmations = await waitFor(operationId, "stuck waiting for confirmations", (b) => !!b.stuck);
@@ -112,7 +133,11 @@ describe("bridge lifecycle on the production stack", () => {
     const dvn0 = chain(1).layerZero.dvns[0]!.address;
     const dvn1 = chain(1).layerZero.dvns[1]!.address;
     expect(confirming.dvns).toMatchObject({ verified: 1, required: 2 });
-    expect(confirming.dvns.items.find((d: any) => d.address === dvn0)).toMatchObject({ verified: true, confirmations: 2, txHash: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
+    expect(confirming.dvns.items.find((d: any) => d.address === dvn0)).toMatchObject({
+      verified: true,
+      confirmations: 2,
+      txHash: expect.stringMatching(/^0x[0-9a-f]{64}$/),
+    });
     expect(confirming.dvns.items.find((d: any) => d.address === dvn1)).toMatchObject({ verified: false, txHash: null });
     expect(confirming.stuck).toEqual({ since: expect.any(String), reason: "WAITING_DVN", waitingFor: [dvn1] });
     expect((await stuckGauge()).WAITING_DVN).toBeGreaterThanOrEqual(1);
@@ -131,7 +156,10 @@ describe("bridge lifecycle on the production stack", () => {
     await s.relayed();
     await s.synced();
     const delivered = await waitFor(operationId, "DELIVERED", (b) => b.status === "DELIVERED");
-    expect(delivered).toMatchObject({ stuck: null, steps: { sent: { txHash }, verified: { txHash: verified.steps.verified.txHash }, delivered: { txHash: expect.any(String) } } });
+    expect(delivered).toMatchObject({
+      stuck: null,
+      steps: { sent: { txHash }, verified: { txHash: verified.steps.verified.txHash }, delivered: { txHash: expect.any(String) } },
+    });
     expect(delivered.verification).toMatchObject({ matches: true, checks: { payloadHash: true }, payload: { matches: true } });
     expect(delivered.verification.payload.attestedBy.map((a: any) => a.address).sort()).toEqual([dvn0, dvn1].sort());
     // What was paid, from the tracker (read once with the progress).
@@ -143,7 +171,15 @@ describe("bridge lifecycle on the production stack", () => {
     const kinds = mine_.map((m) => (m.type === "bridge:updated" ? `updated:${m.data.step}` : m.type));
     expect(kinds[0]).toBe("bridge:initiated");
     expect(kinds.at(-1)).toBe("bridge:completed");
-    expect(kinds.slice(1, -1).sort()).toEqual(["updated:committed", "updated:confirmations:1", "updated:confirmations:2", `updated:dvn:${dvn0.toLowerCase()}`, `updated:dvn:${dvn1.toLowerCase()}`].sort());
+    expect(kinds.slice(1, -1).sort()).toEqual(
+      [
+        "updated:committed",
+        "updated:confirmations:1",
+        "updated:confirmations:2",
+        `updated:dvn:${dvn0.toLowerCase()}`,
+        `updated:dvn:${dvn1.toLowerCase()}`,
+      ].sort(),
+    );
     expect(kinds.indexOf("updated:confirmations:2")).toBeLessThan(kinds.indexOf(`updated:dvn:${dvn0.toLowerCase()}`));
     expect(kinds.indexOf("updated:committed")).toBe(kinds.length - 2);
     expect(new Set(mine_.map((m) => m.id)).size).toBe(mine_.length);

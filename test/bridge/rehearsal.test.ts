@@ -41,7 +41,12 @@ beforeAll(async () => {
   db = await createTestDatabase();
   devnet = await startTestDevnet(REHEARSAL_DEVNET);
   // DVN 1 and the executor start offline: the test walks the bridge through every status.
-  workers = await startLayerZeroWorkers({ deployments: devnet.deployments, pollingIntervalMs: 100, offline: { dvns: [1], executor: true }, shouldFail: () => control.fail });
+  workers = await startLayerZeroWorkers({
+    deployments: devnet.deployments,
+    pollingIntervalMs: 100,
+    offline: { dvns: [1], executor: true },
+    shouldFail: () => control.fail,
+  });
   const collections = path.join(dir, "collections.json");
   writeFileSync(collections, JSON.stringify(collectionsFile(devnet.deployments), null, 2));
   env = {
@@ -85,7 +90,12 @@ async function login(privateKey: Hex): Promise<string> {
 async function send(privateKey: Hex, tx: { to: string; data: string; value: string; chainId: number; gas?: string }): Promise<Hex> {
   const c = devnet.deployments.chains.find((x) => x.chainId === tx.chainId)!;
   const wallet = createWalletClient({ account: privateKeyToAccount(privateKey), chain: localChain(c.chainId, c.rpcUrl), transport: http(c.rpcUrl) });
-  const hash = await wallet.sendTransaction({ to: tx.to as Address, data: tx.data as Hex, value: BigInt(tx.value), ...(tx.gas ? { gas: BigInt(tx.gas) } : {}) });
+  const hash = await wallet.sendTransaction({
+    to: tx.to as Address,
+    data: tx.data as Hex,
+    value: BigInt(tx.value),
+    ...(tx.gas ? { gas: BigInt(tx.gas) } : {}),
+  });
   const receipt = await signerFor(c, deployer.privateKey).publicClient.waitForTransactionReceipt({ hash, pollingInterval: 100 });
   expect(receipt.status).toBe("success");
   return hash;
@@ -93,16 +103,24 @@ async function send(privateKey: Hex, tx: { to: string; data: string; value: stri
 async function bridgeOut(token: string) {
   const id = tokenIdInRange(chain(0).eid, serial++);
   await signerFor(chain(0), deployer.privateKey).write({ address: cosmic(0).address, abi: CosmicONFT721Abi, functionName: "mint", args: [alice.address, id] });
-  const prep = await api("/bridge", { method: "POST", token, body: JSON.stringify({ collection: "cosmic", tokenId: id.toString(), srcChainId: chain(0).chainId, dstChainId: chain(1).chainId, recipient: bob.address }) });
+  const prep = await api("/bridge", {
+    method: "POST",
+    token,
+    body: JSON.stringify({ collection: "cosmic", tokenId: id.toString(), srcChainId: chain(0).chainId, dstChainId: chain(1).chainId, recipient: bob.address }),
+  });
   expect(prep.status, JSON.stringify(prep.body)).toBe(201);
   await send(alice.privateKey, prep.body.transaction);
   return prep.body.operationId as string;
 }
 const until = (op: string, what: string, ok: (b: any) => boolean) =>
-  waitUntil(async () => {
-    const { body } = await api(`/bridge/${op}`);
-    return ok(body) ? body : undefined;
-  }, what, 60_000);
+  waitUntil(
+    async () => {
+      const { body } = await api(`/bridge/${op}`);
+      return ok(body) ? body : undefined;
+    },
+    what,
+    60_000,
+  );
 
 describe("production-mode rehearsal (ponder start, PONDER_NETWORK=testnet)", () => {
   it("runs on the testnets' chain ids, EIDs and EndpointV2 address, indexed from the collections file", async () => {

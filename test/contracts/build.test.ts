@@ -13,12 +13,20 @@ describe("contracts build", () => {
     const layerZero = Object.keys(LAYERZERO_ARTIFACTS) as LayerZeroContract[];
     expect(Object.keys(artifacts).sort()).toEqual(names);
     // No stray generated files for contracts that no longer exist.
-    expect(readdirSync(path.join(projectRoot, "abis")).filter((f) => f.endsWith("Abi.ts")).sort()).toEqual([...names, ...layerZero].map((n) => `${n}Abi.ts`).sort());
+    expect(
+      readdirSync(path.join(projectRoot, "abis"))
+        .filter((f) => f.endsWith("Abi.ts"))
+        .sort(),
+    ).toEqual([...names, ...layerZero].map((n) => `${n}Abi.ts`).sort());
     for (const name of layerZero) {
       const abiFile = readFileSync(path.join(projectRoot, "abis", `${name}Abi.ts`), "utf8");
       expect(abiFile, `abis/${name}Abi.ts is stale: run npm run contracts:build`).toBe(renderAbiModule(layerZeroArtifact(name)));
     }
-    expect(readdirSync(path.join(projectRoot, "artifacts")).filter((f) => f.endsWith(".json")).sort()).toEqual(names.map((n) => `${n}.json`));
+    expect(
+      readdirSync(path.join(projectRoot, "artifacts"))
+        .filter((f) => f.endsWith(".json"))
+        .sort(),
+    ).toEqual(names.map((n) => `${n}.json`));
     for (const artifact of Object.values(artifacts)) {
       const abiFile = readFileSync(path.join(projectRoot, "abis", `${artifact.contractName}Abi.ts`), "utf8");
       const artifactFile = readFileSync(path.join(projectRoot, "artifacts", `${artifact.contractName}.json`), "utf8");

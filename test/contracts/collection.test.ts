@@ -45,12 +45,12 @@ describe("CosmicONFT721 minting", () => {
 
     const minter = signerFor(chain, deployer.privateKey);
     const foreignId = tokenIdInRange(chain.eid + 1, 1n);
-    await expect(
-      minter.write({ address: cosmic.address, abi: CosmicONFT721Abi, functionName: "mint", args: [minter.address, foreignId] }),
-    ).rejects.toSatisfy((error) => revertName(error) === "TokenIdOutOfRange");
-    await expect(
-      minter.write({ address: cosmic.address, abi: CosmicONFT721Abi, functionName: "mint", args: [minter.address, 5n] }),
-    ).rejects.toSatisfy((error) => revertName(error) === "TokenIdOutOfRange");
+    await expect(minter.write({ address: cosmic.address, abi: CosmicONFT721Abi, functionName: "mint", args: [minter.address, foreignId] })).rejects.toSatisfy(
+      (error) => revertName(error) === "TokenIdOutOfRange",
+    );
+    await expect(minter.write({ address: cosmic.address, abi: CosmicONFT721Abi, functionName: "mint", args: [minter.address, 5n] })).rejects.toSatisfy(
+      (error) => revertName(error) === "TokenIdOutOfRange",
+    );
   });
 
   it("distribute skips ids already issued, so a resumed batch mints nothing twice", async () => {
@@ -66,8 +66,8 @@ describe("CosmicONFT721 minting", () => {
     const again = await minter.write({ address: cosmic.address, abi: CosmicONFT721Abi, functionName: "distribute", args: [ids.map(() => to), ids] });
     expect(parseEventLogs({ abi: CosmicONFT721Abi, eventName: "Transfer", logs: again.logs })).toHaveLength(0);
     // mintBatch, unlike distribute, refuses an id issued before.
-    await expect(
-      minter.write({ address: cosmic.address, abi: CosmicONFT721Abi, functionName: "mintBatch", args: [[to], [ids[0]!]] }),
-    ).rejects.toSatisfy((error) => revertName(error) === "TokenAlreadyIssued");
+    await expect(minter.write({ address: cosmic.address, abi: CosmicONFT721Abi, functionName: "mintBatch", args: [[to], [ids[0]!]] })).rejects.toSatisfy(
+      (error) => revertName(error) === "TokenAlreadyIssued",
+    );
   });
 });

@@ -44,7 +44,10 @@ function cli(args: string[], env: Record<string, string> = {}, direct = false): 
 function anvilsOn(ports: number[]): string[] {
   return ports.flatMap((port) => {
     try {
-      return execFileSync("pgrep", ["-f", `anvil --port ${port} `], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+      return execFileSync("pgrep", ["-f", `anvil --port ${port} `], { encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .filter(Boolean);
     } catch {
       return []; // pgrep exits 1 when nothing matches
     }
@@ -74,7 +77,11 @@ describe("devnet CLI", () => {
       await Promise.all([
         expectOneLineFailure(cli(["--chains", "0", "--port", String(base + 3)]).done, /chains must be an integer from 1 to 16.*--chains/, range(base + 3, 1)),
         expectOneLineFailure(cli(["--chains", "3", "--port", String(base)]).done, new RegExp(`port ${base + 1} is already in use.*--port`), range(base, 3)),
-        expectOneLineFailure(cli(["--chains", "2", "--port", String(base + 3)], { DEVNET_FORK_URL: "notaurl" }).done, /DEVNET_FORK_URL must be an http\(s\) or ws\(s\) RPC URL/, range(base + 3, 2)),
+        expectOneLineFailure(
+          cli(["--chains", "2", "--port", String(base + 3)], { DEVNET_FORK_URL: "notaurl" }).done,
+          /DEVNET_FORK_URL must be an http\(s\) or ws\(s\) RPC URL/,
+          range(base + 3, 2),
+        ),
         // A well-formed URL nobody answers: anvil itself fails; the other chain, already up, is stopped.
         expectOneLineFailure(
           cli(["--chains", "2", "--port", String(base + 5)], { DEVNET_FORK_URL: "http://127.0.0.1:1/rpc?key=secret" }, true).done,
@@ -111,7 +118,26 @@ describe("devnet CLI", () => {
     expect(fails(["--chains", "3", "--gas-price-gwei", "1,2"])).toMatch(/one value or one per chain \(3\)/);
     expect(fails(["--gas-price-gwei", "x"])).toMatch(/--gas-price-gwei must be a positive number/);
     const ok = parseCli(
-      ["--chains=2", "--port", "9000", "--block-time", "0.5", "--delay", "250", "--no-workers", "--deployments", "d.json", "--dvns", "3", "--required-dvns", "2", "--confirmations", "2", "--gas-price-gwei", "1,0.5"],
+      [
+        "--chains=2",
+        "--port",
+        "9000",
+        "--block-time",
+        "0.5",
+        "--delay",
+        "250",
+        "--no-workers",
+        "--deployments",
+        "d.json",
+        "--dvns",
+        "3",
+        "--required-dvns",
+        "2",
+        "--confirmations",
+        "2",
+        "--gas-price-gwei",
+        "1,0.5",
+      ],
       { DEVNET_FORK_URL: "https://rpc.example/v2/KEY" },
     );
     expect(ok).toEqual({

@@ -51,7 +51,16 @@ describe("npm run dev", () => {
     const apiPort = await freeBasePort(1);
     const realtimePort = await freeBasePort(1);
     const deploymentsFile = path.join(tmp, "deployments.json");
-    const env: NodeJS.ProcessEnv = { ...process.env, DEVNET_CHAINS: "2", DEVNET_PORT: String(devnetPort), PORT: String(apiPort), REALTIME_PORT: String(realtimePort), DEVNET_DEPLOYMENTS: deploymentsFile, REALTIME_POLL_MS: "60000", REALTIME_IDLE_TICK_MS: "60000" };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DEVNET_CHAINS: "2",
+      DEVNET_PORT: String(devnetPort),
+      PORT: String(apiPort),
+      REALTIME_PORT: String(realtimePort),
+      DEVNET_DEPLOYMENTS: deploymentsFile,
+      REALTIME_POLL_MS: "60000",
+      REALTIME_IDLE_TICK_MS: "60000",
+    };
     for (const key of ["DATABASE_URL", "REDIS_URL", "REALTIME_IN_PROCESS", "DATABASE_SCHEMA"]) delete env[key];
     dev = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["scripts/dev.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     dev.stdout!.on("data", (d: Buffer) => (output += d.toString()));
@@ -83,7 +92,12 @@ describe("npm run dev", () => {
     const chain = deployments.chains[0]!;
     const tokenId = tokenIdInRange(chain.eid, 9_000_001n);
     const to = accounts[7]!.address;
-    await signerFor(chain, deployer.privateKey).write({ address: collectionOn(deployments, "cosmic", chain.chainId).address, abi: CosmicONFT721Abi, functionName: "mint", args: [to, tokenId] });
+    await signerFor(chain, deployer.privateKey).write({
+      address: collectionOn(deployments, "cosmic", chain.chainId).address,
+      abi: CosmicONFT721Abi,
+      functionName: "mint",
+      args: [to, tokenId],
+    });
     await until(() => messages.some((m) => m.type === "nft:minted" && String(m.data?.tokenId) === tokenId.toString()), "nft:minted push");
     socket.close();
 

@@ -24,7 +24,11 @@ afterAll(async () => {
 });
 
 async function rpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
   const body = (await res.json()) as { result: T; error?: { message: string } };
   if (body.error) throw new Error(`${method}: ${body.error.message}`);
   return body.result;
@@ -40,8 +44,16 @@ describe("signer nonces and stuck transactions", () => {
     const cosmic = collectionOn(devnet.deployments, "cosmic", chain.chainId);
     // Short checks so a stuck transaction is reported in about a second; a short receipt timeout
     // so a regression fails the test instead of hanging it.
-    const signer = createChainSigner({ chainId: chain.chainId, rpcUrl: chain.rpcUrl, privateKey: deployer.privateKey, pollingInterval: 10, stuckCheckMs: 300, receiptTimeoutMs: 20_000 });
-    const mint = () => signer.write({ address: cosmic.address, abi: CosmicONFT721Abi, functionName: "mint", args: [accounts[1]!.address, tokenIdInRange(chain.eid, serial++)] });
+    const signer = createChainSigner({
+      chainId: chain.chainId,
+      rpcUrl: chain.rpcUrl,
+      privateKey: deployer.privateKey,
+      pollingInterval: 10,
+      stuckCheckMs: 300,
+      receiptTimeoutMs: 20_000,
+    });
+    const mint = () =>
+      signer.write({ address: cosmic.address, abi: CosmicONFT721Abi, functionName: "mint", args: [accounts[1]!.address, tokenIdInRange(chain.eid, serial++)] });
     const txNonce = async (hash: Hash) => (await signer.publicClient.getTransaction({ hash })).nonce;
     const chainNonce = () => signer.publicClient.getTransactionCount({ address: signer.address, blockTag: "latest" });
     return { chain, signer, mint, txNonce, chainNonce };
@@ -54,9 +66,21 @@ describe("signer nonces and stuck transactions", () => {
     await rpc(chain.rpcUrl, "evm_setAutomine", [false]);
     const proxy = await startRpcProxy(chain.rpcUrl, { respond: (method) => (method === "anvil_getAutomine" ? true : undefined) });
     try {
-      const signer = createChainSigner({ chainId: chain.chainId, rpcUrl: proxy.url, privateKey: deployer.privateKey, pollingInterval: 10, stuckCheckMs: 300, receiptTimeoutMs: 20_000 });
+      const signer = createChainSigner({
+        chainId: chain.chainId,
+        rpcUrl: proxy.url,
+        privateKey: deployer.privateKey,
+        pollingInterval: 10,
+        stuckCheckMs: 300,
+        receiptTimeoutMs: 20_000,
+      });
       const started = Date.now();
-      const receipt = await signer.write({ address: collectionOn(devnet.deployments, "cosmic", chain.chainId).address, abi: CosmicONFT721Abi, functionName: "mint", args: [accounts[1]!.address, tokenIdInRange(chain.eid, serial++)] });
+      const receipt = await signer.write({
+        address: collectionOn(devnet.deployments, "cosmic", chain.chainId).address,
+        abi: CosmicONFT721Abi,
+        functionName: "mint",
+        args: [accounts[1]!.address, tokenIdInRange(chain.eid, serial++)],
+      });
       expect(receipt.status).toBe("success");
       expect(Date.now() - started).toBeLessThan(5_000); // about one stuckCheckMs, not the receipt timeout
       expect(poolSize(await rpc<Pool>(chain.rpcUrl, "txpool_content"))).toBe(0);
@@ -71,7 +95,12 @@ describe("signer nonces and stuck transactions", () => {
     await rpc(chain.rpcUrl, "evm_setAutomine", [false]);
     try {
       const head = await signer.publicClient.getBlockNumber({ cacheTime: 0 });
-      const sent = signer.write({ address: collectionOn(devnet.deployments, "cosmic", chain.chainId).address, abi: CosmicONFT721Abi, functionName: "mint", args: [accounts[1]!.address, tokenIdInRange(chain.eid, serial++)] });
+      const sent = signer.write({
+        address: collectionOn(devnet.deployments, "cosmic", chain.chainId).address,
+        abi: CosmicONFT721Abi,
+        functionName: "mint",
+        args: [accounts[1]!.address, tokenIdInRange(chain.eid, serial++)],
+      });
       sent.catch(() => {});
       await new Promise((r) => setTimeout(r, 1_000)); // three checks
       expect(await signer.publicClient.getBlockNumber({ cacheTime: 0 })).toBe(head);
@@ -121,7 +150,13 @@ describe("signer nonces and stuck transactions", () => {
         // No gas given: viem estimates after taking the nonce, so that nonce stays unanswered for a
         // while, and write() (gas given: no estimation) takes its nonce in that window.
       });
-      const written = signer.write({ address: cosmic.address, abi: CosmicONFT721Abi, functionName: "mint", args: [accounts[1]!.address, tokenIdInRange(chain.eid, serial++)], gas: 300_000n });
+      const written = signer.write({
+        address: cosmic.address,
+        abi: CosmicONFT721Abi,
+        functionName: "mint",
+        args: [accounts[1]!.address, tokenIdInRange(chain.eid, serial++)],
+        gas: 300_000n,
+      });
       const [hash, receipt] = await Promise.all([direct, written]);
       await signer.confirm(hash, "direct mint");
       hashes.push(hash, receipt.transactionHash);
@@ -163,7 +198,14 @@ describe("signer nonces and stuck transactions", () => {
     try {
       const nonce = await chainNonce();
       const send = (value: bigint, gas?: bigint) =>
-        signer.walletClient.sendTransaction({ account: signer.walletClient.account!, chain: signer.walletClient.chain, to: accounts[2]!.address, value, nonce, ...(gas ? { maxPriorityFeePerGas: gas, maxFeePerGas: gas * 100n } : {}) });
+        signer.walletClient.sendTransaction({
+          account: signer.walletClient.account!,
+          chain: signer.walletClient.chain,
+          to: accounts[2]!.address,
+          value,
+          nonce,
+          ...(gas ? { maxPriorityFeePerGas: gas, maxFeePerGas: gas * 100n } : {}),
+        });
       const first = await send(1n, 2_000_000_000n);
       const replacement = await send(2n, 4_000_000_000n); // same nonce, higher fee: replaces `first` in the pool
       await rpc(chain.rpcUrl, "evm_mine");

@@ -53,7 +53,16 @@ function sentPacket(sent: SentToken): SentPacket {
   const log = parseEventLogs({ abi: EndpointV2Abi, eventName: "PacketSent", logs: sent.receipt.logs })[0]!;
   const packet = decodePacket(log.args.encodedPayload);
   const pathKey = `${packet.srcEid}:${packet.sender}:${packet.dstEid}:${packet.receiver}`;
-  return { key: `${pathKey}:${packet.nonce}`, pathKey, packet, encoded: log.args.encodedPayload, options: log.args.options, blockNumber: log.blockNumber, txHash: log.transactionHash, seenAt: 0 };
+  return {
+    key: `${pathKey}:${packet.nonce}`,
+    pathKey,
+    packet,
+    encoded: log.args.encodedPayload,
+    options: log.args.options,
+    blockNumber: log.blockNumber,
+    txHash: log.transactionHash,
+    seenAt: 0,
+  };
 }
 
 /** DVN i of the devnet verifies the packet on chain b, as its worker would. */
@@ -125,10 +134,21 @@ describe("LayerZero workers", () => {
       await expect(workers.idle({ timeoutMs: 1_000 })).rejects.toThrow(/1 packets not delivered yet/);
       const client = signerFor(b, deployer.privateKey).publicClient;
       const packet = sentPacket(sent);
-      const lookup = (i: number) => client.readContract({ address: b.layerZero.receiveUln302, abi: ReceiveUln302Abi, functionName: "hashLookup", args: [keccak256(packetHeader(packet)), payloadHash(packet), b.layerZero.dvns[i]!.address] });
+      const lookup = (i: number) =>
+        client.readContract({
+          address: b.layerZero.receiveUln302,
+          abi: ReceiveUln302Abi,
+          functionName: "hashLookup",
+          args: [keccak256(packetHeader(packet)), payloadHash(packet), b.layerZero.dvns[i]!.address],
+        });
       expect((await lookup(0))[0]).toBe(true);
       expect((await lookup(1))[0]).toBe(false);
-      const inbound = await client.readContract({ address: b.endpoint, abi: EndpointV2Abi, functionName: "inboundPayloadHash", args: [cosmicB.address, packet.packet.srcEid, packet.packet.sender, packet.packet.nonce] });
+      const inbound = await client.readContract({
+        address: b.endpoint,
+        abi: EndpointV2Abi,
+        functionName: "inboundPayloadHash",
+        args: [cosmicB.address, packet.packet.srcEid, packet.packet.sender, packet.packet.nonce],
+      });
       expect(inbound).toBe(zeroHash);
       expect(await ownerOf(b, cosmicB.token, tokenId)).toBeNull();
 
@@ -148,7 +168,12 @@ describe("LayerZero workers", () => {
       const { tokenId, sent } = await mintAndSend();
       await expect(workers.idle({ timeoutMs: 1_000 })).rejects.toThrow(/1 packets not delivered yet/);
       const packet = sentPacket(sent);
-      const inbound = await signerFor(b, deployer.privateKey).publicClient.readContract({ address: b.endpoint, abi: EndpointV2Abi, functionName: "inboundPayloadHash", args: [cosmicB.address, packet.packet.srcEid, packet.packet.sender, packet.packet.nonce] });
+      const inbound = await signerFor(b, deployer.privateKey).publicClient.readContract({
+        address: b.endpoint,
+        abi: EndpointV2Abi,
+        functionName: "inboundPayloadHash",
+        args: [cosmicB.address, packet.packet.srcEid, packet.packet.sender, packet.packet.nonce],
+      });
       expect(inbound).toBe(payloadHash(packet)); // committed: PacketVerified
       expect(await ownerOf(b, cosmicB.token, tokenId)).toBeNull();
       workers.executor.start();
@@ -164,7 +189,13 @@ describe("LayerZero workers", () => {
     const cosmicA = collectionOn(devnet.deployments, "cosmic", a.chainId);
     const cosmicB = collectionOn(devnet.deployments, "cosmic", b.chainId);
     const owner = signerFor(a, deployer.privateKey);
-    const setEnforced = (options: Hex) => owner.write({ address: cosmicA.address, abi: CosmicONFT721Abi, functionName: "setEnforcedOptions", args: [[{ eid: b.eid, msgType: ONFT_SEND, options }]] });
+    const setEnforced = (options: Hex) =>
+      owner.write({
+        address: cosmicA.address,
+        abi: CosmicONFT721Abi,
+        functionName: "setEnforcedOptions",
+        args: [[{ eid: b.eid, msgType: ONFT_SEND, options }]],
+      });
     const fromBlock = (await headOf(b)) + 1n;
     const workers = await startLayerZeroWorkers({ deployments: devnet.deployments, pollingIntervalMs: 20 });
     await setEnforced(lzReceiveOptions(30_000n)); // enough for the fee libs, far too little for a mint
@@ -177,7 +208,12 @@ describe("LayerZero workers", () => {
       expect(alert.args).toMatchObject({ executor: b.layerZero.executor.address, gas: 30_000n, reason: "0x", receiver: cosmicB.address });
       expect(delivered.some((l) => l.args.receiver === cosmicB.address && l.blockNumber >= alert.blockNumber)).toBe(false);
       const packet = sentPacket(sent);
-      const inbound = await signerFor(b, deployer.privateKey).publicClient.readContract({ address: b.endpoint, abi: EndpointV2Abi, functionName: "inboundPayloadHash", args: [cosmicB.address, packet.packet.srcEid, packet.packet.sender, packet.packet.nonce] });
+      const inbound = await signerFor(b, deployer.privateKey).publicClient.readContract({
+        address: b.endpoint,
+        abi: EndpointV2Abi,
+        functionName: "inboundPayloadHash",
+        args: [cosmicB.address, packet.packet.srcEid, packet.packet.sender, packet.packet.nonce],
+      });
       expect(inbound).toBe(payloadHash(packet));
     } finally {
       await setEnforced(lzReceiveOptions(BigInt(devnet.deployments.layerZeroSettings.lzReceiveGas)));
@@ -196,7 +232,12 @@ describe("LayerZero workers", () => {
         // The send's block is confirmation 1: two more blocks on the source are needed.
         await expect(workers.idle({ timeoutMs: 800 })).rejects.toThrow(/1 packets not delivered yet/);
         expect((await events(b, 0n)).payloadVerified).toEqual([]);
-        const rpc = (method: string) => fetch(a.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params: [] }) });
+        const rpc = (method: string) =>
+          fetch(a.rpcUrl, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params: [] }),
+          });
         await rpc("evm_mine");
         await expect(workers.idle({ timeoutMs: 500 })).rejects.toThrow(/1 packets not delivered yet/);
         await rpc("evm_mine");

@@ -54,7 +54,10 @@ describe("event lifecycle on a devnet", () => {
     const org = await organizer(t);
 
     // Create: 50 seats; 100 wallets register at once.
-    const created = await t.request("/events", post({ name: "Mainnet party", startsAt: inMinutes(30), endsAt: inMinutes(90), capacity: 50, collection: "cosmic", chainId: chain.chainId }, org.token));
+    const created = await t.request(
+      "/events",
+      post({ name: "Mainnet party", startsAt: inMinutes(30), endsAt: inMinutes(90), capacity: 50, collection: "cosmic", chainId: chain.chainId }, org.token),
+    );
     expect(created.status).toBe(201);
     const event = (await created.json()) as { id: string; nft: { contract: string } };
     expect(event.nft.contract).toBe(contract);
@@ -80,12 +83,22 @@ describe("event lifecycle on a devnet", () => {
     const deploymentsFile = path.join(tmp, "deployments.json");
     writeFileSync(deploymentsFile, JSON.stringify(devnet.deployments));
     const child = spawn(process.execPath, ["--import", "tsx", path.resolve("test/events/fixtures/distributeChild.ts")], {
-      env: { ...process.env, DATABASE_URL: databaseUrlOf(t), DEVNET_DEPLOYMENTS: deploymentsFile, MINTER_PRIVATE_KEY: deployer.privateKey, EVENT_ID: event.id, BATCH_SIZE: "7", CRASH_AFTER_BATCH: "1" },
+      env: {
+        ...process.env,
+        DATABASE_URL: databaseUrlOf(t),
+        DEVNET_DEPLOYMENTS: deploymentsFile,
+        MINTER_PRIVATE_KEY: deployer.privateKey,
+        EVENT_ID: event.id,
+        BATCH_SIZE: "7",
+        CRASH_AFTER_BATCH: "1",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let childOutput = "";
     child.stderr.on("data", (d) => (childOutput += d));
-    const exit = await new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+    const exit = await new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      child.once("exit", (code, signal) => resolve({ code, signal })),
+    );
     expect(exit, childOutput).toEqual({ code: null, signal: "SIGKILL" });
     const afterCrash = await t.deps.store.db.select().from(eventParticipants).where(eq(eventParticipants.eventId, event.id));
     expect(afterCrash.filter((p) => p.distributionStatus === "minted")).toHaveLength(7);
@@ -98,10 +111,14 @@ describe("event lifecycle on a devnet", () => {
     expect(queued.status).toBe(202);
     const { job } = (await queued.json()) as { job: { id: string } };
     let view: any;
-    await waitFor(async () => {
-      view = await (await t.request(`/jobs/${job.id}`, { headers: bearer(org.token) })).json();
-      return view.status === "completed" || view.status === "failed";
-    }, 60_000, "distribution job");
+    await waitFor(
+      async () => {
+        view = await (await t.request(`/jobs/${job.id}`, { headers: bearer(org.token) })).json();
+        return view.status === "completed" || view.status === "failed";
+      },
+      60_000,
+      "distribution job",
+    );
     expect(view).toMatchObject({ type: "distribute-nfts", status: "completed", progress: { total: 30, done: 30 } });
     expect(view.result).toMatchObject({ attendees: 30, mintedNow: 16, alreadyIssued: 7, batches: 1 });
 
@@ -111,8 +128,14 @@ describe("event lifecycle on a devnet", () => {
       expect(await client.readContract({ address: contract, abi: CosmicONFT721Abi, functionName: "ownerOf", args: [id] })).toBe(u.address);
       expect(await client.readContract({ address: contract, abi: CosmicONFT721Abi, functionName: "balanceOf", args: [u.address] })).toBe(1n);
     }
-    for (const u of absent) expect(await client.readContract({ address: contract, abi: CosmicONFT721Abi, functionName: "balanceOf", args: [u.address] })).toBe(0n);
-    const mints = await client.getLogs({ address: contract, event: getAbiItem({ abi: CosmicONFT721Abi, name: "Transfer" }), args: { from: zeroAddress }, fromBlock: 0n });
+    for (const u of absent)
+      expect(await client.readContract({ address: contract, abi: CosmicONFT721Abi, functionName: "balanceOf", args: [u.address] })).toBe(0n);
+    const mints = await client.getLogs({
+      address: contract,
+      event: getAbiItem({ abi: CosmicONFT721Abi, name: "Transfer" }),
+      args: { from: zeroAddress },
+      fromBlock: 0n,
+    });
     expect(mints).toHaveLength(30);
     expect(new Set(mints.map((l) => l.args.tokenId)).size).toBe(30);
     const mintTx = new Map(mints.map((l) => [l.args.tokenId!.toString(), l.transactionHash]));
@@ -130,7 +153,10 @@ describe("event lifecycle on a devnet", () => {
 
     // In the index: each attendee owns exactly one token of the collection, the derived one.
     await waitForHead(ponder!, devnet.deployments);
-    const tokens = await indexed!.db.select().from(indexedTables.token).where(eq(indexedTables.token.contract, contract.toLowerCase() as Address));
+    const tokens = await indexed!.db
+      .select()
+      .from(indexedTables.token)
+      .where(eq(indexedTables.token.contract, contract.toLowerCase() as Address));
     expect(tokens).toHaveLength(30);
     for (const u of attendees) {
       const owned = tokens.filter((tk) => getAddress(tk.owner) === u.address);
@@ -149,10 +175,16 @@ describe("event lifecycle on a devnet", () => {
 
     // Running it again mints nothing.
     const again = (await (await t.request(`/events/${event.id}/distribute`, { method: "POST", headers: bearer(org.token) })).json()) as { job: { id: string } };
-    await waitFor(async () => ((await (await t.request(`/jobs/${again.job.id}`, { headers: bearer(org.token) })).json()) as { status: string }).status === "completed", 30_000, "second job");
+    await waitFor(
+      async () => ((await (await t.request(`/jobs/${again.job.id}`, { headers: bearer(org.token) })).json()) as { status: string }).status === "completed",
+      30_000,
+      "second job",
+    );
     const second: any = await (await t.request(`/jobs/${again.job.id}`, { headers: bearer(org.token) })).json();
     expect(second.result).toMatchObject({ mintedNow: 0, batches: 0 });
-    expect(await client.getLogs({ address: contract, event: getAbiItem({ abi: CosmicONFT721Abi, name: "Transfer" }), args: { from: zeroAddress }, fromBlock: 0n })).toHaveLength(30);
+    expect(
+      await client.getLogs({ address: contract, event: getAbiItem({ abi: CosmicONFT721Abi, name: "Transfer" }), args: { from: zeroAddress }, fromBlock: 0n }),
+    ).toHaveLength(30);
   });
 });
 

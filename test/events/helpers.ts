@@ -44,7 +44,14 @@ export async function createEventsApp(options: {
     env: { ADMIN_ADDRESSES: admin.address, JOBS_BACKOFF_MS: "50", EVENTS_CODE_STEP_SECONDS: "30", ...options.env },
   });
   // The test database's URL: BullMQ needs REDIS_URL in the config to be chosen.
-  const config = options.kv === "redis" ? { ...t.deps.config, redisUrl: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379", redisPrefix: (t.deps.kv as { prefix?: string }).prefix ?? "test:" } : t.deps.config;
+  const config =
+    options.kv === "redis"
+      ? {
+          ...t.deps.config,
+          redisUrl: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
+          redisPrefix: (t.deps.kv as { prefix?: string }).prefix ?? "test:",
+        }
+      : t.deps.config;
   const deps = { ...t.deps, config, network: options.network, signers: options.signers, indexed: options.indexed };
   const jobs = createJobQueue(deps);
   if (options.startJobs !== false) await jobs.start();
@@ -112,7 +119,17 @@ export function fakeNetwork(chainId = 31337, eid = 50001): IndexerSetup {
   return {
     mode: "devnet",
     id: "fake",
-    chains: [{ name: "devnet-a", chainId, eid, rpcUrl: "http://127.0.0.1:1", endpoint: "0x00000000000000000000000000000000000000E0", startBlock: 0, pollingInterval: 100 }],
+    chains: [
+      {
+        name: "devnet-a",
+        chainId,
+        eid,
+        rpcUrl: "http://127.0.0.1:1",
+        endpoint: "0x00000000000000000000000000000000000000E0",
+        startBlock: 0,
+        pollingInterval: 100,
+      },
+    ],
     collections: [{ slug: "cosmic", name: "Cosmic", symbol: "COSMIC", deployments: [deployment] }],
     deployments: [deployment],
   };

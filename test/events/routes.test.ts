@@ -32,14 +32,24 @@ describe.each(modes)("events routes ($store, $kv)", ({ kv, store }) => {
   });
 
   const createEvent = async (overrides: Record<string, unknown> = {}, token = org.token) =>
-    await t.request("/events", post({ name: "Launch party", startsAt: inMinutes(60), endsAt: inMinutes(120), capacity: 50, collection: "cosmic", chainId: 31337, ...overrides }, token));
+    await t.request(
+      "/events",
+      post({ name: "Launch party", startsAt: inMinutes(60), endsAt: inMinutes(120), capacity: 50, collection: "cosmic", chainId: 31337, ...overrides }, token),
+    );
   const errorOf = async (res: Response) => ({ status: res.status, code: ((await res.json()) as { error?: { code: string } }).error?.code });
 
   it("creates events (organizer only, known mintable collection, coherent times)", async () => {
     const res = await createEvent({ description: "d", location: "Paris" });
     expect(res.status).toBe(201);
     const event = (await res.json()) as Record<string, any>;
-    expect(event).toMatchObject({ organizer: org.address, capacity: 50, status: "active", phase: "upcoming", registrationOpen: true, counts: { registered: 0, attended: 0, minted: 0 } });
+    expect(event).toMatchObject({
+      organizer: org.address,
+      capacity: 50,
+      status: "active",
+      phase: "upcoming",
+      registrationOpen: true,
+      counts: { registered: 0, attended: 0, minted: 0 },
+    });
     expect(event.nft).toEqual({ collection: "cosmic", chainId: 31337, contract: "0x00000000000000000000000000000000000000C0" });
     expect((await t.request(`/events/${event.id}`)).status).toBe(200);
 
@@ -57,8 +67,14 @@ describe.each(modes)("events routes ($store, $kv)", ({ kv, store }) => {
   it("lists with opaque cursors and filters", async () => {
     const mine = await organizer(t);
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push(((await (await createEvent({ startsAt: inMinutes(200 + i), endsAt: inMinutes(300) }, mine.token)).json()) as { id: string }).id);
-    const past = (await (await createEvent({ startsAt: inMinutes(-120), endsAt: inMinutes(-60), registrationOpensAt: inMinutes(-180), registrationClosesAt: inMinutes(-100) }, mine.token)).json()) as { id: string };
+    for (let i = 0; i < 5; i++)
+      ids.push(((await (await createEvent({ startsAt: inMinutes(200 + i), endsAt: inMinutes(300) }, mine.token)).json()) as { id: string }).id);
+    const past = (await (
+      await createEvent(
+        { startsAt: inMinutes(-120), endsAt: inMinutes(-60), registrationOpensAt: inMinutes(-180), registrationClosesAt: inMinutes(-100) },
+        mine.token,
+      )
+    ).json()) as { id: string };
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
@@ -104,14 +120,28 @@ describe.each(modes)("events routes ($store, $kv)", ({ kv, store }) => {
   it("registration only inside the window, never on a cancelled event, never with an API-less anonymous call", async () => {
     const user = await t.login();
     const notYet = (await (await createEvent({ registrationOpensAt: inMinutes(10), registrationClosesAt: inMinutes(50) })).json()) as { id: string };
-    const closed = (await (await createEvent({ startsAt: inMinutes(-30), endsAt: inMinutes(30), registrationOpensAt: inMinutes(-60), registrationClosesAt: inMinutes(-1) })).json()) as { id: string };
+    const closed = (await (
+      await createEvent({ startsAt: inMinutes(-30), endsAt: inMinutes(30), registrationOpensAt: inMinutes(-60), registrationClosesAt: inMinutes(-1) })
+    ).json()) as { id: string };
     const reg = (id: string, token = user.token) => t.request(`/events/${id}/register`, { method: "POST", headers: bearer(token) });
     expect(await errorOf(await reg(notYet.id))).toEqual({ status: 409, code: "REGISTRATION_NOT_OPEN" });
     expect(await errorOf(await reg(closed.id))).toEqual({ status: 409, code: "REGISTRATION_CLOSED" });
     expect(await errorOf(await t.request(`/events/${notYet.id}/register`, { method: "POST" }))).toEqual({ status: 401, code: "UNAUTHENTICATED" });
     const open = (await (await createEvent()).json()) as { id: string };
-    expect(await errorOf(await t.request(`/events/${open.id}`, { method: "PATCH", headers: { ...bearer(otherOrg.token), "content-type": "application/json" }, body: JSON.stringify({ status: "cancelled" }) }))).toEqual({ status: 403, code: "NOT_EVENT_ORGANIZER" });
-    const patched = await t.request(`/events/${open.id}`, { method: "PATCH", headers: { ...bearer(org.token), "content-type": "application/json" }, body: JSON.stringify({ status: "cancelled" }) });
+    expect(
+      await errorOf(
+        await t.request(`/events/${open.id}`, {
+          method: "PATCH",
+          headers: { ...bearer(otherOrg.token), "content-type": "application/json" },
+          body: JSON.stringify({ status: "cancelled" }),
+        }),
+      ),
+    ).toEqual({ status: 403, code: "NOT_EVENT_ORGANIZER" });
+    const patched = await t.request(`/events/${open.id}`, {
+      method: "PATCH",
+      headers: { ...bearer(org.token), "content-type": "application/json" },
+      body: JSON.stringify({ status: "cancelled" }),
+    });
     expect(patched.status).toBe(200);
     expect(await errorOf(await reg(open.id))).toEqual({ status: 409, code: "EVENT_CANCELLED" });
   });
@@ -121,7 +151,8 @@ describe.each(modes)("events routes ($store, $kv)", ({ kv, store }) => {
     await t.grant(account.address, "organizer");
     const before = await t.login(account);
     const event = (await (await createEvent({}, before.token)).json()) as { id: string };
-    const patch = (token: string, body: unknown) => t.request(`/events/${event.id}`, { method: "PATCH", headers: { ...bearer(token), "content-type": "application/json" }, body: JSON.stringify(body) });
+    const patch = (token: string, body: unknown) =>
+      t.request(`/events/${event.id}`, { method: "PATCH", headers: { ...bearer(token), "content-type": "application/json" }, body: JSON.stringify(body) });
     expect((await patch(before.token, { name: "Mine" })).status).toBe(200);
     const revoked = await t.request(`/users/${account.address}/roles/organizer`, { method: "DELETE", headers: bearer(t.admin.token) });
     expect(revoked.status).toBe(200);
@@ -129,19 +160,35 @@ describe.each(modes)("events routes ($store, $kv)", ({ kv, store }) => {
     expect(await errorOf(await patch(before.token, { status: "cancelled" }))).toEqual({ status: 401, code: "TOKEN_STALE" });
     // ... and a fresh session has no organizer role.
     const after = await t.login(account);
-    for (const body of [{ name: "Still mine?" }, { status: "cancelled" }, { status: "active" }]) expect(await errorOf(await patch(after.token, body))).toEqual({ status: 403, code: "MISSING_ROLE" });
-    const organizerRoutes: [string, string, unknown?][] = [["POST", "verify", { code: "CL1:00:0:0" }], ["POST", "distribute"], ["GET", "report"], ["POST", "report"]];
+    for (const body of [{ name: "Still mine?" }, { status: "cancelled" }, { status: "active" }])
+      expect(await errorOf(await patch(after.token, body))).toEqual({ status: 403, code: "MISSING_ROLE" });
+    const organizerRoutes: [string, string, unknown?][] = [
+      ["POST", "verify", { code: "CL1:00:0:0" }],
+      ["POST", "distribute"],
+      ["GET", "report"],
+      ["POST", "report"],
+    ];
     for (const [method, path, body] of organizerRoutes)
-      expect(await errorOf(await t.request(`/events/${event.id}/${path}`, { method, headers: { ...bearer(after.token), "content-type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}) }))).toEqual({ status: 403, code: "MISSING_ROLE" });
-    expect(((await (await t.request(`/events/${event.id}`)).json()) as { name: string; status: string })).toMatchObject({ name: "Mine", status: "active" });
+      expect(
+        await errorOf(
+          await t.request(`/events/${event.id}/${path}`, {
+            method,
+            headers: { ...bearer(after.token), "content-type": "application/json" },
+            ...(body ? { body: JSON.stringify(body) } : {}),
+          }),
+        ),
+      ).toEqual({ status: 403, code: "MISSING_ROLE" });
+    expect((await (await t.request(`/events/${event.id}`)).json()) as { name: string; status: string }).toMatchObject({ name: "Mine", status: "active" });
     // An admin still can.
     expect((await patch(t.admin.token, { status: "cancelled" })).status).toBe(200);
   });
 
   it("capacity cannot be lowered below the registrations", async () => {
     const event = (await (await createEvent({ capacity: 5 })).json()) as { id: string };
-    for (let i = 0; i < 3; i++) expect((await t.request(`/events/${event.id}/register`, { method: "POST", headers: bearer((await t.login()).token) })).status).toBe(201);
-    const patch = (body: unknown) => t.request(`/events/${event.id}`, { method: "PATCH", headers: { ...bearer(org.token), "content-type": "application/json" }, body: JSON.stringify(body) });
+    for (let i = 0; i < 3; i++)
+      expect((await t.request(`/events/${event.id}/register`, { method: "POST", headers: bearer((await t.login()).token) })).status).toBe(201);
+    const patch = (body: unknown) =>
+      t.request(`/events/${event.id}`, { method: "PATCH", headers: { ...bearer(org.token), "content-type": "application/json" }, body: JSON.stringify(body) });
     expect(await errorOf(await patch({ capacity: 2 }))).toEqual({ status: 409, code: "CAPACITY_BELOW_REGISTERED" });
     const ok = await patch({ capacity: 3, name: "Renamed" });
     expect(ok.status).toBe(200);
@@ -168,8 +215,14 @@ describe.each(modes)("events routes ($store, $kv)", ({ kv, store }) => {
     const svg = await t.request(`/events/${event.id}/ticket?format=svg`, { headers: { "x-ticket": reg.ticket } });
     expect(svg.headers.get("content-type")).toBe("image/svg+xml");
     expect(await svg.text()).toContain("<svg");
-    expect(await errorOf(await t.request(`/events/${other.id}/ticket`, { headers: { "x-ticket": reg.ticket } }))).toEqual({ status: 403, code: "TICKET_WRONG_EVENT" });
-    expect(await errorOf(await t.request(`/events/${event.id}/ticket`, { headers: { "x-ticket": `${reg.ticket}x` } }))).toEqual({ status: 401, code: "TICKET_INVALID" });
+    expect(await errorOf(await t.request(`/events/${other.id}/ticket`, { headers: { "x-ticket": reg.ticket } }))).toEqual({
+      status: 403,
+      code: "TICKET_WRONG_EVENT",
+    });
+    expect(await errorOf(await t.request(`/events/${event.id}/ticket`, { headers: { "x-ticket": `${reg.ticket}x` } }))).toEqual({
+      status: 401,
+      code: "TICKET_INVALID",
+    });
     expect(await errorOf(await t.request(`/events/${other.id}/ticket`, { headers: bearer(holder.token) }))).toEqual({ status: 404, code: "NOT_REGISTERED" });
 
     const verify = (code: string, token = org.token, id = event.id) => t.request(`/events/${id}/verify`, post({ code }, token));
@@ -211,11 +264,17 @@ describe.each(modes)("events routes ($store, $kv)", ({ kv, store }) => {
     const forEvent = published.filter((m) => m.rooms.includes(`event:${event.id}`));
     expect(forEvent.map((m) => m.type)).toEqual(["event:registered", "event:attended"]);
     expect(forEvent.map((m) => m.rooms)).toEqual([[`event:${event.id}`], [`event:${event.id}`]]);
-    expect(forEvent.map((m) => m.data)).toEqual([{ eventId: event.id, registered: 1, capacity: 50 }, { eventId: event.id, attended: 1 }]);
+    expect(forEvent.map((m) => m.data)).toEqual([
+      { eventId: event.id, registered: 1, capacity: 50 },
+      { eventId: event.id, attended: 1 },
+    ]);
     expect(JSON.stringify(forEvent).toLowerCase()).not.toContain(holder.address.toLowerCase().slice(2));
     // The attendee's and the organizer's own rooms get the details.
     const details = published.filter((m) => m.rooms.includes(`user:${holder.address}`) && m.data.eventId === event.id);
-    expect(details.map((m) => m.rooms)).toEqual([[`user:${holder.address}`, `user:${org.address}`], [`user:${holder.address}`, `user:${org.address}`]]);
+    expect(details.map((m) => m.rooms)).toEqual([
+      [`user:${holder.address}`, `user:${org.address}`],
+      [`user:${holder.address}`, `user:${org.address}`],
+    ]);
     expect((details[0] as { id?: string }).id).toBe(`event:registered:${event.id}:${holder.address}`);
     expect(details[0]!.data).toMatchObject({ eventId: event.id, address: holder.address, registered: 1 });
     expect(details[1]!.data).toMatchObject({ eventId: event.id, address: holder.address, attendedAt: attendance.attendedAt, attended: 1 });
@@ -224,18 +283,37 @@ describe.each(modes)("events routes ($store, $kv)", ({ kv, store }) => {
   it("check-in is open only from EVENTS_CHECKIN_OPENS_BEFORE_SECONDS before the start to _CLOSES_AFTER_ after the end", async () => {
     const event = (await (await createEvent({ startsAt: inMinutes(10 * 60), endsAt: inMinutes(11 * 60) })).json()) as { id: string };
     const holder = await t.login();
-    const reg = (await (await t.request(`/events/${event.id}/register`, { method: "POST", headers: bearer(holder.token) })).json()) as { qr: { payload: string } };
+    const reg = (await (await t.request(`/events/${event.id}/register`, { method: "POST", headers: bearer(holder.token) })).json()) as {
+      qr: { payload: string };
+    };
     const verify = () => t.request(`/events/${event.id}/verify`, post({ code: reg.qr.payload }, org.token));
     // Defaults: 3 h before the start, 3 h after the end.
     expect(await errorOf(await verify())).toEqual({ status: 409, code: "CHECK_IN_NOT_OPEN" });
     // Moved to a past evening that ended 4 h ago: closed.
-    const patch = { startsAt: inMinutes(-6 * 60), endsAt: inMinutes(-4 * 60), registrationOpensAt: inMinutes(-8 * 60), registrationClosesAt: inMinutes(-6 * 60) };
-    const moved = await t.request(`/events/${event.id}`, { method: "PATCH", headers: { ...bearer(org.token), "content-type": "application/json" }, body: JSON.stringify(patch) });
+    const patch = {
+      startsAt: inMinutes(-6 * 60),
+      endsAt: inMinutes(-4 * 60),
+      registrationOpensAt: inMinutes(-8 * 60),
+      registrationClosesAt: inMinutes(-6 * 60),
+    };
+    const moved = await t.request(`/events/${event.id}`, {
+      method: "PATCH",
+      headers: { ...bearer(org.token), "content-type": "application/json" },
+      body: JSON.stringify(patch),
+    });
     expect(moved.status).toBe(200);
     expect(await errorOf(await verify())).toEqual({ status: 409, code: "CHECK_IN_CLOSED" });
     // Ended 2 h ago: still within the window.
     const later = { endsAt: inMinutes(-2 * 60) };
-    expect((await t.request(`/events/${event.id}`, { method: "PATCH", headers: { ...bearer(org.token), "content-type": "application/json" }, body: JSON.stringify(later) })).status).toBe(200);
+    expect(
+      (
+        await t.request(`/events/${event.id}`, {
+          method: "PATCH",
+          headers: { ...bearer(org.token), "content-type": "application/json" },
+          body: JSON.stringify(later),
+        })
+      ).status,
+    ).toBe(200);
     expect((await verify()).status).toBe(200);
     const view = (await (await t.request(`/events/${event.id}`)).json()) as { counts: Record<string, number> };
     expect(view.counts).toMatchObject({ registered: 1, attended: 1 });
@@ -245,7 +323,11 @@ describe.each(modes)("events routes ($store, $kv)", ({ kv, store }) => {
     const event = (await (await createEvent()).json()) as { id: string };
     const users = await Promise.all([1, 2, 3, 4].map(() => t.login()));
     const payloads: string[] = [];
-    for (const u of users) payloads.push(((await (await t.request(`/events/${event.id}/register`, { method: "POST", headers: bearer(u.token) })).json()) as { qr: { payload: string } }).qr.payload);
+    for (const u of users)
+      payloads.push(
+        ((await (await t.request(`/events/${event.id}/register`, { method: "POST", headers: bearer(u.token) })).json()) as { qr: { payload: string } }).qr
+          .payload,
+      );
     for (const p of payloads.slice(0, 3)) expect((await t.request(`/events/${event.id}/verify`, post({ code: p }, org.token))).status).toBe(200);
     const json = (await (await t.request(`/events/${event.id}/report`, { headers: bearer(org.token) })).json()) as any;
     expect(json.totals).toMatchObject({ registered: 4, attended: 3, attendanceRate: 0.75, minted: 0, pending: 3 });
@@ -257,8 +339,14 @@ describe.each(modes)("events routes ($store, $kv)", ({ kv, store }) => {
     const lines = (await csv.text()).trim().split("\r\n");
     expect(lines[0]).toBe("address,registeredAt,attendedAt,verifiedBy,distributionStatus,tokenId,txHash,mintedAt,error");
     expect(lines).toHaveLength(5);
-    expect(await errorOf(await t.request(`/events/${event.id}/report`, { headers: bearer(otherOrg.token) }))).toEqual({ status: 403, code: "NOT_EVENT_ORGANIZER" });
-    expect(await errorOf(await t.request(`/events/${event.id}/distribute`, { method: "POST", headers: bearer(org.token) }))).toEqual({ status: 503, code: "MINTER_UNAVAILABLE" });
+    expect(await errorOf(await t.request(`/events/${event.id}/report`, { headers: bearer(otherOrg.token) }))).toEqual({
+      status: 403,
+      code: "NOT_EVENT_ORGANIZER",
+    });
+    expect(await errorOf(await t.request(`/events/${event.id}/distribute`, { method: "POST", headers: bearer(org.token) }))).toEqual({
+      status: 503,
+      code: "MINTER_UNAVAILABLE",
+    });
     // The report job snapshots the same report.
     const queued = await t.request(`/events/${event.id}/report`, { method: "POST", headers: bearer(org.token) });
     expect(queued.status).toBe(202);
@@ -276,7 +364,16 @@ describe.each(modes)("events routes ($store, $kv)", ({ kv, store }) => {
 
   it("serves the routes in the OpenAPI document", async () => {
     const doc = (await (await t.request("/openapi.json")).json()) as { paths: Record<string, unknown> };
-    for (const p of ["/events", "/events/{id}", "/events/{id}/register", "/events/{id}/ticket", "/events/{id}/verify", "/events/{id}/distribute", "/events/{id}/report", "/jobs/{id}"])
+    for (const p of [
+      "/events",
+      "/events/{id}",
+      "/events/{id}/register",
+      "/events/{id}/ticket",
+      "/events/{id}/verify",
+      "/events/{id}/distribute",
+      "/events/{id}/report",
+      "/jobs/{id}",
+    ])
       expect(doc.paths[p], p).toBeDefined();
   });
 });

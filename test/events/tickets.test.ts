@@ -36,10 +36,12 @@ describe("rotating ticket codes", () => {
   });
 
   it("rejects malformed payloads", () => {
-    fc.assert(fc.property(fc.string({ maxLength: 120 }), (s) => {
-      const parsed = keys.parse(s);
-      if (parsed) expect(keys.check(parsed, eventId, T)).not.toBe("ok");
-    }));
+    fc.assert(
+      fc.property(fc.string({ maxLength: 120 }), (s) => {
+        const parsed = keys.parse(s);
+        if (parsed) expect(keys.check(parsed, eventId, T)).not.toBe("ok");
+      }),
+    );
     expect(keys.parse("CL1:XYZ:1:2")).toBeUndefined();
   });
 

@@ -48,7 +48,11 @@ const chain = (i: number) => s.deployments.chains[i]!;
 const cosmic = (i: number) => collectionOn(s.deployments, "cosmic", chain(i).chainId);
 const [NFT_QUERY, OWNER_QUERY, COMBINED_QUERY] = (() => {
   const ops = readmeOperations();
-  return [ops.find((o) => o.startsWith("query Nft("))!, ops.find((o) => o.startsWith("query NftsByOwner("))!, ops.find((o) => o.startsWith("query NftWithHistory("))!];
+  return [
+    ops.find((o) => o.startsWith("query Nft("))!,
+    ops.find((o) => o.startsWith("query NftsByOwner("))!,
+    ops.find((o) => o.startsWith("query NftWithHistory("))!,
+  ];
 })();
 
 /**
@@ -79,9 +83,21 @@ describe("GraphQL: the seed's schema over the REST services", () => {
     nftId = `cosmic:${tokenId}`;
     const signer = signerFor(chain(0), deployer.privateKey);
     await signer.write({ address: cosmic(0).address, abi: CosmicONFT721Abi, functionName: "mint", args: [alice.address, tokenId] });
-    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: "#3355ff" } }).png().toBuffer();
-    const meta = { name: "Comet", description: "a token with on-chain metadata", image: `data:image/png;base64,${png.toString("base64")}`, attributes: [{ trait_type: "speed", value: 9 }] };
-    await signer.write({ address: cosmic(0).address, abi: CosmicONFT721Abi, functionName: "setTokenURI", args: [tokenId, `data:application/json;base64,${Buffer.from(JSON.stringify(meta)).toString("base64")}`] });
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: "#3355ff" } })
+      .png()
+      .toBuffer();
+    const meta = {
+      name: "Comet",
+      description: "a token with on-chain metadata",
+      image: `data:image/png;base64,${png.toString("base64")}`,
+      attributes: [{ trait_type: "speed", value: 9 }],
+    };
+    await signer.write({
+      address: cosmic(0).address,
+      abi: CosmicONFT721Abi,
+      functionName: "setTokenURI",
+      args: [tokenId, `data:application/json;base64,${Buffer.from(JSON.stringify(meta)).toString("base64")}`],
+    });
     await s.synced();
     expect((await s.req(`/nfts/${nftId}/metadata/refresh`, { method: "POST" })).status).toBe(200);
 
@@ -105,7 +121,9 @@ describe("GraphQL: the seed's schema over the REST services", () => {
     expect([rest.owner, rest.chainId, rest.metadata.merged.name, rest.createdAt]).toEqual([one.owner, one.chain.id, one.name, one.createdAt]);
 
     const mine = ok(await gql(OWNER_QUERY, { owner: alice.address.toLowerCase() })).nftsByOwner;
-    expect(mine).toContainEqual(expect.objectContaining({ id: nftId, name: "Comet", owner: alice.address, chain: { id: chain(0).chainId, name: chain(0).name } }));
+    expect(mine).toContainEqual(
+      expect.objectContaining({ id: nftId, name: "Comet", owner: alice.address, chain: { id: chain(0).chainId, name: chain(0).name } }),
+    );
     const byName = ok(await gql(OWNER_QUERY, { owner: alice.address, chain: chain(0).name })).nftsByOwner;
     expect(byName.map((n: { id: string }) => n.id)).toContain(nftId);
     expect(ok(await gql(OWNER_QUERY, { owner: alice.address, chain: chain(1).chainId })).nftsByOwner.map((n: { id: string }) => n.id)).not.toContain(nftId);
@@ -127,7 +145,8 @@ describe("GraphQL: the seed's schema over the REST services", () => {
     await s.pauseWorkers();
     const prepared = ok(await gql(PREPARE, { i: input }, s.bearer(aliceToken))).prepareBridge;
     expect(prepared).toMatchObject({ status: "PREPARED", approval: null, transaction: { to: cosmic(0).address, chainId: chain(0).chainId } });
-    const bridgeQuery = "query($id: ID!) { bridge(id: $id) { operationId status stuck { since reason } stale srcChain { id } dstChain { id } sender recipient steps } }";
+    const bridgeQuery =
+      "query($id: ID!) { bridge(id: $id) { operationId status stuck { since reason } stale srcChain { id } dstChain { id } sender recipient steps } }";
     expect(ok(await gql(bridgeQuery, { id: prepared.operationId })).bridge).toMatchObject({ status: "PREPARED", operationId: prepared.operationId });
     const txHash = await s.signAndSend(alice.privateKey, prepared.transaction);
     await s.synced();
@@ -135,7 +154,11 @@ describe("GraphQL: the seed's schema over the REST services", () => {
       const n = ok(await gql(NFT_QUERY, { id: nftId })).nft;
       return n.state === "IN_FLIGHT" ? n : undefined;
     }, "the NFT in flight");
-    expect(flying).toMatchObject({ chain: { id: chain(1).chainId }, owner: bob.address, bridge: { status: "INFLIGHT", srcChain: { id: chain(0).chainId }, dstChain: { id: chain(1).chainId } } });
+    expect(flying).toMatchObject({
+      chain: { id: chain(1).chainId },
+      owner: bob.address,
+      bridge: { status: "INFLIGHT", srcChain: { id: chain(0).chainId }, dstChain: { id: chain(1).chainId } },
+    });
 
     await s.resumeWorkers();
     await s.relayed();
@@ -161,11 +184,26 @@ describe("GraphQL: the seed's schema over the REST services", () => {
     const aliceToken = await s.login(alice.privateKey);
     const bobToken = await s.login(bob.privateKey);
     expect(code(await gql(UPDATE, { id: nftId, m: { name: "Mine" } }, s.bearer(aliceToken)))).toMatchObject({ code: "NOT_OWNER", kind: "FORBIDDEN" });
-    expect(code(await gql(UPDATE, { id: nftId, m: { name: "x", unknown: 1 } }, s.bearer(bobToken)))).toMatchObject({ code: "VALIDATION_FAILED", kind: "BAD_REQUEST" });
-    const v1 = ok(await gql(UPDATE, { id: nftId, m: { name: "Comet, renamed", image: "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/comet.png" } }, s.bearer(bobToken))).updateNftMetadata;
+    expect(code(await gql(UPDATE, { id: nftId, m: { name: "x", unknown: 1 } }, s.bearer(bobToken)))).toMatchObject({
+      code: "VALIDATION_FAILED",
+      kind: "BAD_REQUEST",
+    });
+    const v1 = ok(
+      await gql(
+        UPDATE,
+        { id: nftId, m: { name: "Comet, renamed", image: "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/comet.png" } },
+        s.bearer(bobToken),
+      ),
+    ).updateNftMetadata;
     expect(v1).toMatchObject({ id: nftId, version: 1, updatedBy: bob.address });
     const after = ok(await gql(NFT_QUERY, { id: nftId })).nft;
-    expect(after).toMatchObject({ name: "Comet, renamed", description: "a token with on-chain metadata", owner: bob.address, chain: { id: chain(1).chainId }, metadata: { name: "Comet, renamed", attributes: [{ trait_type: "speed", value: 9 }] } });
+    expect(after).toMatchObject({
+      name: "Comet, renamed",
+      description: "a token with on-chain metadata",
+      owner: bob.address,
+      chain: { id: chain(1).chainId },
+      metadata: { name: "Comet, renamed", attributes: [{ trait_type: "speed", value: 9 }] },
+    });
     expect(after.image).toBe("https://ipfs.io/ipfs/bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/comet.png");
     expect(after.thumbnail).toBeNull();
     expect(Date.parse(after.updatedAt)).toBe(Date.parse(v1.updatedAt));
@@ -180,18 +218,38 @@ describe("GraphQL: the seed's schema over the REST services", () => {
     const bobToken = await s.login(bob.privateKey);
     const aliceToken = await s.login(alice.privateKey);
     expect(code(await gql("{ me { address } }"))).toMatchObject({ code: "UNAUTHENTICATED", kind: "UNAUTHENTICATED", status: 401 });
-    expect(code(await gql("{ me { address } }", undefined, { "x-api-key": minterKey }))).toMatchObject({ code: "USER_SESSION_REQUIRED", kind: "FORBIDDEN", status: 403 });
+    expect(code(await gql("{ me { address } }", undefined, { "x-api-key": minterKey }))).toMatchObject({
+      code: "USER_SESSION_REQUIRED",
+      kind: "FORBIDDEN",
+      status: 403,
+    });
     const me = ok(await gql("{ me { address roles nfts(first: 10) { nodes { id owner } pageInfo { hasNextPage } } } }", undefined, s.bearer(bobToken))).me;
     expect(me.address).toBe(bob.address);
     expect(me.nfts.nodes).toContainEqual({ id: nftId, owner: bob.address });
 
     const now = Date.now();
-    const created = await s.req("/events", json({ name: "Launch", startsAt: new Date(now + 3600_000).toISOString(), endsAt: new Date(now + 7200_000).toISOString(), capacity: 10, collection: "cosmic", chainId: chain(0).chainId }, s.bearer(adminToken)));
+    const created = await s.req(
+      "/events",
+      json(
+        {
+          name: "Launch",
+          startsAt: new Date(now + 3600_000).toISOString(),
+          endsAt: new Date(now + 7200_000).toISOString(),
+          capacity: 10,
+          collection: "cosmic",
+          chainId: chain(0).chainId,
+        },
+        s.bearer(adminToken),
+      ),
+    );
     expect(created.status).toBe(201);
     const eventId = ((await created.json()) as { id: string }).id;
     const REGISTER = "mutation($e: ID!) { registerForEvent(eventId: $e) { eventId address ticketId ticket qr } }";
     expect(code(await gql(REGISTER, { e: eventId }))).toMatchObject({ code: "UNAUTHENTICATED" });
-    expect(code(await gql(REGISTER, { e: "0b9f1f9e-3f2c-4a55-9d1e-8f3a2b7c6d5e" }, s.bearer(aliceToken)))).toMatchObject({ code: "EVENT_NOT_FOUND", kind: "NOT_FOUND" });
+    expect(code(await gql(REGISTER, { e: "0b9f1f9e-3f2c-4a55-9d1e-8f3a2b7c6d5e" }, s.bearer(aliceToken)))).toMatchObject({
+      code: "EVENT_NOT_FOUND",
+      kind: "NOT_FOUND",
+    });
     const ticket = ok(await gql(REGISTER, { e: eventId }, s.bearer(aliceToken))).registerForEvent;
     expect(ticket).toMatchObject({ eventId, address: alice.address });
     expect(ticket.qr.payload).toMatch(/^CL1:/);
@@ -207,12 +265,17 @@ describe("GraphQL: the seed's schema over the REST services", () => {
     expect(asAdmin).toMatchObject({ id: eventId, name: "Launch", counts: { registered: 1, attended: 0, minted: 0 }, attendees: [{ address: alice.address }] });
     const mine = ok(await gql("query($e: ID!) { event(id: $e) { myRegistration { address attendedAt } } }", { e: eventId }, s.bearer(aliceToken))).event;
     expect(mine.myRegistration).toEqual({ address: alice.address, attendedAt: null });
-    expect(ok(await gql("query($e: ID!) { event(id: $e) { myRegistration { address } } }", { e: eventId }, s.bearer(bobToken))).event.myRegistration).toBeNull();
+    expect(
+      ok(await gql("query($e: ID!) { event(id: $e) { myRegistration { address } } }", { e: eventId }, s.bearer(bobToken))).event.myRegistration,
+    ).toBeNull();
   });
 
   it("seed and generated index types combine in one request (README's NftWithHistory, plus the raw tables)", async () => {
     const data = ok(
-      await gql(`${COMBINED_QUERY.replace("_meta { status }", `_meta { status } tokens(where: { collection: "cosmic", tokenId: "${tokenId}" }) { items { chainId state owner } } chains { id indexedBlock headBlock lagBlocks }`)}`, { id: nftId }),
+      await gql(
+        `${COMBINED_QUERY.replace("_meta { status }", `_meta { status } tokens(where: { collection: "cosmic", tokenId: "${tokenId}" }) { items { chainId state owner } } chains { id indexedBlock headBlock lagBlocks }`)}`,
+        { id: nftId },
+      ),
     );
     expect(data.nft.owner).toBe(bob.address);
     const rows = data.nft.tokens as { chainId: number; state: string; transfers: { items: { kind: string }[] } }[];
@@ -240,12 +303,19 @@ describe("GraphQL: the seed's schema over the REST services", () => {
   });
 
   it("DataLoader: 50 NFTs in a request cost as many SQL statements as 5 (one per table), and share REST's cache", async () => {
-    const minted = await s.req("/nfts", json({ collection: "cosmic", chainId: chain(0).chainId, recipients: Array.from({ length: 50 }, () => carol.address) }, { "x-api-key": minterKey }));
+    const minted = await s.req(
+      "/nfts",
+      json({ collection: "cosmic", chainId: chain(0).chainId, recipients: Array.from({ length: 50 }, () => carol.address) }, { "x-api-key": minterKey }),
+    );
     expect(minted.status).toBe(201);
     const ids = ((await minted.json()) as { tokens: { id: string }[] }).tokens.map((t) => t.id);
     await s.synced();
-    await waitUntil(async () => ok(await gql("query($o: String!) { nftsByOwner(owner: $o, first: 50) { id } }", { o: carol.address })).nftsByOwner.length === 50, "50 NFTs indexed");
-    const page = (n: number) => `query($o: String!) { nftsByOwner(owner: $o, first: ${n}) { id name image owner metadata createdAt chain { id name } tokens { chainId state } } }`;
+    await waitUntil(
+      async () => ok(await gql("query($o: String!) { nftsByOwner(owner: $o, first: 50) { id } }", { o: carol.address })).nftsByOwner.length === 50,
+      "50 NFTs indexed",
+    );
+    const page = (n: number) =>
+      `query($o: String!) { nftsByOwner(owner: $o, first: ${n}) { id name image owner metadata createdAt chain { id name } tokens { chainId state } } }`;
     // Fresh apps: empty per-process memo, empty cache (in-process store), so every NFT is a miss.
     const fresh = () => buildApp({ ...s.deps, kv: new MemoryKeyValueStore("dl:") });
     const five = await countQueries(() => gql(page(5), { o: carol.address }, {}, fresh()));
@@ -258,7 +328,7 @@ describe("GraphQL: the seed's schema over the REST services", () => {
 
     // Loaded through GraphQL by one app, served from the shared cache to REST in another.
     const shared = () => buildApp({ ...s.deps });
-    ok(await gql('query($id: ID!) { nft(id: $id) { name } }', { id: ids[7] }, {}, shared()));
+    ok(await gql("query($id: ID!) { nft(id: $id) { name } }", { id: ids[7] }, {}, shared()));
     const restRead = await countQueries(async () => (await shared().request(`/nfts/${ids[7]}`)).json());
     expect((restRead.result as { id: string }).id).toBe(ids[7]);
     expect(restRead.queries).toBe(0); // no NFT query: the cache answered
@@ -274,7 +344,9 @@ describe("GraphQL: the seed's schema over the REST services", () => {
     expect(plain.body.rows.length).toBeGreaterThan(0);
     const cross = await sqlGet('select count(*) from "token" a, "token" b, "token" c');
     expect([cross.status, cross.body.error?.code]).toEqual([422, "SQL_TOO_COSTLY"]);
-    const many = await sqlGet('select 1 from "token" a join "token" b on a.owner = b.owner join "transfer" c on c.to = a.owner join "transfer" d on d.from = b.owner');
+    const many = await sqlGet(
+      'select 1 from "token" a join "token" b on a.owner = b.owner join "transfer" c on c.to = a.owner join "transfer" d on d.from = b.owner',
+    );
     expect([many.status, many.body.error?.code]).toEqual([422, "SQL_TOO_MANY_RELATIONS"]);
     const write = await sqlGet('delete from "token"');
     expect([write.status, write.body.error?.code]).toEqual([400, "SQL_NOT_ALLOWED"]);

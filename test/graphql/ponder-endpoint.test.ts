@@ -27,7 +27,11 @@ afterAll(async () => {
 async function post(query: string) {
   const started = performance.now();
   const res = await fetch(`${ponder.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
-  return { status: res.status, body: (await res.json()) as { data?: any; errors?: { extensions?: Record<string, unknown> }[] }, ms: performance.now() - started };
+  return {
+    status: res.status,
+    body: (await res.json()) as { data?: any; errors?: { extensions?: Record<string, unknown> }[] },
+    ms: performance.now() - started,
+  };
 }
 
 describe("Ponder's process: one GraphQL endpoint, limited /indexer/*, guarded /sql/*", () => {
@@ -39,7 +43,11 @@ describe("Ponder's process: one GraphQL endpoint, limited /indexer/*, guarded /s
     expect(r.body.data.chains).toEqual([expect.objectContaining({ id: chainId })]);
     expect(r.body.data.allCollections.map((c: { slug: string }) => c.slug)).toEqual(r.body.data.collections.items.map((c: { slug: string }) => c.slug));
     expect(r.body.data._meta.status).toBeTruthy();
-    const root = await fetch(`${ponder.url}/`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ chains { id } }" }) });
+    const root = await fetch(`${ponder.url}/`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ chains { id } }" }),
+    });
     expect(((await root.json()) as any).data.chains[0].id).toBe(chainId);
     const page = await fetch(`${ponder.url}/graphql`, { headers: { accept: "text/html" } });
     expect([page.status, page.headers.get("content-type")]).toEqual([200, expect.stringContaining("text/html")]);

@@ -3,7 +3,8 @@ import { readFileSync } from "node:fs";
 import { parse } from "graphql";
 
 /** The 192-character query of the security report: collection → tokens → collection → tokens. */
-export const FAN_OUT = "{collections{items{tokens{items{collectionInfo{tokens{items{collectionInfo{tokens{items{tokenId owner collectionInfo{slug name}}}}}}}}}}}}";
+export const FAN_OUT =
+  "{collections{items{tokens{items{collectionInfo{tokens{items{collectionInfo{tokens{items{tokenId owner collectionInfo{slug name}}}}}}}}}}}}";
 
 /** The GraphQL operations of the README's "frontend queries" block. */
 export function readmeOperations(): string[] {

@@ -24,7 +24,11 @@ afterAll(async () => {
 const gql = async (query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) => {
   const started = performance.now();
   const res = await t.app.request("/graphql", json({ query, variables }, headers));
-  return { status: res.status, body: (await res.json()) as { data?: any; errors?: { message: string; extensions?: Record<string, unknown> }[] }, ms: performance.now() - started };
+  return {
+    status: res.status,
+    body: (await res.json()) as { data?: any; errors?: { message: string; extensions?: Record<string, unknown> }[] },
+    ms: performance.now() - started,
+  };
 };
 
 describe("GraphQL schema", () => {
@@ -36,7 +40,9 @@ describe("GraphQL schema", () => {
     const schema = await mergedSchema();
     const query = schema.getQueryType()!.getFields();
     for (const f of ["nft", "nftsByOwner", "nftsByOwnerConnection", "me", "tokens", "token", "bridgeSends", "_meta"]) expect(query, f).toHaveProperty(f);
-    expect(Object.keys((schema.getType("NFT") as GraphQLObjectType).getFields())).toEqual(expect.arrayContaining(["id", "name", "description", "image", "chain", "owner", "metadata", "createdAt", "updatedAt"]));
+    expect(Object.keys((schema.getType("NFT") as GraphQLObjectType).getFields())).toEqual(
+      expect.arrayContaining(["id", "name", "description", "image", "chain", "owner", "metadata", "createdAt", "updatedAt"]),
+    );
     expect(checkListBounds(schema)).toEqual([]);
     const sdl = readFileSync(new URL("../../api/graphql/schema.graphql", import.meta.url), "utf8");
     for (const root of ["Query", "Mutation"] as const) {
@@ -82,7 +88,9 @@ describe("GraphQL schema", () => {
     const v = await gql("query($n: Int) { tokens(limit: $n) { items { transfers(limit: $n) { items { kind } } } } }", { n: 500 });
     expect(v.body.errors?.[0]?.extensions?.code).toBe(COST_CODE);
     // Our lists too: 200 NFTs × their 16 index rows × 1000 transfers each.
-    const ours = await gql('{ nftsByOwner(owner: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", first: 200) { tokens { transfers(limit: 1000) { items { kind } } } } }');
+    const ours = await gql(
+      '{ nftsByOwner(owner: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", first: 200) { tokens { transfers(limit: 1000) { items { kind } } } } }',
+    );
     expect(ours.body.errors?.[0]?.extensions?.code).toBe(COST_CODE);
   });
 

@@ -23,7 +23,9 @@ let pglite: PGlite;
 beforeAll(async () => {
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.token (x int, owner text); INSERT INTO ${schema}.token SELECT g, 'o' || (g % 10) FROM generate_series(1, 2000) g; ANALYZE ${schema}.token`);
+  await admin.query(
+    `CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.token (x int, owner text); INSERT INTO ${schema}.token SELECT g, 'o' || (g % 10) FROM generate_series(1, 2000) g; ANALYZE ${schema}.token`,
+  );
   await admin.end();
   indexed = connectIndexedDb({ databaseUrl: PG_URL, schema, max: 2 });
   pglite = new PGlite();
@@ -70,7 +72,8 @@ describe("SQL over HTTP guard", () => {
       const app = appFor(dbOf(), dialect);
       const plain = await get(app, "select x, owner from token where x < $1 limit 5".replace("$1", "10"));
       expect(plain.status, JSON.stringify(plain.body)).toBe(200);
-      if (dialect === "postgres") expect(plain.body.rows).toHaveLength(5); // executed here, under the statement timeout
+      if (dialect === "postgres")
+        expect(plain.body.rows).toHaveLength(5); // executed here, under the statement timeout
       else expect(plain.body).toEqual({ servedBy: "ponder" }); // PGlite: Ponder's client() executes
       const cross = await get(app, CROSS_JOIN);
       expect([cross.status, cross.body.error.code]).toEqual([422, "SQL_TOO_COSTLY"]);
@@ -83,7 +86,10 @@ describe("SQL over HTTP guard", () => {
       const app = appFor(dbOf(), dialect);
       const many = await get(app, "select 1 from token a join token b on a.x = b.x join token c on c.x = a.x join token d on d.x = a.x");
       expect([many.status, many.body.error.code]).toEqual([422, "SQL_TOO_MANY_RELATIONS"]);
-      const derived = await get(app, "select count(*) from (select a.x from token a join token b on a.x = b.x) s join token c on c.x = s.x join token d on d.x = s.x");
+      const derived = await get(
+        app,
+        "select count(*) from (select a.x from token a join token b on a.x = b.x) s join token c on c.x = s.x join token d on d.x = s.x",
+      );
       expect(derived.body.error.code).toBe("SQL_TOO_MANY_RELATIONS");
       expect((await get(app, "delete from token")).body.error.code).toBe("SQL_NOT_ALLOWED");
       expect((await get(app, "select pg_sleep(10)")).body.error.code).toBe("SQL_NOT_ALLOWED");

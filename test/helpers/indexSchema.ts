@@ -13,14 +13,20 @@ import * as ponderSchema from "../../ponder.schema.js";
 export type IndexChain = { name: string; chainId: number; block: number };
 
 /** Ponder's checkpoint string: timestamp, chain id, block number, then zeroed tx/event fields (75 chars). */
-export const ponderCheckpoint = (chainId: number, block: number) => `1700000000${String(chainId).padStart(16, "0")}${String(block).padStart(16, "0")}${"0".repeat(33)}`;
+export const ponderCheckpoint = (chainId: number, block: number) =>
+  `1700000000${String(chainId).padStart(16, "0")}${String(block).padStart(16, "0")}${"0".repeat(33)}`;
 
 /**
  * Creates `schema` with the index's tables, `_ponder_checkpoint` (one row per chain) and the
  * `cosmic` collection (on the first chain). Indexes are created too, unless `deferIndexes` (as
  * Ponder does after a backfill): then call the returned `createIndexes` after the bulk inserts.
  */
-export async function createPonderShapedSchema(client: pg.Client, schema: string, chains: readonly IndexChain[], { deferIndexes = false } = {}): Promise<{ createIndexes: () => Promise<void> }> {
+export async function createPonderShapedSchema(
+  client: pg.Client,
+  schema: string,
+  chains: readonly IndexChain[],
+  { deferIndexes = false } = {},
+): Promise<{ createIndexes: () => Promise<void> }> {
   const first = chains[0];
   if (!first) throw new Error("createPonderShapedSchema: at least one chain");
   const kit = await import(pathToFileURL(path.resolve("node_modules/ponder/dist/esm/drizzle/kit/index.js")).href);
@@ -31,8 +37,11 @@ export async function createPonderShapedSchema(client: pg.Client, schema: string
   await client.query(`CREATE SCHEMA "${schema}"; SET search_path TO "${schema}"`);
   for (const stmt of ddl.tables.sql.filter((s) => !s.includes('"_reorg__'))) await client.query(stmt);
   if (!deferIndexes) await createIndexes();
-  await client.query(`CREATE TABLE _ponder_checkpoint (chain_name text PRIMARY KEY, chain_id bigint NOT NULL, safe_checkpoint varchar(75) NOT NULL, latest_checkpoint varchar(75) NOT NULL, finalized_checkpoint varchar(75) NOT NULL)`);
-  for (const c of chains) await client.query(`INSERT INTO _ponder_checkpoint VALUES ($1, $2, $3, $3, $3)`, [c.name, c.chainId, ponderCheckpoint(c.chainId, c.block)]);
+  await client.query(
+    `CREATE TABLE _ponder_checkpoint (chain_name text PRIMARY KEY, chain_id bigint NOT NULL, safe_checkpoint varchar(75) NOT NULL, latest_checkpoint varchar(75) NOT NULL, finalized_checkpoint varchar(75) NOT NULL)`,
+  );
+  for (const c of chains)
+    await client.query(`INSERT INTO _ponder_checkpoint VALUES ($1, $2, $3, $3, $3)`, [c.name, c.chainId, ponderCheckpoint(c.chainId, c.block)]);
   await client.query(`INSERT INTO collection VALUES ('cosmic', 'Cosmic', 'COSMIC', $1)`, [first.chainId]);
   return { createIndexes };
 }

@@ -109,11 +109,15 @@ async function bootPonder(options: PonderOptions): Promise<PonderInstance> {
   delete env.DATABASE_URL;
   delete env.DATABASE_PRIVATE_URL;
   if (options.db === "postgres") env.DATABASE_URL = options.databaseUrl ?? POSTGRES_URL;
-  const child = spawn(process.execPath, [PONDER_BIN, "--log-level", process.env.PONDER_TEST_LOG_LEVEL ?? "warn", "start", "--schema", schema, "--port", String(port)], {
-    cwd: ROOT,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [PONDER_BIN, "--log-level", process.env.PONDER_TEST_LOG_LEVEL ?? "warn", "start", "--schema", schema, "--port", String(port)],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let output = "";
   child.stdout?.on("data", (c) => (output = (output + c).slice(-20_000)));
   child.stderr?.on("data", (c) => (output = (output + c).slice(-20_000)));
@@ -176,7 +180,11 @@ export async function cleanupPonder(instance: PonderInstance): Promise<void> {
 }
 
 export async function gql<T = any>(instance: PonderInstance, query: string, variables?: Record<string, unknown>): Promise<T> {
-  const res = await fetch(`${instance.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query, variables }) });
+  const res = await fetch(`${instance.url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query, variables }),
+  });
   const body = (await res.json()) as { data?: T; errors?: { message: string }[] };
   if (body.errors?.length) throw new Error(`GraphQL: ${body.errors.map((e) => e.message).join("; ")}`);
   return body.data as T;
@@ -205,14 +213,21 @@ export async function waitForHead(instance: PonderInstance, deployments: Deploym
   for (;;) {
     const heads = await Promise.all(
       deployments.chains.map(async (c) => {
-        const res = await fetch(c.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }) });
+        const res = await fetch(c.rpcUrl, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }),
+        });
         return { chainId: c.chainId, head: Number(((await res.json()) as { result: string }).result) };
       }),
     );
     const indexed = await indexedBlocks(instance);
     if (heads.every((h) => (indexed.get(h.chainId) ?? -1) >= h.head)) return;
     if (instance.child.exitCode !== null) throw new Error(`ponder exited:\n${instance.output()}`);
-    if (Date.now() > deadline) throw new Error(`ponder not at head after ${timeoutMs} ms: heads ${JSON.stringify(heads)} indexed ${JSON.stringify([...indexed])}\n${instance.output().slice(-3000)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `ponder not at head after ${timeoutMs} ms: heads ${JSON.stringify(heads)} indexed ${JSON.stringify([...indexed])}\n${instance.output().slice(-3000)}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -239,9 +254,11 @@ export const INDEX_TABLES = {
   collectionDeployments: "chainId address collection kind eid token owner supply minted bridgedOut bridgedIn",
   contractOwners: "chainId address owner blockNumber",
   peers: "chainId oapp eid peer blockNumber",
-  tokens: "chainId contract tokenId collection owner state lastSendGuid lastReceiveGuid mintedBlock updatedBlock updatedTimestamp updatedOrderKey lastTxHash lastLogIndex",
+  tokens:
+    "chainId contract tokenId collection owner state lastSendGuid lastReceiveGuid mintedBlock updatedBlock updatedTimestamp updatedOrderKey lastTxHash lastLogIndex",
   transfers: "chainId txHash logIndex blockNumber timestamp collection contract tokenId from to kind guid orderKey",
-  bridgeSends: "guid chainId collection srcEid dstEid dstChainId nonce oapp dstOapp fromAddress recipient tokenId message txHash blockNumber logIndex timestamp orderKey",
+  bridgeSends:
+    "guid chainId collection srcEid dstEid dstChainId nonce oapp dstOapp fromAddress recipient tokenId message txHash blockNumber logIndex timestamp orderKey",
   bridgeReceives:
     "guid chainId collection srcEid dstEid srcChainId nonce oapp srcOapp recipient tokenId status deliveredTxHash deliveredBlock deliveredTimestamp failedTxHash failedBlock failedTimestamp failureReason failureReasonData failureGas failureCount orderKey",
   activitys: "chainId blockNumber logIndex orderKey type collection tokenId from to guid otherChainId txHash timestamp",
@@ -254,12 +271,19 @@ export async function dumpIndex(instance: PonderInstance): Promise<Record<string
     const rows: Record<string, unknown>[] = [];
     let after: string | null = null;
     for (;;) {
-      const data: any = await gql(instance, `query($after: String) { ${table}(limit: 1000, after: $after) { items { ${fields} } pageInfo { hasNextPage endCursor } } }`, { after });
+      const data: any = await gql(
+        instance,
+        `query($after: String) { ${table}(limit: 1000, after: $after) { items { ${fields} } pageInfo { hasNextPage endCursor } } }`,
+        { after },
+      );
       rows.push(...data[table].items);
       if (!data[table].pageInfo.hasNextPage) break;
       after = data[table].pageInfo.endCursor;
     }
-    out[table] = rows.map((r) => JSON.stringify(r)).sort().map((r) => JSON.parse(r));
+    out[table] = rows
+      .map((r) => JSON.stringify(r))
+      .sort()
+      .map((r) => JSON.parse(r));
   }
   return out;
 }
@@ -271,6 +295,10 @@ export async function dumpIndex(instance: PonderInstance): Promise<Record<string
 export function withRpcUrls(deployments: Deployments, urls: Map<number, string>, wsUrls = new Map<number, string>()): Deployments {
   return {
     ...deployments,
-    chains: deployments.chains.map((c) => ({ ...c, rpcUrl: urls.get(c.chainId) ?? c.rpcUrl, ...(wsUrls.has(c.chainId) ? { wsUrl: wsUrls.get(c.chainId) } : {}) })),
+    chains: deployments.chains.map((c) => ({
+      ...c,
+      rpcUrl: urls.get(c.chainId) ?? c.rpcUrl,
+      ...(wsUrls.has(c.chainId) ? { wsUrl: wsUrls.get(c.chainId) } : {}),
+    })),
   };
 }

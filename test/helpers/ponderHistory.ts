@@ -52,7 +52,11 @@ export function syntheticOwner(n: number): Address {
 export async function mineEmpty(deployments: Deployments, blocks: number): Promise<void> {
   await Promise.all(
     deployments.chains.map((c) =>
-      fetch(c.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "anvil_mine", params: [`0x${blocks.toString(16)}`] }) }),
+      fetch(c.rpcUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "anvil_mine", params: [`0x${blocks.toString(16)}`] }),
+      }),
     ),
   );
 }
@@ -64,14 +68,23 @@ async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<u
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
 }
 
-export async function generateHistory(deployments: Deployments, options: HistoryOptions): Promise<{ mints: number; transfers: number; bridges: number; failed: number }> {
+export async function generateHistory(
+  deployments: Deployments,
+  options: HistoryOptions,
+): Promise<{ mints: number; transfers: number; bridges: number; failed: number }> {
   const log = options.log ?? (() => {});
   const batchSize = options.batchSize ?? 200;
   const concurrency = options.concurrency ?? 8;
   const deployer = accounts[DEPLOYER_INDEX]!;
   // Fresh signers (and nonce managers) for this history: safe after reorgs and restarts.
   const signer = (chain: ChainDeployment, key: Hex) =>
-    createChainSigner({ chainId: chain.chainId, rpcUrl: chain.rpcUrl, privateKey: key, pollingInterval: 50, ...(options.mintGas ? { gasCap: options.mintGas } : {}) });
+    createChainSigner({
+      chainId: chain.chainId,
+      rpcUrl: chain.rpcUrl,
+      privateKey: key,
+      pollingInterval: 50,
+      ...(options.mintGas ? { gasCap: options.mintGas } : {}),
+    });
   const cosmic = (chainId: number) => deployments.collections.find((c) => c.slug === "cosmic")!.deployments.find((d) => d.chainId === chainId)!;
   let failedSoFar = 0;
   const failedBridges = options.failedBridges ?? 0;
@@ -101,7 +114,13 @@ export async function generateHistory(deployments: Deployments, options: History
             const batch = ks.slice(start, start + batchSize);
             const ids = batch.map((k) => tokenIdInRange(chain.eid, BigInt(k + 1)));
             const to = batch.map((k) => (reserved(k) ? holders[k % holders.length]!.address : syntheticOwner(k % options.owners!)));
-            await s.write({ address: dep.address, abi: CosmicONFT721Abi, functionName: "mintBatch", args: [to, ids], ...(options.mintGas ? { gas: options.mintGas } : {}) });
+            await s.write({
+              address: dep.address,
+              abi: CosmicONFT721Abi,
+              functionName: "mintBatch",
+              args: [to, ids],
+              ...(options.mintGas ? { gas: options.mintGas } : {}),
+            });
             if (ks.length >= 100_000 && (start / batchSize) % 25 === 0) log(`chain ${chain.chainId}: minted ${start + batch.length} of ${ks.length}`);
           }
         }),
@@ -132,10 +151,19 @@ export async function generateHistory(deployments: Deployments, options: History
         const next = deployments.chains[(ci + 1) % deployments.chains.length]!;
         if (next.chainId === chain.chainId) return;
         const dep = cosmic(chain.chainId);
-        const ks = Array.from({ length: Math.min(options.bridgesPerChain, options.mintsPerChain - options.transfersPerChain) }, (_, j) => options.mintsPerChain - 1 - j);
+        const ks = Array.from(
+          { length: Math.min(options.bridgesPerChain, options.mintsPerChain - options.transfersPerChain) },
+          (_, j) => options.mintsPerChain - 1 - j,
+        );
         await inBatches(ks, Math.min(concurrency, 4), async (k) => {
           const holder = k % holders.length;
-          await sendToken({ signer: holderSigner(chain, holder), deployment: dep, tokenId: tokenIdInRange(chain.eid, BigInt(k + 1)), dstEid: next.eid, to: holders[(holder + 2) % holders.length]!.address });
+          await sendToken({
+            signer: holderSigner(chain, holder),
+            deployment: dep,
+            tokenId: tokenIdInRange(chain.eid, BigInt(k + 1)),
+            dstEid: next.eid,
+            to: holders[(holder + 2) % holders.length]!.address,
+          });
         });
       }),
     );

@@ -1,10 +1,3 @@
-/**
- * End to end through the real indexer: mint, transfer, batch mint, bridges A→B→C→A and through the
- * adapter, in-flight while the DVNs delay, a failed delivery — checked through GraphQL and the
- * derived REST view after every step, on PGlite and Postgres at once (both index the same devnet
- * live), then reconcile.
- */
-import type { Address } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { LegacyERC721Abi } from "../../abis/LegacyERC721Abi.js";
@@ -40,7 +33,8 @@ async function synced() {
   await Promise.all(instances.map((i) => waitForHead(i, devnet.deployments)));
 }
 
-const chains = () => [0, 1, 2].map((i) => chainAt(devnet.deployments, i)) as [ReturnType<typeof chainAt>, ReturnType<typeof chainAt>, ReturnType<typeof chainAt>];
+const chains = () =>
+  [0, 1, 2].map((i) => chainAt(devnet.deployments, i)) as [ReturnType<typeof chainAt>, ReturnType<typeof chainAt>, ReturnType<typeof chainAt>];
 
 async function tokenView(instance: PonderInstance, collection: string, tokenId: bigint) {
   return (await getJson(instance, `/indexer/tokens/${collection}/${tokenId}`)).body;
@@ -88,12 +82,19 @@ describe.each(TEST_DBS.length ? [0] : [])("indexer end to end", () => {
     });
     await synced();
     for (const instance of instances) {
-      const byOwner = await gql(instance, `query($o: String!, $c: Int) { tokens(where: { owner: $o, chainId: $c, state: "present" }, limit: 100) { totalCount items { tokenId } } }`, {
-        o: lc(carol.address),
-        c: b.chainId,
-      });
+      const byOwner = await gql(
+        instance,
+        `query($o: String!, $c: Int) { tokens(where: { owner: $o, chainId: $c, state: "present" }, limit: 100) { totalCount items { tokenId } } }`,
+        {
+          o: lc(carol.address),
+          c: b.chainId,
+        },
+      );
       expect(byOwner.tokens.totalCount).toBe(25);
-      const elsewhere = await gql(instance, `query($o: String!, $c: Int) { tokens(where: { owner: $o, chainId: $c }) { totalCount } }`, { o: lc(carol.address), c: chainAt(devnet.deployments, 0).chainId });
+      const elsewhere = await gql(instance, `query($o: String!, $c: Int) { tokens(where: { owner: $o, chainId: $c }) { totalCount } }`, {
+        o: lc(carol.address),
+        c: chainAt(devnet.deployments, 0).chainId,
+      });
       expect(elsewhere.tokens.totalCount).toBe(0);
       const rest = await getJson(instance, `/indexer/owners/${carol.address}/tokens?chain=${b.chainId}`);
       expect(rest.body.items).toHaveLength(25);
@@ -102,8 +103,13 @@ describe.each(TEST_DBS.length ? [0] : [])("indexer end to end", () => {
       const page2 = (await getJson(instance, `/indexer/activity?limit=10&after=${page1.nextCursor}`)).body;
       expect(page1.items).toHaveLength(10);
       expect(page2.items[0].orderKey > page1.items[9].orderKey).toBe(true);
-      expect([...page1.items, ...page2.items].map((r: { orderKey: string }) => r.orderKey)).toEqual([...page1.items, ...page2.items].map((r: { orderKey: string }) => r.orderKey).sort());
-      const dep = await gql(instance, `query($c: Float!, $a: String!) { collectionDeployment(chainId: $c, address: $a) { supply minted collection } }`, { c: b.chainId, a: lc(cosmicB.address) });
+      expect([...page1.items, ...page2.items].map((r: { orderKey: string }) => r.orderKey)).toEqual(
+        [...page1.items, ...page2.items].map((r: { orderKey: string }) => r.orderKey).sort(),
+      );
+      const dep = await gql(instance, `query($c: Float!, $a: String!) { collectionDeployment(chainId: $c, address: $a) { supply minted collection } }`, {
+        c: b.chainId,
+        a: lc(cosmicB.address),
+      });
       expect(dep.collectionDeployment).toEqual({ supply: 25, minted: 25, collection: "cosmic" });
     }
   });
@@ -118,7 +124,13 @@ describe.each(TEST_DBS.length ? [0] : [])("indexer end to end", () => {
     ];
     for (const hop of hops) {
       const deployment = collectionOn(devnet.deployments, "cosmic", hop.from.chainId);
-      const sent = await sendToken({ signer: signerFor(hop.from, hop.sender.privateKey), deployment, tokenId: id, dstEid: hop.to.eid, to: hop.recipient.address });
+      const sent = await sendToken({
+        signer: signerFor(hop.from, hop.sender.privateKey),
+        deployment,
+        tokenId: id,
+        dstEid: hop.to.eid,
+        to: hop.recipient.address,
+      });
       await workers!.idle();
       await synced();
       for (const instance of instances) {
@@ -127,25 +139,47 @@ describe.each(TEST_DBS.length ? [0] : [])("indexer end to end", () => {
         expect(view.consistent).toBe(true);
         const bridge = (await getJson(instance, `/indexer/bridges/${sent.guid}`)).body;
         expect(bridge.status).toBe("DELIVERED");
-        expect(bridge.send).toMatchObject({ chainId: hop.from.chainId, dstChainId: hop.to.chainId, fromAddress: lc(hop.sender.address), recipient: lc(hop.recipient.address), txHash: sent.hash });
+        expect(bridge.send).toMatchObject({
+          chainId: hop.from.chainId,
+          dstChainId: hop.to.chainId,
+          fromAddress: lc(hop.sender.address),
+          recipient: lc(hop.recipient.address),
+          txHash: sent.hash,
+        });
         expect(bridge.receive).toMatchObject({ chainId: hop.to.chainId, srcChainId: hop.from.chainId, status: "DELIVERED" });
         expect(bridge.receive.deliveredTxHash).toMatch(/^0x/);
         expect(bridge.send.message).toMatch(/^0x[0-9a-f]{128}$/); // sendTo b32 | tokenId u256, from the receipt's PacketSent
         expect(bridge.latencySeconds).toBeGreaterThanOrEqual(0);
         // Nested GraphQL: send → receive by guid.
-        const g = await gql(instance, `query($g: String!, $c: Float!) { bridgeSend(guid: $g, chainId: $c) { nonce srcEid dstEid receive { status deliveredTxHash } } }`, { g: sent.guid, c: hop.from.chainId });
+        const g = await gql(
+          instance,
+          `query($g: String!, $c: Float!) { bridgeSend(guid: $g, chainId: $c) { nonce srcEid dstEid receive { status deliveredTxHash } } }`,
+          { g: sent.guid, c: hop.from.chainId },
+        );
         expect(g.bridgeSend.receive.status).toBe("DELIVERED");
         expect(g.bridgeSend.dstEid).toBe(hop.to.eid);
       }
     }
     for (const instance of instances) {
-      const history = await gql(instance, `query($id: BigInt!) { transfers(where: { collection: "cosmic", tokenId: $id }, orderBy: "orderKey", limit: 50) { items { chainId kind } } }`, { id: String(id) });
+      const history = await gql(
+        instance,
+        `query($id: BigInt!) { transfers(where: { collection: "cosmic", tokenId: $id }, orderBy: "orderKey", limit: 50) { items { chainId kind } } }`,
+        { id: String(id) },
+      );
       // orderKey is a stable total order (timestamp, chain, block, log); devnet blocks share a second,
       // so compare each chain's own sequence.
       const perChain = (items: { chainId: number; kind?: string; type?: string }[]) =>
         [0, 1, 2].map((i) => items.filter((t) => t.chainId === a.chainId + i).map((t) => t.kind ?? t.type));
-      expect(perChain(history.transfers.items)).toEqual([["mint", "transfer", "bridge_out", "bridge_in"], ["bridge_in", "bridge_out"], ["bridge_in", "bridge_out"]]);
-      const feed = await gql(instance, `query($id: BigInt!) { activitys(where: { collection: "cosmic", tokenId: $id }, orderBy: "orderKey") { items { type chainId } } }`, { id: String(id) });
+      expect(perChain(history.transfers.items)).toEqual([
+        ["mint", "transfer", "bridge_out", "bridge_in"],
+        ["bridge_in", "bridge_out"],
+        ["bridge_in", "bridge_out"],
+      ]);
+      const feed = await gql(
+        instance,
+        `query($id: BigInt!) { activitys(where: { collection: "cosmic", tokenId: $id }, orderBy: "orderKey") { items { type chainId } } }`,
+        { id: String(id) },
+      );
       expect(perChain(feed.activitys.items)).toEqual([
         ["minted", "transferred", "bridge_sent", "bridge_delivered"],
         ["bridge_delivered", "bridge_sent"],
@@ -176,7 +210,8 @@ describe.each(TEST_DBS.length ? [0] : [])("indexer end to end", () => {
       expect(view.location).toMatchObject({ status: "on_chain", chainId: a.chainId, owner: lc(alice.address) });
       expect(view.chains.find((r: { chainId: number }) => r.chainId === b.chainId)).toMatchObject({ state: "bridged_out" });
       const history = await gql(instance, `{ transfers(where: { collection: "legacy", tokenId: "7" }, orderBy: "orderKey") { items { chainId kind } } }`);
-      const onChain = (chainId: number) => history.transfers.items.filter((t: { chainId: number }) => t.chainId === chainId).map((t: { kind: string }) => t.kind);
+      const onChain = (chainId: number) =>
+        history.transfers.items.filter((t: { chainId: number }) => t.chainId === chainId).map((t: { kind: string }) => t.kind);
       expect(onChain(a.chainId)).toEqual(["mint", "bridge_out", "bridge_in"]);
       expect(onChain(b.chainId)).toEqual(["bridge_in", "bridge_out"]);
     }
@@ -195,7 +230,13 @@ describe.each(TEST_DBS.length ? [0] : [])("indexer end to end", () => {
     await workers!.stop();
     workers = await startLayerZeroWorkers({ deployments: devnet.deployments, pollingIntervalMs: 50, delayMs: 4_000 });
     const id = tokenIdInRange(b.eid, 1n);
-    const sent = await sendToken({ signer: signerFor(b, carol.privateKey), deployment: collectionOn(devnet.deployments, "cosmic", b.chainId), tokenId: id, dstEid: c.eid, to: dave.address });
+    const sent = await sendToken({
+      signer: signerFor(b, carol.privateKey),
+      deployment: collectionOn(devnet.deployments, "cosmic", b.chainId),
+      tokenId: id,
+      dstEid: c.eid,
+      to: dave.address,
+    });
     await synced();
     for (const instance of instances) {
       const view = await tokenView(instance, "cosmic", id);
@@ -215,7 +256,13 @@ describe.each(TEST_DBS.length ? [0] : [])("indexer end to end", () => {
     await workers!.stop();
     workers = await startLayerZeroWorkers({ deployments: devnet.deployments, pollingIntervalMs: 50, shouldFail: () => true });
     const id = tokenIdInRange(b.eid, 2n);
-    const sent = await sendToken({ signer: signerFor(b, carol.privateKey), deployment: collectionOn(devnet.deployments, "cosmic", b.chainId), tokenId: id, dstEid: a.eid, to: alice.address });
+    const sent = await sendToken({
+      signer: signerFor(b, carol.privateKey),
+      deployment: collectionOn(devnet.deployments, "cosmic", b.chainId),
+      tokenId: id,
+      dstEid: a.eid,
+      to: alice.address,
+    });
     await workers.idle();
     expect(workers.failed).toBeGreaterThanOrEqual(1);
     await synced();

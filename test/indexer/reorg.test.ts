@@ -20,7 +20,11 @@ const instances: PonderInstance[] = [];
 const [alice, bob] = [accounts[1]!, accounts[2]!];
 
 async function rpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
   const body = (await res.json()) as { result: T; error?: { message: string } };
   if (body.error) throw new Error(`${method}: ${body.error.message}`);
   return body.result;
@@ -48,9 +52,13 @@ const cosmicOn = (chainId: number) => devnet.deployments.collections.find((c) =>
 const freshSigner = (key: Hex) => createChainSigner({ chainId: chainA().chainId, rpcUrl: chainA().rpcUrl, privateKey: key, pollingInterval: 10 });
 
 async function tokenRows(instance: PonderInstance, tokenId: bigint) {
-  const data = await gql(instance, `query($id: BigInt!) { tokens(where: { collection: "cosmic", tokenId: $id }) { items { chainId owner state } }
+  const data = await gql(
+    instance,
+    `query($id: BigInt!) { tokens(where: { collection: "cosmic", tokenId: $id }) { items { chainId owner state } }
       transfers(where: { collection: "cosmic", tokenId: $id }) { totalCount } bridgeSends(where: { collection: "cosmic", tokenId: $id }) { totalCount }
-      activitys(where: { collection: "cosmic", tokenId: $id }) { totalCount } }`, { id: String(tokenId) });
+      activitys(where: { collection: "cosmic", tokenId: $id }) { totalCount } }`,
+    { id: String(tokenId) },
+  );
   return { tokens: data.tokens.items, transfers: data.transfers.totalCount, sends: data.bridgeSends.totalCount, activity: data.activitys.totalCount };
 }
 

@@ -57,16 +57,19 @@ describe("same history, same index", () => {
     expect(reference.bridgeReceives!.filter((r: any) => r.status === "FAILED")).toHaveLength(1);
   });
 
-  it.each(TEST_DBS.length > 1 ? TEST_DBS.slice(1) : TEST_DBS)("%s: indexed with another chain slowed (different interleaving), identical tables", async (db: DbKind) => {
-    const a = devnet.deployments.chains[2]!;
-    const proxy = await startRpcProxy(a.rpcUrl, { delayMs: 5 });
-    cleanup.push(() => proxy.close());
-    const instance = await startPonder({ deployments: withRpcUrls(devnet.deployments, new Map([[a.chainId, proxy.url]])), db });
-    cleanup.push(() => cleanupPonder(instance));
-    await waitForHead(instance, devnet.deployments, 120_000);
-    expect(await dumpIndex(instance)).toEqual(reference);
-    await cleanupPonder(instance);
-  });
+  it.each(TEST_DBS.length > 1 ? TEST_DBS.slice(1) : TEST_DBS)(
+    "%s: indexed with another chain slowed (different interleaving), identical tables",
+    async (db: DbKind) => {
+      const a = devnet.deployments.chains[2]!;
+      const proxy = await startRpcProxy(a.rpcUrl, { delayMs: 5 });
+      cleanup.push(() => proxy.close());
+      const instance = await startPonder({ deployments: withRpcUrls(devnet.deployments, new Map([[a.chainId, proxy.url]])), db });
+      cleanup.push(() => cleanupPonder(instance));
+      await waitForHead(instance, devnet.deployments, 120_000);
+      expect(await dumpIndex(instance)).toEqual(reference);
+      await cleanupPonder(instance);
+    },
+  );
 
   // Postgres only: PGlite (the embedded dev database) is not crash-safe under SIGKILL — a CI run had
   // the restarted Ponder abort in PGlite's WAL recovery (InitWalRecovery → Aborted()). Production
@@ -77,14 +80,22 @@ describe("same history, same index", () => {
     cleanup.push(() => cleanupPonder(instance));
     const heads = await Promise.all(devnet.deployments.chains.map(async (c) => ({ id: c.chainId, head: Number(await fetchBlockNumber(c.rpcUrl)) })));
     // Kill as soon as indexing has visibly started but not finished.
-    const atKill = await waitUntil(async () => {
-      const blocks = await indexedBlocks(instance);
-      return blocks.size > 0 ? blocks : null;
-    }, "indexing to start", 60_000);
+    const atKill = await waitUntil(
+      async () => {
+        const blocks = await indexedBlocks(instance);
+        return blocks.size > 0 ? blocks : null;
+      },
+      "indexing to start",
+      60_000,
+    );
     await instance.kill();
     const unfinished = heads.some((h) => (atKill.get(h.id) ?? -1) < h.head);
     expect(unfinished, `killed after the backfill finished: ${JSON.stringify([...atKill])}`).toBe(true);
-    instance = await startPonder({ deployments: slowed, db, reuse: { dataDir: instance.dataDir, schema: instance.schema, deploymentsFile: instance.deploymentsFile } });
+    instance = await startPonder({
+      deployments: slowed,
+      db,
+      reuse: { dataDir: instance.dataDir, schema: instance.schema, deploymentsFile: instance.deploymentsFile },
+    });
     await waitForHead(instance, devnet.deployments, 120_000);
     expect(await dumpIndex(instance)).toEqual(reference);
     expect((await reconcile(setupFromDeployments(devnet.deployments), instance.url)).mismatches).toEqual([]);
@@ -93,6 +104,10 @@ describe("same history, same index", () => {
 });
 
 async function fetchBlockNumber(rpcUrl: string): Promise<bigint> {
-  const res = await fetch(rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }) });
+  const res = await fetch(rpcUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }),
+  });
   return BigInt(((await res.json()) as { result: string }).result);
 }

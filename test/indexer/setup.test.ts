@@ -15,7 +15,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = path.join(dir, "collections.json");
 writeFileSync(
   file,
-  JSON.stringify({ collections: [{ slug: "cosmic", name: "Cosmic", symbol: "CSM", deployments: [{ chain: "ethereum", kind: "onft", address: "0x00000000000000000000000000000000000000C1", startBlock: 100 }] }] }),
+  JSON.stringify({
+    collections: [
+      {
+        slug: "cosmic",
+        name: "Cosmic",
+        symbol: "CSM",
+        deployments: [{ chain: "ethereum", kind: "onft", address: "0x00000000000000000000000000000000000000C1", startBlock: 100 }],
+      },
+    ],
+  }),
 );
 const env = (rpc: string | undefined) => ({ PONDER_NETWORK: "mainnet", INDEXER_COLLECTIONS: file, ...(rpc === undefined ? {} : { RPC_URL_ETHEREUM: rpc }) });
 

@@ -36,14 +36,23 @@ afterAll(async () => {
 });
 
 const tokenIndexed = async (tokenId: bigint) => {
-  const data = await gql<{ tokens: { items: unknown[] } }>(ponder, `query($id: BigInt!) { tokens(where: { collection: "cosmic", tokenId: $id }) { items { chainId } } }`, { id: tokenId.toString() });
+  const data = await gql<{ tokens: { items: unknown[] } }>(
+    ponder,
+    `query($id: BigInt!) { tokens(where: { collection: "cosmic", tokenId: $id }) { items { chainId } } }`,
+    { id: tokenId.toString() },
+  );
   return data.tokens.items.length > 0;
 };
 
 async function mint(serial: bigint): Promise<bigint> {
   const chain = devnet.deployments.chains[0]!;
   const tokenId = tokenIdInRange(chain.eid, serial);
-  await signerFor(chain, deployer.privateKey).write({ address: collectionOn(devnet.deployments, "cosmic", chain.chainId).address, abi: CosmicONFT721Abi, functionName: "mint", args: [accounts[5]!.address, tokenId] });
+  await signerFor(chain, deployer.privateKey).write({
+    address: collectionOn(devnet.deployments, "cosmic", chain.chainId).address,
+    abi: CosmicONFT721Abi,
+    functionName: "mint",
+    args: [accounts[5]!.address, tokenId],
+  });
   return tokenId;
 }
 
@@ -85,7 +94,13 @@ describe("Ponder on head subscriptions", () => {
       const minted: bigint[] = [];
       for (let i = 0n; i < 3n; i++) minted.push(await mint(7_000_200n + i));
       const indexedBy = async (instance: PonderInstance, tokenId: bigint) =>
-        (await gql<{ tokens: { items: unknown[] } }>(instance, `query($id: BigInt!) { tokens(where: { collection: "cosmic", tokenId: $id }) { items { chainId } } }`, { id: tokenId.toString() })).tokens.items.length > 0;
+        (
+          await gql<{ tokens: { items: unknown[] } }>(
+            instance,
+            `query($id: BigInt!) { tokens(where: { collection: "cosmic", tokenId: $id }) { items { chainId } } }`,
+            { id: tokenId.toString() },
+          )
+        ).tokens.items.length > 0;
       for (const tokenId of minted) await waitUntil(() => indexedBy(polling, tokenId), `mint ${tokenId} indexed by polling`, 30_000);
       expect(second.openSockets()).toBe(0);
       await waitForHead(polling, devnet.deployments);

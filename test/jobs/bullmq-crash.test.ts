@@ -60,23 +60,54 @@ it("a killed BullMQ worker's distribution is finished by another worker, minting
   const eventId = randomUUID();
   const now = new Date();
   await store.db.insert(events).values({
-    id: eventId, organizer: deployer.address, name: "crash", description: "", location: "", startsAt: now, endsAt: now, registrationOpensAt: now, registrationClosesAt: now,
-    capacity: 20, registered: 20, collection: "cosmic", chainId: chain.chainId, contract, eid: chain.eid, status: "active",
+    id: eventId,
+    organizer: deployer.address,
+    name: "crash",
+    description: "",
+    location: "",
+    startsAt: now,
+    endsAt: now,
+    registrationOpensAt: now,
+    registrationClosesAt: now,
+    capacity: 20,
+    registered: 20,
+    collection: "cosmic",
+    chainId: chain.chainId,
+    contract,
+    eid: chain.eid,
+    status: "active",
   });
   const attendees = Array.from({ length: 20 }, () => privateKeyToAccount(generatePrivateKey()).address);
-  await store.db.insert(eventParticipants).values(attendees.map((address) => ({ eventId, address, ticketId: randomUUID(), attendedAt: now, verifiedBy: "test", distributionStatus: "none" as const })));
+  await store.db
+    .insert(eventParticipants)
+    .values(
+      attendees.map((address) => ({ eventId, address, ticketId: randomUUID(), attendedAt: now, verifiedBy: "test", distributionStatus: "none" as const })),
+    );
 
   const logger = createLogger({ level: "silent" });
   const signers = createServerSigners({ chains: network.chains, privateKey: deployer.privateKey as `0x${string}`, pollingInterval: 20 });
   const deps = { config: loadConfig({ NODE_ENV: "test" }), store, kv: new MemoryKeyValueStore(), logger, network, signers };
   const options = { redisUrl: REDIS_URL, prefix, attempts: 3, backoffMs: 50, lockDurationMs: 1500, stalledIntervalMs: 500 };
   const producer = new BullJobQueue(store.db, logger, options);
-  const { job } = await producer.enqueue({ type: DISTRIBUTE_NFTS, data: { eventId, batchSize: 4 }, createdBy: "test", dedupeKey: `${DISTRIBUTE_NFTS}:${eventId}` });
+  const { job } = await producer.enqueue({
+    type: DISTRIBUTE_NFTS,
+    data: { eventId, batchSize: 4 },
+    createdBy: "test",
+    dedupeKey: `${DISTRIBUTE_NFTS}:${eventId}`,
+  });
 
   const deploymentsFile = path.join(tmp, "deployments.json");
   writeFileSync(deploymentsFile, JSON.stringify(devnet.deployments));
   const child = spawn(process.execPath, ["--import", "tsx", path.resolve("test/jobs/fixtures/bullWorkerChild.ts")], {
-    env: { ...process.env, DATABASE_URL: db.url, REDIS_URL, QUEUE_PREFIX: prefix, DEVNET_DEPLOYMENTS: deploymentsFile, MINTER_PRIVATE_KEY: deployer.privateKey, CRASH_AFTER_BATCH: "2" },
+    env: {
+      ...process.env,
+      DATABASE_URL: db.url,
+      REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      DEVNET_DEPLOYMENTS: deploymentsFile,
+      MINTER_PRIVATE_KEY: deployer.privateKey,
+      CRASH_AFTER_BATCH: "2",
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -96,7 +127,14 @@ it("a killed BullMQ worker's distribution is finished by another worker, minting
       const { Queue } = await import("bullmq");
       const q = new Queue("jobs", { connection: { url: REDIS_URL }, prefix: `${prefix}bull` });
       const bj = await q.getJob(job.id);
-      console.log("job state at timeout (row, BullMQ state, reason, attempts, stalls):", await getJob(store.db, job.id), await bj?.getState(), bj?.failedReason, bj?.attemptsMade, bj?.stalledCounter);
+      console.log(
+        "job state at timeout (row, BullMQ state, reason, attempts, stalls):",
+        await getJob(store.db, job.id),
+        await bj?.getState(),
+        bj?.failedReason,
+        bj?.attemptsMade,
+        bj?.stalledCounter,
+      );
       await q.close();
       throw e;
     });
@@ -108,10 +146,17 @@ it("a killed BullMQ worker's distribution is finished by another worker, minting
   expect(done.result).toMatchObject({ attendees: 20, mintedNow: 8, alreadyIssued: 4 });
 
   const client = signers.get(chain.chainId)!.publicClient;
-  const mints = await client.getLogs({ address: contract, event: getAbiItem({ abi: CosmicONFT721Abi, name: "Transfer" }), args: { from: zeroAddress }, fromBlock: 0n });
+  const mints = await client.getLogs({
+    address: contract,
+    event: getAbiItem({ abi: CosmicONFT721Abi, name: "Transfer" }),
+    args: { from: zeroAddress },
+    fromBlock: 0n,
+  });
   expect(mints).toHaveLength(20);
   for (const a of attendees) {
-    expect(await client.readContract({ address: contract, abi: CosmicONFT721Abi, functionName: "ownerOf", args: [eventTokenId(chain.eid, eventId, a)] })).toBe(a);
+    expect(await client.readContract({ address: contract, abi: CosmicONFT721Abi, functionName: "ownerOf", args: [eventTokenId(chain.eid, eventId, a)] })).toBe(
+      a,
+    );
     expect(await client.readContract({ address: contract, abi: CosmicONFT721Abi, functionName: "balanceOf", args: [a] })).toBe(1n);
   }
   const rows = await store.db.select().from(eventParticipants).where(eq(eventParticipants.eventId, eventId));

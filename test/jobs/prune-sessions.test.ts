@@ -17,7 +17,10 @@ const now = new Date("2026-11-26T12:00:00Z");
 const address = "0x00000000000000000000000000000000000000A1";
 
 async function seed(store: OffchainStore, expiresAt: Date[], revoked = false): Promise<string[]> {
-  await store.db.insert(users).values({ address, roles: ["user"], preferences: {} }).onConflictDoNothing();
+  await store.db
+    .insert(users)
+    .values({ address, roles: ["user"], preferences: {} })
+    .onConflictDoNothing();
   const ids = expiresAt.map(() => randomUUID());
   await store.db.insert(sessions).values(ids.map((id, i) => ({ id, address, chainId: 1, expiresAt: expiresAt[i]!, revokedAt: revoked ? now : null })));
   await store.db.insert(refreshTokens).values(ids.map((id, i) => ({ tokenHash: `hash-${id}`, sessionId: id, expiresAt: expiresAt[i]! })));
@@ -46,7 +49,10 @@ describe.each(["postgres", "pglite"] as const)("session pruning (%s)", (kind) =>
   });
 
   it("deletes only sessions expired longer ago than the retention, with their refresh tokens, in batches", async () => {
-    const old = await seed(store, Array.from({ length: 25 }, (_, i) => new Date(now.getTime() - 8 * DAY - i * 1000)));
+    const old = await seed(
+      store,
+      Array.from({ length: 25 }, (_, i) => new Date(now.getTime() - 8 * DAY - i * 1000)),
+    );
     const recent = await seed(store, [new Date(now.getTime() - 6 * DAY)]);
     const live = await seed(store, [new Date(now.getTime() + DAY)]);
     const revokedLive = await seed(store, [new Date(now.getTime() + DAY)], true);

@@ -35,7 +35,12 @@ async function getJson(path: string, init?: RequestInit) {
 }
 const mintReq = (body: object, key?: string) => json(body, { "x-api-key": minterKey, ...(key ? { "idempotency-key": key } : {}) });
 const balanceOf = (i: number, owner: Address) =>
-  signerFor(chain(i), deployer.privateKey).publicClient.readContract({ address: cosmic(i).address, abi: CosmicONFT721Abi, functionName: "balanceOf", args: [owner] });
+  signerFor(chain(i), deployer.privateKey).publicClient.readContract({
+    address: cosmic(i).address,
+    abi: CosmicONFT721Abi,
+    functionName: "balanceOf",
+    args: [owner],
+  });
 
 describe("NFT service", () => {
   let aliceId: string;
@@ -95,7 +100,8 @@ describe("NFT service", () => {
     await s.synced();
     const aliceToken = await s.login(alice.privateKey);
     const bobToken = await s.login(bob.privateKey);
-    const put = (token: string, body: unknown) => getJson(`/nfts/${aliceId}/metadata`, { method: "PUT", headers: { "content-type": "application/json", ...s.bearer(token) }, body: JSON.stringify(body) });
+    const put = (token: string, body: unknown) =>
+      getJson(`/nfts/${aliceId}/metadata`, { method: "PUT", headers: { "content-type": "application/json", ...s.bearer(token) }, body: JSON.stringify(body) });
     // Read first (fills the per-process memo and its serialised answer); the read after a write shows it at once.
     expect((await getJson(`/nfts/${aliceId}`)).body.metadata.override).toBeNull();
     const v1 = await put(aliceToken, { name: "Alice's", description: "first", attributes: [{ trait_type: "level", value: 1 }] });
@@ -113,7 +119,11 @@ describe("NFT service", () => {
     expect((await put(aliceToken, { attributes: [{ trait_type: "a", value: { nested: true } }] })).status).toBe(400);
     const big = await put(aliceToken, { attributes: Array.from({ length: 60 }, (_, i) => ({ trait_type: `t${i}`, value: "v".repeat(400) })) });
     expect([big.status, big.body.error.code]).toEqual([422, "METADATA_TOO_LARGE"]);
-    const res = await s.req(`/nfts/${aliceId}/metadata`, { method: "PUT", headers: { "content-type": "application/json", ...s.bearer(aliceToken) }, body: "{not json" });
+    const res = await s.req(`/nfts/${aliceId}/metadata`, {
+      method: "PUT",
+      headers: { "content-type": "application/json", ...s.bearer(aliceToken) },
+      body: "{not json",
+    });
     expect(res.status).toBe(400);
 
     const view = (await getJson(`/nfts/${aliceId}`)).body;
@@ -128,9 +138,16 @@ describe("NFT service", () => {
   it("refresh resolves a data: tokenURI and thumbnails its image; cooldown 429; SSRF targets are refused", async () => {
     const signer = signerFor(chain(0), deployer.privateKey);
     const tokenId = BigInt(aliceId.split(":")[1]!);
-    const png = await sharp({ create: { width: 512, height: 512, channels: 3, background: "#ff8800" } }).png().toBuffer();
+    const png = await sharp({ create: { width: 512, height: 512, channels: 3, background: "#ff8800" } })
+      .png()
+      .toBuffer();
     const meta = { name: "On-chain name", description: "from tokenURI", image: `data:image/png;base64,${png.toString("base64")}` };
-    await signer.write({ address: cosmic(0).address, abi: CosmicONFT721Abi, functionName: "setTokenURI", args: [tokenId, `data:application/json;base64,${Buffer.from(JSON.stringify(meta)).toString("base64")}`] });
+    await signer.write({
+      address: cosmic(0).address,
+      abi: CosmicONFT721Abi,
+      functionName: "setTokenURI",
+      args: [tokenId, `data:application/json;base64,${Buffer.from(JSON.stringify(meta)).toString("base64")}`],
+    });
     const refreshed = await getJson(`/nfts/${aliceId}/metadata/refresh`, { method: "POST" });
     expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200);
     expect(refreshed.body.onchain).toMatchObject({ status: "resolved", data: { name: "On-chain name" }, error: null, chainId: chain(0).chainId });
@@ -203,23 +220,44 @@ describe("NFT service", () => {
     // Its LayerZero pathways as the chains hold them, both directions.
     const settings = s.deployments.layerZeroSettings;
     expect(one.body.pathways).toHaveLength(2);
-    for (const [from, to] of [[0, 1], [1, 0]] as const) {
+    for (const [from, to] of [
+      [0, 1],
+      [1, 0],
+    ] as const) {
       const p = one.body.pathways.find((x: { srcChainId: number }) => x.srcChainId === chain(from).chainId);
-      const dvns = (i: number) => chain(i).layerZero.dvns.map((d) => d.address).sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1));
+      const dvns = (i: number) =>
+        chain(i)
+          .layerZero.dvns.map((d) => d.address)
+          .sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1));
       expect(p).toMatchObject({
         dstChainId: chain(to).chainId,
         dstEid: chain(to).eid,
         error: null,
         enforcedOptions: { lzReceiveGas: String(settings.lzReceiveGas) },
-        send: { library: chain(from).layerZero.sendUln302, defaultLibrary: true, executor: chain(from).layerZero.executor.address, confirmations: settings.confirmations, requiredDVNs: dvns(from), optionalDVNs: [] },
-        receive: { library: chain(to).layerZero.receiveUln302, defaultLibrary: true, confirmations: settings.confirmations, requiredDVNs: dvns(to), optionalDVNs: [] },
+        send: {
+          library: chain(from).layerZero.sendUln302,
+          defaultLibrary: true,
+          executor: chain(from).layerZero.executor.address,
+          confirmations: settings.confirmations,
+          requiredDVNs: dvns(from),
+          optionalDVNs: [],
+        },
+        receive: {
+          library: chain(to).layerZero.receiveUln302,
+          defaultLibrary: true,
+          confirmations: settings.confirmations,
+          requiredDVNs: dvns(to),
+          optionalDVNs: [],
+        },
       });
       expect(p.peer.toLowerCase()).toContain(collectionOn(s.deployments, "cosmic", chain(to).chainId).address.slice(2).toLowerCase());
     }
     expect((await getJson("/collections/nope")).status).toBe(404);
     const body = JSON.stringify({ description: "Omnichain art", links: { twitter: "https://x.com/cosmic" } });
     const aliceToken = await s.login(alice.privateKey);
-    expect((await getJson("/collections/cosmic/profile", { method: "PUT", headers: { "content-type": "application/json", ...s.bearer(aliceToken) }, body })).status).toBe(403);
+    expect(
+      (await getJson("/collections/cosmic/profile", { method: "PUT", headers: { "content-type": "application/json", ...s.bearer(aliceToken) }, body })).status,
+    ).toBe(403);
     const put = await getJson("/collections/cosmic/profile", { method: "PUT", headers: { "content-type": "application/json", ...s.bearer(adminToken) }, body });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
     expect((await getJson("/collections/cosmic")).body.profile).toMatchObject({ description: "Omnichain art", links: { twitter: "https://x.com/cosmic" } });
@@ -240,27 +278,48 @@ describe("NFT service", () => {
 
   it("random input on every NFT, collection and bridge route: never a 5xx, always a JSON error", async () => {
     const aliceToken = await s.login(alice.privateKey);
-    const text = fc.oneof(fc.string({ maxLength: 80 }), fc.constantFrom("cosmic:1", `cosmic:${aliceId.split(":")[1]}`, "0x" + "f".repeat(64), alice.address, "-1", "1e99", "%00", "../../etc/passwd", "null"));
+    const text = fc.oneof(
+      fc.string({ maxLength: 80 }),
+      fc.constantFrom("cosmic:1", `cosmic:${aliceId.split(":")[1]}`, "0x" + "f".repeat(64), alice.address, "-1", "1e99", "%00", "../../etc/passwd", "null"),
+    );
     const enc = (v: string) => encodeURIComponent(v);
     const routes = fc.oneof(
       text.map((v) => ["GET", `/nfts/${enc(v)}`, undefined] as const),
       fc.tuple(text, text, text).map(([a, c, l]) => ["GET", `/nfts/owner/${enc(a)}?cursor=${enc(c)}&limit=${enc(l)}`, undefined] as const),
       text.map((v) => ["GET", `/bridge/${enc(v)}`, undefined] as const),
       fc.tuple(text, text).map(([a, c]) => ["GET", `/bridge/history/${enc(a)}?cursor=${enc(c)}`, undefined] as const),
-      fc.tuple(text, text, fc.integer(), fc.integer()).map(([col, id, a, b]) => ["GET", `/bridge/estimate?collection=${enc(col)}&tokenId=${enc(id)}&srcChain=${a}&dstChain=${b}`, undefined] as const),
+      fc
+        .tuple(text, text, fc.integer(), fc.integer())
+        .map(([col, id, a, b]) => ["GET", `/bridge/estimate?collection=${enc(col)}&tokenId=${enc(id)}&srcChain=${a}&dstChain=${b}`, undefined] as const),
       text.map((v) => ["GET", `/collections/${enc(v)}`, undefined] as const),
       fc.jsonValue().map((b) => ["POST", "/nfts", b] as const),
-      fc.record({ collection: text, chainId: fc.oneof(fc.integer(), fc.constant(chain(0).chainId)), recipients: fc.array(text, { maxLength: 3 }) }).map((b) => ["POST", "/nfts", b] as const),
+      fc
+        .record({ collection: text, chainId: fc.oneof(fc.integer(), fc.constant(chain(0).chainId)), recipients: fc.array(text, { maxLength: 3 }) })
+        .map((b) => ["POST", "/nfts", b] as const),
       fc.jsonValue().map((b) => ["PUT", `/nfts/${aliceId}/metadata`, b] as const),
       fc.record({ name: fc.jsonValue(), attributes: fc.jsonValue() }).map((b) => ["PUT", `/nfts/${aliceId}/metadata`, b] as const),
-      fc.record({ collection: text, tokenId: text, srcChainId: fc.oneof(fc.integer(), fc.constant(chain(0).chainId)), dstChainId: fc.oneof(fc.integer(), fc.constant(chain(1).chainId)) }).map((b) => ["POST", "/bridge", b] as const),
+      fc
+        .record({
+          collection: text,
+          tokenId: text,
+          srcChainId: fc.oneof(fc.integer(), fc.constant(chain(0).chainId)),
+          dstChainId: fc.oneof(fc.integer(), fc.constant(chain(1).chainId)),
+        })
+        .map((b) => ["POST", "/bridge", b] as const),
       fc.jsonValue().map((b) => ["POST", "/bridge/00000000-0000-4000-8000-000000000000/tx", b] as const),
     );
     await fc.assert(
       fc.asyncProperty(routes, async ([method, p, body]) => {
-        const headers: Record<string, string> = { "x-api-key": minterKey, ...(method === "PUT" || p.startsWith("/bridge") ? { authorization: `Bearer ${aliceToken}` } : {}) };
+        const headers: Record<string, string> = {
+          "x-api-key": minterKey,
+          ...(method === "PUT" || p.startsWith("/bridge") ? { authorization: `Bearer ${aliceToken}` } : {}),
+        };
         if (headers.authorization) delete headers["x-api-key"];
-        const res = await s.req(p, { method, headers: { "content-type": "application/json", ...headers }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+        const res = await s.req(p, {
+          method,
+          headers: { "content-type": "application/json", ...headers },
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        });
         const raw = await res.text();
         expect(res.status, `${method} ${p} ${JSON.stringify(body)} → ${raw}`).toBeLessThan(500);
         if (res.status >= 400) expect(JSON.parse(raw).error.code).toMatch(/^[A-Z_]+$/);
@@ -271,8 +330,20 @@ describe("NFT service", () => {
 
   it("documents every route in /openapi.json", async () => {
     const doc = (await getJson("/openapi.json")).body;
-    for (const p of ["/nfts", "/nfts/{id}", "/nfts/owner/{address}", "/nfts/{id}/metadata", "/nfts/{id}/metadata/refresh", "/bridge", "/bridge/estimate", "/bridge/{operationId}", "/bridge/history/{address}", "/collections", "/collections/{slug}", "/chains"])
+    for (const p of [
+      "/nfts",
+      "/nfts/{id}",
+      "/nfts/owner/{address}",
+      "/nfts/{id}/metadata",
+      "/nfts/{id}/metadata/refresh",
+      "/bridge",
+      "/bridge/estimate",
+      "/bridge/{operationId}",
+      "/bridge/history/{address}",
+      "/collections",
+      "/collections/{slug}",
+      "/chains",
+    ])
       expect(doc.paths[p], p).toBeTruthy();
   });
 });
-

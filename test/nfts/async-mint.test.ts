@@ -36,7 +36,11 @@ const [alice, bob] = [accounts[1]!, accounts[2]!];
 
 beforeAll(async () => {
   s = await startStack({ realtime: {} });
-  const config = { ...s.deps.config, redisUrl: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379", redisPrefix: (s.deps.kv as { prefix?: string }).prefix ?? "test:" };
+  const config = {
+    ...s.deps.config,
+    redisUrl: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
+    redisPrefix: (s.deps.kv as { prefix?: string }).prefix ?? "test:",
+  };
   jobs = createJobQueue({ ...s.deps, config: { ...config, jobs: { ...config.jobs, attempts: 3, backoffMs: 100 } } });
   await jobs.start();
   app = buildApp({ ...s.deps, jobs });
@@ -81,11 +85,15 @@ describe("async mints (Prefer: respond-async)", () => {
       expect(res.body).toMatchObject({ created: true, job: { type: "mint-nfts", status: "queued", progress: { stage: "queued" } } });
       console.log(`async mint: 202 answered in ${answeredMs} ms`);
 
-      const sent = await waitUntil(async () => {
-        const job = await getJob(jobId);
-        if (stages.at(-1) !== job.progress?.stage) stages.push(job.progress?.stage);
-        return job.progress?.stage === "sent" ? job : undefined;
-      }, "stage sent", 20_000);
+      const sent = await waitUntil(
+        async () => {
+          const job = await getJob(jobId);
+          if (stages.at(-1) !== job.progress?.stage) stages.push(job.progress?.stage);
+          return job.progress?.stage === "sent" ? job : undefined;
+        },
+        "stage sent",
+        20_000,
+      );
       expect(sent.progress.txHash).toMatch(/^0x[0-9a-f]{64}$/);
       expect(sent.progress.tokenIds).toHaveLength(2);
       // Still pending on chain.
@@ -99,17 +107,31 @@ describe("async mints (Prefer: respond-async)", () => {
       await rpc(0, "evm_setAutomine", [true]);
     }
 
-    const done = await waitUntil(async () => {
-      const job = await getJob(jobId);
-      if (stages.at(-1) !== job.progress?.stage) stages.push(job.progress?.stage);
-      return job.status === "completed" || job.status === "failed" ? job : undefined;
-    }, "job finished", 30_000);
+    const done = await waitUntil(
+      async () => {
+        const job = await getJob(jobId);
+        if (stages.at(-1) !== job.progress?.stage) stages.push(job.progress?.stage);
+        return job.status === "completed" || job.status === "failed" ? job : undefined;
+      },
+      "job finished",
+      30_000,
+    );
     expect(done.status, JSON.stringify(done)).toBe("completed");
     expect(stages).toEqual(["queued", "sent", "mined"]);
     expect(done.progress).toMatchObject({ stage: "mined", txHash: expect.stringMatching(/^0x/), tokenIds: expect.any(Array) });
-    expect(done.result).toMatchObject({ collection: "cosmic", chainId: chain(0).chainId, txHash: done.progress.txHash, tokens: [{ to: alice.address }, { to: bob.address }] });
+    expect(done.result).toMatchObject({
+      collection: "cosmic",
+      chainId: chain(0).chainId,
+      txHash: done.progress.txHash,
+      tokens: [{ to: alice.address }, { to: bob.address }],
+    });
     expect(done.result.tokens.map((t: { tokenId: string }) => t.tokenId)).toEqual(done.progress.tokenIds);
-    const owner = await signerFor(chain(0), deployer.privateKey).publicClient.readContract({ address: cosmic(0).address, abi: CosmicONFT721Abi, functionName: "ownerOf", args: [BigInt(done.progress.tokenIds[1])] });
+    const owner = await signerFor(chain(0), deployer.privateKey).publicClient.readContract({
+      address: cosmic(0).address,
+      abi: CosmicONFT721Abi,
+      functionName: "ownerOf",
+      args: [BigInt(done.progress.tokenIds[1])],
+    });
     expect(owner).toBe(bob.address);
 
     // Completion hook: the creator's room on the socket, and the in-process hook (webhooks).
@@ -147,10 +169,14 @@ describe("async mints (Prefer: respond-async)", () => {
       const res = await call("/nfts", mintReq({ collection: "cosmic", chainId: chain(1).chainId, recipients: [alice.address] }, { prefer: "respond-async" }));
       expect(res.status, JSON.stringify(res.body)).toBe(202);
       jobId = res.body.job.id;
-      const failed = await waitUntil(async () => {
-        const job = await getJob(jobId);
-        return job.status === "failed" || job.status === "completed" ? job : undefined;
-      }, "job failed", 30_000);
+      const failed = await waitUntil(
+        async () => {
+          const job = await getJob(jobId);
+          return job.status === "failed" || job.status === "completed" ? job : undefined;
+        },
+        "job failed",
+        30_000,
+      );
       expect(failed.status).toBe("failed");
       expect(failed.attempts).toBe(1); // a refusal is not retried
       expect(failed.progress).toMatchObject({ stage: "failed", error: { code: "MINTER_NOT_AUTHORIZED", message: expect.any(String) } });
@@ -186,22 +212,44 @@ describe("async mints (Prefer: respond-async)", () => {
         }
       },
     });
-    const signer = createChainSigner({ chainId: chain(0).chainId, rpcUrl: proxy.url, privateKey: deployer.privateKey as Hex, pollingInterval: 20, stuckCheckMs: 200, receiptTimeoutMs: 800 });
-    const signers: ServerSigners = { address: signer.address, chainIds: [chain(0).chainId], get: (id) => (id === chain(0).chainId ? signer : undefined) } as ServerSigners;
-    const config = { ...s.deps.config, redisUrl: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379", redisPrefix: `${(s.deps.kv as { prefix?: string }).prefix ?? "test:"}flaky:` };
+    const signer = createChainSigner({
+      chainId: chain(0).chainId,
+      rpcUrl: proxy.url,
+      privateKey: deployer.privateKey as Hex,
+      pollingInterval: 20,
+      stuckCheckMs: 200,
+      receiptTimeoutMs: 800,
+    });
+    const signers: ServerSigners = {
+      address: signer.address,
+      chainIds: [chain(0).chainId],
+      get: (id) => (id === chain(0).chainId ? signer : undefined),
+    } as ServerSigners;
+    const config = {
+      ...s.deps.config,
+      redisUrl: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
+      redisPrefix: `${(s.deps.kv as { prefix?: string }).prefix ?? "test:"}flaky:`,
+    };
     const flakyJobs = createJobQueue({ ...s.deps, signers, config: { ...config, jobs: { ...config.jobs, attempts: 8, backoffMs: 300 } } });
     await flakyJobs.start();
     const flakyApp = buildApp({ ...s.deps, signers, jobs: flakyJobs });
     try {
-      const res = await flakyApp.request("/nfts", mintReq({ collection: "cosmic", chainId: chain(0).chainId, recipients: [bob.address] }, { prefer: "respond-async" }));
+      const res = await flakyApp.request(
+        "/nfts",
+        mintReq({ collection: "cosmic", chainId: chain(0).chainId, recipients: [bob.address] }, { prefer: "respond-async" }),
+      );
       expect(res.status).toBe(202);
       const jobId = ((await res.json()) as { job: { id: string } }).job.id;
       let sentTx: string | undefined;
-      const done = await waitUntil(async () => {
-        const job = (await (await flakyApp.request(`/jobs/${jobId}`, { headers: s.bearer(adminToken) })).json()) as any;
-        if (job.progress?.stage === "sent") sentTx ??= job.progress.txHash;
-        return job.status === "completed" || job.status === "failed" ? job : undefined;
-      }, "flaky job finished", 60_000);
+      const done = await waitUntil(
+        async () => {
+          const job = (await (await flakyApp.request(`/jobs/${jobId}`, { headers: s.bearer(adminToken) })).json()) as any;
+          if (job.progress?.stage === "sent") sentTx ??= job.progress.txHash;
+          return job.status === "completed" || job.status === "failed" ? job : undefined;
+        },
+        "flaky job finished",
+        60_000,
+      );
       expect(done.status, JSON.stringify(done)).toBe("completed");
       expect(done.attempts).toBeGreaterThanOrEqual(2);
       expect(done.progress.stage).toBe("mined");
@@ -210,7 +258,13 @@ describe("async mints (Prefer: respond-async)", () => {
       // Exactly one mint transaction for that id: the one sent before the RPC died.
       const client = signerFor(chain(0), deployer.privateKey).publicClient;
       const tokenId = BigInt(done.progress.tokenIds[0]);
-      const logs = await client.getContractEvents({ address: cosmic(0).address, abi: CosmicONFT721Abi, eventName: "Transfer", args: { from: zeroAddress, tokenId }, fromBlock: 0n });
+      const logs = await client.getContractEvents({
+        address: cosmic(0).address,
+        abi: CosmicONFT721Abi,
+        eventName: "Transfer",
+        args: { from: zeroAddress, tokenId },
+        fromBlock: 0n,
+      });
       expect(logs.map((l) => l.transactionHash)).toEqual([done.result.txHash]);
       const receipt = await client.getTransactionReceipt({ hash: done.result.txHash });
       const minted = parseEventLogs({ abi: CosmicONFT721Abi, eventName: "Transfer", logs: receipt.logs }).filter((l) => l.args.from === zeroAddress);

@@ -42,7 +42,9 @@ let unhook: () => void;
 const alice = accounts[1]!;
 
 beforeAll(async () => {
-  const png = await sharp({ create: { width: 300, height: 300, channels: 3, background: "#3366ff" } }).png().toBuffer();
+  const png = await sharp({ create: { width: 300, height: 300, channels: 3, background: "#3366ff" } })
+    .png()
+    .toBuffer();
   host = createServer((req, res) => {
     hits.push(Date.now());
     const meta = /^\/meta\/(\w+)\.json$/.exec(req.url ?? "");
@@ -61,7 +63,11 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${port}`;
   s = await startStack({ nft: { fetchAllowHosts: [`127.0.0.1:${port}`], metadataRefreshRatePerSecond: RATE, refreshCooldownSeconds: 0 }, realtime: {} });
   // The job workers as createDependencies runs them: BullMQ on the test Redis prefix, the follower beside them.
-  const config = { ...s.deps.config, redisUrl: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379", redisPrefix: (s.deps.kv as { prefix?: string }).prefix ?? "test:" };
+  const config = {
+    ...s.deps.config,
+    redisUrl: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
+    redisPrefix: (s.deps.kv as { prefix?: string }).prefix ?? "test:",
+  };
   jobs = createJobQueue({ ...s.deps, config });
   await jobs.start();
   follower = new MetadataFollower({ indexed: s.indexed, store: s.deps.store, jobs, logger: s.deps.logger, pollMs: 100 }).start();
@@ -91,7 +97,10 @@ async function getJson(path: string, init?: RequestInit) {
   return { status: res.status, headers: res.headers, body: (await res.json()) as any };
 }
 async function mintTo(i: number, count: number): Promise<{ id: string; tokenId: string }[]> {
-  const res = await getJson("/nfts", json({ collection: "cosmic", chainId: chain(i).chainId, recipients: Array(count).fill(alice.address) }, { "x-api-key": minterKey }));
+  const res = await getJson(
+    "/nfts",
+    json({ collection: "cosmic", chainId: chain(i).chainId, recipients: Array(count).fill(alice.address) }, { "x-api-key": minterKey }),
+  );
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body.tokens;
 }
@@ -109,16 +118,28 @@ describe("fresh metadata (ERC-4906)", () => {
     const push = await socket.next((m) => m.type === "nft:metadata" && m.data.id === t!.id, 30_000);
     console.log(`MetadataUpdate mined → nft:metadata on the socket: ${Date.now() - mined} ms (index, follower, job, fetch + thumbnail, push)`);
     expect(push.rooms).toEqual(expect.arrayContaining(["collection:cosmic"]));
-    expect(push.data).toMatchObject({ collection: "cosmic", tokenId: t!.tokenId, chainId: chain(0).chainId, status: "resolved", name: "Fresh one v1", image: `${base}/img/one-1.png`, error: null });
+    expect(push.data).toMatchObject({
+      collection: "cosmic",
+      tokenId: t!.tokenId,
+      chainId: chain(0).chainId,
+      status: "resolved",
+      name: "Fresh one v1",
+      image: `${base}/img/one-1.png`,
+      error: null,
+    });
     expect(push.data.cause).toMatchObject({ kind: "MetadataUpdate", chainId: chain(0).chainId, txHash: receipt.transactionHash });
     expect(push.data.thumbnail).toMatch(/^\/nfts\/images\/[0-9a-f]{64}\.webp$/);
     // The hook point (webhooks) saw the same envelope.
     expect(hooked.find((p) => p.id === push.id)).toMatchObject({ type: "nft:metadata", data: { id: t!.id } });
 
-    const view = await waitUntil(async () => {
-      const v = await getJson(`/nfts/${t!.id}`);
-      return v.body.metadata?.onchain?.data?.name === "Fresh one v1" ? v.body : undefined;
-    }, "GET shows the re-resolved metadata", 5_000);
+    const view = await waitUntil(
+      async () => {
+        const v = await getJson(`/nfts/${t!.id}`);
+        return v.body.metadata?.onchain?.data?.name === "Fresh one v1" ? v.body : undefined;
+      },
+      "GET shows the re-resolved metadata",
+      5_000,
+    );
     expect(view.metadata.onchain).toMatchObject({ status: "resolved", tokenUri: `${base}/meta/one.json` });
     expect(view.metadata.merged.name).toBe("Fresh one v1");
     expect(view.image).toEqual({ original: `${base}/img/one-1.png`, thumbnail: push.data.thumbnail });
@@ -140,7 +161,12 @@ describe("fresh metadata (ERC-4906)", () => {
     for (const t of tokens) await socket.next((m) => m.type === "nft:metadata" && m.data.id === t.id && m.data.name?.endsWith("v1"), 30_000);
     served.version = 2; // the JSON behind the URIs is republished; the contract announces it
     const ids = tokens.map((t) => BigInt(t.tokenId));
-    const receipt = await signer(1).write({ address: cosmic(1).address, abi: CosmicONFT721Abi, functionName: "emitBatchMetadataUpdate", args: [ids[0]!, ids[2]!] });
+    const receipt = await signer(1).write({
+      address: cosmic(1).address,
+      abi: CosmicONFT721Abi,
+      functionName: "emitBatchMetadataUpdate",
+      args: [ids[0]!, ids[2]!],
+    });
     for (const [k, t] of tokens.entries()) {
       const push = await socket.next((m) => m.type === "nft:metadata" && m.data.id === t.id && m.data.name === `Fresh b${k} v2`, 30_000);
       expect(push.data.cause).toMatchObject({ kind: "BatchMetadataUpdate", txHash: receipt.transactionHash });
@@ -176,17 +202,24 @@ describe("fresh metadata (ERC-4906)", () => {
     expect([again.status, again.body.job.id, again.body.created]).toEqual([202, res.body.job.id, false]);
 
     const seen: number[] = [];
-    const done = await waitUntil(async () => {
-      const job = (await getJson(`/jobs/${res.body.job.id}`, { headers: s.bearer(adminToken) })).body;
-      if (typeof job.progress?.done === "number") seen.push(job.progress.done);
-      return job.status === "completed" || job.status === "failed" ? job : undefined;
-    }, "refresh job finished", 90_000);
+    const done = await waitUntil(
+      async () => {
+        const job = (await getJson(`/jobs/${res.body.job.id}`, { headers: s.bearer(adminToken) })).body;
+        if (typeof job.progress?.done === "number") seen.push(job.progress.done);
+        return job.status === "completed" || job.status === "failed" ? job : undefined;
+      },
+      "refresh job finished",
+      90_000,
+    );
     const elapsed = Date.now() - started;
     expect(done.status, JSON.stringify(done)).toBe("completed");
     // Every token of the collection present on a chain: 1 + 3 + 4 minted here.
     expect(done.progress).toMatchObject({ total: 8, done: 8, resolved: 8, errors: 0, skipped: 0 });
     expect(done.result).toMatchObject({ total: 8, resolved: 8, errors: 0 });
-    expect(seen.some((d) => d > 0 && d < 8), `progress seen along the way: ${seen.join(",")}`).toBe(true);
+    expect(
+      seen.some((d) => d > 0 && d < 8),
+      `progress seen along the way: ${seen.join(",")}`,
+    ).toBe(true);
     // Its creator reads it; someone else gets 404.
     expect((await getJson(`/jobs/${res.body.job.id}`, { headers: s.bearer(userToken) })).status).toBe(404);
 
@@ -195,7 +228,9 @@ describe("fresh metadata (ERC-4906)", () => {
     expect(window.length).toBe(16);
     const maxPerSecond = Math.max(...window.map((t) => window.filter((u) => u >= t && u < t + 1000).length));
     const rate = (window.length - 1) / ((window[window.length - 1]! - window[0]!) / 1000);
-    console.log(`collection refresh: 8 tokens, 16 requests in ${elapsed} ms; max ${maxPerSecond} requests in any 1 s window (limit ${RATE}/s), mean ${rate.toFixed(2)}/s`);
+    console.log(
+      `collection refresh: 8 tokens, 16 requests in ${elapsed} ms; max ${maxPerSecond} requests in any 1 s window (limit ${RATE}/s), mean ${rate.toFixed(2)}/s`,
+    );
     // Requests start on slots 1/RATE s apart; one started a few ms late can share a sliding second with RATE others.
     expect(maxPerSecond).toBeLessThanOrEqual(RATE + 1);
     expect(rate).toBeLessThanOrEqual(RATE * 1.05);

@@ -18,12 +18,17 @@ let apps: { t: TestApp; indexed: IndexedDb }[] = [];
 let tokenId: bigint;
 
 beforeAll(async () => {
-  for (const schema of schemas) ({ tokenIds: [tokenId] } = (await createIndexFixture(PG_URL, schema, 1)) as { tokenIds: [bigint] });
+  for (const schema of schemas)
+    ({
+      tokenIds: [tokenId],
+    } = (await createIndexFixture(PG_URL, schema, 1)) as { tokenIds: [bigint] });
   const client = new pg.Client({ connectionString: PG_URL });
   await client.connect();
   await client.query(`UPDATE "${schemas[1]}".token SET owner = $1`, [OTHER_OWNER]);
   await client.end();
-  apps = await Promise.all(schemas.map(async (schema) => ({ t: await createTestApp({ kv: "redis" }), indexed: connectIndexedDb({ databaseUrl: PG_URL, schema, max: 2 }) })));
+  apps = await Promise.all(
+    schemas.map(async (schema) => ({ t: await createTestApp({ kv: "redis" }), indexed: connectIndexedDb({ databaseUrl: PG_URL, schema, max: 2 }) })),
+  );
 });
 afterAll(async () => {
   for (const a of apps) {

@@ -52,7 +52,16 @@ afterAll(async () => {
 
 const tx = (n: number) => `0x${n.toString(16).padStart(64, "0")}`;
 async function announce(block: number, logIndex: number, from: bigint, to: bigint, txn = block) {
-  await client.query(`INSERT INTO metadata_update VALUES ($1, $2, $3, $4, 'cosmic', $5, $6, $7, $8)`, [CHAIN, block, logIndex, CONTRACT, from.toString(), to.toString(), tx(txn), 1_700_000_000 + block]);
+  await client.query(`INSERT INTO metadata_update VALUES ($1, $2, $3, $4, 'cosmic', $5, $6, $7, $8)`, [
+    CHAIN,
+    block,
+    logIndex,
+    CONTRACT,
+    from.toString(),
+    to.toString(),
+    tx(txn),
+    1_700_000_000 + block,
+  ]);
 }
 const indexedUpTo = (block: number) => client.query(`UPDATE _ponder_checkpoint SET latest_checkpoint = $1`, [ponderCheckpoint(CHAIN, block)]);
 const take = () => enqueued.splice(0).map((r) => r.data);
@@ -71,7 +80,14 @@ describe("metadata follower", () => {
     expect(await follower.tick()).toMatchObject({ leader: true, updates: 2, reverted: 0 });
     const [job, ...rest] = take();
     expect(rest).toEqual([]);
-    expect(job).toMatchObject({ collection: "cosmic", chainId: CHAIN, contract: CONTRACT, tokenIds: ["7"], ranges: [["10", "20"]], cause: { kind: "BatchMetadataUpdate", blockNumber: "101", logIndex: 3, txHash: tx(101) } });
+    expect(job).toMatchObject({
+      collection: "cosmic",
+      chainId: CHAIN,
+      contract: CONTRACT,
+      tokenIds: ["7"],
+      ranges: [["10", "20"]],
+      cause: { kind: "BatchMetadataUpdate", blockNumber: "101", logIndex: 3, txHash: tx(101) },
+    });
     expect(enqueued).toEqual([]);
     await indexedUpTo(103);
     expect((await follower.tick()).updates).toBe(0);

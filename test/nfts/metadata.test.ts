@@ -19,7 +19,8 @@ beforeAll(async () => {
   mediaDir = mkdtempSync(path.join(os.tmpdir(), "cosmic-media-"));
   server = http.createServer((req, res) => {
     const u = new URL(req.url!, "http://x");
-    if (u.pathname === "/meta.json") return res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ name: "Fixture", image: "data:," }));
+    if (u.pathname === "/meta.json")
+      return res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ name: "Fixture", image: "data:," }));
     if (u.pathname === "/to") return res.writeHead(302, { location: u.searchParams.get("u")! }).end();
     if (u.pathname === "/big") return res.writeHead(200, { "content-type": "application/json" }).end("x".repeat(5000));
     if (u.pathname === "/html") return res.writeHead(200, { "content-type": "text/html" }).end("<html>");
@@ -42,7 +43,20 @@ const allowed = () => ({ allowHosts: [`127.0.0.1:${port}`] });
 
 describe("SSRF guard", () => {
   it("classifies addresses", () => {
-    for (const ip of ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "224.0.0.1"])
+    for (const ip of [
+      "127.0.0.1",
+      "10.1.2.3",
+      "172.16.0.1",
+      "192.168.1.1",
+      "169.254.169.254",
+      "100.64.0.1",
+      "0.0.0.0",
+      "::1",
+      "fe80::1",
+      "fd00::1",
+      "::ffff:127.0.0.1",
+      "224.0.0.1",
+    ])
       expect(isPublicAddress(ip), ip).toBe(false);
     for (const ip of ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"]) expect(isPublicAddress(ip), ip).toBe(true);
   });
@@ -50,19 +64,51 @@ describe("SSRF guard", () => {
   it("classifies by the IANA special-purpose registries, IPv4 embedded in IPv6 included", () => {
     const refused = [
       // the issue's finds: IPv4-compatible loopback, site-local, local-use NAT64
-      "::7f00:1", "::127.0.0.1", "fec0::1", "64:ff9b:1::a00:1", "64:ff9b:1::808:808",
+      "::7f00:1",
+      "::127.0.0.1",
+      "fec0::1",
+      "64:ff9b:1::a00:1",
+      "64:ff9b:1::808:808",
       // translated / mapped forms of non-public IPv4
-      "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "::ffff:0:7f00:1", "::ffff:a9fe:a9fe", "::ffff:10.0.0.1",
+      "64:ff9b::7f00:1",
+      "64:ff9b::a9fe:a9fe",
+      "::ffff:0:7f00:1",
+      "::ffff:a9fe:a9fe",
+      "::ffff:10.0.0.1",
       // 6to4 and Teredo embed IPv4 addresses; documentation, discard, ORCHID, benchmarking, AS112, SRv6
-      "2002:7f00:1::1", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "2001:db8::1", "3fff::1", "100::1", "2001:20::1", "2001:2::1", "2620:4f:8000::1", "5f00::1",
+      "2002:7f00:1::1",
+      "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+      "2001:db8::1",
+      "3fff::1",
+      "100::1",
+      "2001:20::1",
+      "2001:2::1",
+      "2620:4f:8000::1",
+      "5f00::1",
       // outside global unicast 2000::/3: unspecified, unassigned, multicast, zone ids
-      "::", "4000::1", "ff02::1", "fe80::1%eth0",
+      "::",
+      "4000::1",
+      "ff02::1",
+      "fe80::1%eth0",
       // IPv4: every non-global entry of the registry
-      "192.0.0.9", "192.0.0.170", "192.0.2.1", "192.31.196.1", "192.52.193.1", "192.88.99.1", "192.175.48.1", "198.18.0.1", "198.51.100.1", "203.0.113.1", "240.0.0.1", "255.255.255.255", "0.1.2.3",
+      "192.0.0.9",
+      "192.0.0.170",
+      "192.0.2.1",
+      "192.31.196.1",
+      "192.52.193.1",
+      "192.88.99.1",
+      "192.175.48.1",
+      "198.18.0.1",
+      "198.51.100.1",
+      "203.0.113.1",
+      "240.0.0.1",
+      "255.255.255.255",
+      "0.1.2.3",
     ];
     for (const ip of refused) expect(isPublicAddress(ip), ip).toBe(false);
     // Translations of public IPv4 addresses stay reachable (DNS64 networks), like the addresses themselves.
-    for (const ip of ["64:ff9b::808:808", "::ffff:8.8.8.8", "::ffff:0:808:808", "2a00:1450:4001:82b::200e", "9.9.9.9"]) expect(isPublicAddress(ip), ip).toBe(true);
+    for (const ip of ["64:ff9b::808:808", "::ffff:8.8.8.8", "::ffff:0:808:808", "2a00:1450:4001:82b::200e", "9.9.9.9"])
+      expect(isPublicAddress(ip), ip).toBe(true);
   });
 
   it("refuses IP literals in URLs before connecting", () => {
@@ -100,7 +146,9 @@ describe("SSRF guard", () => {
     const ok = await safeFetch(`http://127.0.0.1:${port}/meta.json`, opts(allowed()));
     expect(JSON.parse(ok.body.toString())).toMatchObject({ name: "Fixture" });
     await expect(safeFetch(`http://127.0.0.1:${port}/big`, opts(allowed()))).rejects.toMatchObject({ code: "TOO_LARGE" });
-    await expect(safeFetch(`http://127.0.0.1:${port}/html`, opts({ ...allowed(), accept: (ct: string) => ct === "application/json" }))).rejects.toMatchObject({ code: "BAD_CONTENT_TYPE" });
+    await expect(safeFetch(`http://127.0.0.1:${port}/html`, opts({ ...allowed(), accept: (ct: string) => ct === "application/json" }))).rejects.toMatchObject({
+      code: "BAD_CONTENT_TYPE",
+    });
     await expect(safeFetch(`http://127.0.0.1:${port}/slow`, opts({ ...allowed(), timeoutMs: 300 }))).rejects.toMatchObject({ code: "TIMEOUT" });
     await expect(safeFetch(`http://127.0.0.1:${port}/loop`, opts(allowed()))).rejects.toMatchObject({ code: "TOO_MANY_REDIRECTS" });
     await expect(safeFetch(`http://127.0.0.1:${port}/nope`, opts(allowed()))).rejects.toMatchObject({ code: "HTTP_STATUS" });
@@ -162,7 +210,9 @@ describe("tokenURI resolution", () => {
 
 describe("thumbnails", () => {
   it("stores a content-addressed WebP thumbnail once", async () => {
-    const png = await sharp({ create: { width: 600, height: 300, channels: 3, background: "#3366ff" } }).png().toBuffer();
+    const png = await sharp({ create: { width: 600, height: 300, channels: 3, background: "#3366ff" } })
+      .png()
+      .toBuffer();
     const store = { dir: mediaDir, size: 128 };
     const uri = `data:image/png;base64,${png.toString("base64")}`;
     const hash = await thumbnailFromUri(store, uri, { ipfsGateway: "https://gw/", timeoutMs: 1000, maxBytes: 1 << 20 });
@@ -172,6 +222,8 @@ describe("thumbnails", () => {
     expect(statSync(thumbnailPath(store, hash)).mtimeMs).toBe(mtime);
     const meta = await sharp((await readThumbnail(store, hash))!).metadata();
     expect(meta).toMatchObject({ format: "webp", width: 128, height: 64 });
-    await expect(thumbnailFromUri(store, "data:image/png;base64,AAAA", { ipfsGateway: "https://gw/", timeoutMs: 1000, maxBytes: 1 << 20 })).rejects.toMatchObject({ code: "BAD_CONTENT_TYPE" });
+    await expect(
+      thumbnailFromUri(store, "data:image/png;base64,AAAA", { ipfsGateway: "https://gw/", timeoutMs: 1000, maxBytes: 1 << 20 }),
+    ).rejects.toMatchObject({ code: "BAD_CONTENT_TYPE" });
   });
 });

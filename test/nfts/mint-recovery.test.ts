@@ -5,7 +5,7 @@
  * Idempotency-Key settles it from the chain: each recipient ends up with exactly one new token.
  * No Ponder here: minting does not need the index.
  */
-import { type Address, type Hex } from "viem";
+import type { Address, Hex } from "viem";
 import { privateKeyToAccount, generatePrivateKey } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
@@ -24,7 +24,10 @@ async function faultyRpc(target: string) {
   const state = { fault: "none" as Fault };
   const proxy = await startRpcProxy(target, {
     beforeForward: (methods) =>
-      (state.fault === "refuse-send" && methods.includes("eth_sendRawTransaction")) || (state.fault === "lose-receipts" && methods.includes("eth_getTransactionReceipt")) ? "drop" : "forward",
+      (state.fault === "refuse-send" && methods.includes("eth_sendRawTransaction")) ||
+      (state.fault === "lose-receipts" && methods.includes("eth_getTransactionReceipt"))
+        ? "drop"
+        : "forward",
     // Forwarded (the node has the transaction) but the caller never hears back.
     afterForward: (methods) => (state.fault === "lose-send-answer" && methods.includes("eth_sendRawTransaction") ? "drop" : "answer"),
   });
@@ -51,7 +54,9 @@ beforeAll(async () => {
   const admin = privateKeyToAccount(adminKey);
   const { nonce } = (await (await app.request(`/auth/nonce/${admin.address}`)).json()) as { nonce: string };
   const message = siweMessage({ address: admin.address, nonce, chainId: chain.chainId });
-  const login = (await (await app.request("/auth/login", json({ message, signature: await admin.signMessage({ message }) }))).json()) as { accessToken: string };
+  const login = (await (await app.request("/auth/login", json({ message, signature: await admin.signMessage({ message }) }))).json()) as {
+    accessToken: string;
+  };
   const created = await app.request("/auth/api-keys", json({ name: "minter", roles: ["minter"] }, { authorization: `Bearer ${login.accessToken}` }));
   minterKey = ((await created.json()) as { key: string }).key;
 });
@@ -63,7 +68,12 @@ afterAll(async () => {
 
 const balanceOf = (owner: Address) => {
   const chain = devnet.deployments.chains[0]!;
-  return signerFor(chain, deployer.privateKey).publicClient.readContract({ address: collectionOn(devnet.deployments, "cosmic", chain.chainId).address, abi: CosmicONFT721Abi, functionName: "balanceOf", args: [owner] });
+  return signerFor(chain, deployer.privateKey).publicClient.readContract({
+    address: collectionOn(devnet.deployments, "cosmic", chain.chainId).address,
+    abi: CosmicONFT721Abi,
+    functionName: "balanceOf",
+    args: [owner],
+  });
 };
 
 async function mint(to: Address, key: string) {

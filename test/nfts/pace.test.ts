@@ -33,7 +33,9 @@ describe("host pacer", () => {
       ...Array.from({ length: 3 }, () => run(b, "https://gateway.example/ipfs/x", other)),
     ]);
     slots.sort((x, y) => x - y);
-    console.log(`pacer: 20 requests to one host from 2 pacers at 10/s in slots over ${slots.at(-1)! - slots[0]!} ms; another host's 3 in slots within ${Math.max(...other) - started} ms`);
+    console.log(
+      `pacer: 20 requests to one host from 2 pacers at 10/s in slots over ${slots.at(-1)! - slots[0]!} ms; another host's 3 in slots within ${Math.max(...other) - started} ms`,
+    );
     // The slots are claimed in Redis (SET NX): 20 distinct slots 100 ms apart, shared by both pacers.
     for (let i = 1; i < slots.length; i++) expect(slots[i]! - slots[i - 1]!, `slot gap ${i}`).toBeGreaterThanOrEqual(100);
     expect(early).toEqual([]);

@@ -48,7 +48,8 @@ export async function startStack(options: StackOptions = {}) {
     const devnet: Devnet = await startTestDevnet({ chains: 2, baseChainId: 100_000 + Math.floor(Math.random() * 800_000), layerZero: options.layerZero });
     cleanups.push(() => devnet.stop());
     const control = { fail: false };
-    const startWorkers = () => startLayerZeroWorkers({ deployments: devnet.deployments, pollingIntervalMs: 50, shouldFail: () => control.fail, ...options.workers });
+    const startWorkers = () =>
+      startLayerZeroWorkers({ deployments: devnet.deployments, pollingIntervalMs: 50, shouldFail: () => control.fail, ...options.workers });
     let workers: LayerZeroWorkers | undefined = await startWorkers();
     cleanups.push(async () => workers?.stop());
     const ponder: PonderInstance = await startPonder({ deployments: devnet.deployments, db: "postgres" });
@@ -63,7 +64,9 @@ export async function startStack(options: StackOptions = {}) {
     const mediaDir = mkdtempSync(path.join(os.tmpdir(), "cosmic-nft-media-"));
     cleanups.push(async () => rmSync(mediaDir, { recursive: true, force: true }));
     const urlsFor = async (wrap?: (rpcUrl: string) => Promise<string>) =>
-      wrap ? withRpcUrls(devnet.deployments, new Map(await Promise.all(devnet.deployments.chains.map(async (c) => [c.chainId, await wrap(c.rpcUrl)] as const)))) : devnet.deployments;
+      wrap
+        ? withRpcUrls(devnet.deployments, new Map(await Promise.all(devnet.deployments.chains.map(async (c) => [c.chainId, await wrap(c.rpcUrl)] as const))))
+        : devnet.deployments;
     const network = setupFromDeployments(await urlsFor(options.rpcFor?.api), 100);
     const signers = createServerSigners({ chains, privateKey: deployer.privateKey as Hex, pollingInterval: 20 });
     const deps = { ...t.deps, network, indexed, signers, nft: nftSettings({ mediaDir, refreshCooldownSeconds: 2, fetchTimeoutMs: 2000, ...options.nft }) };
@@ -71,7 +74,13 @@ export async function startStack(options: StackOptions = {}) {
     let realtime: RealtimeService | undefined;
     if (options.realtime) {
       const ops = loadOpsConfig({ REALTIME_PORT: "0", REALTIME_POLL_MS: "50", REALTIME_BRIDGE_TRACKER_POLL_MS: "100", ...options.realtime });
-      realtime = await startRealtime({ ...deps, auth: new AuthService(deps), indexed, ops, network: setupFromDeployments(await urlsFor(options.rpcFor?.tracker), 100) });
+      realtime = await startRealtime({
+        ...deps,
+        auth: new AuthService(deps),
+        indexed,
+        ops,
+        network: setupFromDeployments(await urlsFor(options.rpcFor?.tracker), 100),
+      });
       const r = realtime;
       cleanups.push(() => r.close());
     }

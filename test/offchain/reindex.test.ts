@@ -26,7 +26,11 @@ const children: ChildProcess[] = [];
 beforeAll(async () => {
   db = await createTestDatabase();
   anvil = await startAnvil({ port: await freePort(), chainId: 31337 });
-  await fetch(anvil.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "anvil_mine", params: ["0x5"] }) });
+  await fetch(anvil.rpcUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "anvil_mine", params: ["0x5"] }),
+  });
   store = createPostgresStore(db.url, 2);
   projectDir = mkdtempSync(path.join(os.tmpdir(), "cosmic-ponder-mini-"));
   cpSync(path.join(here, "fixtures/ponder-mini"), projectDir, { recursive: true });
@@ -44,22 +48,37 @@ afterAll(async () => {
 async function ponderStart(schema: string): Promise<{ port: number; stop(): Promise<void>; output: () => string }> {
   const port = await freePort();
   let output = "";
-  const child = spawn(process.execPath, [path.join(repoRoot, "node_modules/ponder/dist/esm/bin/ponder.js"), "--root", projectDir, "--log-format", "json", "start", "--schema", schema, "--port", String(port)], {
-    cwd: projectDir,
-    env: {
-      ...process.env,
-      DATABASE_URL: db.url,
-      MINI_RPC_URL: anvil.rpcUrl,
-      PONDER_TELEMETRY_DISABLED: "1",
-      // Our REST app, mounted by the fixture's src/api/index.ts on the same database (schema offchain).
-      COSMIC_API_MODULE: path.join(repoRoot, "app/deps.ts"),
-      DATA_DIR: path.join(projectDir, ".data"),
-      PONDER_RPC_URL_31337: anvil.rpcUrl,
-      AUTH_SIWE_URI: "https://app.cosmic.test/login",
-      LOG_LEVEL: "warn",
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(repoRoot, "node_modules/ponder/dist/esm/bin/ponder.js"),
+      "--root",
+      projectDir,
+      "--log-format",
+      "json",
+      "start",
+      "--schema",
+      schema,
+      "--port",
+      String(port),
+    ],
+    {
+      cwd: projectDir,
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        MINI_RPC_URL: anvil.rpcUrl,
+        PONDER_TELEMETRY_DISABLED: "1",
+        // Our REST app, mounted by the fixture's src/api/index.ts on the same database (schema offchain).
+        COSMIC_API_MODULE: path.join(repoRoot, "app/deps.ts"),
+        DATA_DIR: path.join(projectDir, ".data"),
+        PONDER_RPC_URL_31337: anvil.rpcUrl,
+        AUTH_SIWE_URI: "https://app.cosmic.test/login",
+        LOG_LEVEL: "warn",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
     },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  );
   children.push(child);
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
@@ -127,5 +146,7 @@ it("keeps offchain rows through ponder start, a schema change and a full re-inde
   await client.end();
 
   expect(await store.migrate()).toEqual([]);
-  expect(await store.db.select().from(users)).toMatchObject([{ address: "0x00000000000000000000000000000000000000CC", roles: ["user", "minter"], preferences: { a: 1 } }]);
+  expect(await store.db.select().from(users)).toMatchObject([
+    { address: "0x00000000000000000000000000000000000000CC", roles: ["user", "minter"], preferences: { a: 1 } },
+  ]);
 });

@@ -76,7 +76,9 @@ describe("off-chain store on Postgres", () => {
     await client.connect();
     try {
       await store.migrate();
-      await store.db.insert(users).values({ address: "0x00000000000000000000000000000000000000AA", roles: ["user", "organizer"], preferences: { theme: "dark" } });
+      await store.db
+        .insert(users)
+        .values({ address: "0x00000000000000000000000000000000000000AA", roles: ["user", "organizer"], preferences: { theme: "dark" } });
       // What Ponder does on a new deployment / schema change: its own schema, its own tables, and
       // the RPC cache schema; then a full re-index drops and recreates them.
       for (const schema of ["ponder_v1", "public"]) {

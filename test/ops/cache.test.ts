@@ -18,8 +18,13 @@ const checkpoint = (ts: number, chainId: number, block: number) =>
 beforeAll(async () => {
   admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}; CREATE TABLE ${schema}._ponder_checkpoint (chain_name text primary key, chain_id bigint, latest_checkpoint varchar(75), safe_checkpoint varchar(75))`);
-  await admin.query(`INSERT INTO ${schema}._ponder_checkpoint VALUES ('a', 31337, $1, $1), ('b', 31338, $2, $2)`, [checkpoint(1_700_000_000, 31337, 12), checkpoint(1_700_000_001, 31338, 40)]);
+  await admin.query(
+    `CREATE SCHEMA ${schema}; CREATE TABLE ${schema}._ponder_checkpoint (chain_name text primary key, chain_id bigint, latest_checkpoint varchar(75), safe_checkpoint varchar(75))`,
+  );
+  await admin.query(`INSERT INTO ${schema}._ponder_checkpoint VALUES ('a', 31337, $1, $1), ('b', 31338, $2, $2)`, [
+    checkpoint(1_700_000_000, 31337, 12),
+    checkpoint(1_700_000_001, 31338, 40),
+  ]);
   indexed = connectIndexedDb({ databaseUrl: PG_URL, schema, max: 2 });
 });
 
@@ -81,7 +86,11 @@ describe("/api/health and /api/ready: per-chain lag", () => {
     const anvil = await startAnvil({ port: await freePort(), chainId: 31337 });
     const t = await createTestApp({ kv: "redis" });
     try {
-      await fetch(anvil.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "anvil_mine", params: ["0x64"] }) });
+      await fetch(anvil.rpcUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "anvil_mine", params: ["0x64"] }),
+      });
       const base = fakeNetwork(31337);
       const network = { ...base, chains: base.chains.map((c) => ({ ...c, rpcUrl: anvil.rpcUrl })) };
       await admin.query(`UPDATE ${schema}._ponder_checkpoint SET latest_checkpoint = $1 WHERE chain_id = 31337`, [checkpoint(1_700_000_005, 31337, 90)]);
@@ -126,7 +135,9 @@ describe("GET /nfts/{id}: per-process memo over the checkpoint-keyed cache", () 
       // A reorg: the token's row now has another owner, and the chain's checkpoint moved back.
       const next = getAddress(`0x${"ab".repeat(20)}`);
       await admin.query(`UPDATE "${fixtureSchema}".token SET owner = $1`, [next.toLowerCase()]);
-      await admin.query(`UPDATE "${fixtureSchema}"._ponder_checkpoint SET latest_checkpoint = $1 WHERE chain_id = 31337`, [checkpoint(1_700_000_000, 31337, 990)]);
+      await admin.query(`UPDATE "${fixtureSchema}"._ponder_checkpoint SET latest_checkpoint = $1 WHERE chain_id = 31337`, [
+        checkpoint(1_700_000_000, 31337, 990),
+      ]);
       const seen: string[] = [];
       for (let i = 0; i < 2_000 && seen.at(-1) !== next; i++) {
         seen.push(await owner());

@@ -20,7 +20,12 @@ import { createTestApp, REDIS_URL, type TestApp } from "../api/helpers.js";
 
 let t: TestApp;
 const LIMIT = 20;
-const ops = loadOpsConfig({ RATE_LIMIT_PER_IP: String(LIMIT), RATE_LIMIT_PER_WALLET: "10", RATE_LIMIT_WINDOW_SECONDS: "60", CORS_ORIGINS: "https://app.cosmic.test" });
+const ops = loadOpsConfig({
+  RATE_LIMIT_PER_IP: String(LIMIT),
+  RATE_LIMIT_PER_WALLET: "10",
+  RATE_LIMIT_WINDOW_SECONDS: "60",
+  CORS_ORIGINS: "https://app.cosmic.test",
+});
 
 beforeAll(async () => {
   t = await createTestApp({ kv: "redis", env: { TRUST_PROXY: "1" } });
@@ -125,7 +130,9 @@ describe("served by @hono/node-server", () => {
   it("reads request headers from Node's parsed headers and sets ours on Node's response (success, 404, 429)", async () => {
     const app = buildApp({ ...t.deps, ops });
     const server = await new Promise<{ url: string; close(): void }>((resolve) => {
-      const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => resolve({ url: `http://127.0.0.1:${info.port}`, close: () => s.close() }));
+      const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) =>
+        resolve({ url: `http://127.0.0.1:${info.port}`, close: () => s.close() }),
+      );
     });
     try {
       const get = (headers: Record<string, string>) => fetch(`${server.url}/.well-known/jwks.json`, { headers });
@@ -140,7 +147,11 @@ describe("served by @hono/node-server", () => {
       expect(own.headers.get("ratelimit-policy")).toBe(`${LIMIT};w=60`);
       expect(own.headers.get("content-type")).toMatch(/^application\/json/);
       const missing = await fetch(`${server.url}/no/such/route`, { headers: { "x-request-id": "node-req-2", origin: "https://app.cosmic.test" } });
-      expect([missing.status, missing.headers.get("x-request-id"), missing.headers.get("access-control-allow-origin")]).toEqual([404, "node-req-2", "https://app.cosmic.test"]);
+      expect([missing.status, missing.headers.get("x-request-id"), missing.headers.get("access-control-allow-origin")]).toEqual([
+        404,
+        "node-req-2",
+        "https://app.cosmic.test",
+      ]);
       expect(await missing.json()).toMatchObject({ error: { code: "ROUTE_NOT_FOUND" } });
       expect((await get({ "x-request-id": "bad id" })).headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
       // TRUST_PROXY=1: the one proxy in front appends the client's address; whatever the client put
@@ -149,7 +160,11 @@ describe("served by @hono/node-server", () => {
       for (let i = 0; i < LIMIT; i++) expect((await get({ "x-forwarded-for": `198.51.100.${i}, ${ip}` })).status).toBe(200);
       const limited = await get({ "x-forwarded-for": `203.0.113.7, ${ip}`, "x-request-id": "node-req-3", origin: "https://app.cosmic.test" });
       expect(limited.status).toBe(429);
-      expect([limited.headers.get("x-request-id"), limited.headers.get("access-control-allow-origin"), limited.headers.get("ratelimit-remaining")]).toEqual(["node-req-3", "https://app.cosmic.test", "0"]);
+      expect([limited.headers.get("x-request-id"), limited.headers.get("access-control-allow-origin"), limited.headers.get("ratelimit-remaining")]).toEqual([
+        "node-req-3",
+        "https://app.cosmic.test",
+        "0",
+      ]);
       expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
       expect((await get({ "x-forwarded-for": "10.9.2.1" })).status).toBe(200);
     } finally {
@@ -181,7 +196,8 @@ describe("client IP behind proxies (TRUST_PROXY)", () => {
     const app = buildApp({ ...t.deps, ops });
     const ip = `10.11.0.${Math.floor(Math.random() * 250)}`;
     const statuses = [];
-    for (let i = 0; i < LIMIT + 5; i++) statuses.push((await app.request("/.well-known/jwks.json", from(`${randomUUID().slice(0, 3)}.1.1.${i}, ${ip}`))).status);
+    for (let i = 0; i < LIMIT + 5; i++)
+      statuses.push((await app.request("/.well-known/jwks.json", from(`${randomUUID().slice(0, 3)}.1.1.${i}, ${ip}`))).status);
     expect(statuses.filter((st) => st === 200)).toHaveLength(LIMIT);
     expect(statuses.slice(LIMIT)).toEqual([429, 429, 429, 429, 429]);
   });
@@ -193,13 +209,19 @@ describe("behind Ponder's server", () => {
     // The shape of `ponder start`: Ponder's Hono with cors({ origin: "*" }), our app routed under it.
     const ponder = new Hono().use(cors({ origin: "*", maxAge: 86400 })).route("/", app);
     const server = await new Promise<{ url: string; close(): void }>((resolve) => {
-      const s = serve({ fetch: ponder.fetch, port: 0, hostname: "127.0.0.1" }, (info) => resolve({ url: `http://127.0.0.1:${info.port}`, close: () => s.close() }));
+      const s = serve({ fetch: ponder.fetch, port: 0, hostname: "127.0.0.1" }, (info) =>
+        resolve({ url: `http://127.0.0.1:${info.port}`, close: () => s.close() }),
+      );
     });
     try {
-      const get = (origin: string, ip: string) => fetch(`${server.url}/.well-known/jwks.json`, { headers: { origin, "x-forwarded-for": ip, "x-request-id": `ponder-${ip}` } });
+      const get = (origin: string, ip: string) =>
+        fetch(`${server.url}/.well-known/jwks.json`, { headers: { origin, "x-forwarded-for": ip, "x-request-id": `ponder-${ip}` } });
       const good = await get("https://app.cosmic.test", "10.10.0.1");
       expect(good.status).toBe(200);
-      expect([good.headers.get("access-control-allow-origin"), good.headers.get("access-control-allow-credentials")]).toEqual(["https://app.cosmic.test", "true"]);
+      expect([good.headers.get("access-control-allow-origin"), good.headers.get("access-control-allow-credentials")]).toEqual([
+        "https://app.cosmic.test",
+        "true",
+      ]);
       expect([good.headers.get("x-request-id"), good.headers.get("ratelimit-limit")]).toEqual(["ponder-10.10.0.1", String(LIMIT)]);
       const bad = await get("https://evil.test", "10.10.0.2");
       expect(bad.headers.get("access-control-allow-origin")).toBeNull();
@@ -256,7 +278,10 @@ describe("CORS, metrics, health", () => {
     expect(limited.status).toBe(429);
     expect(limited.headers.get("access-control-allow-origin")).toBe("https://app.cosmic.test");
     expect(limited.headers.get("access-control-expose-headers")).toContain("Retry-After");
-    const preflight = await app.request("/nfts/cosmic:1", { method: "OPTIONS", headers: { ...origin, "access-control-request-method": "GET", "x-forwarded-for": "10.4.1.3" } });
+    const preflight = await app.request("/nfts/cosmic:1", {
+      method: "OPTIONS",
+      headers: { ...origin, "access-control-request-method": "GET", "x-forwarded-for": "10.4.1.3" },
+    });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("access-control-allow-origin")).toBe("https://app.cosmic.test");
     expect(preflight.headers.get("access-control-allow-methods")).toContain("GET");
@@ -273,7 +298,14 @@ describe("CORS, metrics, health", () => {
     const text = await res.text();
     expect(text).toMatch(/cosmic_http_request_duration_seconds_count\{method="GET",route="\/auth\/nonce\/:address",status="200"\} \d+/);
     expect(text).not.toMatch(/route="\/auth\/nonce\/0x/);
-    for (const name of ["cosmic_ws_connections", "cosmic_cache_requests_total", "cosmic_bridges_stuck", "cosmic_bridge_latency_seconds", "cosmic_event_registrations_total", "cosmic_rate_limited_total"])
+    for (const name of [
+      "cosmic_ws_connections",
+      "cosmic_cache_requests_total",
+      "cosmic_bridges_stuck",
+      "cosmic_bridge_latency_seconds",
+      "cosmic_event_registrations_total",
+      "cosmic_rate_limited_total",
+    ])
       expect(text).toContain(name);
   });
 

@@ -13,7 +13,10 @@ const NOT_CHECKED = new Set(["test", "bench", "node_modules", "generated", "arti
 
 describe("layers", () => {
   it("no import circle and no import pointing up", () => {
-    const out = execFileSync(process.execPath, [path.join(ROOT, "node_modules/dependency-cruiser/bin/dependency-cruise.mjs"), ...LAYERS_ARGS], { cwd: ROOT, encoding: "utf8" });
+    const out = execFileSync(process.execPath, [path.join(ROOT, "node_modules/dependency-cruiser/bin/dependency-cruise.mjs"), ...LAYERS_ARGS], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
     expect(out).toContain("no dependency violations found");
   });
 
@@ -27,4 +30,6 @@ describe("layers", () => {
   });
 });
 
-const LAYERS_ARGS = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts["lint:layers"].split(" ").slice(1);
+const LAYERS_ARGS = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8"))
+  .scripts["lint:layers"].split(" ")
+  .slice(1);

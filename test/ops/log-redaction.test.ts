@@ -46,7 +46,10 @@ describe("log redaction", () => {
     const message = siweMessage({ address: account.address, nonce, chainId: 31337 });
     const signature = await account.signMessage({ message });
     const pair = (await (await t.request("/auth/login", json({ message, signature }))).json()) as { accessToken: string; refreshToken: string };
-    const rotated = (await (await t.request("/auth/refresh", json({ refreshToken: pair.refreshToken }))).json()) as { accessToken: string; refreshToken: string };
+    const rotated = (await (await t.request("/auth/refresh", json({ refreshToken: pair.refreshToken }))).json()) as {
+      accessToken: string;
+      refreshToken: string;
+    };
     expect((await t.request("/auth/me", { headers: bearer(rotated.accessToken) })).status).toBe(200);
     secrets.push(signature, pair.accessToken, pair.refreshToken, rotated.accessToken, rotated.refreshToken);
 
@@ -58,7 +61,12 @@ describe("log redaction", () => {
 
     // Events: a signed ticket used as x-ticket, its rotating code scanned at the door.
     const org = await organizer(t);
-    const event = (await (await t.request("/events", post({ name: "Gala", startsAt: inMinutes(30), endsAt: inMinutes(90), capacity: 5, collection: "cosmic", chainId: 31337 }, org.token))).json()) as { id: string };
+    const event = (await (
+      await t.request(
+        "/events",
+        post({ name: "Gala", startsAt: inMinutes(30), endsAt: inMinutes(90), capacity: 5, collection: "cosmic", chainId: 31337 }, org.token),
+      )
+    ).json()) as { id: string };
     const holder = await t.login();
     const reg = (await (await t.request(`/events/${event.id}/register`, { method: "POST", headers: bearer(holder.token) })).json()) as { ticket: string };
     const code = (await (await t.request(`/events/${event.id}/ticket?format=json`, { headers: { "x-ticket": reg.ticket } })).json()) as { payload: string };
@@ -70,7 +78,9 @@ describe("log redaction", () => {
     const metricsToken = "metrics-secret-0123456789";
     const withMetrics = buildApp({ ...t.deps, ops: { ...loadOpsConfig({}), metricsToken } });
     // (A route making a real RPC call, for the error path below.)
-    withMetrics.get("/test/rpc", async (c) => c.json({ block: String(await createPublicClient({ transport: http(RPC_URL, { retryCount: 0 }) }).getBlockNumber()) }));
+    withMetrics.get("/test/rpc", async (c) =>
+      c.json({ block: String(await createPublicClient({ transport: http(RPC_URL, { retryCount: 0 }) }).getBlockNumber()) }),
+    );
     await withMetrics.request("/api/metrics", { headers: { authorization: `Bearer ${metricsToken}` } });
     await withMetrics.request("/api/metrics", { headers: { authorization: "Bearer wrong-metrics-secret-000" } });
     secrets.push(metricsToken, "wrong-metrics-secret-000");
@@ -86,13 +96,24 @@ describe("log redaction", () => {
     secrets.push("QueryKey123");
 
     // Free text from a dependency, objects passed by hand.
-    log.warn(`upstream echoed Authorization: Bearer ${rotated.accessToken} from wss://node.example/ws?access_token=${pair.accessToken}&token=raw-query-token-1`);
-    log.info({ redisUrl: `redis://default:${REDIS_PASSWORD}@cache.internal:6379/0`, headers: { "x-ticket": reg.ticket, cookie: "sid=cookie-secret-value" } }, "config");
+    log.warn(
+      `upstream echoed Authorization: Bearer ${rotated.accessToken} from wss://node.example/ws?access_token=${pair.accessToken}&token=raw-query-token-1`,
+    );
+    log.info(
+      { redisUrl: `redis://default:${REDIS_PASSWORD}@cache.internal:6379/0`, headers: { "x-ticket": reg.ticket, cookie: "sid=cookie-secret-value" } },
+      "config",
+    );
     secrets.push("raw-query-token-1", "cookie-secret-value");
 
     // Realtime: a handshake with ?access_token=, closed by the logout that revokes its session.
     const sink = logCollector();
-    const realtime = await startRealtimeServer({ kv: t.deps.kv, auth: new AuthService(t.deps), logger: createLogger({ level: "debug", destination: sink.destination }), port: 0, host: "127.0.0.1" });
+    const realtime = await startRealtimeServer({
+      kv: t.deps.kv,
+      auth: new AuthService(t.deps),
+      logger: createLogger({ level: "debug", destination: sink.destination }),
+      port: 0,
+      host: "127.0.0.1",
+    });
     try {
       const socket = await connect(realtime.url, rotated.accessToken);
       await t.request("/auth/logout", { method: "POST", headers: bearer(rotated.accessToken) });
@@ -114,7 +135,9 @@ describe("log redaction", () => {
   });
 
   it("scrubSecrets: URLs keep host and ordinary paths, lose credentials and key-like parts", () => {
-    expect(scrubSecrets("GET https://user:pw@rpc.example:8545/v3/0123456789abcdef0123456789abcdef?x=1&api_key=zzz")).toBe("GET https://[redacted]@rpc.example:8545/v3/[redacted]?x=1&api_key=[redacted]");
+    expect(scrubSecrets("GET https://user:pw@rpc.example:8545/v3/0123456789abcdef0123456789abcdef?x=1&api_key=zzz")).toBe(
+      "GET https://[redacted]@rpc.example:8545/v3/[redacted]?x=1&api_key=[redacted]",
+    );
     expect(scrubSecrets('{"path":"/events/123/ticket","status":200}')).toBe('{"path":"/events/123/ticket","status":200}');
     expect(scrubSecrets('{"msg":"code CL1:0a1b2c:123456:ABCDEF0123 scanned"}')).toBe('{"msg":"code CL1:[redacted] scanned"}');
     expect(scrubSecrets('{"Authorization":"Basic dXNlcjpwYXNz","d":"privatejwk"}')).toBe('{"Authorization":"[redacted]","d":"[redacted]"}');

@@ -28,7 +28,8 @@ describe("metrics token", () => {
     const status = async (authorization?: string) => (await app.request("/api/metrics", authorization ? { headers: { authorization } } : {})).status;
     expect(await status(`Bearer ${token}`)).toBe(200);
     expect(await status(`bearer ${token}`)).toBe(200);
-    for (const wrong of [`Bearer ${token.slice(0, -1)}x`, `Bearer ${token.slice(0, 5)}`, `Bearer ${token}0`, "Bearer", `Basic ${token}`]) expect(await status(wrong), wrong).toBe(401);
+    for (const wrong of [`Bearer ${token.slice(0, -1)}x`, `Bearer ${token.slice(0, 5)}`, `Bearer ${token}0`, "Bearer", `Basic ${token}`])
+      expect(await status(wrong), wrong).toBe(401);
     expect(await status()).toBe(401);
     expect(spy.mock.calls.length).toBeGreaterThanOrEqual(7);
     for (const [a, b] of spy.mock.calls) expect((a as Buffer).length).toBe((b as Buffer).length);

@@ -13,7 +13,8 @@ describe("ops files", () => {
     const used = [...new Set(rules.match(/cosmic_[a-z_]+/g) ?? [])].map((n) => n.replace(/_(bucket|count|sum)$/, ""));
     expect(used.length).toBeGreaterThan(5);
     for (const name of used) expect(registered, name).toContain(name);
-    for (const alert of ["CosmicApiDown", "CosmicHighErrorRate", "CosmicChainLag", "CosmicBridgesStuck", "CosmicJobsFailing"]) expect(rules).toContain(`alert: ${alert}`);
+    for (const alert of ["CosmicApiDown", "CosmicHighErrorRate", "CosmicChainLag", "CosmicBridgesStuck", "CosmicJobsFailing"])
+      expect(rules).toContain(`alert: ${alert}`);
   });
 
   it("ops/check-env.ts prints every configuration problem and exits 1", () => {
@@ -37,7 +38,11 @@ describe("ops files", () => {
   it(".env.example lists every variable the code reads", () => {
     const example = readFileSync(`${ROOT}.env.example`, "utf8");
     const listed = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));
-    const sources = execFileSync("git", ["ls-files", "api", "infra", "indexer", "jobs", "realtime", "chain", "devnet", "scripts", "ponder.config.ts", "offchain", "src"], { cwd: ROOT })
+    const sources = execFileSync(
+      "git",
+      ["ls-files", "api", "infra", "indexer", "jobs", "realtime", "chain", "devnet", "scripts", "ponder.config.ts", "offchain", "src"],
+      { cwd: ROOT },
+    )
       .toString()
       .split("\n")
       .filter((f) => f.endsWith(".ts"));

@@ -27,7 +27,11 @@ let socket: TestSocket;
 const [alice, bob] = [accounts[1]!, accounts[2]!];
 
 async function rpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
   const body = (await res.json()) as { result: T; error?: { message: string } };
   if (body.error) throw new Error(`${method}: ${body.error.message}`);
   return body.result;
@@ -38,7 +42,12 @@ const cosmicOn = (chainId: number) => devnet.deployments.collections.find((c) =>
 // Fresh signers: a reverted chain forgets nonces a nonce manager remembers.
 const signer = (key: Hex, chain = chainA()) => createChainSigner({ chainId: chain.chainId, rpcUrl: chain.rpcUrl, privateKey: key, pollingInterval: 10 });
 const mint = (to: Hex, serial: number) =>
-  signer(deployer.privateKey).write({ address: cosmicOn(chainA().chainId).address, abi: CosmicONFT721Abi, functionName: "mint", args: [to, tokenIdInRange(chainA().eid, serial)] });
+  signer(deployer.privateKey).write({
+    address: cosmicOn(chainA().chainId).address,
+    abi: CosmicONFT721Abi,
+    functionName: "mint",
+    args: [to, tokenIdInRange(chainA().eid, serial)],
+  });
 const idOf = (serial: number) => String(tokenIdInRange(chainA().eid, serial));
 
 beforeAll(async () => {
@@ -70,7 +79,12 @@ const pushes = () => socket.messages.filter((m) => m.id);
 
 describe("Ponder's GraphQL is rate limited per IP", () => {
   it("admits RATE_LIMIT_GRAPHQL_PER_IP queries, then 429 with Retry-After and RateLimit headers", async () => {
-    const query = () => fetch(`${ponder.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ collections { items { slug } } }" }) });
+    const query = () =>
+      fetch(`${ponder.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: "{ collections { items { slug } } }" }),
+      });
     const responses = await Promise.all(Array.from({ length: 50 }, query));
     expect(responses.filter((r) => r.status === 200)).toHaveLength(5);
     const limited = responses.find((r) => r.status === 429)!;
@@ -92,7 +106,13 @@ describe("chain pushes", () => {
 
   it("pushes a bridge: initiated then completed (with latency), to the bridge rooms", async () => {
     const tokenId = tokenIdInRange(chainA().eid, 2);
-    const { guid } = await sendToken({ signer: signer(alice.privateKey), deployment: cosmicOn(chainA().chainId), tokenId, dstEid: chainB().eid, to: bob.address });
+    const { guid } = await sendToken({
+      signer: signer(alice.privateKey),
+      deployment: cosmicOn(chainA().chainId),
+      tokenId,
+      dstEid: chainB().eid,
+      to: bob.address,
+    });
     const initiated = await socket.next((m) => m.type === "bridge:initiated", 20_000);
     expect(initiated.data).toMatchObject({ from: alice.address, to: bob.address, tokenId: String(tokenId), otherChainId: chainB().chainId });
     expect(initiated.data.guid).toBe(guid.toLowerCase());
@@ -106,7 +126,12 @@ describe("chain pushes", () => {
     await mint(alice.address, 3);
     await socket.next((m) => m.type === "nft:minted" && m.data.tokenId === idOf(3), 20_000);
     const snapshot = await rpc<string>(a.rpcUrl, "evm_snapshot");
-    await signer(alice.privateKey).write({ address: cosmicOn(a.chainId).address, abi: CosmicONFT721Abi, functionName: "transferFrom", args: [alice.address, bob.address, BigInt(idOf(3))] });
+    await signer(alice.privateKey).write({
+      address: cosmicOn(a.chainId).address,
+      abi: CosmicONFT721Abi,
+      functionName: "transferFrom",
+      args: [alice.address, bob.address, BigInt(idOf(3))],
+    });
     const transfer = await socket.next((m) => m.type === "nft:transferred" && m.data.tokenId === idOf(3), 20_000);
     expect(transfer.data).toMatchObject({ from: alice.address, to: bob.address });
     // Back before the transfer, then a longer branch without it.
@@ -126,11 +151,19 @@ describe("chain pushes", () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(pushes().length).toBe(before);
     const replica = cluster.replicas[0]!;
-    const restarted = new Notifier({ indexed: replica.deps.indexed!, store: replica.deps.store, kv: replica.deps.kv, logger: replica.deps.logger, intervalMs: 50 }).start();
+    const restarted = new Notifier({
+      indexed: replica.deps.indexed!,
+      store: replica.deps.store,
+      kv: replica.deps.kv,
+      logger: replica.deps.logger,
+      intervalMs: 50,
+    }).start();
     try {
       await socket.next((m) => m.type === "nft:minted" && m.data.tokenId === idOf(12), 20_000);
       await new Promise((r) => setTimeout(r, 500));
-      const minted = pushes().filter((m) => m.type === "nft:minted").map((m) => m.data.tokenId);
+      const minted = pushes()
+        .filter((m) => m.type === "nft:minted")
+        .map((m) => m.data.tokenId);
       expect(minted.filter((id: string) => [idOf(10), idOf(11), idOf(12)].includes(id))).toEqual([idOf(10), idOf(11), idOf(12)]);
       // Every push id exactly once over the whole run (both replicas ran notifiers until now).
       const ids = pushes().map((m) => m.id);

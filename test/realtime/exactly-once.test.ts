@@ -40,24 +40,40 @@ const cosmicOn = (i: number) => devnet.deployments.collections.find((c) => c.slu
 const signer = (key: Hex, i: number) => createChainSigner({ chainId: chain(i).chainId, rpcUrl: chain(i).rpcUrl, privateKey: key, pollingInterval: 10 });
 const tokenOf = (i: number, serial: number) => tokenIdInRange(chain(i).eid, serial);
 async function mint(i: number, to: Hex, serial: number) {
-  const receipt = await signer(deployer.privateKey, i).write({ address: cosmicOn(i).address, abi: CosmicONFT721Abi, functionName: "mint", args: [to, tokenOf(i, serial)] });
+  const receipt = await signer(deployer.privateKey, i).write({
+    address: cosmicOn(i).address,
+    abi: CosmicONFT721Abi,
+    functionName: "mint",
+    args: [to, tokenOf(i, serial)],
+  });
   return receipt.transactionHash;
 }
 async function rpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
   const body = (await res.json()) as { result: T; error?: { message: string } };
   if (body.error) throw new Error(`${method}: ${body.error.message}`);
   return body.result;
 }
 const pushes = () => socket.messages.filter((m) => m.id);
-const mintPush = (i: number, serial: number) => (m: any) => m.type === "nft:minted" && m.data.chainId === chain(i).chainId && m.data.tokenId === String(tokenOf(i, serial));
+const mintPush = (i: number, serial: number) => (m: any) =>
+  m.type === "nft:minted" && m.data.chainId === chain(i).chainId && m.data.tokenId === String(tokenOf(i, serial));
 
 /** Replaces replica r's notifier by a new one (a restart: state only in Postgres). */
 async function restartNotifier(r: number) {
   const replica = cluster.replicas[r]!;
   const current = notifiers[r] ?? replica.realtime.notifier!;
   await current.stop();
-  notifiers[r] = new Notifier({ indexed: replica.deps.indexed!, store: replica.deps.store, kv: replica.deps.kv, logger: replica.deps.logger, intervalMs: 50 }).start();
+  notifiers[r] = new Notifier({
+    indexed: replica.deps.indexed!,
+    store: replica.deps.store,
+    kv: replica.deps.kv,
+    logger: replica.deps.logger,
+    intervalMs: 50,
+  }).start();
 }
 
 beforeAll(async () => {
@@ -105,7 +121,13 @@ describe(`exactly-once pushes, ${ROUNDS} rounds`, () => {
       await mint(src, alice.address, base);
       await socket.next(mintPush(src, base), 30_000);
       kept.push({ i: src, serial: base });
-      const sent = await sendToken({ signer: signer(alice.privateKey, src), deployment: cosmicOn(src), tokenId: tokenOf(src, base), dstEid: chain(dst).eid, to: bob.address });
+      const sent = await sendToken({
+        signer: signer(alice.privateKey, src),
+        deployment: cosmicOn(src),
+        tokenId: tokenOf(src, base),
+        dstEid: chain(dst).eid,
+        to: bob.address,
+      });
       bridges.push({ guid: sent.guid.toLowerCase(), txHash: sent.hash, src });
       await restartNotifier(round % 2);
       await socket.next((m) => m.type === "bridge:completed" && m.data.guid === sent.guid.toLowerCase(), 30_000);
@@ -150,7 +172,9 @@ describe(`exactly-once pushes, ${ROUNDS} rounds`, () => {
   it("announces every kept mint once and retracts exactly the reorged ones", () => {
     for (const { i, serial } of [...kept, ...reorged]) expect(pushes().filter(mintPush(i, serial)), `mint ${i}/${serial}`).toHaveLength(1);
     const retracted = pushes().filter((m) => m.type === "reorg");
-    expect(retracted.map((m) => `${m.data.chainId}/${m.data.tokenId}`).sort()).toEqual(reorged.map(({ i, serial }) => `${chain(i).chainId}/${tokenOf(i, serial)}`).sort());
+    expect(retracted.map((m) => `${m.data.chainId}/${m.data.tokenId}`).sort()).toEqual(
+      reorged.map(({ i, serial }) => `${chain(i).chainId}/${tokenOf(i, serial)}`).sort(),
+    );
     for (const m of retracted) expect(m.data.retractedType).toBe("nft:minted");
   });
 

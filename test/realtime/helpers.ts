@@ -19,7 +19,9 @@ export type Cluster = { base: TestApp; replicas: Replica[]; token(address: `0x${
  * `count` replicas: each with its own Postgres pool, Redis connections, REST app and WebSocket server
  * (the notifier runs in every replica when `indexed` is given: the lock lets one tick at a time).
  */
-export async function startCluster(options: { count?: number; indexed?: () => IndexedDb; ops?: Record<string, string>; base?: TestApp } = {}): Promise<Cluster> {
+export async function startCluster(
+  options: { count?: number; indexed?: () => IndexedDb; ops?: Record<string, string>; base?: TestApp } = {},
+): Promise<Cluster> {
   const base = options.base ?? (await createTestApp({ kv: "redis" }));
   const prefix = (base.deps.kv as RedisKeyValueStore).prefix;
   const databaseUrl = (base.deps.store as unknown as { kind: string }).kind === "postgres" ? databaseUrlOf(base) : undefined;
@@ -76,10 +78,11 @@ export async function connect(url: string, token?: string, options: ConstructorP
   ws.on("message", (data) => {
     const m = JSON.parse(data.toString());
     messages.push(m);
-    for (const w of [...waiters]) if (w.predicate(m)) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(m);
-    }
+    for (const w of [...waiters])
+      if (w.predicate(m)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(m);
+      }
   });
   const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })));
   await new Promise<void>((resolve, reject) => {

@@ -26,7 +26,10 @@ describe("fan-out across replicas", () => {
   it("a socket on B receives the push of a registration made through A's route", async () => {
     const [a, b] = cluster.replicas as [Cluster["replicas"][0], Cluster["replicas"][0]];
     const org = await organizer(events);
-    const created = await a.app.request("/events", post({ name: "Launch", startsAt: inMinutes(30), endsAt: inMinutes(90), capacity: 5, collection: "cosmic", chainId: 31337 }, org.token));
+    const created = await a.app.request(
+      "/events",
+      post({ name: "Launch", startsAt: inMinutes(30), endsAt: inMinutes(90), capacity: 5, collection: "cosmic", chainId: 31337 }, org.token),
+    );
     expect(created.status).toBe(201);
     const { id } = (await created.json()) as { id: string };
     const user = await events.login();
@@ -53,7 +56,10 @@ describe("fan-out across replicas", () => {
     socket.send({ type: "subscribe", rooms: ["event:evt-1"] });
     await socket.next((m) => m.type === "subscribed");
     // What the events service does after its commit (realtime/eventPushes.ts).
-    await a.deps.kv.publish(REALTIME_CHANNEL, JSON.stringify({ type: "event:registered", rooms: ["event:evt-1", `user:${alice.toLowerCase()}`], data: { eventId: "evt-1" } }));
+    await a.deps.kv.publish(
+      REALTIME_CHANNEL,
+      JSON.stringify({ type: "event:registered", rooms: ["event:evt-1", `user:${alice.toLowerCase()}`], data: { eventId: "evt-1" } }),
+    );
     const push = await socket.next((m) => m.type === "event:registered");
     expect(push).toMatchObject({ data: { eventId: "evt-1" } });
     expect(push.rooms.sort()).toEqual(["event:evt-1", `user:${alice}`].sort());
@@ -97,7 +103,8 @@ describe("fan-out across replicas", () => {
     (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     const blob = "x".repeat(64 * 1024);
     const count = 300; // ~19 MB: more than the kernel buffers plus the 256 KiB application buffer
-    for (let i = 0; i < count; i++) await a.deps.kv.publish(REALTIME_CHANNEL, JSON.stringify({ type: "nft:minted", rooms: ["collection:flood"], data: { i, blob } }));
+    for (let i = 0; i < count; i++)
+      await a.deps.kv.publish(REALTIME_CHANNEL, JSON.stringify({ type: "nft:minted", rooms: ["collection:flood"], data: { i, blob } }));
     await fast.next((m) => m.type === "nft:minted" && m.data.i === count - 1, 30_000);
     expect(fast.messages.filter((m) => m.type === "nft:minted")).toHaveLength(count);
     (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();

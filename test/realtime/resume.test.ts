@@ -84,7 +84,12 @@ describe("resume across replicas", () => {
     expect(marker.replayed).toBeGreaterThanOrEqual(3);
     // The replayed ones come before the marker.
     const markerAt = resumed.messages.indexOf(marker);
-    expect(resumed.messages.slice(0, markerAt).filter((m) => m.type === "nft:minted").map((m) => m.data.tokenId)).toEqual(expect.arrayContaining([2, 3, 4].map(idOf)));
+    expect(
+      resumed.messages
+        .slice(0, markerAt)
+        .filter((m) => m.type === "nft:minted")
+        .map((m) => m.data.tokenId),
+    ).toEqual(expect.arrayContaining([2, 3, 4].map(idOf)));
     resumed.close();
   }, 90_000);
 
@@ -149,10 +154,16 @@ describe("resume across replicas", () => {
 describe("resume on the in-process adapter (one process, no Redis: npm run dev on PGlite)", () => {
   it("replays from the log kept in memory; unknown id → resync", async () => {
     const kv = new MemoryKeyValueStore("mem:");
-    const server = await startRealtimeServer({ kv, auth: { authenticateBearer: async () => Promise.reject(new Error("no")) }, logger: createLogger({ level: "silent" }), port: 0 });
+    const server = await startRealtimeServer({
+      kv,
+      auth: { authenticateBearer: async () => Promise.reject(new Error("no")) },
+      logger: createLogger({ level: "silent" }),
+      port: 0,
+    });
     try {
       const ids = [1, 2, 3, 4].map((n) => `mem:${n}`);
-      for (const [i, id] of ids.entries()) await publishPush(kv, { id, type: "nft:minted", rooms: [i === 2 ? "collection:other" : "collection:mem"], data: { i } });
+      for (const [i, id] of ids.entries())
+        await publishPush(kv, { id, type: "nft:minted", rooms: [i === 2 ? "collection:other" : "collection:mem"], data: { i } });
       const socket = await connect(`${server.url}?resume=${ids[0]}&rooms=collection:mem`);
       await socket.next((m) => m.type === "resumed");
       expect(pushesOf(socket.messages).map((m) => m.id)).toEqual([ids[1], ids[3]]);

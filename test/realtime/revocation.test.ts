@@ -33,7 +33,10 @@ async function signIn(account = privateKeyToAccount(generatePrivateKey())): Prom
 
 /** Resolves with the close code and how long after `since` it came. */
 const closedWithin = async (socket: TestSocket, since: number) => {
-  const { code, reason } = await Promise.race([socket.closed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("socket not closed within 3 s")), 3_000))]);
+  const { code, reason } = await Promise.race([
+    socket.closed,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error("socket not closed within 3 s")), 3_000)),
+  ]);
   return { code, reason, ms: Date.now() - since };
 };
 const stillOpen = async (socket: TestSocket) => {

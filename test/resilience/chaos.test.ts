@@ -40,7 +40,11 @@ const random = () => {
 };
 
 async function rpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
   const body = (await res.json()) as { result: T; error?: { message: string } };
   if (body.error) throw new Error(`${method}: ${body.error.message}`);
   return body.result;
@@ -63,7 +67,9 @@ describe(`resilience chaos (${FULL ? "full" : "bounded"}): random reorgs and SIG
     await waitForHead(live, devnet.deployments, 120_000);
   }, 400_000);
   afterAll(async () => {
-    console.log(summary.table(`Resilience chaos, ${FULL ? "full" : "bounded"} (seed ${process.env.RESILIENCE_SEED ?? 20261125}, ${REORGS} reorgs, ${KILLS} kills)`));
+    console.log(
+      summary.table(`Resilience chaos, ${FULL ? "full" : "bounded"} (seed ${process.env.RESILIENCE_SEED ?? 20261125}, ${REORGS} reorgs, ${KILLS} kills)`),
+    );
     for (const fn of cleanups.reverse()) await fn().catch(() => {});
     await devnet?.stop();
   });
@@ -78,7 +84,12 @@ describe(`resilience chaos (${FULL ? "full" : "bounded"}): random reorgs and SIG
     const reader = (async () => {
       while (!reads.stop) {
         try {
-          const res = await fetch(`${live.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ tokens(limit: 20, orderBy: \"updatedOrderKey\", orderDirection: \"desc\") { items { tokenId owner state } } }" }), signal: AbortSignal.timeout(10_000) });
+          const res = await fetch(`${live.url}/graphql`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ query: '{ tokens(limit: 20, orderBy: "updatedOrderKey", orderDirection: "desc") { items { tokenId owner state } } }' }),
+            signal: AbortSignal.timeout(10_000),
+          });
           if (res.status >= 500) reads.bad.push(`${res.status} ${(await res.text()).slice(0, 200)}`);
           else reads.ok++;
         } catch (e) {
@@ -97,11 +108,13 @@ describe(`resilience chaos (${FULL ? "full" : "bounded"}): random reorgs and SIG
         depths.push(depth);
         const serial = (i: number) => tokenIdInRange(a.eid, BigInt(50_000 + r * 100 + i));
         const snapshot = await rpc<string>(a.rpcUrl, "evm_snapshot");
-        for (let i = 0; i < depth; i++) await minter.write({ address: cosmic.address, abi: CosmicONFT721Abi, functionName: "mint", args: [accounts[1]!.address, serial(i)] });
+        for (let i = 0; i < depth; i++)
+          await minter.write({ address: cosmic.address, abi: CosmicONFT721Abi, functionName: "mint", args: [accounts[1]!.address, serial(i)] });
         // Let the index see the doomed branch (sometimes only part of it: reorg while catching up).
         if (random() < 0.5) await waitForHead(live, devnet.deployments, 60_000);
         expect(await rpc<boolean>(a.rpcUrl, "evm_revert", [snapshot])).toBe(true);
-        for (let i = 0; i <= depth; i++) await minter.write({ address: cosmic.address, abi: CosmicONFT721Abi, functionName: "mint", args: [accounts[2]!.address, serial(50 + i)] });
+        for (let i = 0; i <= depth; i++)
+          await minter.write({ address: cosmic.address, abi: CosmicONFT721Abi, functionName: "mint", args: [accounts[2]!.address, serial(50 + i)] });
         // Usually a second. When the revert lands between Ponder's eth_getBlockByNumber and its
         // eth_getLogs({ blockHash }) of a doomed block, anvil ≥ 1.7 answers "unknown block" (as geth
         // does) and Ponder 0.16 retries that request ~10 times with backoff (~65 s) before it
@@ -116,7 +129,13 @@ describe(`resilience chaos (${FULL ? "full" : "bounded"}): random reorgs and SIG
       reads.stop = true;
       await reader;
     }
-    summary.add({ test: `reorgs depth ${depths.join(",")} then reconcile`, attempts: REORGS, failures: failures.length, seconds: (performance.now() - t0) / 1000, note: `index at head again after ${catchUps.map((x) => `${x.toFixed(1)} s`).join(", ")}` });
+    summary.add({
+      test: `reorgs depth ${depths.join(",")} then reconcile`,
+      attempts: REORGS,
+      failures: failures.length,
+      seconds: (performance.now() - t0) / 1000,
+      note: `index at head again after ${catchUps.map((x) => `${x.toFixed(1)} s`).join(", ")}`,
+    });
     summary.add({ test: "GraphQL reads during the reorgs", attempts: reads.ok + reads.bad.length, failures: reads.bad.length });
     expect(failures).toEqual([]);
     expect(reads.bad).toEqual([]);
@@ -139,47 +158,61 @@ describe(`resilience chaos (${FULL ? "full" : "bounded"}): random reorgs and SIG
     }
   }, 300_000);
 
-  it.skipIf(KILLS === 0)(`SIGKILL during backfill ${KILLS} times at random points: final tables identical, reconcile clean`, async () => {
-    expect(reference, "needs the fresh reference index").toBeDefined();
-    await live.stop(); // one Ponder at a time from here: the kills should race the backfill, not the CPU
-    const t0 = performance.now();
-    // Slow every chain's RPC a little so the backfill lasts long enough to be interrupted.
-    const proxies = await Promise.all(devnet.deployments.chains.map(async (c) => [c.chainId, await startRpcProxy(c.rpcUrl, { delayMs: 5 })] as const));
-    cleanups.push(async () => Promise.all(proxies.map(([, p]) => p.close())));
-    const slowed = withRpcUrls(devnet.deployments, new Map(proxies.map(([id, p]) => [id, p.url])));
-    let instance = await startPonder({ deployments: slowed, db: "pglite" });
-    cleanups.push(() => cleanupPonder(instance));
-    const heads = await Promise.all(devnet.deployments.chains.map(async (c) => [c.chainId, Number(await rpc<string>(c.rpcUrl, "eth_blockNumber"))] as const));
-    const killedAt: string[] = [];
-    let late = 0;
-    for (let k = 0; k < KILLS; k++) {
-      // A random point of the backfill window measured on the uninterrupted run (server up → head).
-      const delay = Math.floor((0.05 + 0.9 * random()) * backfillMs);
-      await new Promise((r) => setTimeout(r, delay));
-      const at = await indexedBlocks(instance);
-      const done = heads.every(([id, head]) => (at.get(id) ?? -1) >= head);
-      if (done) late++;
-      killedAt.push(`${delay} ms${done ? " (already at head)" : ""}`);
-      await instance.kill();
-      instance = await startPonder({ deployments: slowed, db: "pglite", reuse: { dataDir: instance.dataDir, schema: instance.schema, deploymentsFile: instance.deploymentsFile } });
-    }
-    // /status reads _ponder_checkpoint, which after a restart can still show the pre-kill head while
-    // the unfinalized rows (last 30 blocks) are being re-indexed (seen once in a full run: ~25 rows
-    // missing right after waitForHead). So: /ready first, then the head, then give the tables up to
-    // 60 s to converge, and report how long they took.
-    await waitUntil(async () => (await fetch(`${instance.url}/ready`).catch(() => undefined))?.ok, "ponder /ready", 240_000);
-    await waitForHead(instance, devnet.deployments, 120_000);
-    const settle = performance.now();
-    let dump = await dumpIndex(instance);
-    while (JSON.stringify(dump) !== JSON.stringify(reference) && performance.now() - settle < 60_000) {
-      await new Promise((r) => setTimeout(r, 1_000));
-      dump = await dumpIndex(instance);
-    }
-    const settledMs = performance.now() - settle;
-    const { mismatches } = await reconcile(setupFromDeployments(devnet.deployments), instance.url);
-    const same = JSON.stringify(dump) === JSON.stringify(reference);
-    summary.add({ test: "SIGKILL mid-backfill, restart, compare", attempts: KILLS, failures: same && !mismatches.length ? 0 : 1, seconds: (performance.now() - t0) / 1000, note: `kills at ${killedAt.join(", ")} after the server was up; uninterrupted backfill ${backfillMs.toFixed(0)} ms; ${KILLS - late} mid-backfill; tables equal ${settledMs < 1_000 ? "at once" : `after ${(settledMs / 1000).toFixed(1)} s more`}` });
-    expect(dump).toEqual(reference);
-    expect(mismatches).toEqual([]);
-  }, 600_000);
+  it.skipIf(KILLS === 0)(
+    `SIGKILL during backfill ${KILLS} times at random points: final tables identical, reconcile clean`,
+    async () => {
+      expect(reference, "needs the fresh reference index").toBeDefined();
+      await live.stop(); // one Ponder at a time from here: the kills should race the backfill, not the CPU
+      const t0 = performance.now();
+      // Slow every chain's RPC a little so the backfill lasts long enough to be interrupted.
+      const proxies = await Promise.all(devnet.deployments.chains.map(async (c) => [c.chainId, await startRpcProxy(c.rpcUrl, { delayMs: 5 })] as const));
+      cleanups.push(async () => Promise.all(proxies.map(([, p]) => p.close())));
+      const slowed = withRpcUrls(devnet.deployments, new Map(proxies.map(([id, p]) => [id, p.url])));
+      let instance = await startPonder({ deployments: slowed, db: "pglite" });
+      cleanups.push(() => cleanupPonder(instance));
+      const heads = await Promise.all(devnet.deployments.chains.map(async (c) => [c.chainId, Number(await rpc<string>(c.rpcUrl, "eth_blockNumber"))] as const));
+      const killedAt: string[] = [];
+      let late = 0;
+      for (let k = 0; k < KILLS; k++) {
+        // A random point of the backfill window measured on the uninterrupted run (server up → head).
+        const delay = Math.floor((0.05 + 0.9 * random()) * backfillMs);
+        await new Promise((r) => setTimeout(r, delay));
+        const at = await indexedBlocks(instance);
+        const done = heads.every(([id, head]) => (at.get(id) ?? -1) >= head);
+        if (done) late++;
+        killedAt.push(`${delay} ms${done ? " (already at head)" : ""}`);
+        await instance.kill();
+        instance = await startPonder({
+          deployments: slowed,
+          db: "pglite",
+          reuse: { dataDir: instance.dataDir, schema: instance.schema, deploymentsFile: instance.deploymentsFile },
+        });
+      }
+      // /status reads _ponder_checkpoint, which after a restart can still show the pre-kill head while
+      // the unfinalized rows (last 30 blocks) are being re-indexed (seen once in a full run: ~25 rows
+      // missing right after waitForHead). So: /ready first, then the head, then give the tables up to
+      // 60 s to converge, and report how long they took.
+      await waitUntil(async () => (await fetch(`${instance.url}/ready`).catch(() => undefined))?.ok, "ponder /ready", 240_000);
+      await waitForHead(instance, devnet.deployments, 120_000);
+      const settle = performance.now();
+      let dump = await dumpIndex(instance);
+      while (JSON.stringify(dump) !== JSON.stringify(reference) && performance.now() - settle < 60_000) {
+        await new Promise((r) => setTimeout(r, 1_000));
+        dump = await dumpIndex(instance);
+      }
+      const settledMs = performance.now() - settle;
+      const { mismatches } = await reconcile(setupFromDeployments(devnet.deployments), instance.url);
+      const same = JSON.stringify(dump) === JSON.stringify(reference);
+      summary.add({
+        test: "SIGKILL mid-backfill, restart, compare",
+        attempts: KILLS,
+        failures: same && !mismatches.length ? 0 : 1,
+        seconds: (performance.now() - t0) / 1000,
+        note: `kills at ${killedAt.join(", ")} after the server was up; uninterrupted backfill ${backfillMs.toFixed(0)} ms; ${KILLS - late} mid-backfill; tables equal ${settledMs < 1_000 ? "at once" : `after ${(settledMs / 1000).toFixed(1)} s more`}`,
+      });
+      expect(dump).toEqual(reference);
+      expect(mismatches).toEqual([]);
+    },
+    600_000,
+  );
 });

@@ -13,7 +13,7 @@
 import fc from "fast-check";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Body, type OpenApiDoc, type Operation, bodyArb, operations, paramValue } from "./lib/openapi.js";
+import { type OpenApiDoc, type Operation, bodyArb, operations, paramValue } from "./lib/openapi.js";
 import { startFuzzStack } from "./lib/stack.js";
 import { Summary } from "./lib/summary.js";
 
@@ -40,7 +40,9 @@ function requestArb(doc: OpenApiDoc, op: Operation, stack: Stack): fc.Arbitrary<
     { weight: 2, arbitrary: fc.constant(`Bearer ${stack.userToken}`) },
     { weight: 2, arbitrary: fc.constantFrom<string | undefined>(undefined, "Bearer x.y.z", "Bearer ", "Basic YTpi", `Bearer ${stack.userToken}x`) },
   );
-  const extraHeaders = fc.dictionary(fc.constantFrom("x-api-key", "x-request-id", "x-forwarded-for", "origin", "accept", "idempotency-key"), headerText, { maxKeys: 3 });
+  const extraHeaders = fc.dictionary(fc.constantFrom("x-api-key", "x-request-id", "x-forwarded-for", "origin", "accept", "idempotency-key"), headerText, {
+    maxKeys: 3,
+  });
   return fc.record({ path, query, auth, extraHeaders, body: bodyArb(doc, op) }).map(({ path, query, auth, extraHeaders, body }) => {
     const url = op.path.replace(/\{([^}]+)\}/g, (_, name: string) => {
       try {
@@ -75,7 +77,9 @@ function requestArb(doc: OpenApiDoc, op: Operation, stack: Stack): fc.Arbitrary<
 
 /** Count and content hash of every offchain table, in one round trip. */
 async function snapshot(stack: Stack, tables: string[]): Promise<string> {
-  const parts = tables.map((t) => `SELECT '${t}' AS t, count(*)::text AS n, md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS h FROM offchain."${t}" x`);
+  const parts = tables.map(
+    (t) => `SELECT '${t}' AS t, count(*)::text AS n, md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS h FROM offchain."${t}" x`,
+  );
   const res = (await stack.deps.store.db.execute(sql.raw(parts.join(" UNION ALL ")))) as unknown as { rows: { t: string; n: string; h: string }[] };
   return res.rows.map((r) => `${r.t}:${r.n}:${r.h}`).join(",");
 }
@@ -90,11 +94,17 @@ describe("resilience: fuzz every OpenAPI operation", () => {
   beforeAll(async () => {
     stack = await startFuzzStack();
     doc = (await (await stack.app.request("/openapi.json")).json()) as OpenApiDoc;
-    const res = (await stack.deps.store.db.execute(sql.raw(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'offchain' AND table_type = 'BASE TABLE' ORDER BY 1`))) as unknown as { rows: { table_name: string }[] };
+    const res = (await stack.deps.store.db.execute(
+      sql.raw(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'offchain' AND table_type = 'BASE TABLE' ORDER BY 1`),
+    )) as unknown as { rows: { table_name: string }[] };
     tables = res.rows.map((r) => r.table_name);
   });
   afterAll(async () => {
-    console.log(summary.table(`Resilience fuzz (seed ${SEED}, ${RUNS} runs per operation; 503 codes seen: ${[...codes503].map(([c, n]) => `${c} ×${n}`).join(", ") || "none"})`));
+    console.log(
+      summary.table(
+        `Resilience fuzz (seed ${SEED}, ${RUNS} runs per operation; 503 codes seen: ${[...codes503].map(([c, n]) => `${c} ×${n}`).join(", ") || "none"})`,
+      ),
+    );
     await stack?.close();
   });
 
@@ -105,7 +115,11 @@ describe("resilience: fuzz every OpenAPI operation", () => {
 
   it("the row check sees a change (self-check: an accepted write alters the snapshot)", async () => {
     const before = await snapshot(stack, tables);
-    const res = await stack.app.request("/users/me", { method: "PATCH", headers: { "content-type": "application/json", authorization: `Bearer ${stack.userToken}` }, body: JSON.stringify({ preferences: { fuzz: Date.now() } }) });
+    const res = await stack.app.request("/users/me", {
+      method: "PATCH",
+      headers: { "content-type": "application/json", authorization: `Bearer ${stack.userToken}` },
+      body: JSON.stringify({ preferences: { fuzz: Date.now() } }),
+    });
     expect(res.status).toBe(200);
     expect(await snapshot(stack, tables)).not.toBe(before);
   });
@@ -143,7 +157,10 @@ describe("resilience: fuzz every OpenAPI operation", () => {
         }
         if (problem) {
           opFailures++;
-          if (failures.length < 20) failures.push(`${op.method} ${op.path}: ${r.method} ${r.url.slice(0, 200)} ${JSON.stringify(r.headers).slice(0, 200)} ${String(r.body).slice(0, 200)} → ${problem}`);
+          if (failures.length < 20)
+            failures.push(
+              `${op.method} ${op.path}: ${r.method} ${r.url.slice(0, 200)} ${JSON.stringify(r.headers).slice(0, 200)} ${String(r.body).slice(0, 200)} → ${problem}`,
+            );
         }
       }
       totalFailures += opFailures;
@@ -154,7 +171,10 @@ describe("resilience: fuzz every OpenAPI operation", () => {
       attempts: total,
       failures: totalFailures,
       seconds: (performance.now() - started) / 1000,
-      note: `statuses ${[...statuses].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}×${n}`).join(" ")}`,
+      note: `statuses ${[...statuses]
+        .sort((a, b) => a[0] - b[0])
+        .map(([s, n]) => `${s}×${n}`)
+        .join(" ")}`,
     });
     expect(failures).toEqual([]);
   }, 240_000);
@@ -164,13 +184,17 @@ describe("resilience: fuzz every OpenAPI operation", () => {
     const bad: string[] = [];
     const t0 = performance.now();
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.string({ maxLength: 20 }), { maxLength: 5 }), fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"), async (segments, method) => {
-        attempts++;
-        const url = `/${segments.map((s) => encodeURIComponent(s.replace(/[\ud800-\udfff]/g, ""))).join("/")}`;
-        const res = await stack.app.request(url, { method });
-        if (res.status >= 500) bad.push(`${method} ${url} → ${res.status}`);
-        return res.status < 500;
-      }),
+      fc.asyncProperty(
+        fc.array(fc.string({ maxLength: 20 }), { maxLength: 5 }),
+        fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"),
+        async (segments, method) => {
+          attempts++;
+          const url = `/${segments.map((s) => encodeURIComponent(s.replace(/[\ud800-\udfff]/g, ""))).join("/")}`;
+          const res = await stack.app.request(url, { method });
+          if (res.status >= 500) bad.push(`${method} ${url} → ${res.status}`);
+          return res.status < 500;
+        },
+      ),
       { numRuns: RUNS * 10, seed: SEED },
     );
     summary.add({ test: "fuzz: arbitrary paths × methods", attempts, failures: bad.length, seconds: (performance.now() - t0) / 1000 });

@@ -26,22 +26,39 @@ const ATTACKS: { name: string; body: string; contentType?: string; expect?: "rej
   { name: "depth: 60 nested ofType (introspection)", body: JSON.stringify({ query: deepOfType(60) }), expect: "bounded" },
   {
     name: "breadth: collection → tokens → collection → tokens (the security report's fan-out shape; row budget)",
-    body: JSON.stringify({ query: "{collections{items{tokens{items{collectionInfo{tokens{items{collectionInfo{tokens{items{tokenId owner collectionInfo{slug name}}}}}}}}}}}}" }),
+    body: JSON.stringify({
+      query: "{collections{items{tokens{items{collectionInfo{tokens{items{collectionInfo{tokens{items{tokenId owner collectionInfo{slug name}}}}}}}}}}}}",
+    }),
   },
-  { name: "breadth: 1000 × 1000 rows through a relation (row budget)", body: JSON.stringify({ query: "{ tokens(limit: 1000) { items { transfers(limit: 1000) { items { kind } } } } }" }) },
+  {
+    name: "breadth: 1000 × 1000 rows through a relation (row budget)",
+    body: JSON.stringify({ query: "{ tokens(limit: 1000) { items { transfers(limit: 1000) { items { kind } } } } }" }),
+  },
   { name: "depth: 200 nested ofType", body: JSON.stringify({ query: deepOfType(200) }) },
   { name: "aliases: 100 × tokens", body: JSON.stringify({ query: aliases(100) }) },
   { name: "aliases: 2,000 × tokens", body: JSON.stringify({ query: aliases(2000) }) },
   { name: "size: 20,000 repeated fields", body: JSON.stringify({ query: manyFields(20_000) }) },
-  { name: "size: 1 MB comment (over the 512 KiB body limit)", body: JSON.stringify({ query: `# ${"x".repeat(1_000_000)}\n{ tokens(limit: 1) { items { owner } } }` }) },
-  { name: "size: 5 MB string argument (over the 512 KiB body limit)", body: JSON.stringify({ query: `{ tokens(where: { owner: "${"a".repeat(5_000_000)}" }) { items { owner } } }` }) },
+  {
+    name: "size: 1 MB comment (over the 512 KiB body limit)",
+    body: JSON.stringify({ query: `# ${"x".repeat(1_000_000)}\n{ tokens(limit: 1) { items { owner } } }` }),
+  },
+  {
+    name: "size: 5 MB string argument (over the 512 KiB body limit)",
+    body: JSON.stringify({ query: `{ tokens(where: { owner: "${"a".repeat(5_000_000)}" }) { items { owner } } }` }),
+  },
   { name: "batch: 500 queries in one array", body: JSON.stringify(Array.from({ length: 500 }, () => ({ query: "{ tokens { items { owner } } }" }))) },
   { name: "fragment cycle", body: JSON.stringify({ query: "query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }" }) },
   { name: "limit: 1,000,000", body: JSON.stringify({ query: "{ tokens(limit: 1000000) { items { owner } } }" }) },
   { name: "unknown field", body: JSON.stringify({ query: "{ nope { x } }" }) },
   { name: "malformed JSON", body: "{not json" },
   { name: "malformed GraphQL", body: JSON.stringify({ query: "{ tokens { items { owner }" }) },
-  { name: "variables: 100,000-entry object", body: JSON.stringify({ query: "query($x: String) { tokens(limit: 1) { items { owner } } }", variables: Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`v${i}`, i])) }) },
+  {
+    name: "variables: 100,000-entry object",
+    body: JSON.stringify({
+      query: "query($x: String) { tokens(limit: 1) { items { owner } } }",
+      variables: Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`v${i}`, i])),
+    }),
+  },
   { name: "text/plain body", body: JSON.stringify({ query: "{ tokens(limit: 1) { items { owner } } }" }), contentType: "text/plain", expect: "bounded" },
 ];
 
@@ -63,7 +80,12 @@ describe("resilience: GraphQL abuse against a real Ponder", () => {
 
   const post = async (body: string, contentType = "application/json") => {
     const t0 = performance.now();
-    const res = await fetch(`${ponder.url}/graphql`, { method: "POST", headers: { "content-type": contentType, accept: "application/json" }, body, signal: AbortSignal.timeout(HANG_MS) });
+    const res = await fetch(`${ponder.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": contentType, accept: "application/json" },
+      body,
+      signal: AbortSignal.timeout(HANG_MS),
+    });
     const text = await res.text();
     let parsed: { data?: unknown; errors?: unknown[] } | undefined;
     try {

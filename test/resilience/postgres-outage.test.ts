@@ -79,7 +79,11 @@ afterAll(async () => {
 describe("Postgres outage under traffic", () => {
   it("reads keep answering, Postgres routes answer 503, recovery within 5 s, no acknowledged write lost", async () => {
     const admin = privateKeyToAccount(generatePrivateKey());
-    t = await createTestApp({ kv: "redis", chains: FIXTURE_CHAINS.map((c) => ({ chainId: c.chainId, rpcUrl: DEAD_RPC })), env: { ADMIN_ADDRESSES: admin.address } });
+    t = await createTestApp({
+      kv: "redis",
+      chains: FIXTURE_CHAINS.map((c) => ({ chainId: c.chainId, rpcUrl: DEAD_RPC })),
+      env: { ADMIN_ADDRESSES: admin.address },
+    });
     const deps = { ...t.deps, store, indexed, network: fixtureNetwork(DEAD_RPC), nft: nftSettings({ mediaDir, fetchTimeoutMs: 300 }) };
     const app = buildApp(deps);
     const chainId = FIXTURE_CHAINS[0].chainId;
@@ -98,7 +102,17 @@ describe("Postgres outage under traffic", () => {
     const now = Date.now();
     const created = await app.request(
       "/events",
-      json({ name: "Outage", startsAt: new Date(now + 3600_000).toISOString(), endsAt: new Date(now + 7200_000).toISOString(), capacity: 100_000, collection: "cosmic", chainId }, adminAuth),
+      json(
+        {
+          name: "Outage",
+          startsAt: new Date(now + 3600_000).toISOString(),
+          endsAt: new Date(now + 7200_000).toISOString(),
+          capacity: 100_000,
+          collection: "cosmic",
+          chainId,
+        },
+        adminAuth,
+      ),
     );
     expect(created.status).toBe(201);
     const eventId = ((await created.json()) as { id: string }).id;
@@ -114,7 +128,12 @@ describe("Postgres outage under traffic", () => {
     const probes: Probe[] = [
       { name: "GET /nfts/:id (cached)", success: [200], whileDown: "serve", run: () => app.request(`/nfts/${readId}`) },
       { name: "GET /api/health", success: [200], whileDown: "serve", run: () => app.request("/api/health") },
-      { name: "GET /auth/nonce/:address", success: [200], whileDown: "serve", run: () => app.request(`/auth/nonce/${privateKeyToAccount(generatePrivateKey()).address}`) },
+      {
+        name: "GET /auth/nonce/:address",
+        success: [200],
+        whileDown: "serve",
+        run: () => app.request(`/auth/nonce/${privateKeyToAccount(generatePrivateKey()).address}`),
+      },
       { name: "GET /nfts/owner/:address", success: [200], whileDown: "503", run: () => app.request(`/nfts/owner/${FIXTURE_OWNER}`) },
       { name: "GET /events", success: [200], whileDown: "503", run: () => app.request("/events") },
       { name: "GET /events/:id", success: [200], whileDown: "503", run: () => app.request(`/events/${eventId}`) },
@@ -136,7 +155,11 @@ describe("Postgres outage under traffic", () => {
         whileDown: "503",
         async run() {
           const marker = `outage-${++sequence}`;
-          const res = await app.request(`/nfts/${writeId}/metadata`, { method: "PUT", headers: { "content-type": "application/json", ...adminAuth }, body: JSON.stringify({ name: marker }) });
+          const res = await app.request(`/nfts/${writeId}/metadata`, {
+            method: "PUT",
+            headers: { "content-type": "application/json", ...adminAuth },
+            body: JSON.stringify({ name: marker }),
+          });
           if (res.status === 200) overrides.add(marker);
           return res;
         },
@@ -170,22 +193,50 @@ describe("Postgres outage under traffic", () => {
 
     const verdict = traffic.verdict();
     for (const [name, row] of verdict)
-      summary.add({ test: `pg outage: ${name}`, attempts: row.attempts, failures: row.failures, note: `${[...row.statuses].map(([s, n]) => `${s}×${n}`).join(", ")}; slowest ${row.maxMs} ms` });
-    for (const o of outages) summary.add({ test: `pg outage (${o.mode === "fast" ? "fast shutdown" : "SIGKILL"}): recovery`, attempts: 1, failures: o.recovery < 5 ? 0 : 1, seconds: o.recovery, note: `every route answered ≥ ${o.minDownAnswers} times while down` });
+      summary.add({
+        test: `pg outage: ${name}`,
+        attempts: row.attempts,
+        failures: row.failures,
+        note: `${[...row.statuses].map(([s, n]) => `${s}×${n}`).join(", ")}; slowest ${row.maxMs} ms`,
+      });
+    for (const o of outages)
+      summary.add({
+        test: `pg outage (${o.mode === "fast" ? "fast shutdown" : "SIGKILL"}): recovery`,
+        attempts: 1,
+        failures: o.recovery < 5 ? 0 : 1,
+        seconds: o.recovery,
+        note: `every route answered ≥ ${o.minDownAnswers} times while down`,
+      });
 
     // Nothing lost, nothing doubled (read straight from the restarted server).
     const client = new pg.Client({ connectionString: pgs.url });
     await client.connect();
     try {
-      const participants = (await client.query(`SELECT address FROM offchain.event_participants WHERE event_id = $1`, [eventId])).rows.map((r) => r.address as string);
+      const participants = (await client.query(`SELECT address FROM offchain.event_participants WHERE event_id = $1`, [eventId])).rows.map(
+        (r) => r.address as string,
+      );
       const counter = (await client.query(`SELECT registered FROM offchain.events WHERE id = $1`, [eventId])).rows[0]?.registered as number;
-      const versions = (await client.query(`SELECT version, metadata->>'name' AS name FROM offchain.nft_metadata_versions WHERE collection = 'cosmic' AND token_id = $1`, [writeId.split(":")[1]])).rows as { version: number; name: string }[];
+      const versions = (
+        await client.query(`SELECT version, metadata->>'name' AS name FROM offchain.nft_metadata_versions WHERE collection = 'cosmic' AND token_id = $1`, [
+          writeId.split(":")[1],
+        ])
+      ).rows as { version: number; name: string }[];
       const lostRegistrations = [...registered].filter((a) => !participants.includes(a));
       const names = versions.map((v) => v.name);
       const lostOverrides = [...overrides].filter((m) => !names.includes(m));
       const doubled = names.filter((n, i) => names.indexOf(n) !== i);
-      summary.add({ test: "pg outage: acknowledged registrations stored once", attempts: registered.size, failures: lostRegistrations.length + (counter === participants.length ? 0 : 1), note: `${participants.length} rows, counter ${counter}` });
-      summary.add({ test: "pg outage: acknowledged metadata versions stored once", attempts: overrides.size, failures: lostOverrides.length + doubled.length, note: `${versions.length} versions` });
+      summary.add({
+        test: "pg outage: acknowledged registrations stored once",
+        attempts: registered.size,
+        failures: lostRegistrations.length + (counter === participants.length ? 0 : 1),
+        note: `${participants.length} rows, counter ${counter}`,
+      });
+      summary.add({
+        test: "pg outage: acknowledged metadata versions stored once",
+        attempts: overrides.size,
+        failures: lostOverrides.length + doubled.length,
+        note: `${versions.length} versions`,
+      });
       expect(lostRegistrations).toEqual([]);
       expect(new Set(participants).size).toBe(participants.length);
       expect(counter).toBe(participants.length);
@@ -201,7 +252,13 @@ describe("Postgres outage under traffic", () => {
     // died with the old backends, nothing is pending, nothing is re-applied.
     expect(await store.migrate()).toEqual([]);
 
-    if (traffic.failures.length) console.log(t.logs.filter((l) => l.includes('"level":50') || l.includes("unhandled")).slice(0, 5).join("\n"));
+    if (traffic.failures.length)
+      console.log(
+        t.logs
+          .filter((l) => l.includes('"level":50') || l.includes("unhandled"))
+          .slice(0, 5)
+          .join("\n"),
+      );
     expect(traffic.failures).toEqual([]);
     for (const o of outages) {
       expect(o.minDownAnswers).toBeGreaterThan(3); // traffic kept flowing on every route while Postgres was down
@@ -210,7 +267,8 @@ describe("Postgres outage under traffic", () => {
       expect(o.recovery).toBeLessThan(5);
     }
     // Every Postgres route really was refused while down (the outage was observed, not missed).
-    for (const p of probes.filter((p) => p.whileDown === "503")) expect(verdict.get(p.name)!.statuses.get("503 DEPENDENCY_UNAVAILABLE") ?? 0).toBeGreaterThan(0);
+    for (const p of probes.filter((p) => p.whileDown === "503"))
+      expect(verdict.get(p.name)!.statuses.get("503 DEPENDENCY_UNAVAILABLE") ?? 0).toBeGreaterThan(0);
     // No secret or connection string in the logs of the outage.
     expect(t.logs.filter((l) => l.includes(pgs.url) || l.includes("privateKey"))).toEqual([]);
   }, 120_000);

@@ -83,9 +83,16 @@ describe("RPC node outage under traffic", () => {
     const admin = privateKeyToAccount(generatePrivateKey());
     t = await createTestApp({ kv: "redis", chains, env: { ADMIN_ADDRESSES: admin.address } });
     const signers = createServerSigners({ chains, privateKey: deployer.privateKey as Hex, pollingInterval: 20 });
-    const app = buildApp({ ...t.deps, network: setupFromDeployments(proxied, 100), indexed, signers, nft: nftSettings({ mediaDir: mediaDir!, fetchTimeoutMs: 1_000 }) });
+    const app = buildApp({
+      ...t.deps,
+      network: setupFromDeployments(proxied, 100),
+      indexed,
+      signers,
+      nft: nftSettings({ mediaDir: mediaDir!, fetchTimeoutMs: 1_000 }),
+    });
     const adminAuth = { authorization: `Bearer ${await t.deps.keys.sign({ sub: admin.address, sid: randomUUID(), roles: ["admin"] })}` };
-    const mintReq = (to: Address, key: string) => app.request("/nfts", json({ collection: "cosmic", chainId: chainA.chainId, recipients: [to] }, { ...adminAuth, "idempotency-key": key }));
+    const mintReq = (to: Address, key: string) =>
+      app.request("/nfts", json({ collection: "cosmic", chainId: chainA.chainId, recipients: [to] }, { ...adminAuth, "idempotency-key": key }));
 
     // A token on chain A, indexed, for the reads and the estimate.
     const first = await mintReq(privateKeyToAccount(generatePrivateKey()).address, `pre-${randomUUID()}`);
@@ -100,11 +107,19 @@ describe("RPC node outage under traffic", () => {
       fetch(`${ponder!.url}/graphql`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ query: `query($o: String!) { _meta { status } tokens(where: { owner: $o }) { totalCount items { chainId tokenId } } }`, variables: { o: firstToken.to.toLowerCase() } }),
+        body: JSON.stringify({
+          query: `query($o: String!) { _meta { status } tokens(where: { owner: $o }) { totalCount items { chainId tokenId } } }`,
+          variables: { o: firstToken.to.toLowerCase() },
+        }),
       }).then(async (res) => {
         // GraphQL answers 200 with `errors` on a failed resolver: that is a failure here.
-        const body = (await res.clone().json().catch(() => ({}))) as { errors?: unknown[] };
-        return body.errors?.length ? new Response(JSON.stringify({ error: { code: "GRAPHQL_ERRORS", message: JSON.stringify(body.errors).slice(0, 200) } }), { status: 500 }) : res;
+        const body = (await res
+          .clone()
+          .json()
+          .catch(() => ({}))) as { errors?: unknown[] };
+        return body.errors?.length
+          ? new Response(JSON.stringify({ error: { code: "GRAPHQL_ERRORS", message: JSON.stringify(body.errors).slice(0, 200) } }), { status: 500 })
+          : res;
       });
     const probes: Probe[] = [
       { name: "POST /graphql (Ponder)", success: [200], whileDown: "serve", run: graphql },
@@ -133,7 +148,15 @@ describe("RPC node outage under traffic", () => {
       },
     ];
     const traffic = new Traffic(probes, { hangMs: HANG_MS, allowed503: new Set(["CHAIN_UNAVAILABLE"]) });
-    const outages: { minDownAnswers: number; downAnswers: Record<string, number>; downSeconds: number; recovery: number; blockVisible: number; chainsWhileDown: unknown; healthWhileDown: unknown }[] = [];
+    const outages: {
+      minDownAnswers: number;
+      downAnswers: Record<string, number>;
+      downSeconds: number;
+      recovery: number;
+      blockVisible: number;
+      chainsWhileDown: unknown;
+      healthWhileDown: unknown;
+    }[] = [];
     const anvilA = signerFor(chainA, deployer.privateKey).publicClient; // the chain itself, not the proxy
 
     traffic.start();
@@ -171,7 +194,15 @@ describe("RPC node outage under traffic", () => {
         // (5.3 s in one run) — correct, and then no other mint starts within the window.
         const downAnswers = traffic.countOverlapping(downFrom, downTo);
         const minDownAnswers = Math.min(...downAnswers.values());
-        outages.push({ minDownAnswers, downAnswers: Object.fromEntries(downAnswers), downSeconds: (returnedAt - killedAt) / 1000, recovery, blockVisible, chainsWhileDown, healthWhileDown });
+        outages.push({
+          minDownAnswers,
+          downAnswers: Object.fromEntries(downAnswers),
+          downSeconds: (returnedAt - killedAt) / 1000,
+          recovery,
+          blockVisible,
+          chainsWhileDown,
+          healthWhileDown,
+        });
         await new Promise((r) => setTimeout(r, 1_000));
       }
     } finally {
@@ -187,11 +218,19 @@ describe("RPC node outage under traffic", () => {
     }
     await waitForHead(ponder, dn.deployments);
     const cosmicA = collectionOn(dn.deployments, "cosmic", chainA.chainId).address;
-    const balances = await Promise.all([...acked.keys()].map(async (to) => [to, await anvilA.readContract({ address: cosmicA, abi: CosmicONFT721Abi, functionName: "balanceOf", args: [to] })] as const));
+    const balances = await Promise.all(
+      [...acked.keys()].map(
+        async (to) => [to, await anvilA.readContract({ address: cosmicA, abi: CosmicONFT721Abi, functionName: "balanceOf", args: [to] })] as const,
+      ),
+    );
     const doubled = balances.filter(([, b]) => b !== 1n).map(([to, b]) => `${to} holds ${b}`);
     const indexedOwners = new Set<string>();
     for (const to of acked.keys()) {
-      const data = await gql<{ tokens: { items: { chainId: number }[] } }>(ponder, `query($o: String!) { tokens(where: { owner: $o }) { items { chainId } } }`, { o: to.toLowerCase() });
+      const data = await gql<{ tokens: { items: { chainId: number }[] } }>(
+        ponder,
+        `query($o: String!) { tokens(where: { owner: $o }) { items { chainId } } }`,
+        { o: to.toLowerCase() },
+      );
       if (data.tokens.items.some((i) => i.chainId === chainA.chainId)) indexedOwners.add(to);
     }
     const notIndexed = [...acked.keys()].filter((to) => !indexedOwners.has(to));
@@ -199,7 +238,12 @@ describe("RPC node outage under traffic", () => {
 
     const verdict = traffic.verdict();
     for (const [name, row] of verdict)
-      summary.add({ test: `rpc outage: ${name}`, attempts: row.attempts, failures: row.failures, note: `${[...row.statuses].map(([s, n]) => `${s}×${n}`).join(", ")}; slowest ${row.maxMs} ms` });
+      summary.add({
+        test: `rpc outage: ${name}`,
+        attempts: row.attempts,
+        failures: row.failures,
+        note: `${[...row.statuses].map(([s, n]) => `${s}×${n}`).join(", ")}; slowest ${row.maxMs} ms`,
+      });
     for (const [i, o] of outages.entries()) {
       summary.add({
         test: `rpc outage #${i + 1}: block mined after return → GraphQL`,
@@ -208,11 +252,22 @@ describe("RPC node outage under traffic", () => {
         seconds: o.blockVisible,
         note: `down ${o.downSeconds.toFixed(1)} s; issue target 5 s ${o.blockVisible < 5 ? "met" : "MISSED (Ponder RPC retry backoff)"}`,
       });
-      summary.add({ test: `rpc outage #${i + 1}: every route succeeds again`, attempts: 1, failures: o.recovery < 5 ? 0 : 1, seconds: o.recovery, note: `every route answered ≥ ${o.minDownAnswers} times while down` });
+      summary.add({
+        test: `rpc outage #${i + 1}: every route succeeds again`,
+        attempts: 1,
+        failures: o.recovery < 5 ? 0 : 1,
+        seconds: o.recovery,
+        note: `every route answered ≥ ${o.minDownAnswers} times while down`,
+      });
     }
     summary.add({ test: "rpc outage: refused mints retried with their key", attempts: refused.size, failures: retried.length });
     summary.add({ test: "rpc outage: one token per mint recipient, all indexed", attempts: acked.size, failures: doubled.length + notIndexed.length });
-    summary.add({ test: "rpc outage: reconcile after the outages", attempts: 1, failures: rec.mismatches.length ? 1 : 0, note: `${rec.mismatches.length} mismatches` });
+    summary.add({
+      test: "rpc outage: reconcile after the outages",
+      attempts: 1,
+      failures: rec.mismatches.length ? 1 : 0,
+      note: `${rec.mismatches.length} mismatches`,
+    });
 
     expect(traffic.failures).toEqual([]);
     expect(retried).toEqual([]);
@@ -224,7 +279,9 @@ describe("RPC node outage under traffic", () => {
       expect(o.minDownAnswers, `answers per route while down: ${JSON.stringify(o.downAnswers)}`).toBeGreaterThan(0); // every route kept answering while the node was down (a mint retries ~2.5 s)
       expect(o.blockVisible).toBeLessThan(PONDER_RESUME_BOUND_S);
       expect(o.recovery).toBeLessThan(5);
-      expect((o.chainsWhileDown as { items: { chainId: number; headBlock: number | null }[] }).items.find((c) => c.chainId === chainA.chainId)?.headBlock).toBeNull();
+      expect(
+        (o.chainsWhileDown as { items: { chainId: number; headBlock: number | null }[] }).items.find((c) => c.chainId === chainA.chainId)?.headBlock,
+      ).toBeNull();
       expect(o.healthWhileDown).toMatchObject({ status: "degraded" });
     }
     // The outage was observed: chain routes really answered 503 CHAIN_UNAVAILABLE while down.

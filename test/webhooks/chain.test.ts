@@ -43,10 +43,20 @@ const [alice, bob] = [accounts[1]!, accounts[2]!];
 const chain = () => devnet.deployments.chains[0]!;
 const cosmic = () => devnet.deployments.collections.find((c) => c.slug === "cosmic")!.deployments.find((d) => d.chainId === chain().chainId)!;
 const signer = (k: Hex) => createChainSigner({ chainId: chain().chainId, rpcUrl: chain().rpcUrl, privateKey: k, pollingInterval: 10 });
-const mint = (to: Hex, serial: number) => signer(deployer.privateKey).write({ address: cosmic().address, abi: CosmicONFT721Abi, functionName: "mint", args: [to, tokenIdInRange(chain().eid, serial)] });
+const mint = (to: Hex, serial: number) =>
+  signer(deployer.privateKey).write({
+    address: cosmic().address,
+    abi: CosmicONFT721Abi,
+    functionName: "mint",
+    args: [to, tokenIdInRange(chain().eid, serial)],
+  });
 const idOf = (serial: number) => String(tokenIdInRange(chain().eid, serial));
 async function rpc<T>(method: string, params: unknown[] = []): Promise<T> {
-  const res = await fetch(chain().rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const res = await fetch(chain().rpcUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
   return ((await res.json()) as { result: T }).result;
 }
 async function until<T>(what: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
@@ -104,11 +114,17 @@ const subscribe = async (body: Record<string, unknown>) => {
   return (await res.json()) as { id: string; secret: string };
 };
 const verify = (secret: string, r: Received) =>
-  String(r.headers["webhook-signature"]).split(",").includes(`v1=${createHmac("sha256", secret).update(`${r.headers["webhook-timestamp"]}.${r.raw}`).digest("hex")}`);
+  String(r.headers["webhook-signature"])
+    .split(",")
+    .includes(`v1=${createHmac("sha256", secret).update(`${r.headers["webhook-timestamp"]}.${r.raw}`).digest("hex")}`);
 
 describe("webhooks from the chain", () => {
   it("a mint is delivered with its push id; 3 confirmations wait for 3 more indexed blocks; a reorg retracts a delivered transfer", async () => {
-    const now = await subscribe({ url: `http://127.0.0.1:${port}/now`, eventTypes: ["nft:minted", "nft:transferred", "reorg"], filters: { collections: ["cosmic"] } });
+    const now = await subscribe({
+      url: `http://127.0.0.1:${port}/now`,
+      eventTypes: ["nft:minted", "nft:transferred", "reorg"],
+      filters: { collections: ["cosmic"] },
+    });
     const confirmed = await subscribe({ url: `http://127.0.0.1:${port}/confirmed`, eventTypes: ["nft:minted"], minConfirmations: 3 });
     const started = Date.now();
     await mint(alice.address, 1);
@@ -130,7 +146,12 @@ describe("webhooks from the chain", () => {
 
     // A transfer, delivered, then removed by a reorg.
     const snapshot = await rpc<string>("evm_snapshot");
-    await signer(alice.privateKey).write({ address: cosmic().address, abi: CosmicONFT721Abi, functionName: "transferFrom", args: [alice.address, bob.address, BigInt(idOf(1))] });
+    await signer(alice.privateKey).write({
+      address: cosmic().address,
+      abi: CosmicONFT721Abi,
+      functionName: "transferFrom",
+      args: [alice.address, bob.address, BigInt(idOf(1))],
+    });
     const transfer = await until(() => at("/now").find((r) => r.body.type === "nft:transferred"));
     expect(await rpc<boolean>("evm_revert", [snapshot])).toBe(true);
     await mint(bob.address, 2);

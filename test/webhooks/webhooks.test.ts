@@ -90,7 +90,11 @@ afterAll(async () => {
 });
 
 const call = async (method: string, path: string, body?: unknown, apiKey = key) => {
-  const res = await app.request(path, { method, headers: { "x-api-key": apiKey, ...(body ? { "content-type": "application/json" } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+  const res = await app.request(path, {
+    method,
+    headers: { "x-api-key": apiKey, ...(body ? { "content-type": "application/json" } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
 };
@@ -133,7 +137,14 @@ function verify(secret: string, r: Received): boolean {
 
 describe("webhook subscriptions", () => {
   it("refuses URLs the SSRF guard refuses (422) and callers without the role (403); lists and deletes", async () => {
-    for (const bad of ["http://10.0.0.1/hook", "http://169.254.169.254/latest/meta-data", `http://127.0.0.1:${port + 1}/x`, "http://[::1]/x", "http://localhost:9/x", "http://0x7f000001/x"]) {
+    for (const bad of [
+      "http://10.0.0.1/hook",
+      "http://169.254.169.254/latest/meta-data",
+      `http://127.0.0.1:${port + 1}/x`,
+      "http://[::1]/x",
+      "http://localhost:9/x",
+      "http://0x7f000001/x",
+    ]) {
       const r = await call("POST", "/webhooks", { url: bad, eventTypes: ["nft:minted"] });
       expect(r.status, bad).toBe(422);
       expect(r.body.error.code, bad).toBe("SSRF_BLOCKED");
@@ -247,7 +258,12 @@ describe("webhook subscriptions", () => {
 
   it("pushes announced by the API and jobs (an async mint's completion) are delivered like the notifier's", async () => {
     const hook = await subscribe({ url: url("/mints"), eventTypes: ["mint:completed"], filters: { collections: ["cosmic"] } });
-    const push = { id: `mint:completed:job-${serial++}`, type: "mint:completed", rooms: [`user:${ALICE}`], data: { jobId: "job", collection: "cosmic", chainId: 31337, tokens: [] } };
+    const push = {
+      id: `mint:completed:job-${serial++}`,
+      type: "mint:completed",
+      rooms: [`user:${ALICE}`],
+      data: { jobId: "job", collection: "cosmic", chainId: 31337, tokens: [] },
+    };
     await announcePush(t.deps.kv, t.deps.logger, push, { store: t.deps.store, maxAttempts: 3 });
     const got = await until(() => at("/mints")[0]);
     expect(got.headers["webhook-id"]).toBe(push.id);
@@ -285,7 +301,11 @@ describe("webhook subscriptions", () => {
     expect(at("/confirmed")).toHaveLength(0);
     expect((await deliveries(confirmed.id)).map((d) => d.status)).toEqual(["waiting", "waiting"]);
     // The notifier retracts `reorged`: a `reorg` push naming it, with its data.
-    await recordWebhookEvents(t.deps.store.db, [{ type: "reorg", id: `reorg:${reorged.id}`, rooms: reorged.rooms, data: { retracts: reorged.id, retractedType: "nft:minted", ...reorged.data } }], { maxAttempts: 3 });
+    await recordWebhookEvents(
+      t.deps.store.db,
+      [{ type: "reorg", id: `reorg:${reorged.id}`, rooms: reorged.rooms, data: { retracts: reorged.id, retractedType: "nft:minted", ...reorged.data } }],
+      { maxAttempts: 3 },
+    );
     await until(() => at("/now").length >= 3);
     const retraction = JSON.parse(at("/now")[2]!.body);
     expect(retraction).toMatchObject({ type: "reorg", id: `reorg:${reorged.id}`, data: { retracts: reorged.id, retractedType: "nft:minted" } });
@@ -304,7 +324,9 @@ describe("webhook subscriptions", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "webhook-redis-"));
     let redis: ChildProcess | undefined;
     const startRedis = async () => {
-      redis = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: "ignore" });
+      redis = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
+        stdio: "ignore",
+      });
       const probe = new RedisKeyValueStore(`redis://127.0.0.1:${redisPort}`);
       try {
         for (let i = 0; i < 100 && !(await probe.ping()); i++) await new Promise((r) => setTimeout(r, 50));
@@ -344,7 +366,11 @@ describe("webhook subscriptions", () => {
       await until(() => new Set(at("/outage").map((r) => r.headers["webhook-id"])).size >= 3, 20_000);
       await new Promise((r) => setTimeout(r, 500));
       // Each once: a job queued late (its enqueue answered after the sweep gave up) is skipped.
-      expect(at("/outage").map((r) => r.headers["webhook-id"]).sort()).toEqual([before, ...during].map((e) => e.id).sort());
+      expect(
+        at("/outage")
+          .map((r) => r.headers["webhook-id"])
+          .sort(),
+      ).toEqual([before, ...during].map((e) => e.id).sort());
       const end = Date.now() + 10_000;
       while ((await deliveries(sub.id)).some((d) => d.status !== "delivered") && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
       expect((await deliveries(sub.id)).map((d) => d.status)).toEqual(["delivered", "delivered", "delivered"]);

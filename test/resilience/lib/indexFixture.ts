@@ -20,13 +20,24 @@ export async function createIndexFixture(databaseUrl: string, schema: string, to
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    await createPonderShapedSchema(client, schema, FIXTURE_CHAINS.map((c) => ({ name: c.name, chainId: c.chainId, block: 1000 })));
+    await createPonderShapedSchema(
+      client,
+      schema,
+      FIXTURE_CHAINS.map((c) => ({ name: c.name, chainId: c.chainId, block: 1000 })),
+    );
     const tokenIds = Array.from({ length: tokens }, (_, i) => tokenIdInRange(FIXTURE_CHAINS[0].eid, BigInt(i)));
     for (const [i, id] of tokenIds.entries())
       await client.query(
         `INSERT INTO token (chain_id, contract, token_id, collection, owner, state, minted_block, updated_block, updated_timestamp, updated_order_key, last_tx_hash, last_log_index)
          VALUES ($1, $2, $3, 'cosmic', $4, 'present', 1, 1, 1700000000, $5, $6, 0)`,
-        [FIXTURE_CHAINS[0].chainId, FIXTURE_CONTRACT.toLowerCase(), id.toString(), FIXTURE_OWNER.toLowerCase(), String(i).padStart(20, "0"), `0x${String(i + 1).padStart(64, "0")}`],
+        [
+          FIXTURE_CHAINS[0].chainId,
+          FIXTURE_CONTRACT.toLowerCase(),
+          id.toString(),
+          FIXTURE_OWNER.toLowerCase(),
+          String(i).padStart(20, "0"),
+          `0x${String(i + 1).padStart(64, "0")}`,
+        ],
       );
     return { tokenIds };
   } finally {
@@ -36,7 +47,16 @@ export async function createIndexFixture(databaseUrl: string, schema: string, to
 
 export function fixtureNetwork(rpcUrl: string): IndexerSetup {
   const endpoint: Address = getAddress("0x1a44076050125825900e736c501f859c50fE728c");
-  const deployments = FIXTURE_CHAINS.map((c) => ({ slug: "cosmic", chainId: c.chainId, chainName: c.name, eid: c.eid, kind: "onft" as const, address: FIXTURE_CONTRACT, token: FIXTURE_CONTRACT, startBlock: 0 }));
+  const deployments = FIXTURE_CHAINS.map((c) => ({
+    slug: "cosmic",
+    chainId: c.chainId,
+    chainName: c.name,
+    eid: c.eid,
+    kind: "onft" as const,
+    address: FIXTURE_CONTRACT,
+    token: FIXTURE_CONTRACT,
+    startBlock: 0,
+  }));
   return {
     mode: "devnet",
     id: "resilience-outage",

@@ -27,7 +27,10 @@ export type JsonSchema = {
 export type Parameter = { name: string; in: "path" | "query" | "header" | "cookie"; required?: boolean; schema?: JsonSchema };
 export type Operation = { method: string; path: string; parameters: Parameter[]; body?: JsonSchema; security: boolean };
 export type OpenApiDoc = {
-  paths: Record<string, Record<string, { parameters?: Parameter[]; requestBody?: { content?: Record<string, { schema?: JsonSchema }> }; security?: unknown[] }>>;
+  paths: Record<
+    string,
+    Record<string, { parameters?: Parameter[]; requestBody?: { content?: Record<string, { schema?: JsonSchema }> }; security?: unknown[] }>
+  >;
   components?: { schemas?: Record<string, JsonSchema> };
 };
 
@@ -36,7 +39,13 @@ export function operations(doc: OpenApiDoc): Operation[] {
   for (const [path, item] of Object.entries(doc.paths))
     for (const [method, op] of Object.entries(item)) {
       if (!["get", "post", "put", "patch", "delete"].includes(method)) continue;
-      ops.push({ method: method.toUpperCase(), path, parameters: op.parameters ?? [], body: op.requestBody?.content?.["application/json"]?.schema, security: Boolean(op.security?.length) });
+      ops.push({
+        method: method.toUpperCase(),
+        path,
+        parameters: op.parameters ?? [],
+        body: op.requestBody?.content?.["application/json"]?.schema,
+        security: Boolean(op.security?.length),
+      });
     }
   return ops;
 }
@@ -131,7 +140,7 @@ export function fromSchema(doc: OpenApiDoc, schema: JsonSchema | undefined, dept
 
 /** One parameter's value as the string that goes on the wire. */
 export function paramValue(doc: OpenApiDoc, p: Parameter): fc.Arbitrary<string> {
-  const shaped = fromSchema(doc, p.schema).map((v) => (typeof v === "string" ? v : JSON.stringify(v) ?? ""));
+  const shaped = fromSchema(doc, p.schema).map((v) => (typeof v === "string" ? v : (JSON.stringify(v) ?? "")));
   return fc.oneof({ weight: 3, arbitrary: shaped }, { weight: 1, arbitrary: garbageString });
 }
 

@@ -62,7 +62,11 @@ export async function startPgServer(): Promise<PgServer> {
   const data = path.join(dir, "data");
   const asUser = user ? { uid: user.uid, gid: user.gid } : {};
   const env = { ...process.env, LC_ALL: "C", HOME: dir };
-  const init = spawnSync(path.join(BIN, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"], { ...asUser, env, encoding: "utf8" });
+  const init = spawnSync(path.join(BIN, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"], {
+    ...asUser,
+    env,
+    encoding: "utf8",
+  });
   if (init.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed: ${init.stderr || init.error}`);
@@ -97,7 +101,22 @@ export async function startPgServer(): Promise<PgServer> {
       // Detached (own process group): not killed by a Ctrl-C meant for the test runner.
       child = spawn(
         path.join(BIN, "postgres"),
-        ["-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=50", "-c", "shared_buffers=16MB"],
+        [
+          "-D",
+          data,
+          "-p",
+          String(port),
+          "-k",
+          dir,
+          "-c",
+          "listen_addresses=127.0.0.1",
+          "-c",
+          "fsync=off",
+          "-c",
+          "max_connections=50",
+          "-c",
+          "shared_buffers=16MB",
+        ],
         { ...asUser, env, detached: true, stdio: ["ignore", "ignore", "pipe"] },
       );
       child.stderr?.on("data", (d) => {

@@ -10,14 +10,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { type Address, type Hex } from "viem";
+import type { Address, Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { buildApp } from "../../../api/app.js";
 import { connectIndexedDb } from "../../../read/db.js";
 import { nftSettings } from "../../../domain/nfts/settings.js";
 import { PG_URL, createTestApp, json, siweMessage } from "../../api/helpers.js";
 import { FIXTURE_CHAINS, createIndexFixture, fixtureNetwork } from "./indexFixture.js";
-
 
 const DEAD_RPC = "http://127.0.0.1:9";
 
@@ -41,7 +40,11 @@ export async function startFuzzStack() {
   try {
     const admin = privateKeyToAccount(generatePrivateKey());
     const user = privateKeyToAccount(generatePrivateKey());
-    const t = await createTestApp({ kv: "redis", chains: FIXTURE_CHAINS.map((c) => ({ chainId: c.chainId, rpcUrl: DEAD_RPC })), env: { ADMIN_ADDRESSES: admin.address } });
+    const t = await createTestApp({
+      kv: "redis",
+      chains: FIXTURE_CHAINS.map((c) => ({ chainId: c.chainId, rpcUrl: DEAD_RPC })),
+      env: { ADMIN_ADDRESSES: admin.address },
+    });
     cleanups.push(() => t.close());
     const schema = `resilience_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
     const index = await createIndexSchema(schema);

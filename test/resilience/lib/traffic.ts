@@ -66,7 +66,12 @@ export class Traffic {
         return (at - returnedAt) / 1000;
       }
       if (Date.now() > deadline)
-        throw new Error(`not every route recovered within ${maxMs} ms of the return: ${this.probes.filter((_, i) => !firsts[i]).map((p) => `${p.name} (last: ${JSON.stringify(this.answers.findLast((a) => a.probe === p.name))})`).join("; ")}`);
+        throw new Error(
+          `not every route recovered within ${maxMs} ms of the return: ${this.probes
+            .filter((_, i) => !firsts[i])
+            .map((p) => `${p.name} (last: ${JSON.stringify(this.answers.findLast((a) => a.probe === p.name))})`)
+            .join("; ")}`,
+        );
       await new Promise((r) => setTimeout(r, 25));
     }
   }
