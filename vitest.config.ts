@@ -2,7 +2,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
+    // Integration suites in test/; unit tests beside the pure modules they test (never under src/: Ponder loads every file there).
+    include: ["test/**/*.test.ts", "{api,app,chain,domain,indexer,infra,jobs,read,realtime,webhooks}/**/*.test.ts"],
     reporters: ["default", "./test/summaryReporter.ts"],
     // Integration tests start anvil chains, Ponder and servers: give them time (a loaded 2-core CI
     // machine runs a SIGKILL-and-restart of Ponder in ~2-3 min), run files in forks.

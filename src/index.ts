@@ -21,7 +21,7 @@ import {
 import { CosmicONFT721Abi } from "../abis/CosmicONFT721Abi.js";
 import { EndpointV2Abi } from "../abis/EndpointV2Abi.js";
 import { type IndexerDeployment, loadIndexerSetup, setupIndex } from "../indexer/setup.js";
-import { computeGuid, decodeOnftMessage, decodePacket } from "./lib/lzPacket.js";
+import { computeGuid, decodeOnftMessage, decodePacket } from "../chain/layerzero/lzPacket.js";
 import { describeRevert, orderKey } from "./lib/model.js";
 
 const setup = loadIndexerSetup();

@@ -7,7 +7,7 @@
 import { type Address, type Hex, type Log, getAddress, parseEventLogs } from "viem";
 import { EndpointV2Abi } from "../../abis/EndpointV2Abi.js";
 import { SendUln302Abi } from "../../abis/SendUln302Abi.js";
-import { decodePacket } from "../../src/lib/lzPacket.js";
+import { decodePacket } from "./lzPacket.js";
 
 export type FeesPaid = {
   sendLibrary: Address;

@@ -11,7 +11,7 @@
 import { type Hex, getAbiItem } from "viem";
 import { EndpointV2Abi } from "../../abis/EndpointV2Abi.js";
 import type { ChainSigner } from "../../chain/signer.js";
-import { type LzPacket, decodePacket } from "../../src/lib/lzPacket.js";
+import { type LzPacket, decodePacket } from "../../chain/layerzero/lzPacket.js";
 import type { ChainDeployment } from "../../chain/deployments.js";
 
 export type SentPacket = {

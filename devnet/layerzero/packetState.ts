@@ -5,7 +5,7 @@
 import { type Address, type Hex, keccak256, slice, zeroHash } from "viem";
 import { EndpointV2Abi } from "../../abis/EndpointV2Abi.js";
 import type { ChainSigner } from "../../chain/signer.js";
-import { bytes32ToAddress } from "../../src/lib/lzPacket.js";
+import { bytes32ToAddress } from "../../chain/layerzero/lzPacket.js";
 import type { SentPacket } from "./packetFeed.js";
 
 /** PacketV1Codec: the 81-byte header (version, nonce, srcEid, sender, dstEid, receiver). */

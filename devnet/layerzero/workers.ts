@@ -29,7 +29,7 @@ import { EndpointV2Abi } from "../../abis/EndpointV2Abi.js";
 import { describeError } from "../../chain/describeError.js";
 import { type HeadWatcher, watchHeads } from "../../chain/heads.js";
 import { type ChainSigner, createChainSigner } from "../../chain/signer.js";
-import type { LzPacket } from "../../src/lib/lzPacket.js";
+import type { LzPacket } from "../../chain/layerzero/lzPacket.js";
 import { devnetAccount, dvnSignerAccount } from "../accounts.js";
 import type { ChainDeployment, Deployments } from "../../chain/deployments.js";
 import { COMMITTER_INDEX, DVN_ADMIN_INDEX, EXECUTOR_INDEX } from "../options.js";

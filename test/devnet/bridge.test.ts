@@ -12,7 +12,7 @@ import { LegacyERC721Abi } from "../../abis/LegacyERC721Abi.js";
 import { quoteSend, sendToken, tokenIdInRange } from "../../chain/onft.js";
 import { startLayerZeroWorkers } from "../../devnet/layerzero/workers.js";
 import type { Devnet } from "../../devnet/start.js";
-import { decodeOnftMessage, decodePacket } from "../../src/lib/lzPacket.js";
+import { decodeOnftMessage, decodePacket } from "../../chain/layerzero/lzPacket.js";
 import { accounts, chainAt, collectionOn, deployer, ownerOf, signerFor, startTestDevnet, waitFor } from "../helpers/devnet.js";
 
 let devnet: Devnet;

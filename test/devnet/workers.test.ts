@@ -22,7 +22,7 @@ import type { SentPacket } from "../../devnet/layerzero/packetFeed.js";
 import { packetHeader, payloadHash } from "../../devnet/layerzero/packetState.js";
 import { startLayerZeroWorkers } from "../../devnet/layerzero/workers.js";
 import type { Devnet } from "../../devnet/start.js";
-import { decodePacket } from "../../src/lib/lzPacket.js";
+import { decodePacket } from "../../chain/layerzero/lzPacket.js";
 import { accounts, chainAt, collectionOn, deployer, ownerOf, signerFor, startTestDevnet } from "../helpers/devnet.js";
 
 let devnet: Devnet;
