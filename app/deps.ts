@@ -129,18 +129,6 @@ export async function createDependencies(
       ...built,
       // One auth service per process: the REST app, Ponder's realtime and the companion share it.
       auth: new AuthService(built),
-      config,
-      store: s,
-      kv: k,
-      logger: log,
-      keys,
-      verifiers: createChainVerifiers(config),
-      network,
-      signers,
-      indexed,
-      nft,
-      jobs: j,
-      ops,
       async close() {
         await j.close();
         await Promise.allSettled([s.close(), k.close(), overrides.indexed ? undefined : indexed?.close()]);
