@@ -22,7 +22,7 @@ import { CosmicONFT721Abi } from "../abis/CosmicONFT721Abi.js";
 import { EndpointV2Abi } from "../abis/EndpointV2Abi.js";
 import { type IndexerDeployment, loadIndexerSetup, setupIndex } from "../indexer/setup.js";
 import { computeGuid, decodeOnftMessage, decodePacket } from "../chain/layerzero/lzPacket.js";
-import { describeRevert, orderKey } from "./lib/model.js";
+import { describeRevert, orderKey } from "../indexer/model.js";
 
 const setup = loadIndexerSetup();
 const lookup = setupIndex(setup);

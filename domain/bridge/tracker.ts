@@ -15,7 +15,7 @@ import { type IndexedDb, indexedTables } from "../../read/db.js";
 import { feesPaidInReceipt, feesPaidToJson } from "../../chain/layerzero/feesPaid.js";
 import type { ReceivePathway } from "../../chain/layerzero/pathway.js";
 import type { IndexerSetup } from "../../indexer/setup.js";
-import { orderKey } from "../../src/lib/model.js";
+import { orderKey } from "../../indexer/model.js";
 import type { Logger } from "../../infra/logger.js";
 import { type TickLoop, startTickLoop } from "../../infra/tickLoop.js";
 import { type HeadWatcher, watchHeads } from "../../chain/heads.js";

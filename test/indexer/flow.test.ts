@@ -6,7 +6,7 @@ import { type LayerZeroWorkers, startLayerZeroWorkers } from "../../devnet/layer
 import type { Devnet } from "../../devnet/start.js";
 import { reconcile } from "../../indexer/reconcile.js";
 import { setupFromDeployments } from "../../indexer/setup.js";
-import { NO_REVERT_DATA_REASON } from "../../src/lib/model.js";
+import { NO_REVERT_DATA_REASON } from "../../indexer/model.js";
 import { accounts, chainAt, collectionOn, deployer, signerFor, startTestDevnet } from "../helpers/devnet.js";
 import { type PonderInstance, TEST_DBS, cleanupPonder, getJson, gql, startPonder, waitForHead, waitUntil } from "../helpers/ponder.js";
 

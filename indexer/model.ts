@@ -1,8 +1,8 @@
 /** Pure helpers of the indexing functions (no I/O, no clock). */
 import { type Abi, type Hex, decodeErrorResult, hexToString, isHex, size } from "viem";
-import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
-import { CosmicONFT721AdapterAbi } from "../../abis/CosmicONFT721AdapterAbi.js";
-import { EndpointV2Abi } from "../../abis/EndpointV2Abi.js";
+import { CosmicONFT721Abi } from "../abis/CosmicONFT721Abi.js";
+import { CosmicONFT721AdapterAbi } from "../abis/CosmicONFT721AdapterAbi.js";
+import { EndpointV2Abi } from "../abis/EndpointV2Abi.js";
 
 const pad = (value: bigint | number, width: number) => value.toString().padStart(width, "0");
 
@@ -22,13 +22,13 @@ const errorAbis: Abi[] = [
   EndpointV2Abi as Abi,
 ];
 
-/** Human-readable revert reason of an LzReceiveAlert (`Error(string)`, a custom error, UTF-8 text or hex). */
 /**
  * A delivery alert without revert data: the executor's call ran out of the gas the sender paid for
  * (Executor.execute302 catches it; LayerZero Scan shows the same), or lzReceive reverted bare.
  */
 export const NO_REVERT_DATA_REASON = "out of gas (or reverted without data)";
 
+/** Human-readable revert reason of an LzReceiveAlert (`Error(string)`, a custom error, UTF-8 text or hex). */
 export function describeRevert(reason: Hex): string {
   if (!isHex(reason) || size(reason) === 0) return NO_REVERT_DATA_REASON;
   for (const abi of errorAbis) {
