@@ -1,8 +1,21 @@
-import { encodeErrorResult, type Hex, stringToHex } from "viem";
+import {
+  type Address,
+  concat,
+  encodeErrorResult,
+  encodeFunctionData,
+  encodePacked,
+  getAddress,
+  type Hex,
+  numberToHex,
+  pad as padHex,
+  stringToHex,
+  zeroAddress,
+} from "viem";
 import { describe, expect, it } from "vitest";
 import { CosmicONFT721Abi } from "../abis/CosmicONFT721Abi.js";
 import { EndpointV2Abi } from "../abis/EndpointV2Abi.js";
-import { describeRevert, NO_REVERT_DATA_REASON, orderKey } from "./model.js";
+import { computeGuid } from "../chain/layerzero/lzPacket.js";
+import { classifyTransfer, describeRevert, NO_REVERT_DATA_REASON, orderKey, packetFacts, packetFromCalldata, sameAddress } from "./model.js";
 
 type Fact = [timestamp: bigint, chainId: number, blockNumber: bigint, logIndex: number];
 
@@ -90,5 +103,134 @@ describe("describeRevert", () => {
   it("returns revert data it cannot read as the hex itself", () => {
     const unknown = "0xdeadbeef00000000000000000000000000000000000000000000000000000000000000ff" as Hex;
     expect(describeRevert(unknown)).toBe(unknown);
+  });
+});
+
+describe("sameAddress", () => {
+  it("ignores case and is never true for a missing side", () => {
+    expect(sameAddress("0xAbC0000000000000000000000000000000000001", "0xabc0000000000000000000000000000000000001")).toBe(true);
+    expect(sameAddress("0xabc0000000000000000000000000000000000001", "0xabc0000000000000000000000000000000000002")).toBe(false);
+    expect(sameAddress(undefined, undefined)).toBe(false);
+    expect(sameAddress(null, "0xabc0000000000000000000000000000000000001")).toBe(false);
+  });
+});
+
+describe("classifyTransfer", () => {
+  const alice = "0x00000000000000000000000000000000000a11ce" as Address;
+  const bob = "0x0000000000000000000000000000000000000b0b" as Address;
+  const adapter = "0x00000000000000000000000000000000ADA97E12" as Address;
+
+  it("a mint adds a present token", () => {
+    expect(classifyTransfer(zeroAddress, alice, undefined)).toEqual({ kind: "mint", state: "present", supplyDelta: 1 });
+  });
+
+  it("a burn removes it", () => {
+    expect(classifyTransfer(alice, zeroAddress, undefined)).toEqual({ kind: "burn", state: "burned", supplyDelta: -1 });
+  });
+
+  it("a transfer between holders changes no supply", () => {
+    expect(classifyTransfer(alice, bob, undefined)).toEqual({ kind: "transfer", state: "present", supplyDelta: 0 });
+  });
+
+  it("into the adapter is a lock: the token leaves this chain's supply", () => {
+    expect(classifyTransfer(alice, adapter.toLowerCase() as Address, adapter)).toEqual({ kind: "lock", state: "locked", supplyDelta: -1 });
+  });
+
+  it("out of the adapter is an unlock: the token is back", () => {
+    expect(classifyTransfer(adapter, bob, adapter)).toEqual({ kind: "unlock", state: "present", supplyDelta: 1 });
+  });
+
+  it("without an adapter, the same address is an ordinary holder", () => {
+    expect(classifyTransfer(alice, adapter, undefined)).toEqual({ kind: "transfer", state: "present", supplyDelta: 0 });
+  });
+});
+
+describe("packetFromCalldata / packetFacts", () => {
+  const oapp = "0x1111111111111111111111111111111111111111" as Address;
+  const remote = "0x2222222222222222222222222222222222222222" as Address;
+  const recipient = "0x3333333333333333333333333333333333333333" as Address;
+  const srcEid = 40161;
+  const dstEid = 40231;
+  const tokenId = 42n;
+  const peer = padHex(remote, { size: 32 });
+  const path = { peer, outboundNonce: 6n };
+
+  const calldata = (overrides: { dstEid?: number; tokenId?: bigint; composeMsg?: Hex } = {}) =>
+    encodeFunctionData({
+      abi: CosmicONFT721Abi,
+      functionName: "send",
+      args: [
+        {
+          dstEid: overrides.dstEid ?? dstEid,
+          to: padHex(recipient, { size: 32 }),
+          tokenId: overrides.tokenId ?? tokenId,
+          extraOptions: "0x",
+          composeMsg: overrides.composeMsg ?? "0x",
+          onftCmd: "0x",
+        },
+        { nativeFee: 1n, lzTokenFee: 0n },
+        recipient,
+      ],
+    });
+  // The guid the endpoint gives the 7th packet on this path, and the PacketSent it emits for it.
+  const guid = computeGuid({ nonce: 7n, srcEid, sender: padHex(oapp, { size: 32 }), dstEid, receiver: peer });
+  const message = concat([padHex(recipient, { size: 32 }), numberToHex(tokenId, { size: 32 })]);
+  const encodedPayload = encodePacked(
+    ["uint8", "uint64", "uint32", "bytes32", "uint32", "bytes32", "bytes32", "bytes"],
+    [1, 7n, srcEid, padHex(oapp, { size: 32 }), dstEid, peer, guid, message],
+  );
+  const event = (input: Hex, to: Address | null = oapp, eventGuid: Hex = guid) => ({
+    args: { guid: eventGuid, dstEid, tokenId },
+    log: { address: oapp },
+    transaction: { to, input },
+  });
+
+  it("reads the endpoint's PacketSent payload: guid, nonce, both ends and the ONFT recipient", () => {
+    expect(packetFacts(encodedPayload)).toEqual({
+      guid,
+      nonce: 7n,
+      sender: padHex(oapp, { size: 32 }),
+      receiver: peer,
+      message,
+      recipient: getAddress(recipient),
+    });
+  });
+
+  it("rebuilds from a direct send() exactly the packet the endpoint emitted", () => {
+    expect(packetFromCalldata(event(calldata()), srcEid, path)).toEqual(packetFacts(encodedPayload));
+  });
+
+  it("accepts the emitting OApp's address in any case", () => {
+    expect(packetFromCalldata(event(calldata(), oapp.toUpperCase().replace("0X", "0x") as Address), srcEid, path)).toBeDefined();
+  });
+
+  it("refuses when the path's nonce is not the one the guid was made with", () => {
+    expect(packetFromCalldata(event(calldata()), srcEid, { peer, outboundNonce: 5n })).toBeUndefined();
+  });
+
+  it("refuses when the path is unknown or its nonce is not known", () => {
+    expect(packetFromCalldata(event(calldata()), srcEid, null)).toBeUndefined();
+    expect(packetFromCalldata(event(calldata()), srcEid, { peer, outboundNonce: null })).toBeUndefined();
+  });
+
+  it("refuses when the peer changed (the guid names another receiver)", () => {
+    expect(packetFromCalldata(event(calldata()), srcEid, { peer: padHex(recipient, { size: 32 }), outboundNonce: 6n })).toBeUndefined();
+  });
+
+  it("refuses a send through another contract, or a transaction that is not send()", () => {
+    expect(packetFromCalldata(event(calldata(), remote), srcEid, path)).toBeUndefined();
+    expect(packetFromCalldata(event(calldata(), null), srcEid, path)).toBeUndefined();
+    expect(packetFromCalldata(event("0x"), srcEid, path)).toBeUndefined();
+    expect(packetFromCalldata(event("0xa9059cbb0000"), srcEid, path)).toBeUndefined();
+  });
+
+  it("refuses a compose message, or calldata for another destination or token than the event", () => {
+    expect(packetFromCalldata(event(calldata({ composeMsg: "0x01" })), srcEid, path)).toBeUndefined();
+    expect(packetFromCalldata(event(calldata({ dstEid: dstEid + 1 })), srcEid, path)).toBeUndefined();
+    expect(packetFromCalldata(event(calldata({ tokenId: tokenId + 1n })), srcEid, path)).toBeUndefined();
+  });
+
+  it("refuses calldata that has the send() selector but does not decode", () => {
+    expect(packetFromCalldata(event(calldata().slice(0, 80) as Hex), srcEid, path)).toBeUndefined();
   });
 });
