@@ -21,6 +21,8 @@ import type { Abi, Address } from "viem";
 import { CosmicONFT721Abi } from "./abis/CosmicONFT721Abi.js";
 import { EndpointV2Abi } from "./abis/EndpointV2Abi.js";
 import { type IndexerDeployment, IndexerConfigError, loadIndexerSetup } from "./indexer/setup.js";
+import { readServerEnv } from "./infra/config/index.js";
+import { readIndexerEnv } from "./infra/config/indexer.js";
 
 let setup: ReturnType<typeof loadIndexerSetup>;
 try {
@@ -56,12 +58,14 @@ for (const chain of setup.chains) {
     };
 }
 
-const pgliteDir = process.env.PONDER_PGLITE_DIR ?? `.ponder/${setup.id}/pglite`;
+const settings = readIndexerEnv(process.env);
+const databaseUrl = readServerEnv(process.env).DATABASE_URL;
+const pgliteDir = settings.pgliteDir ?? `.ponder/${setup.id}/pglite`;
 
 export default createConfig({
   ordering: "multichain",
-  database: process.env.DATABASE_URL
-    ? { kind: "postgres", connectionString: process.env.DATABASE_URL, poolConfig: { max: Number(process.env.PONDER_PG_POOL_MAX ?? 10) } }
+  database: databaseUrl
+    ? { kind: "postgres", connectionString: databaseUrl, poolConfig: { max: settings.pgPoolMax } }
     : { kind: "pglite", directory: pgliteDir },
   chains: Object.fromEntries(
     // `ws`: Ponder subscribes to new heads (reconnecting with backoff; missed blocks are fetched on

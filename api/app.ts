@@ -3,7 +3,7 @@
  * it without globals. Each domain contributes a router created with `createRouter()`; mount new
  * services in `buildApp` below.
  */
-import type { Config } from "../infra/config.js";
+import type { Config } from "../infra/config/index.js";
 import type { Logger } from "../infra/logger.js";
 import type { KeyValueStore } from "../infra/redis.js";
 import type { ServerSigners } from "../chain/serverSigners.js";
@@ -15,7 +15,8 @@ import { createBridgeRoutes } from "./bridge/routes.js";
 import { createChainRoutes } from "./chains/routes.js";
 import { createCollectionRoutes } from "./collections/routes.js";
 import { createNftRoutes } from "./nfts/routes.js";
-import { type NftSettings, nftSettings } from "../domain/nfts/settings.js";
+import { BRIDGE_DEFAULTS, type BridgeSettings } from "../infra/config/bridge.js";
+import { type NftSettings, nftSettings } from "../infra/config/nfts.js";
 import { createAuthRoutes } from "./auth/routes.js";
 import { AuthService } from "../domain/auth/service.js";
 import type { ChainVerifiers } from "../domain/auth/siwe.js";
@@ -32,7 +33,7 @@ import { createEventRoutes } from "./events/routes.js";
 import { loadTicketSecret, TicketKeys } from "../domain/events/tickets.js";
 import { createJobRoutes } from "./jobs/routes.js";
 import { createWebhookRoutes } from "./webhooks/routes.js";
-import type { OpsConfig } from "../infra/opsConfig.js";
+import type { OpsConfig } from "../infra/config/ops.js";
 import { createHealthRoutes } from "./health/routes.js";
 import { corsFromConfig } from "./http/cors.js";
 import { createMetricsRoutes, httpMetrics } from "./http/metrics.js";
@@ -58,8 +59,10 @@ export type AppDependencies = {
   indexed?: IndexedDb;
   /** The server's transaction signers (minter key); absent when no key is configured. */
   signers?: ServerSigners;
-  /** NFT/metadata/bridge settings; defaults (media under config.dataDir) when absent. */
+  /** NFT metadata settings; defaults (media under config.dataDir) when absent. */
   nft?: NftSettings;
+  /** Bridge settings; defaults when absent. */
+  bridge?: BridgeSettings;
   /** Background jobs (jobs/index.ts); absent → job routes answer 503. */
   jobs?: JobQueue;
   /** Event ticket keys; default: EVENTS_TICKET_SECRET or the dev secret in config.dataDir. */
@@ -82,11 +85,12 @@ export function buildApp(deps: AppDependencies) {
     indexed: deps.indexed,
     signers: deps.signers,
     nft: deps.nft ?? nftSettings({ dataDir: deps.config.dataDir }),
+    bridge: deps.bridge ?? BRIDGE_DEFAULTS,
   };
   // Every replica with an index reports stuck bridges on scrape, not only the notifier's process.
   if (deps.indexed) {
     const indexed = deps.indexed;
-    const stuckAfter = requestDeps.nft.bridgeStuckAfterSeconds;
+    const stuckAfter = requestDeps.bridge.stuckAfterSeconds;
     const store = deps.store;
     setStuckBridgesSource(() => countStuckBridges(indexed, store, stuckAfter));
   }

@@ -2,8 +2,11 @@
 import { serve } from "@hono/node-server";
 import { createProductionApp } from "../app/deps.js";
 
+/** Beside Ponder (42069) by default. */
+const DEFAULT_PORT = 42070;
+
 const { app, deps, close } = await createProductionApp();
-const port = Number(process.env.PORT || 42070);
+const port = deps.config.port ?? DEFAULT_PORT;
 const server = serve({ fetch: app.fetch, port }, (info) => deps.logger.info({ port: info.port }, "api listening"));
 const shutdown = () => {
   server.close();

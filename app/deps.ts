@@ -8,9 +8,10 @@ import { createServerSigners, type ServerSigners } from "../chain/serverSigners.
 import { readDeployments } from "../chain/deployments.js";
 import { connectIndexedDb, type IndexedDb } from "../read/db.js";
 import { type IndexerSetup, IndexerConfigError, loadIndexerSetup } from "../indexer/setup.js";
-import { type Config, ConfigError, loadConfig } from "../infra/config.js";
-import { createLogger, type Logger, registerSecrets, secretsOfEnv } from "../infra/logger.js";
-import { loadOpsConfig } from "../infra/opsConfig.js";
+import { type Config, loadConfig } from "../infra/config/index.js";
+import { secretsOfEnv } from "../infra/config/secrets.js";
+import { createLogger, type Logger, registerSecrets } from "../infra/logger.js";
+import { loadOpsConfig } from "../infra/config/ops.js";
 import { createKeyValueStore, type KeyValueStore } from "../infra/redis.js";
 import { createOffchainStore, type OffchainStore } from "../offchain/store.js";
 import { startJobQueue } from "../jobs/index.js";
@@ -18,7 +19,9 @@ import type { JobQueue } from "../jobs/types.js";
 import { type AppDependencies, buildApp } from "../api/app.js";
 import { JwtKeys } from "../domain/auth/jwt.js";
 import { AuthService } from "../domain/auth/service.js";
-import { loadNftSettings } from "../domain/nfts/settings.js";
+import { loadBridgeSettings } from "../infra/config/bridge.js";
+import { readIndexerEnv } from "../infra/config/indexer.js";
+import { loadNftSettings } from "../infra/config/nfts.js";
 import type { ChainVerifiers, SignatureVerifier } from "../domain/auth/siwe.js";
 
 export function createChainVerifiers(config: Pick<Config, "chains">): ChainVerifiers {
@@ -38,7 +41,7 @@ export function loadNetwork(env: NodeJS.ProcessEnv, log: Logger): IndexerSetup |
   try {
     return loadIndexerSetup(env);
   } catch (error) {
-    if (error instanceof IndexerConfigError && (env.PONDER_NETWORK ?? "devnet") === "devnet") {
+    if (error instanceof IndexerConfigError && error.network === "devnet") {
       log.warn({ reason: error.message }, "no devnet deployments: chain features (mint, bridge) are disabled");
       return undefined;
     }
@@ -47,11 +50,10 @@ export function loadNetwork(env: NodeJS.ProcessEnv, log: Logger): IndexerSetup |
 }
 
 /** Minter key: MINTER_PRIVATE_KEY, or on the devnet its funded deployer account (a public test key). */
-export function createSigners(env: NodeJS.ProcessEnv, network: IndexerSetup | undefined, log: Logger): ServerSigners | undefined {
+export function createSigners(env: NodeJS.ProcessEnv, config: Config, network: IndexerSetup | undefined, log: Logger): ServerSigners | undefined {
   if (!network) return undefined;
-  let privateKey = env.MINTER_PRIVATE_KEY as Hex | undefined;
-  if (privateKey && !/^0x[0-9a-fA-F]{64}$/.test(privateKey)) throw new ConfigError("MINTER_PRIVATE_KEY must be a 0x-prefixed 32-byte hex key");
-  if (!privateKey && network.mode === "devnet") privateKey = readDeployments(env.DEVNET_DEPLOYMENTS).accounts[0]?.privateKey as Hex | undefined;
+  let privateKey: Hex | undefined = config.minterPrivateKey;
+  if (!privateKey && network.mode === "devnet") privateKey = readDeployments(readIndexerEnv(env).deploymentsFile).accounts[0]?.privateKey as Hex | undefined;
   if (!privateKey) {
     log.warn("no MINTER_PRIVATE_KEY: minting and distributions are disabled");
     return undefined;
@@ -82,7 +84,7 @@ export async function createDependencies(
   const network = loadNetwork(env, log);
   // Sign-in accepts the chains we index unless PONDER_RPC_URL_<chainId> lists others explicitly.
   const config = loaded.chains.length === 0 && network ? { ...loaded, chains: network.chains.map((c) => ({ chainId: c.chainId, rpcUrl: c.rpcUrl })) } : loaded;
-  const signers = createSigners(env, network, log);
+  const signers = createSigners(env, loaded, network, log);
   const indexed = overrides.indexed ?? indexedFromEnv(loaded.databaseUrl, ops.indexedSchema);
   let store: OffchainStore | undefined;
   let kv: KeyValueStore | undefined;
@@ -109,7 +111,8 @@ export async function createDependencies(
     const k = kv;
     // Job queue (BullMQ on REDIS_URL, else in-process); its workers run here unless JOBS_WORKER=0.
     const nft = loadNftSettings(env, config.dataDir);
-    jobs = await startJobQueue({ config, store: s, kv: k, logger: log, network, signers, indexed, nft });
+    const bridge = loadBridgeSettings(env);
+    jobs = await startJobQueue({ config, store: s, kv: k, logger: log, network, signers, indexed, nft, bridge });
     const j = jobs;
     const built: AppDependencies = {
       config,
@@ -122,6 +125,7 @@ export async function createDependencies(
       signers,
       indexed,
       nft,
+      bridge,
       jobs: j,
       ops,
     };

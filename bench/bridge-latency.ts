@@ -36,7 +36,7 @@ import { AuthService } from "../domain/auth/service.js";
 import { connectIndexedDb } from "../read/db.js";
 import { sendToken, tokenIdInRange } from "../chain/onft.js";
 import { type StageEvent, startLayerZeroWorkers } from "../devnet/layerzero/workers.js";
-import { loadOpsConfig } from "../infra/opsConfig.js";
+import { loadOpsConfig } from "../infra/config/ops.js";
 import { startRealtime } from "../realtime/service.js";
 import { createTestApp, PG_URL } from "../test/api/helpers.js";
 import { collectionOn, deployer, signerFor, startTestDevnet } from "../test/helpers/devnet.js";

@@ -18,7 +18,7 @@ import { createPublicClient, http, type PublicClient } from "viem";
 import { CosmicONFT721Abi } from "../abis/CosmicONFT721Abi.js";
 import { buildApp } from "../api/app.js";
 import { connectIndexedDb } from "../read/db.js";
-import { nftSettings } from "../domain/nfts/settings.js";
+import { nftSettings } from "../infra/config/nfts.js";
 import { sendToken, tokenIdInRange } from "../chain/onft.js";
 import { BridgeTracker } from "../domain/bridge/tracker.js";
 import { startLayerZeroWorkers } from "../devnet/layerzero/workers.js";

@@ -21,7 +21,7 @@ import { tokenIdInRange } from "../chain/onft.js";
 import { createServerSigners } from "../chain/serverSigners.js";
 import { DEPLOYER_INDEX, devnetAccounts } from "../devnet/accounts.js";
 import { setupFromDeployments } from "../indexer/setup.js";
-import { loadConfig } from "../infra/config.js";
+import { loadConfig } from "../infra/config/index.js";
 import { createLogger } from "../infra/logger.js";
 import { MemoryKeyValueStore } from "../infra/redis.js";
 import { createJobQueue } from "../jobs/index.js";

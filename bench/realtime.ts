@@ -15,7 +15,7 @@ import { CosmicONFT721Abi } from "../abis/CosmicONFT721Abi.js";
 import { AuthService } from "../domain/auth/service.js";
 import { connectIndexedDb, indexedTables } from "../read/db.js";
 import { tokenIdInRange } from "../chain/onft.js";
-import { loadOpsConfig } from "../infra/opsConfig.js";
+import { loadOpsConfig } from "../infra/config/ops.js";
 import { startRealtime } from "../realtime/service.js";
 import { createTestApp, PG_URL } from "../test/api/helpers.js";
 import { deployer, signerFor, startTestDevnet } from "../test/helpers/devnet.js";

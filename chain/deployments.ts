@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { getAddress } from "viem";
 import { z } from "zod";
+import { DEFAULT_DEPLOYMENTS_FILE } from "../infra/config/indexer.js";
 
 const address = z
   .string()
@@ -104,14 +105,14 @@ export type CollectionDeployment = z.infer<typeof collectionDeploymentSchema>;
 export type Collection = z.infer<typeof collectionSchema>;
 export type Deployments = z.infer<typeof deploymentsSchema>;
 
-/** Where the devnet writes its deployments (and the indexer and API read them) unless DEVNET_DEPLOYMENTS says otherwise. */
-export const DEFAULT_DEPLOYMENTS_FILE = ".devnet/deployments.json";
+export { DEFAULT_DEPLOYMENTS_FILE };
 
 export class DeploymentsFileError extends Error {
   override name = "DeploymentsFileError";
 }
 
-export function readDeployments(file = process.env.DEVNET_DEPLOYMENTS ?? DEFAULT_DEPLOYMENTS_FILE): Deployments {
+/** `file`: DEVNET_DEPLOYMENTS as read by infra/config/indexer.ts (`deploymentsFile`). */
+export function readDeployments(file: string = DEFAULT_DEPLOYMENTS_FILE): Deployments {
   let raw: string;
   try {
     raw = readFileSync(path.resolve(file), "utf8");

@@ -4,6 +4,7 @@
  * pays the quoted fee through a chain signer (approving the adapter first for adapter deployments).
  * Used by the devnet tests and the API.
  */
+import { BRIDGE_DEFAULTS } from "../infra/config/bridge.js";
 import { type Address, type Hash, type Hex, type PublicClient, type TransactionReceipt, encodeFunctionData, getAddress, pad, parseEventLogs } from "viem";
 import { CosmicONFT721AdapterAbi } from "../abis/CosmicONFT721AdapterAbi.js";
 import { LegacyERC721Abi } from "../abis/LegacyERC721Abi.js";
@@ -13,11 +14,8 @@ import { sendOptionsFor } from "./layerzero/pathway.js";
 import type { ReadClient } from "./readClient.js";
 import type { ChainSigner } from "./signer.js";
 
-/**
- * lzReceive gas for a send on a pathway whose OApp enforces no options (a collection deployed
- * without them): an ONFT721 receive mints or unlocks one token (~60-90k gas), with headroom.
- */
-export const DEFAULT_LZ_RECEIVE_GAS = 200_000;
+/** lzReceive gas for a send on a pathway whose OApp enforces no options: BRIDGE_DEFAULT_LZ_RECEIVE_GAS's default (infra/config/bridge.ts). */
+export const DEFAULT_LZ_RECEIVE_GAS = BRIDGE_DEFAULTS.defaultLzReceiveGas;
 
 /** The ONFT contract of a collection on one chain (a `CollectionDeployment` of the deployments file fits). */
 export type OnftDeployment = {

@@ -11,6 +11,8 @@ import { parseArgs } from "node:util";
 // Only light modules are imported up front: bad input is rejected before viem, zod and the ABIs load.
 import { type AnvilProcess, DevnetConfigError, redactUrl } from "./anvil.js";
 import type { Deployments } from "../chain/deployments.js";
+import { type DevnetEnv, readDevnetEnv } from "../infra/config/devnet.js";
+import { readIndexerEnv } from "../infra/config/indexer.js";
 import type { LayerZeroWorkers } from "./layerzero/workers.js";
 import {
   DEFAULT_DEPLOYMENTS_FILE,
@@ -92,8 +94,15 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     throw new DevnetConfigError(`${message}: see --help for the flags`);
   }
   const chains = values.chains !== undefined ? integer(values.chains as string, "--chains", "a whole number from 1 to 16") : undefined;
-  const portValue = (values.port as string | undefined) ?? env.DEVNET_PORT;
-  const basePort = portValue !== undefined ? integer(portValue, "--port", "a port number") : undefined;
+  // DEVNET_* (infra/config/devnet.ts) are the flags' defaults: a wrong one is reported as its flag.
+  let fromEnv: DevnetEnv;
+  try {
+    fromEnv = readDevnetEnv(env);
+  } catch (error) {
+    const message = (error as Error).message;
+    throw new DevnetConfigError(/^DEVNET_PORT:/m.test(message) ? `--port must be a port number (${message.split("\n")[0]})` : message);
+  }
+  const basePort = values.port !== undefined ? integer(values.port as string, "--port", "a port number") : fromEnv.basePort;
   let blockTime: number | undefined;
   if (values["block-time"] !== undefined) {
     blockTime = Number(values["block-time"]);
@@ -101,8 +110,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       throw new DevnetConfigError(`--block-time must be a positive number of seconds (got "${values["block-time"]}")`);
   }
   const delayMs = values.delay !== undefined ? integer(values.delay as string, "--delay", "a whole number of milliseconds") : 0;
-  const forkUrl = env.DEVNET_FORK_URL?.trim() ? env.DEVNET_FORK_URL.trim() : undefined;
-  const deploymentsFile = (values.deployments as string | undefined) ?? env.DEVNET_DEPLOYMENTS ?? DEFAULT_DEPLOYMENTS_FILE;
+  const forkUrl = fromEnv.forkUrl;
+  const deploymentsFile = (values.deployments as string | undefined) ?? readIndexerEnv(env).deploymentsFile;
   const whole = (flag: string) => (values[flag] !== undefined ? integer(values[flag] as string, `--${flag}`, "a whole number") : undefined);
   const positive = (flag: string, raw: string) => {
     const n = Number(raw);

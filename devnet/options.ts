@@ -2,6 +2,7 @@
  * Devnet settings: defaults, validation and account roles. Deliberately free of viem/zod imports so
  * the CLI can reject bad input in well under a second, before loading anything heavy.
  */
+import { readDevnetEnv } from "../infra/config/devnet.js";
 import { type AnvilProcess, DevnetConfigError } from "./anvil.js";
 
 /** Roles of the default accounts on the devnet. */
@@ -47,7 +48,9 @@ export type DevnetOptions = {
   log?: (line: string) => void;
 };
 
-export const DEVNET_DEFAULTS = { chains: 3, basePort: 8545, baseChainId: 31337, baseEid: 50001 } as const;
+const fromConfig = readDevnetEnv({});
+/** Chains and first port default to the devnet section's (infra/config/devnet.ts); ids and EIDs are fixed. */
+export const DEVNET_DEFAULTS = { chains: fromConfig.chains, basePort: fromConfig.basePort, baseChainId: 31337, baseEid: 50001 } as const;
 
 /**
  * The production LayerZero stack's settings on every pathway of the devnet (written to the

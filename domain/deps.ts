@@ -1,13 +1,14 @@
 /** What the services receive: the process's configuration, stores, chains and settings, built once by app/deps.ts. */
 import type { ServerSigners } from "../chain/serverSigners.js";
 import type { IndexerSetup } from "../indexer/setup.js";
-import type { Config } from "../infra/config.js";
+import type { Config } from "../infra/config/index.js";
 import type { Logger } from "../infra/logger.js";
 import type { KeyValueStore } from "../infra/redis.js";
 import type { OffchainStore } from "../offchain/store.js";
 import type { IndexedDb } from "../read/db.js";
 import type { AuthService } from "./auth/service.js";
-import type { NftSettings } from "./nfts/settings.js";
+import type { BridgeSettings } from "../infra/config/bridge.js";
+import type { NftSettings } from "../infra/config/nfts.js";
 
 /** What every handler can reach through `c.get("deps")`. */
 export type RequestDeps = {
@@ -22,8 +23,10 @@ export type RequestDeps = {
   indexed?: IndexedDb;
   /** The server's transaction signers (minter key); absent when no key is configured. */
   signers?: ServerSigners;
-  /** NFT/metadata/bridge settings (domain/nfts/settings.ts). */
+  /** NFT metadata settings (infra/config/nfts.ts). */
   nft: NftSettings;
+  /** Bridge settings (infra/config/bridge.ts). */
+  bridge: BridgeSettings;
 };
 
 /** What services outside a request use (job workers, followers): the request's dependencies without auth. */

@@ -15,11 +15,14 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { type Address, getAddress } from "viem";
 import { z } from "zod";
-import { DEFAULT_DEPLOYMENTS_FILE, type Deployments, deploymentsSchema } from "../chain/deployments.js";
+import { type Deployments, deploymentsSchema } from "../chain/deployments.js";
+import { type IndexerEnv, readIndexerEnv, rpcEnvName, wsEnvName } from "../infra/config/indexer.js";
 import { KNOWN_NETWORKS } from "./networks.js";
 
 export class IndexerConfigError extends Error {
   override name = "IndexerConfigError";
+  /** The network being set up when the setting is in its files or chains (unset: the variables themselves are wrong). */
+  network?: IndexerMode;
 }
 
 export type IndexerMode = "devnet" | "mainnet" | "testnet";
@@ -94,17 +97,6 @@ const realCollectionsSchema = z.object({
     .min(1),
 });
 
-const envSuffix = (chain: string) => chain.toUpperCase().replace(/[^A-Z0-9]/g, "_");
-function rpcEnvName(chain: string): string {
-  return `RPC_URL_${envSuffix(chain)}`;
-}
-function wsEnvName(chain: string): string {
-  return `WS_URL_${envSuffix(chain)}`;
-}
-
-/** `PONDER_WS=0` turns head subscriptions off everywhere (polling only). */
-const wsEnabled = (env: NodeJS.ProcessEnv) => !["0", "false", "off"].includes((env.PONDER_WS ?? "").toLowerCase());
-
 export function setupFromDeployments(deployments: Deployments, pollingInterval = 100, options: { ws?: boolean } = {}): IndexerSetup {
   const chains: IndexerChain[] = deployments.chains.map((c) => ({
     name: c.name,
@@ -138,8 +130,8 @@ export function setupFromDeployments(deployments: Deployments, pollingInterval =
   return { mode: "devnet", id: deployments.devnetId, chains, collections, deployments: collections.flatMap((c) => c.deployments) };
 }
 
-function loadDevnet(env: NodeJS.ProcessEnv): IndexerSetup {
-  const file = env.DEVNET_DEPLOYMENTS ?? DEFAULT_DEPLOYMENTS_FILE;
+function loadDevnet(env: IndexerEnv): IndexerSetup {
+  const file = env.deploymentsFile;
   let raw: string;
   try {
     raw = readFileSync(path.resolve(file), "utf8");
@@ -157,13 +149,11 @@ function loadDevnet(env: NodeJS.ProcessEnv): IndexerSetup {
     const issue = parsed.error.issues[0];
     throw new IndexerConfigError(`invalid devnet deployments file ${file}: ${issue?.path.join(".")}: ${issue?.message}`);
   }
-  const interval = Number(env.PONDER_POLLING_INTERVAL ?? 100);
-  if (!(interval > 0)) throw new IndexerConfigError(`PONDER_POLLING_INTERVAL must be a positive number of ms (got ${env.PONDER_POLLING_INTERVAL})`);
-  return setupFromDeployments(parsed.data, interval, { ws: wsEnabled(env) });
+  return setupFromDeployments(parsed.data, env.pollingInterval ?? 100, { ws: env.ws });
 }
 
-function loadReal(mode: "mainnet" | "testnet", env: NodeJS.ProcessEnv): IndexerSetup {
-  const file = env.INDEXER_COLLECTIONS;
+function loadReal(mode: "mainnet" | "testnet", env: IndexerEnv): IndexerSetup {
+  const file = env.collectionsFile;
   if (!file) throw new IndexerConfigError(`PONDER_NETWORK=${mode} needs INDEXER_COLLECTIONS=<path to a collections JSON file> (see docs/indexer.md)`);
   let json: unknown;
   try {
@@ -176,7 +166,7 @@ function loadReal(mode: "mainnet" | "testnet", env: NodeJS.ProcessEnv): IndexerS
     const issue = parsed.error.issues[0];
     throw new IndexerConfigError(`invalid INDEXER_COLLECTIONS file ${file}: ${issue?.path.join(".")}: ${issue?.message}`);
   }
-  const interval = Number(env.PONDER_POLLING_INTERVAL ?? 1000);
+  const interval = env.pollingInterval ?? 1000;
   const chains = new Map<string, IndexerChain>();
   const collections: IndexerCollection[] = parsed.data.collections.map((col) => ({
     slug: col.slug,
@@ -189,16 +179,13 @@ function loadReal(mode: "mainnet" | "testnet", env: NodeJS.ProcessEnv): IndexerS
         throw new IndexerConfigError(`collection ${col.slug}: chain ${d.chain} is a ${known.testnet ? "testnet" : "mainnet"} but PONDER_NETWORK=${mode}`);
       if (d.kind === "adapter" && !d.token)
         throw new IndexerConfigError(`collection ${col.slug}: the adapter on ${d.chain} needs "token" (the adapted ERC-721)`);
-      const rpcUrls = (env[rpcEnvName(d.chain)] ?? "")
-        .split(",")
-        .map((u) => u.trim())
-        .filter(Boolean);
+      const rpcUrls = env.rpcUrls(d.chain);
       if (rpcUrls.length === 0)
         throw new IndexerConfigError(`missing ${rpcEnvName(d.chain)}: the RPC URL of ${d.chain} (collection ${col.slug} is deployed there)`);
       for (const url of rpcUrls)
         if (!/^(https?|wss?):\/\//.test(url)) throw new IndexerConfigError(`${rpcEnvName(d.chain)} must be http(s) or ws(s) URLs, comma-separated`);
       const rpcUrl = rpcUrls[0]!;
-      const ws = wsEnabled(env) ? env[wsEnvName(d.chain)]?.trim() || undefined : undefined;
+      const ws = env.wsUrl(d.chain);
       if (ws && !/^wss?:\/\//.test(ws)) throw new IndexerConfigError(`${wsEnvName(d.chain)} must be a ws:// or wss:// URL`);
       const chain = chains.get(d.chain) ?? {
         name: d.chain,
@@ -232,11 +219,19 @@ let cached: IndexerSetup | undefined;
 
 export function loadIndexerSetup(env: NodeJS.ProcessEnv = process.env): IndexerSetup {
   if (env === process.env && cached) return cached;
-  const mode = (env.PONDER_NETWORK ?? "devnet") as IndexerMode;
+  let settings: IndexerEnv;
+  try {
+    settings = readIndexerEnv(env);
+  } catch (error) {
+    throw new IndexerConfigError((error as Error).message, { cause: error });
+  }
   let setup: IndexerSetup;
-  if (mode === "devnet") setup = loadDevnet(env);
-  else if (mode === "mainnet" || mode === "testnet") setup = loadReal(mode, env);
-  else throw new IndexerConfigError(`PONDER_NETWORK must be devnet, mainnet or testnet (got "${env.PONDER_NETWORK}")`);
+  try {
+    setup = settings.network === "devnet" ? loadDevnet(settings) : loadReal(settings.network, settings);
+  } catch (error) {
+    if (error instanceof IndexerConfigError) error.network = settings.network;
+    throw error;
+  }
   if (env === process.env) cached = setup;
   return setup;
 }

@@ -2,8 +2,9 @@
 import type { ServerSigners } from "../chain/serverSigners.js";
 import type { IndexerSetup } from "../indexer/setup.js";
 import type { IndexedDb } from "../read/db.js";
-import type { NftSettings } from "../domain/nfts/settings.js";
-import type { Config } from "../infra/config.js";
+import type { BridgeSettings } from "../infra/config/bridge.js";
+import type { NftSettings } from "../infra/config/nfts.js";
+import type { Config } from "../infra/config/index.js";
 import type { Logger } from "../infra/logger.js";
 import type { KeyValueStore } from "../infra/redis.js";
 import type { OffchainStore } from "../offchain/store.js";
@@ -23,6 +24,8 @@ export type WorkerDeps = {
   indexed?: IndexedDb;
   /** NFT/metadata settings; defaults when absent. */
   nft?: NftSettings;
+  /** Bridge settings; defaults when absent. */
+  bridge?: BridgeSettings;
 };
 
 export type JobContext = {

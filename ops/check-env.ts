@@ -1,27 +1,18 @@
 /**
- * `npx tsx ops/check-env.ts`: validates the whole configuration of the current environment (API,
- * NFT settings, realtime/ops, indexer network) and prints every problem, one per line, exit 1.
+ * `npx tsx ops/check-env.ts`: validates the whole configuration of the current environment (every
+ * section of infra/config/, then the indexer's files and chains) and prints every problem, one per
+ * line, exit 1.
  */
-import { loadNftSettings } from "../domain/nfts/settings.js";
 import { loadIndexerSetup } from "../indexer/setup.js";
-import { loadConfig } from "../infra/config.js";
-import { loadOpsConfig } from "../infra/opsConfig.js";
+import { configProblems } from "../infra/config/sections.js";
 
-const problems: string[] = [];
-const check = (what: string, fn: () => unknown) => {
+const problems = configProblems(process.env);
+if (!problems.some((p) => p.startsWith("indexer:"))) {
   try {
-    fn();
+    loadIndexerSetup(process.env);
   } catch (error) {
-    for (const line of String((error as Error).message).split("\n")) problems.push(`${what}: ${line}`);
+    for (const line of String((error as Error).message).split("\n")) problems.push(`indexer: ${line}`);
   }
-};
-check("api", () => loadConfig(process.env));
-check("ops", () => loadOpsConfig(process.env));
-check("nft", () => loadNftSettings(process.env, process.env.DATA_DIR || ".data"));
-check("indexer", () => loadIndexerSetup(process.env));
-if (process.env.NODE_ENV === "production") {
-  if (!process.env.DATABASE_URL) problems.push("api: DATABASE_URL is required in production");
-  if (!process.env.REDIS_URL) problems.push("api: REDIS_URL is required in production (rate limits, nonces, pub/sub are per process without it)");
 }
 if (problems.length) {
   console.error(`configuration has ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join("\n")}`);

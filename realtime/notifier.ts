@@ -15,6 +15,7 @@
  * marked handled without pushes. Rows older than `maxEventAgeSeconds` are also consumed silently
  * (a backfill still running when the notifier first starts).
  */
+import { BRIDGE_DEFAULTS } from "../infra/config/bridge.js";
 import { and, asc, eq, gt, inArray, lte, or, sql } from "drizzle-orm";
 import { getAddress, zeroAddress } from "viem";
 import type { IndexedDb } from "../read/db.js";
@@ -149,7 +150,7 @@ export class Notifier {
       idleTickMs: deps.idleTickMs ?? 10_000,
       finalityBlocks: deps.finalityBlocks ?? 30,
       maxEventAgeSeconds: deps.maxEventAgeSeconds ?? 3600,
-      stuckAfterSeconds: deps.stuckAfterSeconds ?? 900,
+      stuckAfterSeconds: deps.stuckAfterSeconds ?? BRIDGE_DEFAULTS.stuckAfterSeconds,
       stuckScanIntervalMs: deps.stuckScanIntervalMs ?? 15_000,
       maxBlocksPerTick: deps.maxBlocksPerTick ?? 2_000,
       bridgeHoldMs: deps.bridgeHoldMs ?? 2_000,

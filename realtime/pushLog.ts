@@ -16,7 +16,7 @@
 import { createHash } from "node:crypto";
 import type { KeyValueStore } from "../infra/redis.js";
 import { RedisKeyValueStore } from "../infra/redis.js";
-import { loadOpsConfig } from "../infra/opsConfig.js";
+import { loadOpsConfig } from "../infra/config/ops.js";
 import { type Envelope, REALTIME_CHANNEL } from "./protocol.js";
 
 export const LOG_STREAM = "realtime:log";

@@ -1,9 +1,9 @@
 /** The realtime service: WebSocket server + (optionally) the notifier, sharing one set of dependencies. */
 import type { TrustProxy } from "../infra/clientIp.js";
 import type { IndexedDb } from "../read/db.js";
-import { NFT_DEFAULTS, type NftSettings } from "../domain/nfts/settings.js";
+import { BRIDGE_DEFAULTS, type BridgeSettings } from "../infra/config/bridge.js";
 import type { Logger } from "../infra/logger.js";
-import type { OpsConfig } from "../infra/opsConfig.js";
+import type { OpsConfig } from "../infra/config/ops.js";
 import type { KeyValueStore } from "../infra/redis.js";
 import type { OffchainStore } from "../offchain/store.js";
 import { BridgeTracker } from "../domain/bridge/tracker.js";
@@ -24,8 +24,8 @@ export async function startRealtime(deps: {
   ops: OpsConfig;
   /** The chains (RPC URLs, endpoints): the bridge tracker reads bridges in flight from them. */
   network?: IndexerSetup;
-  /** BRIDGE_STUCK_AFTER_SECONDS, read once with the other bridge settings (domain/nfts/settings.ts). */
-  nft?: Pick<NftSettings, "bridgeStuckAfterSeconds">;
+  /** BRIDGE_STUCK_AFTER_SECONDS, read once with the other bridge settings (infra/config/bridge.ts). */
+  bridge?: Pick<BridgeSettings, "stuckAfterSeconds">;
   trustProxy?: TrustProxy;
   /** Webhook settings (attempts stored with each delivery the notifier creates). */
   config?: { webhooks?: { maxAttempts: number } };
@@ -57,7 +57,7 @@ export async function startRealtime(deps: {
       idleTickMs: r.idleTickMs,
       finalityBlocks: r.finalityBlocks,
       maxEventAgeSeconds: r.maxEventAgeSeconds,
-      stuckAfterSeconds: (deps.nft ?? NFT_DEFAULTS).bridgeStuckAfterSeconds,
+      stuckAfterSeconds: (deps.bridge ?? BRIDGE_DEFAULTS).stuckAfterSeconds,
       bridgeHoldMs: r.bridgeHoldMs,
       ...(deps.config?.webhooks ? { webhookMaxAttempts: deps.config.webhooks.maxAttempts } : {}),
     }).start();

@@ -27,6 +27,10 @@ import { tokenIdInRange } from "../chain/onft.js";
 import { createChainSigner } from "../chain/signer.js";
 import { REHEARSAL_DEVNET, collectionsFile, rehearsalEnv } from "../devnet/rehearsal.js";
 import { type Devnet, startDevnet } from "../devnet/start.js";
+import { readDevnetEnv } from "../infra/config/devnet.js";
+import { readServerEnv } from "../infra/config/index.js";
+import { readIndexerEnv } from "../infra/config/indexer.js";
+import { loadOpsConfig } from "../infra/config/ops.js";
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const rehearsal = process.argv.includes("--rehearsal");
@@ -57,30 +61,33 @@ process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
 async function main() {
-  const chains = rehearsal ? REHEARSAL_DEVNET.chains! : Number(process.env.DEVNET_CHAINS ?? 3);
-  const basePort = Number(process.env.DEVNET_PORT ?? 8545);
-  const port = Number(process.env.PORT ?? 42069);
-  const deploymentsFile = path.resolve(process.env.DEVNET_DEPLOYMENTS ?? ".devnet/deployments.json");
+  const local = readDevnetEnv(process.env);
+  const server = readServerEnv(process.env);
+  const ops = loadOpsConfig(process.env);
+  const chains = rehearsal ? REHEARSAL_DEVNET.chains! : local.chains;
+  const basePort = local.basePort;
+  const port = server.PORT ?? 42069;
+  const deploymentsFile = path.resolve(readIndexerEnv(process.env).deploymentsFile);
 
   const started = performance.now();
   devnet = await startDevnet({ ...(rehearsal ? REHEARSAL_DEVNET : {}), chains, basePort, deploymentsFile, log: (l) => log(l) });
   const { deployments } = devnet;
   for (const c of deployments.chains) log(`  ${c.name}: chain ${c.chainId}, EID ${c.eid}, ${c.rpcUrl}`);
-  workers = await startLayerZeroWorkers({ deployments, delayMs: Number(process.env.DEVNET_DVN_DELAY_MS ?? 0), log });
+  workers = await startLayerZeroWorkers({ deployments, delayMs: local.dvnDelayMs, log });
 
   const dataDir = path.join(ROOT, ".ponder", deployments.devnetId);
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(path.join(dataDir, "deployments.json"), JSON.stringify(deployments, null, 2));
   const schema = `dev_${deployments.devnetId.replace(/-/g, "").slice(0, 12)}`;
   const env: NodeJS.ProcessEnv = {
+    // The WebSocket service runs inside Ponder's process here (src/api/index.ts) unless set otherwise: on PGlite nothing else can read the index.
+    REALTIME_IN_PROCESS: "1",
     ...process.env,
     PONDER_TELEMETRY_DISABLED: "1",
     PONDER_PGLITE_DIR: path.join(dataDir, "pglite"),
     // The off-chain store (PGlite without DATABASE_URL) belongs to this devnet too: its events and
     // mints name this devnet's chains, and one PGlite directory must never be opened by two processes.
-    OFFCHAIN_DATA_DIR: process.env.OFFCHAIN_DATA_DIR || path.join(dataDir, "offchain"),
-    // The WebSocket service runs inside Ponder's process here (src/api/index.ts): on PGlite nothing else can read the index.
-    REALTIME_IN_PROCESS: process.env.REALTIME_IN_PROCESS ?? "1",
+    OFFCHAIN_DATA_DIR: server.OFFCHAIN_DATA_DIR ?? path.join(dataDir, "offchain"),
   };
   if (rehearsal) {
     // What an operator configures for real networks: no deployments file, a collections file.
@@ -109,9 +116,10 @@ async function main() {
     });
     log(`minted cosmic ${ids.join(", ")} to account 1 (${deployments.accounts[1]!.address}) on ${first.name}`);
   } else env.DEVNET_DEPLOYMENTS = deploymentsFile;
-  if (process.env.DATABASE_URL) {
-    env.PGUSER ??= process.env.USER || userInfo().username;
-    const client = new pg.Client({ connectionString: process.env.DATABASE_URL, user: env.PGUSER });
+  if (server.DATABASE_URL) {
+    // Ponder's child inherits PGUSER (the caller's, else this user); the reset below connects as the same role.
+    const pgUser = (env.PGUSER ??= userInfo().username);
+    const client = new pg.Client({ connectionString: server.DATABASE_URL, user: pgUser });
     await client.connect();
     await client.query("DROP SCHEMA IF EXISTS ponder_sync CASCADE");
     await client.end();
@@ -155,7 +163,7 @@ async function main() {
   }
   log(`GraphQL:  ${url}/graphql`);
   log(`REST:     ${url}/docs (OpenAPI at ${url}/openapi.json)`);
-  if (env.REALTIME_IN_PROCESS === "1") log(`WebSocket: ws://127.0.0.1:${process.env.REALTIME_PORT || 42080}${process.env.REALTIME_PATH || "/ws"}`);
+  if (loadOpsConfig(env).realtime.inProcess) log(`WebSocket: ws://127.0.0.1:${ops.realtime.port}${ops.realtime.path}`);
   log(`SQL:      ${url}/sql/*   token view: ${url}/indexer/tokens/<collection>/<tokenId>`);
   log(`deployments: ${path.relative(ROOT, deploymentsFile)}`);
   log(`ready in ${((performance.now() - started) / 1000).toFixed(1)} s — Ctrl-C stops devnet, LayerZero workers and indexer`);

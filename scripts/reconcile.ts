@@ -7,9 +7,11 @@
 import { parseArgs } from "node:util";
 import { reconcile } from "../indexer/reconcile.js";
 import { loadIndexerSetup } from "../indexer/setup.js";
+import { readServerEnv } from "../infra/config/index.js";
+import { readIndexerEnv } from "../infra/config/indexer.js";
 
 const { values } = parseArgs({ options: { url: { type: "string" } } });
-const url = values.url ?? process.env.PONDER_URL ?? `http://127.0.0.1:${process.env.PORT ?? 42069}`;
+const url = values.url ?? readIndexerEnv(process.env).ponderUrl ?? `http://127.0.0.1:${readServerEnv(process.env).PORT ?? 42069}`;
 try {
   const result = await reconcile(loadIndexerSetup(), url);
   for (const m of result.mismatches) console.log(`MISMATCH ${m}`);

@@ -8,7 +8,7 @@
  * at-least-once, deduplicated by the receiver on `Webhook-Id`.
  */
 import { eq, sql } from "drizzle-orm";
-import type { Config } from "../infra/config.js";
+import type { Config } from "../infra/config/index.js";
 import type { OffchainStore } from "../offchain/store.js";
 import { type AttemptLogEntry, webhookDeliveries, webhookSubscriptions } from "../offchain/tables/webhooks.js";
 import { type JobContext, PermanentJobError } from "../jobs/types.js";

@@ -11,7 +11,7 @@
  *   - deletes events older than WEBHOOK_EVENT_RETENTION_SECONDS (their deliveries stay).
  */
 import { sql } from "drizzle-orm";
-import type { Config } from "../infra/config.js";
+import type { Config } from "../infra/config/index.js";
 import type { Logger } from "../infra/logger.js";
 import { type TickLoop, startTickLoop } from "../infra/tickLoop.js";
 import { WEBHOOK_DELIVERY } from "../jobs/names.js";

@@ -5,8 +5,8 @@
  * reuse it instead of opening a new one each time.
  */
 import type { MiddlewareHandler } from "hono";
-import { loadConfig } from "../../infra/config.js";
-import { loadOpsConfig } from "../../infra/opsConfig.js";
+import { loadConfig } from "../../infra/config/index.js";
+import { loadOpsConfig } from "../../infra/config/ops.js";
 import { createKeyValueStore, type KeyValueStore } from "../../infra/redis.js";
 import { graphqlRateLimit } from "./ratelimit.js";
 

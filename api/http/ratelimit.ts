@@ -21,7 +21,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import { kvReady } from "../../infra/cache.js";
 import { rateLimited } from "../../infra/metrics.js";
-import type { OpsConfig } from "../../infra/opsConfig.js";
+import type { OpsConfig } from "../../infra/config/ops.js";
 import type { KeyValueStore, RedisKeyValueStore } from "../../infra/redis.js";
 import type { AppEnv } from "./context.js";
 import { clientAddress, type TrustProxy } from "../../infra/clientIp.js";

@@ -21,7 +21,7 @@
 import { sql as rawSql } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
 import superjson from "superjson";
-import type { OpsConfig } from "../../infra/opsConfig.js";
+import type { OpsConfig } from "../../infra/config/ops.js";
 import type { IndexedDatabase } from "../../read/db.js";
 import { loadPonderDist } from "../graphql/lib.js";
 import { isDependencyError } from "./errors.js";

@@ -92,8 +92,8 @@ export function listen(fetch: (req: Request) => Response | Promise<Response>): P
 export type BackendModules = {
   JwtKeys: typeof import("../../domain/auth/jwt.js").JwtKeys;
   connectIndexedDb: typeof import("../../read/db.js").connectIndexedDb;
-  loadConfig: typeof import("../../infra/config.js").loadConfig;
-  loadOpsConfig: typeof import("../../infra/opsConfig.js").loadOpsConfig;
+  loadConfig: typeof import("../../infra/config/index.js").loadConfig;
+  loadOpsConfig: typeof import("../../infra/config/ops.js").loadOpsConfig;
   RedisKeyValueStore: typeof import("../../infra/redis.js").RedisKeyValueStore;
   createOffchainStore: typeof import("../../offchain/store.js").createOffchainStore;
 };

@@ -18,7 +18,7 @@ import {
   jwtVerify,
   SignJWT,
 } from "jose";
-import { ConfigError } from "../../infra/config.js";
+import { ConfigError } from "../../infra/config/index.js";
 import { unauthorized } from "../../infra/errors.js";
 import { ROLES, type Role } from "./principal.js";
 

@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { and, eq, isNull } from "drizzle-orm";
-import type { Config } from "../../infra/config.js";
+import type { Config } from "../../infra/config/index.js";
 import type { Logger } from "../../infra/logger.js";
 import type { KeyValueStore } from "../../infra/redis.js";
 import { apiKeys, auditLog, refreshTokens, sessions, users } from "../../offchain/schema.js";

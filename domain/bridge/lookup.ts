@@ -24,7 +24,7 @@ export function presentBridge(deps: RequestDeps, send?: SendRow, receive?: Recei
       operation: op ? { ...op, tokenId: op.tokenId } : undefined,
       progress,
       nowMs: Date.now(),
-      stuckAfterSeconds: deps.nft.bridgeStuckAfterSeconds,
+      stuckAfterSeconds: deps.bridge.stuckAfterSeconds,
     }),
   ) as BridgeJson;
 }
@@ -34,7 +34,7 @@ export function progressOf(deps: RequestDeps, guids: (string | null | undefined)
   return loadProgress(
     deps.store.db,
     guids.filter((g): g is string => !!g),
-    { staleAfterMs: deps.nft.bridgeProgressStaleSeconds * 1000 },
+    { staleAfterMs: deps.bridge.progressStaleSeconds * 1000 },
   );
 }
 

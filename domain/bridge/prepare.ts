@@ -114,9 +114,9 @@ type CachedQuote = {
  */
 export async function estimate(deps: RequestDeps, route: Route, to?: Address) {
   const checked = await checkRoute(deps, route);
-  const ttl = deps.nft.bridgeEstimateTtlSeconds;
+  const ttl = deps.bridge.estimateTtlSeconds;
   // The default lzReceive gas decides the options of collections without enforced ones: part of the key.
-  const key = `bridge:quote:v2:${route.collection}:${route.tokenId}:${route.srcChainId}:${route.dstChainId}:${deps.nft.bridgeDefaultLzReceiveGas}`;
+  const key = `bridge:quote:v2:${route.collection}:${route.tokenId}:${route.srcChainId}:${route.dstChainId}:${deps.bridge.defaultLzReceiveGas}`;
   let quote: CachedQuote | undefined;
   const hit = await deps.kv.get(key).catch(() => null);
   if (hit) quote = JSON.parse(hit) as CachedQuote;
@@ -129,7 +129,7 @@ export async function estimate(deps: RequestDeps, route: Route, to?: Address) {
     let extraOptions: Hex;
     try {
       pathway = await readSendPathway(client, { endpoint: srcChain.endpoint, oapp: checked.src.address, dstEid: checked.dstEid });
-      extraOptions = sendOptionsFor(pathway, deps.nft.bridgeDefaultLzReceiveGas);
+      extraOptions = sendOptionsFor(pathway, deps.bridge.defaultLzReceiveGas);
       [fee, breakdown] = await Promise.all([
         quoteSend(client, checked.src, { tokenId: route.tokenId, dstEid: checked.dstEid, to: to ?? checked.holder, extraOptions }),
         quoteBreakdown(client, { pathway, oapp: checked.src.address, options: combineOptions(pathway.enforcedOptions, extraOptions) }),
@@ -172,7 +172,7 @@ export async function prepare(deps: RequestDeps, sender: Address, route: Route, 
   if (quote.holder !== sender) throw forbidden("NOT_TOKEN_OWNER", `token ${route.tokenId} on chain ${route.srcChainId} is not owned by ${sender}`);
   const nativeFee = BigInt(quote.nativeFee);
   // The endpoint refunds what the message does not use to the refund address (the sender).
-  const value = nativeFee + (nativeFee * BigInt(deps.nft.bridgeFeeMarginBps)) / 10_000n;
+  const value = nativeFee + (nativeFee * BigInt(deps.bridge.feeMarginBps)) / 10_000n;
   const tx = buildSendTransaction({
     deployment: src,
     tokenId: route.tokenId,

@@ -14,7 +14,7 @@ import path from "node:path";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import QRCode from "qrcode";
 import { getAddress } from "viem";
-import { ConfigError } from "../../infra/config.js";
+import { ConfigError } from "../../infra/config/index.js";
 import { unauthorized } from "../../infra/errors.js";
 
 export const DEV_SECRET_FILE = "events-ticket-secret";

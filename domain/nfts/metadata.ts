@@ -17,7 +17,7 @@ import { publicClientFor } from "../chains/clients.js";
 import type { ServiceDeps } from "../deps.js";
 import pLimit, { type LimitFunction } from "p-limit";
 import { ApiError, conflict } from "../../infra/errors.js";
-import type { NftSettings } from "./settings.js";
+import type { NftSettings } from "../../infra/config/nfts.js";
 import type { NftId } from "./ids.js";
 import { forgetNft } from "./memo.js";
 

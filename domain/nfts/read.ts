@@ -287,7 +287,7 @@ export async function presentNft(deps: RequestDeps, nft: NftId, loaded: LoadedNf
   return {
     ...rest,
     bridge: lastBridge
-      ? composeBridge({ send: lastBridge.send, receive: lastBridge.receive, progress, nowMs: Date.now(), stuckAfterSeconds: deps.nft.bridgeStuckAfterSeconds })
+      ? composeBridge({ send: lastBridge.send, receive: lastBridge.receive, progress, nowMs: Date.now(), stuckAfterSeconds: deps.bridge.stuckAfterSeconds })
       : null,
   };
 }

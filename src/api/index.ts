@@ -15,10 +15,12 @@ import { createProductionApp } from "../../app/deps.js";
 import { type IndexedDatabase, ponderIndexedDb } from "../../read/db.js";
 import { type IndexCommits, type PgliteNotifications, listenForCommits, pgliteCommits } from "../../read/commits.js";
 import { startRealtime } from "../../realtime/service.js";
-import { loadOpsConfig } from "../../infra/opsConfig.js";
+import { readServerEnv } from "../../infra/config/index.js";
+import { loadOpsConfig } from "../../infra/config/ops.js";
 
 const app = new Hono();
 const ops = loadOpsConfig(process.env);
+const databaseUrl = readServerEnv(process.env).DATABASE_URL;
 
 // Per-IP rate limit of /sql/* (RATE_LIMIT_GRAPHQL_PER_IP per RATE_LIMIT_WINDOW_SECONDS; /graphql has
 // the same budget in the REST app).
@@ -31,10 +33,7 @@ for (const path of ["/graphql", "/", "/sql/*"]) {
 }
 
 app.use("/sql/*", routeLimit);
-app.use(
-  "/sql/*",
-  sqlOverHttpGuard({ db: db as unknown as IndexedDatabase, dialect: process.env.DATABASE_URL ? "postgres" : "pglite", settings: ops.sqlOverHttp }),
-);
+app.use("/sql/*", sqlOverHttpGuard({ db: db as unknown as IndexedDatabase, dialect: databaseUrl ? "postgres" : "pglite", settings: ops.sqlOverHttp }));
 app.use("/sql/*", client({ db, schema }));
 
 // ----------------------------------------------------------------- domain routes (api/)
@@ -51,14 +50,14 @@ app.route("/", rest.app);
 // `npm run dev` sets REALTIME_IN_PROCESS=1: the WebSocket service (and its notifier) runs in this
 // process and reads the index through Ponder's `db` — the only way on the embedded PGlite, which no
 // other process can open. Production runs it as a companion process (`npm run realtime`).
-if (process.env.REALTIME_IN_PROCESS === "1") {
+if (ops.realtime.inProcess) {
   const realtimeKey = Symbol.for("cosmic.realtime");
   const realtime = globalThis as unknown as Record<symbol, Promise<unknown> | undefined>;
   realtime[realtimeKey] ??= startRealtime({
     ...rest.deps,
     auth: rest.deps.auth,
     indexed: rest.deps.indexed,
-    ops: rest.deps.ops ?? loadOpsConfig(process.env),
+    ops: rest.deps.ops ?? ops,
     trustProxy: rest.deps.config.trustProxy,
   });
   await realtime[realtimeKey];
@@ -78,7 +77,7 @@ function indexCommits(): IndexCommits | undefined {
   const driver = g.PONDER_DATABASE?.driver;
   if (!schema || !driver) return undefined;
   if (driver.dialect === "pglite" && driver.instance) return pgliteCommits(driver.instance, schema);
-  if (driver.dialect === "postgres" && process.env.DATABASE_URL) return listenForCommits({ databaseUrl: process.env.DATABASE_URL, schema });
+  if (driver.dialect === "postgres" && databaseUrl) return listenForCommits({ databaseUrl, schema });
   return undefined;
 }
 

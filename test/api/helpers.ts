@@ -10,7 +10,7 @@ import { createSiweMessage } from "viem/siwe";
 import { type AppDependencies, buildApp } from "../../api/app.js";
 import { JwtKeys } from "../../domain/auth/jwt.js";
 import { createChainVerifiers } from "../../app/deps.js";
-import { loadConfig } from "../../infra/config.js";
+import { loadConfig } from "../../infra/config/index.js";
 import { createLogger } from "../../infra/logger.js";
 import { MemoryKeyValueStore, RedisKeyValueStore, type KeyValueStore } from "../../infra/redis.js";
 import { createOffchainStore, type OffchainStore } from "../../offchain/store.js";

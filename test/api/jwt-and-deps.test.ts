@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../api/app.js";
 import { JwtKeys } from "../../domain/auth/jwt.js";
 import { createDependencies } from "../../app/deps.js";
-import { ConfigError, loadConfig } from "../../infra/config.js";
+import { ConfigError, loadConfig } from "../../infra/config/index.js";
 import { createLogger } from "../../infra/logger.js";
 import type { RedisKeyValueStore } from "../../infra/redis.js";
 import { createTestDatabase, logCollector, REDIS_URL } from "./helpers.js";

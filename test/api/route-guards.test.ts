@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadOpsConfig } from "../../infra/opsConfig.js";
+import { loadOpsConfig } from "../../infra/config/ops.js";
 import { buildApp } from "../../api/app.js";
 import { bearer, createEventsApp, type EventsApp, fakeNetwork, inMinutes, organizer, post } from "../events/helpers.js";
 import { json } from "./helpers.js";

@@ -23,7 +23,7 @@ let serial = 100n;
 beforeAll(async () => {
   // With the realtime service and its bridge tracker, as in production: the steps between send and
   // delivery come from the chains.
-  s = await startStack({ nft: { bridgeStuckAfterSeconds: STUCK_AFTER }, realtime: {} });
+  s = await startStack({ bridge: { stuckAfterSeconds: STUCK_AFTER }, realtime: {} });
 });
 afterAll(async () => {
   await s?.stop();

@@ -15,7 +15,7 @@ import { EndpointV2Abi } from "../../abis/EndpointV2Abi.js";
 import { ExecutorAbi } from "../../abis/ExecutorAbi.js";
 import { PriceFeedAbi } from "../../abis/PriceFeedAbi.js";
 import { buildApp } from "../../api/app.js";
-import { nftSettings } from "../../domain/nfts/settings.js";
+import { bridgeSettings } from "../../infra/config/bridge.js";
 import { PathwayError } from "../../chain/layerzero/errors.js";
 import { ONFT_SEND, combineOptions, lzReceiveOptions } from "../../chain/layerzero/options.js";
 import { CONFIG_TYPE_ULN, readSendPathway } from "../../chain/layerzero/pathway.js";
@@ -38,7 +38,7 @@ beforeAll(async () => {
   devnet = await startTestDevnet({ chains: 2 });
   const chains = devnet.deployments.chains.map((c) => ({ chainId: c.chainId, rpcUrl: c.rpcUrl }));
   t = await createTestApp({ kv: "redis", chains });
-  app = buildApp({ ...t.deps, network: setupFromDeployments(devnet.deployments, 100), nft: nftSettings({ bridgeEstimateTtlSeconds: TTL_SECONDS }) });
+  app = buildApp({ ...t.deps, network: setupFromDeployments(devnet.deployments, 100), bridge: bridgeSettings({ estimateTtlSeconds: TTL_SECONDS }) });
 });
 afterAll(async () => {
   await t?.close();
@@ -200,7 +200,7 @@ describe("bridge fees on the production stack", () => {
       code: "INVALID_OPTIONS",
       message: expect.stringContaining("LZ_ULN_InvalidWorkerOptions(0)"),
     });
-    const withBare = (nft = nftSettings()) => buildApp({ ...t.deps, network: setupFromDeployments(bareDeployments(bare), 100), nft });
+    const withBare = (bridge = bridgeSettings()) => buildApp({ ...t.deps, network: setupFromDeployments(bareDeployments(bare), 100), bridge });
     const res = await withBare().request(`/bridge/estimate?collection=bare&tokenId=${id}&srcChain=${a().chainId}&dstChain=${b().chainId}`);
     const est = (await res.json()) as any;
     expect(res.status, JSON.stringify(est)).toBe(200);
@@ -209,7 +209,7 @@ describe("bridge fees on the production stack", () => {
     expect(est.nativeFee).toBe(explicit.nativeFee.toString());
 
     // With no default gas configured either, the route says why instead of failing on chain.
-    const refused = await withBare(nftSettings({ bridgeDefaultLzReceiveGas: 0 })).request(
+    const refused = await withBare(bridgeSettings({ defaultLzReceiveGas: 0 })).request(
       `/bridge/estimate?collection=bare&tokenId=${id}&srcChain=${a().chainId}&dstChain=${b().chainId}`,
     );
     expect([refused.status, ((await refused.json()) as any).error.code]).toEqual([422, "NO_EXECUTOR_OPTIONS"]);

@@ -34,7 +34,7 @@ beforeAll(async () => {
   s = await startStack({
     layerZero: { confirmations: 2 },
     workers: { offline: { dvns: [0, 1], committer: true, executor: true } },
-    nft: { bridgeStuckAfterSeconds: STUCK_AFTER, bridgeProgressStaleSeconds: 1 },
+    bridge: { stuckAfterSeconds: STUCK_AFTER, progressStaleSeconds: 1 },
     realtime: { REALTIME_BRIDGE_TRACKER_POLL_MS: "100", REALTIME_BRIDGE_HOLD_MS: "3000" },
     rpcFor: {
       api: async (url) => {

@@ -12,7 +12,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sqlOverHttpGuard } from "../../api/http/sqlGuard.js";
 import { type IndexedDatabase, connectIndexedDb, type IndexedDb } from "../../read/db.js";
-import { loadOpsConfig } from "../../infra/opsConfig.js";
+import { loadOpsConfig } from "../../infra/config/ops.js";
 import { PG_URL } from "../api/helpers.js";
 
 const SETTINGS = { enabled: true, statementTimeoutMs: 2_000, maxRelations: 3, maxPlanRows: 100_000 };

@@ -19,7 +19,7 @@ import { eventTokenId } from "../../domain/events/tokenIds.js";
 import { createServerSigners } from "../../chain/serverSigners.js";
 import type { Devnet } from "../../devnet/start.js";
 import { setupFromDeployments } from "../../indexer/setup.js";
-import { loadConfig } from "../../infra/config.js";
+import { loadConfig } from "../../infra/config/index.js";
 import { createLogger } from "../../infra/logger.js";
 import { MemoryKeyValueStore } from "../../infra/redis.js";
 import { BullJobQueue } from "../../jobs/bullmq.js";

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import type { RequestDeps } from "../../api/http/context.js";
 import { metadataBusy, refreshOnchainMetadata } from "../../domain/nfts/metadata.js";
-import { nftSettings } from "../../domain/nfts/settings.js";
+import { nftSettings } from "../../infra/config/nfts.js";
 import { createTestApp, type TestApp } from "../api/helpers.js";
 import { fakeNetwork } from "../events/helpers.js";
 

@@ -1,8 +1,9 @@
-/** NFT/bridge settings from the environment: defaults, overrides, one clear error for bad values. */
+/** NFT (metadata) and bridge settings from the environment: defaults, overrides, one clear error for bad values. */
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { NFT_DEFAULTS, loadNftSettings } from "../../domain/nfts/settings.js";
-import { ConfigError } from "../../infra/config.js";
+import { loadBridgeSettings } from "../../infra/config/bridge.js";
+import { NFT_DEFAULTS, loadNftSettings } from "../../infra/config/nfts.js";
+import { ConfigError } from "../../infra/config/index.js";
 
 describe("loadNftSettings", () => {
   it("defaults", () => {
@@ -13,11 +14,6 @@ describe("loadNftSettings", () => {
   it("reads every variable", () => {
     const s = loadNftSettings(
       {
-        BRIDGE_STUCK_AFTER_SECONDS: "60",
-        BRIDGE_PROGRESS_STALE_SECONDS: "9",
-        BRIDGE_ESTIMATE_TTL_SECONDS: "5",
-        BRIDGE_FEE_MARGIN_BPS: "0",
-        BRIDGE_DEFAULT_LZ_RECEIVE_GAS: "120000",
         IPFS_GATEWAY: "https://gw.example/ipfs/",
         METADATA_FETCH_TIMEOUT_MS: "1500",
         METADATA_MAX_BYTES: "2048",
@@ -37,11 +33,6 @@ describe("loadNftSettings", () => {
       "/data",
     );
     expect(s).toEqual({
-      bridgeStuckAfterSeconds: 60,
-      bridgeProgressStaleSeconds: 9,
-      bridgeEstimateTtlSeconds: 5,
-      bridgeFeeMarginBps: 0,
-      bridgeDefaultLzReceiveGas: 120_000,
       ipfsGateway: "https://gw.example/ipfs/",
       fetchTimeoutMs: 1500,
       metadataMaxBytes: 2048,
@@ -60,9 +51,26 @@ describe("loadNftSettings", () => {
     });
   });
 
+  it("reads every bridge variable (section bridge)", () => {
+    const env = {
+      BRIDGE_STUCK_AFTER_SECONDS: "60",
+      BRIDGE_PROGRESS_STALE_SECONDS: "9",
+      BRIDGE_ESTIMATE_TTL_SECONDS: "5",
+      BRIDGE_FEE_MARGIN_BPS: "0",
+      BRIDGE_DEFAULT_LZ_RECEIVE_GAS: "120000",
+    };
+    expect(loadBridgeSettings(env)).toEqual({
+      stuckAfterSeconds: 60,
+      progressStaleSeconds: 9,
+      estimateTtlSeconds: 5,
+      feeMarginBps: 0,
+      defaultLzReceiveGas: 120_000,
+    });
+  });
+
   it("rejects bad values with the variable's name", () => {
-    expect(() => loadNftSettings({ BRIDGE_STUCK_AFTER_SECONDS: "soon" }, "/d")).toThrow(ConfigError);
-    expect(() => loadNftSettings({ BRIDGE_STUCK_AFTER_SECONDS: "0" }, "/d")).toThrow(/BRIDGE_STUCK_AFTER_SECONDS/);
+    expect(() => loadBridgeSettings({ BRIDGE_STUCK_AFTER_SECONDS: "soon" })).toThrow(ConfigError);
+    expect(() => loadBridgeSettings({ BRIDGE_STUCK_AFTER_SECONDS: "0" })).toThrow(/BRIDGE_STUCK_AFTER_SECONDS/);
     expect(() => loadNftSettings({ IPFS_GATEWAY: "ftp://x/" }, "/d")).toThrow(/IPFS_GATEWAY/);
     expect(() => loadNftSettings({ IPFS_GATEWAY: "https://gw.example/ipfs" }, "/d")).toThrow(/IPFS_GATEWAY/);
     expect(() => loadNftSettings({ METADATA_REFRESH_RATE_PER_SECOND: "0" }, "/d")).toThrow(/METADATA_REFRESH_RATE_PER_SECOND/);

@@ -11,13 +11,14 @@ import { type Address, type Hex, createWalletClient, http } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { buildApp } from "../../api/app.js";
 import { connectIndexedDb } from "../../read/db.js";
-import { type NftSettings, nftSettings } from "../../domain/nfts/settings.js";
+import { type BridgeSettings, bridgeSettings } from "../../infra/config/bridge.js";
+import { type NftSettings, nftSettings } from "../../infra/config/nfts.js";
 import { createServerSigners } from "../../chain/serverSigners.js";
 import { localChain } from "../../chain/signer.js";
 import { type LayerZeroWorkers, type LayerZeroWorkersOptions, startLayerZeroWorkers } from "../../devnet/layerzero/workers.js";
 import type { LayerZeroSettings } from "../../devnet/options.js";
 import { AuthService } from "../../domain/auth/service.js";
-import { loadOpsConfig } from "../../infra/opsConfig.js";
+import { loadOpsConfig } from "../../infra/config/ops.js";
 import { type RealtimeService, startRealtime } from "../../realtime/service.js";
 import type { Devnet } from "../../devnet/start.js";
 import { setupFromDeployments } from "../../indexer/setup.js";
@@ -29,6 +30,7 @@ export type Stack = Awaited<ReturnType<typeof startStack>>;
 
 export type StackOptions = {
   nft?: Partial<NftSettings>;
+  bridge?: Partial<BridgeSettings>;
   /** Pathway settings of the devnet's LayerZero stack (DVNs, confirmations...). */
   layerZero?: Partial<LayerZeroSettings>;
   /** More options of the LayerZero workers (offline workers, delays). */
@@ -69,7 +71,14 @@ export async function startStack(options: StackOptions = {}) {
         : devnet.deployments;
     const network = setupFromDeployments(await urlsFor(options.rpcFor?.api), 100);
     const signers = createServerSigners({ chains, privateKey: deployer.privateKey as Hex, pollingInterval: 20 });
-    const deps = { ...t.deps, network, indexed, signers, nft: nftSettings({ mediaDir, refreshCooldownSeconds: 2, fetchTimeoutMs: 2000, ...options.nft }) };
+    const deps = {
+      ...t.deps,
+      network,
+      indexed,
+      signers,
+      nft: nftSettings({ mediaDir, refreshCooldownSeconds: 2, fetchTimeoutMs: 2000, ...options.nft }),
+      bridge: bridgeSettings(options.bridge),
+    };
     const app = buildApp(deps);
     let realtime: RealtimeService | undefined;
     if (options.realtime) {

@@ -13,7 +13,7 @@ import { pathToFileURL } from "node:url";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../api/app.js";
-import { loadOpsConfig } from "../../infra/opsConfig.js";
+import { loadOpsConfig } from "../../infra/config/ops.js";
 import { RedisKeyValueStore } from "../../infra/redis.js";
 import { createPostgresStore } from "../../offchain/store.js";
 import { createTestApp, REDIS_URL, type TestApp } from "../api/helpers.js";
@@ -176,7 +176,7 @@ describe("served by @hono/node-server", () => {
 describe("client IP behind proxies (TRUST_PROXY)", () => {
   it("counts hops from the right, or skips configured proxy CIDRs; the client cannot choose its IP", async () => {
     const { clientAddress } = await import("../../infra/clientIp.js");
-    const { loadConfig, parseTrustProxy } = await import("../../infra/config.js");
+    const { loadConfig, parseTrustProxy } = await import("../../infra/config/index.js");
     const xff = "6.6.6.6, 1.2.3.4, 10.0.0.5";
     expect(clientAddress(false, "10.0.0.9", xff)).toBe("10.0.0.9");
     expect(clientAddress(parseTrustProxy("1"), "10.0.0.9", xff)).toBe("10.0.0.5");

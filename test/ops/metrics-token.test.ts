@@ -2,7 +2,7 @@
 import * as crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { buildApp } from "../../api/app.js";
-import { loadOpsConfig } from "../../infra/opsConfig.js";
+import { loadOpsConfig } from "../../infra/config/ops.js";
 import { createTestApp, type TestApp } from "../api/helpers.js";
 
 // The real function, observed: the assertion is that the token check goes through it.

@@ -14,7 +14,7 @@ import { buildApp } from "../../api/app.js";
 import { AuthService } from "../../domain/auth/service.js";
 import { freePort } from "../../devnet/anvil.js";
 import { cached } from "../../infra/cache.js";
-import { loadOpsConfig } from "../../infra/opsConfig.js";
+import { loadOpsConfig } from "../../infra/config/ops.js";
 import { RedisKeyValueStore } from "../../infra/redis.js";
 import { REALTIME_CHANNEL } from "../../realtime/protocol.js";
 import { startRealtime } from "../../realtime/service.js";

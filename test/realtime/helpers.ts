@@ -5,7 +5,7 @@ import { type AppDependencies, buildApp } from "../../api/app.js";
 import { AuthService } from "../../domain/auth/service.js";
 import type { IndexedDb } from "../../read/db.js";
 import { createLogger } from "../../infra/logger.js";
-import { loadOpsConfig, type OpsConfig } from "../../infra/opsConfig.js";
+import { loadOpsConfig, type OpsConfig } from "../../infra/config/ops.js";
 import { RedisKeyValueStore } from "../../infra/redis.js";
 import { createOffchainStore } from "../../offchain/store.js";
 import { startRealtime, type RealtimeService } from "../../realtime/service.js";

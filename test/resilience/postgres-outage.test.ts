@@ -30,7 +30,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../api/app.js";
 import { connectIndexedDb, type IndexedDb } from "../../read/db.js";
 import { formatNftId } from "../../domain/nfts/ids.js";
-import { nftSettings } from "../../domain/nfts/settings.js";
+import { nftSettings } from "../../infra/config/nfts.js";
 import { createOffchainStore, type OffchainStore } from "../../offchain/store.js";
 import { createTestApp, json, siweMessage, type TestApp } from "../api/helpers.js";
 import { FIXTURE_CHAINS, FIXTURE_OWNER, createIndexFixture, fixtureNetwork } from "./lib/indexFixture.js";

@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { buildApp } from "../../api/app.js";
 import { connectIndexedDb, type IndexedDb } from "../../read/db.js";
-import { nftSettings } from "../../domain/nfts/settings.js";
+import { nftSettings } from "../../infra/config/nfts.js";
 import { createServerSigners } from "../../chain/serverSigners.js";
 import type { Devnet } from "../../devnet/start.js";
 import { reconcile } from "../../indexer/reconcile.js";

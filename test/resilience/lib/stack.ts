@@ -14,7 +14,7 @@ import type { Address, Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { buildApp } from "../../../api/app.js";
 import { connectIndexedDb } from "../../../read/db.js";
-import { nftSettings } from "../../../domain/nfts/settings.js";
+import { nftSettings } from "../../../infra/config/nfts.js";
 import { PG_URL, createTestApp, json, siweMessage } from "../../api/helpers.js";
 import { FIXTURE_CHAINS, createIndexFixture, fixtureNetwork } from "./indexFixture.js";
 

@@ -1,9 +1,10 @@
 /**
- * Configuration of the realtime service, rate limits, CORS, health and metrics (docs/operations.md).
- * Every problem is reported, one line each, in a single ConfigError at start.
+ * Sections realtime and limits (rate limits, CORS, health, metrics, GraphQL, SQL over HTTP), see
+ * docs/operations.md. Every problem is reported, one line each, in a single ConfigError at start.
  */
 import { z } from "zod";
-import { ConfigError, configIssues, envInt as int } from "./config.js";
+import { serverEnv } from "./index.js";
+import { bool, int, parseSection } from "./parse.js";
 
 export type OpsConfig = {
   realtime: {
@@ -30,6 +31,8 @@ export type OpsConfig = {
     /** Resume log (realtime/pushLog.ts): pushes kept in the Redis Stream this long, and at most this many. */
     resumeRetentionSeconds: number;
     resumeMaxPushes: number;
+    /** Run the realtime service inside Ponder's process (src/api/index.ts; `npm run dev` sets it: on PGlite nothing else can read the index). */
+    inProcess: boolean;
   };
   /** Schema of the indexed tables for processes outside Ponder (the views schema in production). */
   indexedSchema: string | undefined;
@@ -46,13 +49,8 @@ export type OpsConfig = {
   sqlOverHttp: { enabled: boolean; statementTimeoutMs: number; maxRelations: number; maxPlanRows: number };
 };
 
-const bool = (def: boolean) =>
-  z
-    .enum(["1", "0", "true", "false", ""])
-    .optional()
-    .transform((v) => (v === undefined || v === "" ? def : v === "1" || v === "true"));
-
-const schema = z.object({
+export const realtimeEnv = z.object({
+  REALTIME_IN_PROCESS: bool(false),
   REALTIME_PORT: int(42080, 0, 65535),
   REALTIME_HOST: z.string().optional(),
   REALTIME_PATH: z
@@ -73,11 +71,9 @@ const schema = z.object({
   REALTIME_BRIDGE_HOLD_MS: int(2_000, 0, 60_000),
   REALTIME_RESUME_RETENTION_SECONDS: int(3_600, 1, 7 * 86_400),
   REALTIME_RESUME_MAX_PUSHES: int(100_000, 10, 10_000_000),
-  INDEXED_SCHEMA: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, "must be a Postgres schema name")
-    .optional(),
-  DATABASE_SCHEMA: z.string().optional(),
+});
+
+export const limitsEnv = z.object({
   RATE_LIMIT_WINDOW_SECONDS: int(60, 1),
   RATE_LIMIT_PER_IP: int(600, 1),
   RATE_LIMIT_PER_WALLET: int(300, 1),
@@ -113,13 +109,16 @@ const schema = z.object({
   SQL_STATEMENT_TIMEOUT_MS: int(2_000, 10, 600_000),
   SQL_MAX_RELATIONS: int(3, 1, 100),
   SQL_MAX_PLAN_ROWS: int(100_000, 1),
-  NODE_ENV: z.string().optional(),
+});
+
+const opsEnv = z.object({
+  ...realtimeEnv.shape,
+  ...limitsEnv.shape,
+  ...serverEnv.pick({ NODE_ENV: true, INDEXED_SCHEMA: true, DATABASE_SCHEMA: true }).shape,
 });
 
 export function loadOpsConfig(env: NodeJS.ProcessEnv = process.env): OpsConfig {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) throw new ConfigError(configIssues(parsed.error));
-  const e = parsed.data;
+  const e = parseSection(opsEnv, env);
   const indexedSchema = e.INDEXED_SCHEMA ?? (e.DATABASE_SCHEMA && /^[A-Za-z_]\w{0,62}$/.test(e.DATABASE_SCHEMA) ? e.DATABASE_SCHEMA : undefined);
   return {
     realtime: {
@@ -140,6 +139,7 @@ export function loadOpsConfig(env: NodeJS.ProcessEnv = process.env): OpsConfig {
       bridgeHoldMs: e.REALTIME_BRIDGE_HOLD_MS,
       resumeRetentionSeconds: e.REALTIME_RESUME_RETENTION_SECONDS,
       resumeMaxPushes: e.REALTIME_RESUME_MAX_PUSHES,
+      inProcess: e.REALTIME_IN_PROCESS,
     },
     indexedSchema,
     rateLimit: {
