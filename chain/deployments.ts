@@ -7,6 +7,7 @@ import path from "node:path";
 import { getAddress } from "viem";
 import { z } from "zod";
 import { DEFAULT_DEPLOYMENTS_FILE } from "../infra/config/indexer.js";
+import { CosmicError } from "../infra/errors.js";
 
 const address = z
   .string()
@@ -107,8 +108,11 @@ export type Deployments = z.infer<typeof deploymentsSchema>;
 
 export { DEFAULT_DEPLOYMENTS_FILE };
 
-export class DeploymentsFileError extends Error {
+export class DeploymentsFileError extends CosmicError {
   override name = "DeploymentsFileError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("config", "DEPLOYMENTS_FILE_INVALID", message, options);
+  }
 }
 
 /** `file`: DEVNET_DEPLOYMENTS as read by infra/config/indexer.ts (`deploymentsFile`). */

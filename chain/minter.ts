@@ -6,6 +6,7 @@
 import { type Address, type Hash, BaseError, ContractFunctionRevertedError, getAddress, parseEventLogs, zeroAddress } from "viem";
 import { CosmicONFT721Abi } from "../abis/CosmicONFT721Abi.js";
 import type { ChainSigner } from "./signer.js";
+import { CosmicError } from "../infra/errors.js";
 
 /** Most tokens in one mintBatch (the contract test covers 200 within the gas cap). */
 export const MAX_BATCH = 200;
@@ -13,13 +14,13 @@ export const MAX_BATCH = 200;
 export type MintResult = { txHash: Hash; blockNumber: bigint; tokenIds: bigint[]; recipients: Address[] };
 
 /** The contract refused the mint; `reason` is the custom error name (e.g. TokenAlreadyIssued, NotMinter, TokenIdOutOfRange). */
-export class MintRejectedError extends Error {
+export class MintRejectedError extends CosmicError {
   override name = "MintRejectedError";
   constructor(
     readonly reason: string,
     options?: ErrorOptions,
   ) {
-    super(`mint rejected by the contract: ${reason}`, options);
+    super("unprocessable", "MINT_REJECTED", `mint rejected by the contract: ${reason}`, options);
   }
 }
 

@@ -42,6 +42,7 @@ import {
 import { type NonceManager, createNonceManager, jsonRpc } from "viem/nonce";
 import { privateKeyToAccount } from "viem/accounts";
 import { getTransactionCount } from "viem/actions";
+import { CosmicError } from "../infra/errors.js";
 
 export type SentTransaction = {
   chainId: number;
@@ -53,13 +54,13 @@ export type SentTransaction = {
   blockNumber?: bigint;
 };
 
-export class TransactionRevertedError extends Error {
+export class TransactionRevertedError extends CosmicError {
   override name = "TransactionRevertedError";
   constructor(
     readonly transaction: SentTransaction,
     options?: ErrorOptions,
   ) {
-    super(`${transaction.label} reverted on chain ${transaction.chainId} (tx ${transaction.hash})`, options);
+    super("unprocessable", "TRANSACTION_REVERTED", `${transaction.label} reverted on chain ${transaction.chainId} (tx ${transaction.hash})`, options);
   }
 }
 
@@ -74,7 +75,7 @@ export type StuckReason =
   /** Still pending at the receipt timeout, cause not identified. */
   | "timeout";
 
-export class TransactionStuckError extends Error {
+export class TransactionStuckError extends CosmicError {
   override name = "TransactionStuckError";
   constructor(
     readonly transaction: SentTransaction,
@@ -91,6 +92,8 @@ export class TransactionStuckError extends Error {
     options?: ErrorOptions,
   ) {
     super(
+      "unavailable",
+      "TRANSACTION_STUCK",
       `${transaction.label} on chain ${transaction.chainId} will not be mined (${reason}): tx ${transaction.hash}` +
         (detail.nonce !== undefined ? `, nonce ${detail.nonce}` : "") +
         (detail.accountNonce !== undefined ? `, account nonce ${detail.accountNonce}` : "") +

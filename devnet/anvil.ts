@@ -3,11 +3,15 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import net from "node:net";
 import path from "node:path";
+import { CosmicError } from "../infra/errors.js";
 
 const require = createRequire(import.meta.url);
 
-export class DevnetConfigError extends Error {
+export class DevnetConfigError extends CosmicError {
   override name = "DevnetConfigError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("config", "DEVNET_CONFIG_INVALID", message, options);
+  }
 }
 
 /** Path of the platform binary; spawning it directly keeps one PID per chain (no npx/node wrapper). */

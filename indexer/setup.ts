@@ -18,9 +18,13 @@ import { z } from "zod";
 import { type Deployments, deploymentsSchema } from "../chain/deployments.js";
 import { type IndexerEnv, readIndexerEnv, rpcEnvName, wsEnvName } from "../infra/config/indexer.js";
 import { KNOWN_NETWORKS } from "./networks.js";
+import { CosmicError } from "../infra/errors.js";
 
-export class IndexerConfigError extends Error {
+export class IndexerConfigError extends CosmicError {
   override name = "IndexerConfigError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("config", "INDEXER_CONFIG_INVALID", message, options);
+  }
   /** The network being set up when the setting is in its files or chains (unset: the variables themselves are wrong). */
   network?: IndexerMode;
 }

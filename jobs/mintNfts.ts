@@ -12,7 +12,7 @@
  * `mint:completed` / `mint:failed` (the creator's `user:` room, and the in-process push hook).
  */
 import type { Principal } from "../api/http/context.js";
-import { ApiError } from "../api/http/errors.js";
+import { ServiceError } from "../api/http/errors.js";
 import { type MintRequest, mint } from "../domain/nfts/mint.js";
 import { mintCompletedPush, mintFailedPush } from "../realtime/nftPushes.js";
 import { announcePush } from "../realtime/publish.js";
@@ -58,8 +58,8 @@ export async function mintNfts(workerDeps: WorkerDeps, raw: Record<string, unkno
     });
     return result;
   } catch (error) {
-    const code = error instanceof ApiError ? error.code : "MINT_FAILED";
-    const message = error instanceof ApiError ? error.message : "the mint failed (see the server log)";
+    const code = error instanceof ServiceError ? error.code : "MINT_FAILED";
+    const message = error instanceof ServiceError ? error.message : "the mint failed (see the server log)";
     const last = PERMANENT.has(code) || ctx.attempt >= (ctx.maxAttempts ?? 1);
     if (!last) {
       // Another attempt follows; a transaction already sent stays in the progress (stage sent).

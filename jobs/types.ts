@@ -9,6 +9,7 @@ import type { Logger } from "../infra/logger.js";
 import type { KeyValueStore } from "../infra/redis.js";
 import type { OffchainStore } from "../offchain/store.js";
 import type { jobs } from "../offchain/tables/events.js";
+import { CosmicError } from "../infra/errors.js";
 
 export type JobRow = typeof jobs.$inferSelect;
 
@@ -44,8 +45,11 @@ export type JobContext = {
 export type JobHandler = (data: Record<string, unknown>, ctx: JobContext) => Promise<unknown>;
 
 /** A failure that retrying cannot fix (missing event, chain not configured): the job fails at once. */
-export class PermanentJobError extends Error {
+export class PermanentJobError extends CosmicError {
   override name = "PermanentJobError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("unprocessable", "JOB_CANNOT_SUCCEED", message, options);
+  }
 }
 
 export type EnqueueRequest = {

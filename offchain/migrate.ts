@@ -6,14 +6,18 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { CosmicError } from "../infra/errors.js";
 
 export type Migration = { version: number; name: string; sql: string; checksum: string };
 
 /** Runs `fn` inside one transaction; `query` executes (possibly multi-statement) SQL. */
 export type MigrationExecutor = <T>(fn: (query: (sql: string, params?: unknown[]) => Promise<{ rows: Record<string, unknown>[] }>) => Promise<T>) => Promise<T>;
 
-export class MigrationError extends Error {
+export class MigrationError extends CosmicError {
   override name = "MigrationError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("internal", "MIGRATION_FAILED", message, options);
+  }
 }
 
 /** Arbitrary constant: pg_advisory_xact_lock key of the off-chain migrations. */

@@ -4,6 +4,7 @@
  * the sockets of this process. Each socket has a bounded send buffer: a client that does not read is
  * closed with 4008 instead of growing memory or delaying anyone else (sends never await a client).
  */
+import { ServiceError } from "../infra/errors.js";
 import { createServer, type IncomingMessage, type Server, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { decodeJwt } from "jose";
@@ -315,8 +316,7 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
           if (p.kind !== "user") return reject(socket, 401, "TOKEN_INVALID", "a wallet access token is required");
           principal = p;
         } catch (error) {
-          const status = (error as { status?: number }).status;
-          if (status === 401) return reject(socket, 401, (error as { code?: string }).code ?? "TOKEN_INVALID", (error as Error).message);
+          if (error instanceof ServiceError && error.kind === "unauthenticated") return reject(socket, 401, error.code, error.message);
           // Revocation list unreachable (Redis down): fail closed.
           log.warn({ err: error }, "realtime handshake: authentication unavailable");
           return reject(socket, 503, "DEPENDENCY_UNAVAILABLE", "authentication is unavailable, retry later");

@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { getAddress } from "viem";
 import type { Context } from "hono";
 import { type AppEnv, ROLES } from "../http/context.js";
-import { ApiError } from "../http/errors.js";
+import { ServiceError } from "../http/errors.js";
 import { clientIp, hitRateLimit, rateLimitByIp, requireAuth, requireRole, userPrincipal } from "../http/middleware.js";
 import { API_KEY, BEARER, createRouter, errorResponses, jsonBody, jsonContent } from "../http/openapi.js";
 import { peekAddress } from "../../domain/auth/siwe.js";
@@ -248,7 +248,7 @@ export function createAuthRoutes() {
       result = await auth.verifySiwe(body);
     } catch (error) {
       // Credential-level rejections are the answer of this route; malformed input stays a 400.
-      if (error instanceof ApiError && (error.status === 401 || error.status === 422)) {
+      if (error instanceof ServiceError && (error.kind === "unauthenticated" || error.kind === "unprocessable")) {
         const peeked = peekAddress(body.message);
         return c.json({ valid: false, address: peeked ? getAddress(peeked) : null, chainId: null, reason: { code: error.code, message: error.message } }, 200);
       }

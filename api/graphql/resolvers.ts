@@ -3,7 +3,7 @@
  * (loadNftsCached: merged metadata, thumbnail, location across chains, the same cache), owner pages,
  * GET /chains, the collection reads, the bridge lookup of GET /bridge/{id}, the events store, and
  * for mutations the same functions as POST /events/{id}/register, PUT /nfts/{id}/metadata and
- * POST /bridge. Errors are those services' ApiErrors (the same codes), turned into GraphQL errors
+ * POST /bridge. Errors are those services' ServiceErrors (the same codes), turned into GraphQL errors
  * by the server's error mask.
  */
 import { getAddress, isAddress, zeroAddress } from "viem";
@@ -16,7 +16,7 @@ import { chainByEid, chainById, requireNetwork } from "../../domain/chains/clien
 import { deploymentJson, profileJson } from "../collections/routes.js";
 import { eventOrganizerId, eventView, registerAttendee } from "../events/routes.js";
 import { findParticipant, listParticipants, type EventRow, type ParticipantRow } from "../../domain/events/store.js";
-import { ApiError, forbidden, notFound } from "../http/errors.js";
+import { badRequest, forbidden, notFound, unprocessable } from "../http/errors.js";
 import { validationFailure } from "../http/openapi.js";
 import { checksum, formatNftId, parseNftId } from "../../domain/nfts/ids.js";
 import { MetadataOverrideSchema } from "../../domain/nfts/metadata.js";
@@ -35,7 +35,7 @@ type ChainObject = { id: number; name: string; eid: number; endpoint: string };
 
 const invalid = (target: string, issues: { path: PropertyKey[]; message: string }[]) => {
   const { message } = validationFailure(target, { issues });
-  return new ApiError(400, "VALIDATION_FAILED", message);
+  return badRequest("VALIDATION_FAILED", message);
 };
 
 /** A wallet session (the REST routes' userPrincipal): API keys get 403 USER_SESSION_REQUIRED. */
@@ -59,7 +59,7 @@ function chainByRef(ctx: Ctx, ref: number | string): IndexerChain {
   const network = requireNetwork(ctx.deps);
   if (typeof ref === "number") return chainById(network, ref);
   const chain = network.chains.find((c) => c.name === ref);
-  if (!chain) throw new ApiError(422, "UNKNOWN_CHAIN", `chain "${ref}" is not a configured chain (${network.chains.map((c) => c.name).join(", ")})`);
+  if (!chain) throw unprocessable("UNKNOWN_CHAIN", `chain "${ref}" is not a configured chain (${network.chains.map((c) => c.name).join(", ")})`);
   return chain;
 }
 

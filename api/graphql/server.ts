@@ -10,7 +10,7 @@ import { graphql, schemaTools, yoga as yogaLib } from "./lib.js";
 import type { Context } from "hono";
 import type { TicketKeys } from "../../domain/events/tickets.js";
 import type { AppEnv } from "../http/context.js";
-import { ApiError, isDependencyError } from "../http/errors.js";
+import { ServiceError, httpStatusOf, isDependencyError } from "../http/errors.js";
 import { createContext } from "./context.js";
 import { type GraphqlLimits, checkListBounds, limitPlugins } from "./limits.js";
 import { generatedSchema, ponderContextFactory } from "./ponder.js";
@@ -39,7 +39,7 @@ const KINDS: Record<number, string> = {
 };
 
 /** Errors of Ponder's generated resolvers are about their arguments (limit, cursor, orderBy, where): 400. */
-class GeneratedFieldError extends ApiError {}
+class GeneratedFieldError extends ServiceError {}
 
 function wrapGenerated(schema: GraphQLSchema): GraphQLSchema {
   for (const type of Object.values(schema.getTypeMap())) {
@@ -51,8 +51,8 @@ function wrapGenerated(schema: GraphQLSchema): GraphQLSchema {
         try {
           return await resolve(...args);
         } catch (error) {
-          if (error instanceof ApiError || isDependencyError(error)) throw error;
-          throw new GeneratedFieldError(400, "BAD_REQUEST", (error as Error).message?.slice(0, 300) || "invalid arguments");
+          if (error instanceof ServiceError || isDependencyError(error)) throw error;
+          throw new GeneratedFieldError("invalid", "BAD_REQUEST", (error as Error).message?.slice(0, 300) || "invalid arguments");
         }
       };
     }
@@ -77,11 +77,11 @@ export function mergedSchema(): Promise<GraphQLSchema> {
 export const printMergedSchema = async () => `${printSchema(lexicographicSortSchema(await mergedSchema()))}\n`;
 
 function toGraphqlError(error: GraphQLError, original: unknown): GraphQLError {
-  if (original instanceof ApiError)
+  if (original instanceof ServiceError)
     return new GraphQLError(original.message, {
       nodes: error.nodes,
       path: error.path,
-      extensions: { code: original.code, kind: KINDS[original.status] ?? "BAD_REQUEST", status: original.status },
+      extensions: { code: original.code, kind: KINDS[httpStatusOf(original)] ?? "BAD_REQUEST", status: httpStatusOf(original) },
     });
   if (isDependencyError(original))
     return new GraphQLError("a backing service is unavailable, retry later", {
@@ -95,10 +95,10 @@ function toGraphqlError(error: GraphQLError, original: unknown): GraphQLError {
 /** Errors that are not the client's nor a dependency's: logged with the request's logger. */
 function isUnexpected(error: GraphQLError): boolean {
   const original = error.originalError;
-  if (!original || original instanceof ApiError || isDependencyError(original)) return false;
+  if (!original || original instanceof ServiceError || isDependencyError(original)) return false;
   return (
     !(original instanceof GraphQLError) ||
-    Boolean(original.originalError && !(original.originalError instanceof ApiError) && !isDependencyError(original.originalError))
+    Boolean(original.originalError && !(original.originalError instanceof ServiceError) && !isDependencyError(original.originalError))
   );
 }
 

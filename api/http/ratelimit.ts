@@ -25,7 +25,15 @@ import type { OpsConfig } from "../../infra/config/ops.js";
 import type { KeyValueStore, RedisKeyValueStore } from "../../infra/redis.js";
 import type { AppEnv } from "./context.js";
 import { clientAddress, type TrustProxy } from "../../infra/clientIp.js";
-import { ApiError, dependencyDown } from "./errors.js";
+import { ServiceError, dependencyDown, errorHeaders, httpStatusOf } from "./errors.js";
+
+/** A spent rate limit, with the counters' response headers (RateLimit-*, Retry-After). */
+export class RateLimitedError extends ServiceError {
+  override name = "RateLimitedError";
+  constructor(readonly headers: Record<string, string>) {
+    super("rate_limited", "RATE_LIMITED", "too many requests, retry later");
+  }
+}
 import { addResponseHeaders, requestHeader } from "./headers.js";
 
 export type LimitSpec = { name: string; points: number; windowSeconds: number; failOpen: boolean };
@@ -133,7 +141,7 @@ export async function consumeRateLimit(kv: KeyValueStore, spec: LimitSpec, key: 
     if (error instanceof RateLimiterRes) {
       const result = toResult(spec, error);
       rateLimited.inc({ scope: spec.name });
-      throw new ApiError(429, "RATE_LIMITED", "too many requests, retry later", { ...rateLimitHeaders(result), "Retry-After": String(result.resetSeconds) });
+      throw new RateLimitedError({ ...rateLimitHeaders(result), "Retry-After": String(result.resetSeconds) });
     }
     if (spec.failOpen) return toResult(spec, await memory.consume(key, 1).catch((e: unknown) => Promise.reject(e instanceof RateLimiterRes ? e : error)));
     throw dependencyDown("DEPENDENCY_UNAVAILABLE", "rate limit store unavailable, retry later", error);
@@ -198,7 +206,7 @@ export function graphqlRateLimit(kv: KeyValueStore, ops: OpsConfig, trustProxy: 
       await next();
       for (const [k, v] of Object.entries(rateLimitHeaders(result))) c.res.headers.set(k, v);
     } catch (error) {
-      if (error instanceof ApiError) return c.json({ error: { code: error.code, message: error.message } }, error.status, error.headers);
+      if (error instanceof ServiceError) return c.json({ error: { code: error.code, message: error.message } }, httpStatusOf(error), errorHeaders(error));
       throw error;
     }
   };

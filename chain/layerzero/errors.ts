@@ -12,6 +12,7 @@ import { ExecutorAbi } from "../../abis/ExecutorAbi.js";
 import { ExecutorFeeLibAbi } from "../../abis/ExecutorFeeLibAbi.js";
 import { SendUln302Abi } from "../../abis/SendUln302Abi.js";
 import { TreasuryAbi } from "../../abis/TreasuryAbi.js";
+import { CosmicError } from "../../infra/errors.js";
 
 export type PathwayErrorCode =
   /** The OApp has no peer for the destination EID. */
@@ -29,14 +30,12 @@ export type PathwayErrorCode =
   /** Any other revert of the quote (its decoded name is in the message). */
   | "QUOTE_REVERTED";
 
-export class PathwayError extends Error {
+export class PathwayError extends CosmicError {
   override name = "PathwayError";
-  constructor(
-    readonly code: PathwayErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  declare readonly code: PathwayErrorCode;
+  constructor(code: PathwayErrorCode, message: string, options?: { cause?: unknown }) {
+    // The pathway exists but this stack refuses the send as configured.
+    super("unprocessable", code, message, options);
   }
 }
 

@@ -6,6 +6,7 @@
  * Layout: version u8 | nonce u64 | srcEid u32 | sender b32 | dstEid u32 | receiver b32 | guid b32 | message
  */
 import { type Address, type Hex, encodePacked, getAddress, hexToBigInt, hexToNumber, keccak256, size, slice } from "viem";
+import { CosmicError } from "../../infra/errors.js";
 
 export type LzPacket = {
   version: number;
@@ -21,8 +22,11 @@ export type LzPacket = {
   payload: Hex;
 };
 
-export class InvalidPacketError extends Error {
+export class InvalidPacketError extends CosmicError {
   override name = "InvalidPacketError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("invalid", "INVALID_PACKET", message, options);
+  }
 }
 
 const HEADER_SIZE = 81; // 1 + 8 + 4 + 32 + 4 + 32

@@ -9,6 +9,7 @@
  * on the devnet (test/bridge/fees.test.ts) as well as on its own (test/chain/lz-options.test.ts).
  */
 import { type Hex, concatHex, hexToBigInt, numberToHex, size, sliceHex } from "viem";
+import { CosmicError } from "../../infra/errors.js";
 
 export const OPTIONS_TYPE_3 = 3;
 export const EXECUTOR_WORKER_ID = 1;
@@ -20,8 +21,11 @@ export const OPTION_TYPE_LZCOMPOSE = 3;
 /** ONFT721Core's message type of a plain send (no compose). */
 export const ONFT_SEND = 1;
 
-export class InvalidOptionsError extends Error {
+export class InvalidOptionsError extends CosmicError {
   override name = "InvalidOptionsError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("invalid", "INVALID_OPTIONS", message, options);
+  }
 }
 
 const u16 = (n: number) => numberToHex(n, { size: 2 });

@@ -10,6 +10,7 @@ import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 import { isPublicAddress } from "./addresses.js";
+import { CosmicError } from "../../infra/errors.js";
 
 export { isPublicAddress };
 
@@ -24,13 +25,12 @@ export type FetchErrorCode =
   | "NETWORK"
   | "INVALID_JSON";
 
-export class MetadataFetchError extends Error {
+export class MetadataFetchError extends CosmicError {
   override name = "MetadataFetchError";
-  constructor(
-    readonly code: FetchErrorCode,
-    message: string,
-  ) {
-    super(message);
+  declare readonly code: FetchErrorCode;
+  constructor(code: FetchErrorCode, message: string) {
+    // A host that does not answer in time or at all is unavailable; anything else is what it served (or where it is).
+    super(code === "TIMEOUT" || code === "NETWORK" ? "unavailable" : "unprocessable", code, message);
   }
 }
 

@@ -16,14 +16,18 @@ import type { ChainSigner } from "../../chain/signer.js";
 import type { DvnDeployment } from "../../chain/deployments.js";
 import type { SentPacket } from "./packetFeed.js";
 import { packetHeader, payloadHash, receiverOf } from "./packetState.js";
+import { CosmicError } from "../../infra/errors.js";
 
 export type UlnConfig = { confirmations: bigint; requiredDVNs: readonly Address[]; optionalDVNs: readonly Address[]; optionalDVNThreshold: number };
 
 /** Seconds a signed instruction stays valid (DVN.execute skips expired ones). */
 const EXPIRATION_SECONDS = 600n;
 
-export class DvnExecuteFailedError extends Error {
+export class DvnExecuteFailedError extends CosmicError {
   override name = "DvnExecuteFailedError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("unavailable", "DVN_EXECUTE_FAILED", message, options);
+  }
 }
 
 export async function receiveUlnConfig(client: ChainSigner["publicClient"], receiveUln302: Address, sent: SentPacket): Promise<UlnConfig> {

@@ -115,7 +115,7 @@ export class JwtKeys {
       .sign(this.signing.key);
   }
 
-  /** Verifies signature (by kid), alg, issuer, audience, expiry; throws 401 ApiErrors. */
+  /** Verifies signature (by kid), alg, issuer, audience, expiry; throws 401 ServiceErrors. */
   async verify(token: string): Promise<AccessClaims> {
     let payload: JWTPayload;
     try {

@@ -8,7 +8,7 @@ import { randomInt } from "node:crypto";
 import pkg from "@spruceid/siwe-parser";
 import { type Hex, HttpRequestError, TimeoutError, WebSocketRequestError, getAddress, isHex, recoverMessageAddress } from "viem";
 import type { KeyValueStore } from "../../infra/redis.js";
-import { ApiError, badRequest, dependencyDown, unauthorized, unprocessable } from "../../infra/errors.js";
+import { ServiceError, badRequest, dependencyDown, unauthorized, unprocessable } from "../../infra/errors.js";
 
 const { ParsedMessage } = pkg;
 
@@ -177,4 +177,4 @@ function isRpcFailure(error: unknown): boolean {
   return false;
 }
 
-export { ApiError };
+export { ServiceError };

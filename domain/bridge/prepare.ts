@@ -23,7 +23,7 @@ import type { IndexerDeployment } from "../../indexer/setup.js";
 import { bridgeOperations } from "../../offchain/tables/nfts.js";
 import { chainById, collectionOf, publicClientFor, requireNetwork } from "../chains/clients.js";
 import type { RequestDeps } from "../deps.js";
-import { ApiError, dependencyDown, forbidden, unprocessable } from "../../infra/errors.js";
+import { ServiceError, dependencyDown, forbidden, unprocessable } from "../../infra/errors.js";
 import { findSendFor, sendByTxHash } from "../../read/bridges.js";
 import type { SendRow } from "../../read/tokens.js";
 
@@ -35,7 +35,7 @@ const symbols = new Map<number, string>(
 export const nativeSymbol = (chainId: number) => symbols.get(chainId) ?? "ETH";
 
 function rpcError(error: unknown, chainId: number): never {
-  if (error instanceof ApiError) throw error;
+  if (error instanceof ServiceError) throw error;
   throw dependencyDown(
     "CHAIN_UNAVAILABLE",
     `chain ${chainId} RPC did not answer: ${(error as { shortMessage?: string }).shortMessage ?? "error"}`.slice(0, 200),

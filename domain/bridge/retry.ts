@@ -17,7 +17,7 @@ import { packetHeader, payloadHashOf } from "./readProgress.js";
 import { chainById, publicClientFor, requireNetwork } from "../chains/clients.js";
 import type { RequestDeps } from "../deps.js";
 import type { Principal } from "../auth/principal.js";
-import { ApiError, conflict, dependencyDown, forbidden, notFound } from "../../infra/errors.js";
+import { ServiceError, conflict, dependencyDown, forbidden, notFound } from "../../infra/errors.js";
 import type { ReceiveRow, SendRow } from "../../read/tokens.js";
 
 /** Headroom over the estimate, and over the gas that ran out. */
@@ -112,7 +112,7 @@ export async function retryBridge(
     transactions.push({ to: dst.endpoint, data, value: "0", chainId: dst.chainId, gas: gas.toString() });
     return { operationId, guid: send.guid, action, failedGas: failedGas ? failedGas.toString() : null, transactions };
   } catch (error) {
-    if (error instanceof ApiError) throw error;
+    if (error instanceof ServiceError) throw error;
     throw dependencyDown("CHAIN_UNAVAILABLE", `chain ${dst.chainId} RPC did not answer`, error);
   }
 }

@@ -10,11 +10,16 @@ import { randomUUID } from "node:crypto";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { OffchainDb } from "../../offchain/store.js";
 import { eventParticipants, events } from "../../offchain/tables/events.js";
-import { ApiError, conflict, notFound, unprocessable } from "../../infra/errors.js";
+import { CosmicError, type ServiceError, badRequest, conflict, notFound, unprocessable } from "../../infra/errors.js";
 import { type EventRow, findParticipant, findParticipantByTicket, type ParticipantRow } from "./store.js";
 import type { TicketKeys } from "./tickets.js";
 
-class AlreadyRegistered extends Error {}
+/** Control flow inside `register`: the unique index caught a second registration racing the first. */
+class AlreadyRegistered extends CosmicError {
+  constructor() {
+    super("conflict", "ALREADY_REGISTERED", "already registered");
+  }
+}
 
 /** Registers `address` (checksummed); returns the existing registration when there is one. */
 export async function register(db: OffchainDb, event: EventRow, address: string): Promise<{ participant: ParticipantRow; created: boolean }> {
@@ -53,7 +58,7 @@ export async function register(db: OffchainDb, event: EventRow, address: string)
   }
 }
 
-async function whyNoSeat(db: OffchainDb, eventId: string): Promise<ApiError> {
+async function whyNoSeat(db: OffchainDb, eventId: string): Promise<ServiceError> {
   const [row] = await db
     .select({
       status: events.status,
@@ -92,7 +97,7 @@ export async function verifyAttendance(
   now = Date.now(),
 ): Promise<VerifyOutcome> {
   const parsed = tickets.parse(code);
-  if (!parsed) throw new ApiError(400, "TICKET_MALFORMED", "not a ticket code (expected CL1:<ticket>:<step>:<code>)");
+  if (!parsed) throw badRequest("TICKET_MALFORMED", "not a ticket code (expected CL1:<ticket>:<step>:<code>)");
   const participant = await findParticipantByTicket(db, parsed.ticketId);
   if (!participant) throw notFound("TICKET_NOT_REGISTERED", "no registration holds this ticket");
   // The MAC is checked against the ticket's own event first, so "wrong event" is only said of genuine codes.

@@ -16,7 +16,7 @@ import { nftMetadataResolved, nftMetadataVersions } from "../../offchain/tables/
 import { publicClientFor } from "../chains/clients.js";
 import type { ServiceDeps } from "../deps.js";
 import pLimit, { type LimitFunction } from "p-limit";
-import { ApiError, conflict } from "../../infra/errors.js";
+import { ServiceError, conflict } from "../../infra/errors.js";
 import type { NftSettings } from "../../infra/config/nfts.js";
 import type { NftId } from "./ids.js";
 import { forgetNft } from "./memo.js";
@@ -151,7 +151,8 @@ export function metadataBusy(deps: ServiceDeps): boolean {
   return limit.activeCount + limit.pendingCount >= deps.nft.metadataMaxConcurrent + deps.nft.metadataMaxQueued;
 }
 
-export const metadataBusyError = () => new ApiError(503, "METADATA_BUSY", "too many metadata resolutions in progress, retry later", { "Retry-After": "5" });
+export const metadataBusyError = () =>
+  new ServiceError("unavailable", "METADATA_BUSY", "too many metadata resolutions in progress, retry later", { retryAfterSeconds: 5 });
 
 /**
  * Reads tokenURI on the chain holding the token, resolves it, thumbnails its image, stores the

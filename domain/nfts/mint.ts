@@ -24,7 +24,7 @@ import { nftMints, nftSerials } from "../../offchain/tables/nfts.js";
 import { chainById, deploymentOn, requireNetwork } from "../chains/clients.js";
 import type { ServiceDeps } from "../deps.js";
 import type { Principal } from "../auth/principal.js";
-import { ApiError, conflict, dependencyDown, unprocessable } from "../../infra/errors.js";
+import { ServiceError, conflict, dependencyDown, unprocessable } from "../../infra/errors.js";
 import { maxTokenIdInRange } from "../../read/tokens.js";
 import { formatNftId } from "./ids.js";
 
@@ -269,7 +269,7 @@ async function confirmRow(deps: ServiceDeps, row: MintRow, minted: { txHash: Has
 
 /** Records what a failure means for the row and returns the error to answer with. */
 async function settleFailure(deps: ServiceDeps, row: MintRow, error: unknown, chainId: number): Promise<unknown> {
-  const nothingMinted = error instanceof MintRejectedError || error instanceof TransactionRevertedError || error instanceof ApiError;
+  const nothingMinted = error instanceof MintRejectedError || error instanceof TransactionRevertedError || error instanceof ServiceError;
   if (nothingMinted) {
     // Refused before sending, or reverted on chain: free the key for a retry.
     await deps.store.db
@@ -295,7 +295,7 @@ async function settleFailure(deps: ServiceDeps, row: MintRow, error: unknown, ch
     return unprocessable("MINT_REJECTED", `the contract refused the mint: ${error.reason}`);
   }
   if (error instanceof TransactionRevertedError) return unprocessable("MINT_REJECTED", "the mint transaction reverted");
-  if (error instanceof ApiError) return error;
+  if (error instanceof ServiceError) return error;
   const retry = row.idempotencyKey ? "retry with the same Idempotency-Key: it settles this mint, never mints twice" : "send an Idempotency-Key to retry safely";
   if (isConnectionError(error)) return dependencyDown("CHAIN_UNAVAILABLE", `chain ${chainId} RPC is unavailable; ${retry}`, error);
   return dependencyDown("MINT_UNCONFIRMED", `the mint transaction was not confirmed; ${retry}`, error);

@@ -3,10 +3,14 @@
  * strings whose default is written once, in the section's schema, and one error for the lot.
  */
 import { z } from "zod";
+import { CosmicError } from "../errors.js";
 
 /** A wrong or missing setting; the message names the variable to fix (one line per problem). */
-export class ConfigError extends Error {
+export class ConfigError extends CosmicError {
   override name = "ConfigError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("config", "CONFIG_INVALID", message, options);
+  }
 }
 
 /**

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { CosmicError } from "../../infra/errors.js";
 
 const require = createRequire(import.meta.url);
 // solc ships CommonJS without types.
@@ -37,8 +38,11 @@ export const SOLC_SETTINGS = {
 
 export type Artifact = { contractName: ContractName; sourceName: string; abi: unknown[]; bytecode: `0x${string}` };
 
-export class SolidityCompileError extends Error {
+export class SolidityCompileError extends CosmicError {
   override name = "SolidityCompileError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("internal", "SOLIDITY_COMPILE_FAILED", message, options);
+  }
 }
 
 function resolveImport(importPath: string): { contents: string } | { error: string } {

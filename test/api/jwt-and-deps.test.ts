@@ -45,7 +45,7 @@ describe("JWT keys", () => {
     expect(during.jwks().keys.map((k) => k.kid)).toEqual([k2.kid, k1.kid]);
     await expect(during.verify(oldToken)).resolves.toMatchObject({ sid: claims.sid });
     await expect(after.verify(newToken)).resolves.toMatchObject({ sid: claims.sid });
-    await expect(after.verify(oldToken)).rejects.toMatchObject({ status: 401, code: "TOKEN_INVALID" });
+    await expect(after.verify(oldToken)).rejects.toMatchObject({ kind: "unauthenticated", code: "TOKEN_INVALID" });
   });
 
   it("refuses bad key configuration", async () => {

@@ -68,12 +68,13 @@ describe("metadata resolution bound", () => {
       Array.from({ length: 8 }, (_, i) => refreshOnchainMetadata(deps, { collection: "cosmic", tokenId: BigInt(i + 1), id: `cosmic:${i + 1}` }, where)),
     );
     const done = outcomes.filter((o) => o.status === "fulfilled").map((o) => (o as PromiseFulfilledResult<{ metadata: unknown }>).value);
-    const refused = outcomes.filter((o) => o.status === "rejected").map((o) => (o as PromiseRejectedResult).reason as { status: number; code: string });
+    const refused = outcomes.filter((o) => o.status === "rejected").map((o) => (o as PromiseRejectedResult).reason as { kind: string; code: string });
     expect(maxInFlight).toBe(2);
     expect(done).toHaveLength(3);
     for (const row of done) expect(row.metadata).toEqual({ name: "slow" });
     expect(refused).toHaveLength(5);
-    for (const r of refused) expect([r.status, r.code]).toEqual([503, "METADATA_BUSY"]);
+    // "unavailable" is what api/http answers as 503.
+    for (const r of refused) expect([r.kind, r.code]).toEqual(["unavailable", "METADATA_BUSY"]);
     // Room again once they finished.
     expect(metadataBusy(deps)).toBe(false);
     expect((await refreshOnchainMetadata(deps, { collection: "cosmic", tokenId: 99n, id: "cosmic:99" }, where)).metadata).toEqual({ name: "slow" });
