@@ -1,19 +1,19 @@
 /** One error base: every error class of the project is a CosmicError with a kind and a code. */
 import { describe, expect, it } from "vitest";
-import { DeploymentsFileError } from "../chain/deployments.js";
-import { PathwayError } from "../chain/layerzero/errors.js";
-import { InvalidPacketError } from "../chain/layerzero/lzPacket.js";
-import { InvalidOptionsError } from "../chain/layerzero/options.js";
-import { MetadataFetchError } from "../chain/metadata/fetch.js";
-import { MintRejectedError } from "../chain/minter.js";
-import { TransactionRevertedError } from "../chain/signer.js";
-import { DevnetConfigError } from "../devnet/anvil.js";
-import { DvnExecuteFailedError } from "../devnet/layerzero/dvnVerifier.js";
-import { IndexerConfigError } from "../indexer/setup.js";
-import { PermanentJobError } from "../jobs/types.js";
-import { MigrationError } from "../offchain/migrate.js";
-import { ConfigError } from "./config/parse.js";
-import { CosmicError, ServiceError, conflict, dependencyDown, notFound } from "./errors.js";
+import { DeploymentsFileError } from "../../chain/deployments.js";
+import { PathwayError } from "../../chain/layerzero/errors.js";
+import { InvalidPacketError } from "../../chain/layerzero/lzPacket.js";
+import { InvalidOptionsError } from "../../chain/layerzero/options.js";
+import { MetadataFetchError } from "../../chain/metadata/fetch.js";
+import { MintRejectedError } from "../../chain/minter.js";
+import { TransactionRevertedError } from "../../chain/signer.js";
+import { DevnetConfigError } from "../../devnet/anvil.js";
+import { DvnExecuteFailedError } from "../../devnet/layerzero/dvnVerifier.js";
+import { IndexerConfigError } from "../../indexer/setup.js";
+import { PermanentJobError } from "../../jobs/types.js";
+import { MigrationError } from "../../offchain/migrate.js";
+import { ConfigError } from "../../infra/config/parse.js";
+import { CosmicError, ServiceError, conflict, dependencyDown, notFound } from "../../infra/errors.js";
 
 const tx = { label: "mint", chainId: 1, hash: "0x01" } as never;
 
