@@ -171,3 +171,15 @@ export async function readCollectionStats(db: IndexedDatabase, slug: string) {
   ]);
   return { collection, deployments, holders: holders?.holders ?? 0, holdersPerChain, sendsPerChain, receivesPerStatus };
 }
+
+/** The index rows of the tokens `owner` holds (present on a chain), optionally on one chain, by collection and token id. */
+export async function listOwnerRows(db: IndexedDatabase, owner: string, options: { chainId?: number; limit: number }): Promise<TokenRow[]> {
+  const where = [eq(t.token.owner, lower(owner)), eq(t.token.state, "present")];
+  if (options.chainId !== undefined) where.push(eq(t.token.chainId, options.chainId));
+  return db
+    .select()
+    .from(t.token)
+    .where(and(...where))
+    .orderBy(asc(t.token.collection), asc(t.token.tokenId))
+    .limit(options.limit);
+}

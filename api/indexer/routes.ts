@@ -4,15 +4,16 @@
  * get what every route gets (the global rate limit, request logs, metrics, the uniform errors);
  * before, src/api/index.ts served them beside the app, without any limit (security issue, item 7).
  */
-import { and, asc, desc, eq, gt, inArray } from "drizzle-orm";
-import { type Address, isAddress } from "viem";
-import { deriveLocation, joinBridge } from "../../indexer/omnichain.js";
+import { isAddress } from "viem";
+import { joinBridge } from "../../indexer/omnichain.js";
 import { requireIndexed } from "../../domain/chains/clients.js";
 import { badRequest, notFound } from "../http/errors.js";
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter, errorResponses, jsonContent } from "../http/openapi.js";
 import { toJson } from "../../domain/nfts/ids.js";
-import { type IndexedDatabase, indexedTables as t } from "../../read/db.js";
+import { listActivity } from "../../read/activity.js";
+import { bridgeByGuid } from "../../read/bridges.js";
+import { listCollections, listOwnerRows, readTokenView } from "../../read/tokens.js";
 
 function parseTokenId(raw: string): bigint | null {
   try {
@@ -21,39 +22,6 @@ function parseTokenId(raw: string): bigint | null {
   } catch {
     return null;
   }
-}
-
-async function omnichainToken(db: IndexedDatabase, collection: string, tokenId: bigint) {
-  const [rows, sends] = await Promise.all([
-    db
-      .select()
-      .from(t.token)
-      .where(and(eq(t.token.collection, collection), eq(t.token.tokenId, tokenId))),
-    db
-      .select()
-      .from(t.bridgeSend)
-      .where(and(eq(t.bridgeSend.collection, collection), eq(t.bridgeSend.tokenId, tokenId))),
-  ]);
-  const receives = sends.length
-    ? await db
-        .select()
-        .from(t.bridgeReceive)
-        .where(
-          inArray(
-            t.bridgeReceive.guid,
-            sends.map((s) => s.guid),
-          ),
-        )
-    : [];
-  return {
-    ...deriveLocation(rows, sends, receives),
-    bridges: sends.map((s) =>
-      joinBridge(
-        s,
-        receives.find((r) => r.guid === s.guid),
-      ),
-    ),
-  };
 }
 
 const Json = z.record(z.string(), z.unknown());
@@ -114,9 +82,11 @@ export function createIndexerRoutes() {
     const { collection, tokenId: raw } = c.req.valid("param");
     const tokenId = parseTokenId(raw);
     if (tokenId === null) throw badRequest("INVALID_TOKEN_ID", "tokenId must be a decimal or 0x-hex uint256");
-    const view = await omnichainToken(requireIndexed(c.get("deps")), collection, tokenId);
-    if (view.chains.length === 0 && view.bridges.length === 0) throw notFound("NOT_FOUND", "token not indexed");
-    return c.json(toJson({ collection, tokenId, ...view }) as Record<string, unknown>, 200);
+    const view = await readTokenView(requireIndexed(c.get("deps")), collection, tokenId, 0);
+    if (!view) throw notFound("NOT_FOUND", "token not indexed");
+    // The index's own rows: where it is, per-chain rows, its bridges (GET /nfts/{id} is the product's view of it).
+    const { transfers: _t, firstTransfer: _f, sends: _s, receives: _r, ...token } = view;
+    return c.json(toJson({ collection, tokenId, ...token }) as Record<string, unknown>, 200);
   });
 
   app.openapi(ownerRoute, async (c) => {
@@ -125,39 +95,21 @@ export function createIndexerRoutes() {
     const { chain } = c.req.valid("query");
     const chainId = chain === undefined ? undefined : Number(chain);
     if (chainId !== undefined && !Number.isInteger(chainId)) throw badRequest("INVALID_CHAIN", "chain must be a chain id");
-    const where = [eq(t.token.owner, address.toLowerCase() as Address), eq(t.token.state, "present")];
-    if (chainId !== undefined) where.push(eq(t.token.chainId, chainId));
-    const db = requireIndexed(c.get("deps"));
-    const rows = await db
-      .select()
-      .from(t.token)
-      .where(and(...where))
-      .orderBy(asc(t.token.collection), asc(t.token.tokenId))
-      .limit(1000);
+    const rows = await listOwnerRows(requireIndexed(c.get("deps")), address, { chainId, limit: 1000 });
     return c.json(toJson({ items: rows }) as { items: Record<string, unknown>[] }, 200);
   });
 
   app.openapi(bridgeRoute, async (c) => {
     const guid = c.req.valid("param").guid.toLowerCase() as `0x${string}`;
-    const db = requireIndexed(c.get("deps"));
-    const [sends, receives] = await Promise.all([
-      db.select().from(t.bridgeSend).where(eq(t.bridgeSend.guid, guid)),
-      db.select().from(t.bridgeReceive).where(eq(t.bridgeReceive.guid, guid)),
-    ]);
-    if (!sends.length && !receives.length) throw notFound("NOT_FOUND", "unknown guid");
-    return c.json(toJson(joinBridge(sends[0], receives[0])) as Record<string, unknown>, 200);
+    const { send, receive } = await bridgeByGuid(requireIndexed(c.get("deps")), guid);
+    if (!send && !receive) throw notFound("NOT_FOUND", "unknown guid");
+    return c.json(toJson(joinBridge(send, receive)) as Record<string, unknown>, 200);
   });
 
   app.openapi(activityRoute, async (c) => {
     const { after, limit: rawLimit } = c.req.valid("query");
     const limit = Math.min(Math.max(Number(rawLimit ?? 50) || 50, 1), 200);
-    const db = requireIndexed(c.get("deps"));
-    const rows = await db
-      .select()
-      .from(t.activity)
-      .where(after ? gt(t.activity.orderKey, after) : undefined)
-      .orderBy(asc(t.activity.orderKey))
-      .limit(limit);
+    const rows = await listActivity(requireIndexed(c.get("deps")), { after, limit });
     return c.json(
       toJson({ items: rows, nextCursor: rows.length === limit ? rows.at(-1)!.orderKey : null }) as {
         items: Record<string, unknown>[];
@@ -168,17 +120,8 @@ export function createIndexerRoutes() {
   });
 
   app.openapi(collectionsRoute, async (c) => {
-    const db = requireIndexed(c.get("deps"));
-    const [collections, deployments] = await Promise.all([
-      db.select().from(t.collection).orderBy(asc(t.collection.slug)),
-      db.select().from(t.collectionDeployment).orderBy(asc(t.collectionDeployment.chainId), desc(t.collectionDeployment.address)),
-    ]);
-    return c.json(
-      toJson({ items: collections.map((col) => ({ ...col, deployments: deployments.filter((d) => d.collection === col.slug) })) }) as {
-        items: Record<string, unknown>[];
-      },
-      200,
-    );
+    const items = await listCollections(requireIndexed(c.get("deps")));
+    return c.json(toJson({ items }) as { items: Record<string, unknown>[] }, 200);
   });
 
   return app;
