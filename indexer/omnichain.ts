@@ -26,7 +26,7 @@ export type ReceiveRowLike = {
 };
 
 /** What the index alone knows of a bridge (the steps in between are read from the chains: docs/bridge.md). */
-export type BridgeStatus = "INFLIGHT" | "DELIVERED" | "FAILED";
+export type IndexedBridgeStatus = "INFLIGHT" | "DELIVERED" | "FAILED";
 
 export type Location =
   | { status: "on_chain"; chainId: number; contract: string; owner: string; state: string }
@@ -35,7 +35,7 @@ export type Location =
       fromChainId: number;
       toChainId: number | null;
       guid: string;
-      bridgeStatus: BridgeStatus;
+      bridgeStatus: IndexedBridgeStatus;
       failureReason: string | null;
       recipient: string;
     }
@@ -49,14 +49,14 @@ export type OmnichainToken = {
   chains: TokenRowLike[];
 };
 
-export function bridgeStatus(receive: ReceiveRowLike | undefined): BridgeStatus {
+export function bridgeStatus(receive: ReceiveRowLike | undefined): IndexedBridgeStatus {
   if (!receive) return "INFLIGHT";
-  return receive.status as BridgeStatus;
+  return receive.status as IndexedBridgeStatus;
 }
 
 /** Joined view of one bridge (send half + receive half). */
 export function joinBridge(send: SendRowLike | undefined, receive: ReceiveRowLike | undefined) {
-  const status: BridgeStatus = bridgeStatus(receive);
+  const status: IndexedBridgeStatus = bridgeStatus(receive);
   return {
     guid: send?.guid ?? receive?.guid,
     status,

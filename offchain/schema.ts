@@ -1,9 +1,8 @@
 /** Drizzle declarations of the `offchain` schema. The SQL migrations are the source of truth. */
-import { bigserial, boolean, integer, jsonb, pgSchema, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigserial, boolean, integer, jsonb, text, uuid } from "drizzle-orm/pg-core";
+import { offchain, ts } from "./tables/pgSchema.js";
 
-export const offchain = pgSchema("offchain");
-
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+export { offchain };
 
 export const users = offchain.table("users", {
   address: text("address").primaryKey(),

@@ -1,10 +1,6 @@
 /** Drizzle declarations of the events and jobs tables (migration 0003_events.sql is the source of truth). */
-import { integer, jsonb, numeric, pgSchema, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
-
-// Its own handle on the schema so schema.ts can re-export this file without an import cycle.
-const offchain = pgSchema("offchain");
-
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+import { integer, jsonb, numeric, primaryKey, text, uuid } from "drizzle-orm/pg-core";
+import { offchain, ts } from "./pgSchema.js";
 
 export const events = offchain.table("events", {
   id: uuid("id").primaryKey(),

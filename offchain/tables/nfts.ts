@@ -1,10 +1,7 @@
 /** Drizzle declarations of the NFT/bridge tables (migration 0002_nfts.sql is the source of truth). */
-import { bigint, integer, jsonb, numeric, pgSchema, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, integer, jsonb, numeric, primaryKey, text, uuid } from "drizzle-orm/pg-core";
+import { offchain, ts } from "./pgSchema.js";
 
-// Its own handle on the schema (not schema.ts's) so schema.ts can re-export this file without an import cycle.
-const offchain = pgSchema("offchain");
-
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 /** uint256 as numeric(78,0); drizzle hands it over as a decimal string. */
 const uint256 = (name: string) => numeric(name, { precision: 78, scale: 0 });
 

@@ -1,8 +1,6 @@
 /** Drizzle declarations of the webhook tables (migration 0010_webhooks.sql is the source of truth). */
-import { bigint, bigserial, boolean, integer, jsonb, pgSchema, text, timestamp, uuid } from "drizzle-orm/pg-core";
-
-const offchain = pgSchema("offchain");
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+import { bigint, bigserial, boolean, integer, jsonb, text, uuid } from "drizzle-orm/pg-core";
+import { offchain, ts } from "./pgSchema.js";
 
 export const webhookSubscriptions = offchain.table("webhook_subscriptions", {
   id: uuid("id").primaryKey(),
