@@ -3,7 +3,7 @@
  * pino, JWT keys, one viem public client per configured chain. Used by Ponder's src/api/index.ts
  * and by the standalone server (api/main.ts).
  */
-import { type Hex, createPublicClient, http } from "viem";
+import type { Hex } from "viem";
 import { createServerSigners, type ServerSigners } from "../chain/serverSigners.js";
 import { readDeployments } from "../chain/deployments.js";
 import { connectIndexedDb, type IndexedDb } from "../read/db.js";
@@ -23,13 +23,11 @@ import { loadBridgeSettings } from "../infra/config/bridge.js";
 import { readIndexerEnv } from "../infra/config/indexer.js";
 import { loadNftSettings } from "../infra/config/nfts.js";
 import type { ChainVerifiers, SignatureVerifier } from "../domain/auth/siwe.js";
+import { createReadClient } from "../chain/readClient.js";
 
 export function createChainVerifiers(config: Pick<Config, "chains">): ChainVerifiers {
   return new Map(
-    config.chains.map((chain) => [
-      chain.chainId,
-      createPublicClient({ transport: http(chain.rpcUrl, { timeout: 10_000, retryCount: 1 }) }) as unknown as SignatureVerifier,
-    ]),
+    config.chains.map((chain) => [chain.chainId, createReadClient(chain.rpcUrl, { timeoutMs: 10_000, retryCount: 1 }) as unknown as SignatureVerifier]),
   );
 }
 

@@ -1,14 +1,5 @@
-/**
- * New heads of one chain, pushed: an `eth_subscribe("newHeads")` WebSocket when the chain has one,
- * HTTP polling while it has none or while the socket is down. A dropped socket reconnects with
- * exponential backoff (250 ms doubling to 10 s, reset once a subscription is confirmed) and the
- * poll covers the gap, so a consumer that reads "everything up to the head" misses no block.
- *
- * Hand-written over `ws`: viem's socket client gives up after a fixed number of reconnects and does
- * not poll in between, and its fallback transport does not fall back for subscriptions.
- */
-import { http, createPublicClient } from "viem";
 import { WebSocket } from "ws";
+import { createReadClient } from "./readClient.js";
 
 export type HeadWatcherOptions = {
   rpcUrl: string;
@@ -35,7 +26,7 @@ export function watchHeads(options: HeadWatcherOptions): HeadWatcher {
   const pollMs = options.pollMs ?? 1_000;
   const livePollMs = options.livePollMs ?? 0;
   const log = options.log ?? (() => {});
-  const client = createPublicClient({ transport: http(options.rpcUrl, { retryCount: 0 }) });
+  const client = createReadClient(options.rpcUrl, { retryCount: 0 });
   let closed = false;
   let live = false;
   let socket: WebSocket | undefined;

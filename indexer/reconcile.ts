@@ -3,10 +3,11 @@
  * its chain at the block the index is at (from Ponder's /status, so a lagging indexer is not a
  * mismatch), and checks the omnichain invariant: every token is on exactly one chain, or in flight.
  */
-import { type Address, createPublicClient, http } from "viem";
+import type { Address } from "viem";
 import { LegacyERC721Abi } from "../abis/LegacyERC721Abi.js";
 import { deriveLocation, type ReceiveRowLike, type SendRowLike, type TokenRowLike } from "./omnichain.js";
 import type { IndexerSetup } from "./setup.js";
+import { createReadClient } from "../chain/readClient.js";
 
 export type ReconcileResult = { checkedTokens: number; checkedChains: number; mismatches: string[] };
 
@@ -70,7 +71,7 @@ export async function reconcile(setup: IndexerSetup, ponderUrl: string): Promise
       if (rows.length) mismatches.push(`chain ${chain.chainId}: ${rows.length} indexed tokens but the indexer reports no block`);
       continue;
     }
-    const client = createPublicClient({ transport: http(chain.rpcUrl, { batch: { batchSize: 200 } }) });
+    const client = createReadClient(chain.rpcUrl, { batchSize: 200 });
     // In chunks: one promise (and viem request) per token at once ran the process out of heap at 200k tokens.
     const owners: (string | null)[] = [];
     for (let i = 0; i < rows.length; i += 2_000) {

@@ -9,12 +9,13 @@
  * Both are cheap to call: one probe per process at a time, reused for HEALTH_CACHE_MS.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { createPublicClient, http, type PublicClient } from "viem";
+import type { PublicClient } from "viem";
 import { readIndexerCheckpoints } from "../../read/checkpoints.js";
 import { chainLag } from "../../infra/metrics.js";
 import type { IndexerSetup } from "../../indexer/setup.js";
 import type { RequestDeps } from "../http/context.js";
 import { createRouter, jsonContent } from "../http/openapi.js";
+import { createReadClient } from "../../chain/readClient.js";
 
 const Check = z.object({ ok: z.boolean(), ms: z.number(), error: z.string().optional() });
 const ChainCheck = z.object({
@@ -69,7 +70,7 @@ function clientFor(network: IndexerSetup, chainId: number, rpcUrl: string, timeo
   let map = clients.get(network);
   if (!map) clients.set(network, (map = new Map()));
   let client = map.get(chainId);
-  if (!client) map.set(chainId, (client = createPublicClient({ transport: http(rpcUrl, { timeout: timeoutMs, retryCount: 0 }) }) as PublicClient));
+  if (!client) map.set(chainId, (client = createReadClient(rpcUrl, { timeoutMs, retryCount: 0 })));
   return client;
 }
 

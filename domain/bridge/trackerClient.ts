@@ -4,9 +4,10 @@
  * a contract at its address — absent on anvil and on a rehearsal chain carrying a real chain id).
  * Short timeouts: a chain that does not answer only makes its statuses `stale`.
  */
-import { type PublicClient, createPublicClient, http } from "viem";
+import type { PublicClient } from "viem";
 import type { IndexerChain } from "../../indexer/setup.js";
+import { createReadClient } from "../../chain/readClient.js";
 
 export function trackerClient(chain: Pick<IndexerChain, "rpcUrl">): PublicClient {
-  return createPublicClient({ transport: http(chain.rpcUrl, { batch: { batchSize: 500, wait: 0 }, timeout: 5_000, retryCount: 1 }) }) as PublicClient;
+  return createReadClient(chain.rpcUrl, { batchSize: 500, timeoutMs: 5_000, retryCount: 1 });
 }

@@ -1,8 +1,9 @@
 /** Chain lookups for routes: configured chains, collection deployments, one viem public client per chain. */
-import { type PublicClient, createPublicClient, http } from "viem";
+import type { PublicClient } from "viem";
 import type { IndexerChain, IndexerDeployment, IndexerSetup } from "../../indexer/setup.js";
 import type { ServiceDeps } from "../deps.js";
 import { dependencyDown, notFound, unprocessable } from "../../infra/errors.js";
+import { createReadClient } from "../../chain/readClient.js";
 
 const clients = new WeakMap<IndexerSetup, Map<number, PublicClient>>();
 
@@ -47,7 +48,7 @@ export function publicClientFor(deps: ServiceDeps, chainId: number): PublicClien
   let client = perChain.get(chainId);
   if (!client) {
     const chain = chainById(network, chainId);
-    client = createPublicClient({ transport: http(chain.rpcUrl, { timeout: 10_000, retryCount: 1 }) }) as PublicClient;
+    client = createReadClient(chain.rpcUrl, { timeoutMs: 10_000, retryCount: 1 });
     perChain.set(chainId, client);
   }
   return client;
