@@ -108,7 +108,7 @@ function processTree(root: number): { pid: number; name: string }[] {
 
 // ---- one mode ---------------------------------------------------------------------------------
 
-type ModeResult = { cpu: Map<string, number>; gql: number[]; push: number[]; delivered: number[] };
+type ModeResult = { cpu: Map<string, number>; gql: number[]; push: number[]; delivered: number[]; deliveredIndexed: number[] };
 
 async function runMode(mode: Mode): Promise<ModeResult> {
   const basePort = await freeBasePort(chains);
@@ -238,11 +238,15 @@ async function runMode(mode: Mode): Promise<ModeResult> {
     watch(dst.rpcUrl, dstCosmic.address, "ONFTReceived", (a) => `received:${a.guid.toLowerCase()}`);
     await sleep(200); // the subscriptions are open
 
+    /** How long each polled request took, per URL: a slow read adds up to its own duration to what it measures. */
+    const requestMs = new Map<string, number[]>();
     async function pollUntil(url: string, init: RequestInit | undefined, done: (status: number, body: any) => boolean): Promise<number> {
       for (;;) {
+        const started = performance.now();
         const res = await fetch(url, init);
         const body = await res.json().catch(() => null);
         const now = performance.now();
+        (requestMs.get(url) ?? requestMs.set(url, []).get(url)!).push(now - started);
         if (res.status >= 500 || res.status === 429) throw new Error(`${url}: ${res.status} ${JSON.stringify(body)}`);
         if (done(res.status, body)) return now;
         if (pollMs) await sleep(pollMs);
@@ -279,6 +283,7 @@ async function runMode(mode: Mode): Promise<ModeResult> {
       push.push(pushAt - t0);
     }
     const delivered: number[] = [];
+    const deliveredIndexed: number[] = [];
     const bridgeIds = Array.from({ length: samples }, (_, i) => tokenIdInRange(src.eid, 60_000n + BigInt(i)));
     await signer.write({
       address: srcCosmic.address,
@@ -290,18 +295,34 @@ async function runMode(mode: Mode): Promise<ModeResult> {
       const sent = await sendToken({ signer, deployment: srcCosmic, tokenId, dstEid: dst.eid, to: deployer.address });
       const guid = sent.guid.toLowerCase();
       const { at: t0 } = await within(30_000, `ONFTReceived of ${guid}`, arrived(`received:${guid}`));
-      const at = await within(
+      // The same fact through Ponder's GraphQL at once: how much of the wait is the index's, how much the REST read's.
+      const [at, indexedAt] = await within(
         30_000,
         `bridge ${guid} DELIVERED`,
-        pollUntil(`${api}/bridge/${guid}`, undefined, (status, body) => status === 200 && body?.status === "DELIVERED"),
+        Promise.all([
+          pollUntil(`${api}/bridge/${guid}`, undefined, (status, body) => status === 200 && body?.status === "DELIVERED"),
+          pollUntil(
+            `${api}/graphql`,
+            {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({ query: `query($g: String!) { bridgeReceives(where: { guid: $g }) { items { status } } }`, variables: { g: guid } }),
+            },
+            (_s, body) => body?.data?.bridgeReceives?.items?.[0]?.status === "DELIVERED",
+          ),
+        ]),
       );
       delivered.push(at - t0);
+      deliveredIndexed.push(indexedAt - t0);
     }
     const line = (label: string, xs: number[]) => `${mode.name}: ${label} p50 ${pct(xs, 50).toFixed(0)} ms p95 ${pct(xs, 95).toFixed(0)} ms (n=${xs.length})`;
     log(line("block mined → GraphQL", gql));
     log(line("block mined → WebSocket push", push));
     log(line("ONFTReceived → REST DELIVERED", delivered));
-    return { cpu, gql, push, delivered };
+    log(line("ONFTReceived → GraphQL bridgeReceive DELIVERED (the index alone)", deliveredIndexed));
+    for (const [url, xs] of requestMs) if (url.includes("/bridge/")) requestMs.set("GET /bridge/{guid}", [...(requestMs.get("GET /bridge/{guid}") ?? []), ...xs]);
+    for (const [url, xs] of requestMs) if (!url.includes("/bridge/0x")) log(line(`one polled request ${url.replace(api, "")}`, xs));
+    return { cpu, gql, push, delivered, deliveredIndexed };
   } finally {
     for (const fn of cleanups) await fn().catch((e) => log(`cleanup: ${e instanceof Error ? e.message : e}`));
   }

@@ -86,7 +86,7 @@ export async function startJobQueue(deps: WorkerDeps): Promise<JobQueue> {
   // Webhook deliveries (Postgres) handed to their queue (webhooks/dispatcher.ts).
   const webhooks = createWebhookQueue(deps);
   await webhooks.start();
-  const dispatcher = startWebhookDispatcher({ store: deps.store, queue: webhooks, config: deps.config, logger: deps.logger });
+  const dispatcher = startWebhookDispatcher({ store: deps.store, queue: webhooks, config: deps.config, logger: deps.logger, kv: deps.kv });
   const closeQueue = queue.close.bind(queue);
   queue.close = async () => {
     await follower?.stop();

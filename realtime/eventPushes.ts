@@ -9,6 +9,7 @@ import type { KeyValueStore } from "../infra/redis.js";
 import { publishPush } from "./pushLog.js";
 import type { OffchainStore } from "../offchain/store.js";
 import { recordWebhookEvents } from "../webhooks/outbox.js";
+import { wakeWebhookDispatchers } from "../webhooks/wake.js";
 
 /** `id` is stable per fact, so a client seeing a push twice (reconnect, two replicas) can drop the copy. */
 export type RealtimeEnvelope = { id: string; type: "event:registered" | "event:attended"; rooms: string[]; data: Record<string, unknown> };
@@ -63,7 +64,7 @@ export async function publishParticipantFact(
   if (webhooks) {
     // After the request's commit (like the pushes): a crash in between loses this one event's deliveries.
     try {
-      await recordWebhookEvents(webhooks.store.db, [detailed], { maxAttempts: webhooks.maxAttempts });
+      if (await recordWebhookEvents(webhooks.store.db, [detailed], { maxAttempts: webhooks.maxAttempts })) wakeWebhookDispatchers(kv);
     } catch (error) {
       log.warn({ err: error, type: fact.type }, "webhook outbox write failed");
     }

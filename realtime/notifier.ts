@@ -29,6 +29,7 @@ import type { OffchainStore } from "../offchain/store.js";
 import { type Envelope, REALTIME_WAKE_CHANNEL } from "./protocol.js";
 import { publishPush } from "./pushLog.js";
 import { recordWebhookEvents, releaseConfirmed } from "../webhooks/outbox.js";
+import { wakeWebhookDispatchers } from "../webhooks/wake.js";
 import { lifecycleStatus, stuckReason } from "../domain/bridge/lifecycle.js";
 import { loadProgress } from "../domain/bridge/progressStore.js";
 import { type SendOfUpdate, bridgeUpdates } from "./bridgeUpdates.js";
@@ -216,6 +217,7 @@ export class Notifier {
     const indexedChains = new Set(checkpoints.map((c) => c.chainId));
     const published: Envelope[] = [];
     let caughtUp = true;
+    let deliveriesDue = false;
     const result = await this.deps.store.db
       .transaction(async (tx) => {
         const lock = rowsOf(await tx.execute(sql`SELECT pg_try_advisory_xact_lock(${NOTIFIER_LOCK_KEY}) AS ok`));
@@ -341,8 +343,8 @@ export class Notifier {
         }
         // Webhook deliveries of these pushes, and of earlier ones whose confirmations are now reached,
         // in the same transaction (webhooks/outbox.ts): they exist exactly when the state commits.
-        await recordWebhookEvents(tx, published, { maxAttempts: this.o.webhookMaxAttempts });
-        await releaseConfirmed(tx, checkpoints);
+        const created = await recordWebhookEvents(tx, published, { maxAttempts: this.o.webhookMaxAttempts });
+        deliveriesDue = created + (await releaseConfirmed(tx, checkpoints)) > 0;
         // Published inside the transaction: a failed publish rolls the state back (retried next tick).
         // Each push is also appended to the resume log (realtime/pushLog.ts), once.
         for (const envelope of published) await publishPush(this.deps.kv, envelope);
@@ -354,6 +356,8 @@ export class Notifier {
         this.dirty = true;
         throw error;
       });
+    // Committed: the dispatchers may hand the new deliveries over now.
+    if (deliveriesDue) wakeWebhookDispatchers(this.deps.kv);
     this.nextRelease = nextRelease;
     this.settled = result.leader && caughtUp ? { vector } : undefined;
     if (result.leader && this.o.now() - this.lastStuckScan >= this.o.stuckScanIntervalMs) this.lastStuckScan = this.o.now();

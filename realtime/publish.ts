@@ -16,6 +16,7 @@ import type { Logger } from "../infra/logger.js";
 import type { KeyValueStore } from "../infra/redis.js";
 import type { OffchainStore } from "../offchain/store.js";
 import { recordWebhookEvents } from "../webhooks/outbox.js";
+import { wakeWebhookDispatchers } from "../webhooks/wake.js";
 import { publishPush } from "./pushLog.js";
 
 export type Push = { id: string; type: string; rooms: string[]; data: Record<string, unknown> };
@@ -44,7 +45,7 @@ export async function announcePush(kv: KeyValueStore, log: Logger, push: Push, w
   }
   if (webhooks) {
     try {
-      await recordWebhookEvents(webhooks.store.db, [push], { maxAttempts: webhooks.maxAttempts });
+      if (await recordWebhookEvents(webhooks.store.db, [push], { maxAttempts: webhooks.maxAttempts })) wakeWebhookDispatchers(kv);
     } catch (error) {
       log.warn({ err: error, type: push.type, pushId: push.id }, "webhook outbox write failed");
     }

@@ -1,7 +1,10 @@
 /**
  * Hands deliveries to the job queue. Deliveries live in Postgres (webhooks/outbox.ts); this loop,
  * run by every process that runs job workers (one row is claimed by one process: FOR UPDATE SKIP
- * LOCKED), every WEBHOOK_SWEEP_MS:
+ * LOCKED), sweeps when woken (new deliveries committed anywhere: webhooks/wake.ts on the key-value
+ * store's pub/sub), when the next delivery falls due, and every WEBHOOK_IDLE_SWEEP_MS as a safety net
+ * — never faster than WEBHOOK_SWEEP_MS unless woken. Without a key-value store to wake it, it sweeps
+ * every WEBHOOK_SWEEP_MS. Each sweep:
  *   - enqueues `pending` deliveries (new, released after their confirmations, tests, replays);
  *   - re-enqueues deliveries whose job looks lost (queued/delivering/retrying past their
  *     `next_attempt_at` plus a grace: the job vanished with a Redis restart, or was never queued);
@@ -12,11 +15,13 @@
  */
 import { sql } from "drizzle-orm";
 import type { Config } from "../infra/config/index.js";
+import type { KeyValueStore } from "../infra/redis.js";
 import type { Logger } from "../infra/logger.js";
 import { type TickLoop, startTickLoop } from "../infra/tickLoop.js";
 import { WEBHOOK_DELIVERY } from "../jobs/names.js";
 import type { JobQueue } from "../jobs/types.js";
 import type { OffchainStore } from "../offchain/store.js";
+import { WEBHOOK_WAKE_CHANNEL } from "./wake.js";
 
 type Row = Record<string, unknown>;
 const rowsOf = (result: unknown): Row[] => (Array.isArray(result) ? result : ((result as { rows?: Row[] }).rows ?? [])) as Row[];
@@ -37,10 +42,20 @@ async function withTimeout<T>(promise: Promise<T>): Promise<T> {
 
 export type WebhookDispatcher = { wake(): void; sweep(): Promise<number>; stop(): Promise<void> };
 
-export function startWebhookDispatcher(deps: { store: OffchainStore; queue: JobQueue; config: Pick<Config, "webhooks">; logger: Logger }): WebhookDispatcher {
+export function startWebhookDispatcher(deps: {
+  store: OffchainStore;
+  queue: JobQueue;
+  config: Pick<Config, "webhooks">;
+  logger: Logger;
+  /** Its pub/sub wakes the loop when deliveries are written; without it the loop sweeps every WEBHOOK_SWEEP_MS. */
+  kv?: Pick<KeyValueStore, "subscribe">;
+}): WebhookDispatcher {
   const log = deps.logger.child({ component: "webhooks" });
   const { webhooks } = deps.config;
   let lastPrune = 0;
+  let wakes = false;
+  /** The sleep after the last sweep: until the next delivery is due, within [sweepMs, idleSweepMs]. */
+  let nextMs = webhooks.sweepMs;
 
   const sweep = async (): Promise<number> => {
     const db = deps.store.db;
@@ -83,6 +98,13 @@ export function startWebhookDispatcher(deps: { store: OffchainStore; queue: JobQ
         break;
       }
     }
+    // When the next row can be claimed (a pending delivery due, a queued one whose job may be lost).
+    const [due] = rowsOf(
+      await db.execute(sql`SELECT EXTRACT(EPOCH FROM (min(next_attempt_at) - now())) * 1000 AS ms FROM offchain.webhook_deliveries
+        WHERE status IN ('pending', 'queued', 'delivering', 'retrying')`),
+    );
+    const dueMs = due?.ms == null ? Number.POSITIVE_INFINITY : Math.ceil(Number(due.ms));
+    nextMs = !wakes || claimed.length === 200 ? webhooks.sweepMs : Math.min(webhooks.idleSweepMs, Math.max(webhooks.sweepMs, dueMs));
     if (Date.now() - lastPrune > 60_000) {
       lastPrune = Date.now();
       await db.execute(sql`DELETE FROM offchain.webhook_events WHERE created_at < now() - make_interval(secs => ${webhooks.eventRetentionSeconds})`);
@@ -91,9 +113,30 @@ export function startWebhookDispatcher(deps: { store: OffchainStore; queue: JobQ
   };
 
   const loop: TickLoop = startTickLoop({
-    tick: sweep,
-    intervalMs: () => webhooks.sweepMs,
+    tick: () =>
+      sweep().catch((error) => {
+        nextMs = webhooks.sweepMs;
+        throw error;
+      }),
+    intervalMs: () => nextMs,
     onError: (error) => log.warn({ err: error }, "webhook sweep failed (retrying)"),
   });
-  return { wake: () => loop.wake(), sweep, stop: () => loop.stop() };
+  const subscribed = deps.kv
+    ?.subscribe(WEBHOOK_WAKE_CHANNEL, () => loop.wake())
+    .then((unsubscribe) => {
+      wakes = true;
+      return unsubscribe;
+    })
+    .catch((error: unknown) => {
+      log.warn({ err: error }, "webhooks: no wake subscription, sweeping every WEBHOOK_SWEEP_MS");
+      return undefined;
+    });
+  return {
+    wake: () => loop.wake(),
+    sweep,
+    async stop() {
+      await (await subscribed)?.();
+      await loop.stop();
+    },
+  };
 }

@@ -12,6 +12,7 @@ import { getAddress } from "viem";
 import { webhookDeliveries, webhookEvents, webhookSubscriptions } from "../../offchain/tables/webhooks.js";
 import { PUSH_TYPES } from "../../realtime/protocol.js";
 import { eventPayload } from "../../webhooks/outbox.js";
+import { wakeWebhookDispatchers } from "../../webhooks/wake.js";
 import { matches } from "../../webhooks/match.js";
 import { newSecret } from "../../webhooks/signing.js";
 import { checkWebhookUrl } from "../../webhooks/urlGuard.js";
@@ -314,6 +315,7 @@ export function createWebhookRoutes() {
         replay: false,
       })
       .returning();
+    wakeWebhookDispatchers(c.get("deps").kv);
     return c.json(deliveryView(row!), 202);
   });
 
@@ -356,7 +358,10 @@ export function createWebhookRoutes() {
           attemptLog: [],
           replay: true,
         }));
-      if (rows.length) await db.insert(webhookDeliveries).values(rows);
+      if (rows.length) {
+        await db.insert(webhookDeliveries).values(rows);
+        wakeWebhookDispatchers(c.get("deps").kv);
+      }
       replayed += rows.length;
       scanned += events.length;
       if (events.length < 500 || scanned >= REPLAY_MAX_EVENTS) return c.json({ replayed, fromSeq, truncated: events.length === 500 }, 202);

@@ -89,8 +89,10 @@ export type Config = {
     timeoutMs: number;
     /** After a rotation the previous secret still signs (second signature) this long. */
     secretOverlapSeconds: number;
-    /** How often pending deliveries are handed to the job queue (and lost jobs re-queued). */
+    /** Fastest pace of the dispatcher's sweeps (pending deliveries handed to the job queue, lost jobs re-queued) while deliveries are due. */
     sweepMs: number;
+    /** Its safety sweep when nothing is due and no wake arrives (new deliveries wake it at once, webhooks/wake.ts). */
+    idleSweepMs: number;
     /** Attempts in flight per worker process (the `webhooks` queue's worker slots). */
     concurrency: number;
     /** Events kept for replay. */
@@ -219,6 +221,7 @@ export const webhooksEnv = z.object({
   WEBHOOK_TIMEOUT_MS: int(5000, 100, 60_000),
   WEBHOOK_SECRET_OVERLAP_SECONDS: int(86_400, 0),
   WEBHOOK_SWEEP_MS: int(1000, 50, 600_000),
+  WEBHOOK_IDLE_SWEEP_MS: int(30_000, 50, 3_600_000),
   WEBHOOK_CONCURRENCY: int(16, 1, 1000),
   WEBHOOK_EVENT_RETENTION_SECONDS: int(7 * 86_400, 60),
   WEBHOOK_ALLOW_HOSTS: list(true),
@@ -290,6 +293,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
       secretOverlapSeconds: e.WEBHOOK_SECRET_OVERLAP_SECONDS,
       sweepMs: e.WEBHOOK_SWEEP_MS,
+      idleSweepMs: Math.max(e.WEBHOOK_IDLE_SWEEP_MS, e.WEBHOOK_SWEEP_MS),
       concurrency: e.WEBHOOK_CONCURRENCY,
       eventRetentionSeconds: e.WEBHOOK_EVENT_RETENTION_SECONDS,
       allowHosts: e.WEBHOOK_ALLOW_HOSTS,
