@@ -320,7 +320,8 @@ async function runMode(mode: Mode): Promise<ModeResult> {
     log(line("block mined → WebSocket push", push));
     log(line("ONFTReceived → REST DELIVERED", delivered));
     log(line("ONFTReceived → GraphQL bridgeReceive DELIVERED (the index alone)", deliveredIndexed));
-    for (const [url, xs] of requestMs) if (url.includes("/bridge/")) requestMs.set("GET /bridge/{guid}", [...(requestMs.get("GET /bridge/{guid}") ?? []), ...xs]);
+    for (const [url, xs] of requestMs)
+      if (url.includes("/bridge/")) requestMs.set("GET /bridge/{guid}", [...(requestMs.get("GET /bridge/{guid}") ?? []), ...xs]);
     for (const [url, xs] of requestMs) if (!url.includes("/bridge/0x")) log(line(`one polled request ${url.replace(api, "")}`, xs));
     return { cpu, gql, push, delivered, deliveredIndexed };
   } finally {
