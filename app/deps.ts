@@ -11,7 +11,7 @@ import { type IndexerSetup, IndexerConfigError, loadIndexerSetup } from "../inde
 import { type Config, loadConfig } from "../infra/config/index.js";
 import { secretsOfEnv } from "../infra/config/secrets.js";
 import { createLogger, type Logger, registerSecrets } from "../infra/logger.js";
-import { loadOpsConfig } from "../infra/config/ops.js";
+import { loadOpsConfig, type OpsConfig } from "../infra/config/ops.js";
 import { createKeyValueStore, type KeyValueStore } from "../infra/redis.js";
 import { createOffchainStore, type OffchainStore } from "../offchain/store.js";
 import { startJobQueue } from "../jobs/index.js";
@@ -73,7 +73,7 @@ export async function createDependencies(
   env: NodeJS.ProcessEnv = process.env,
   logger?: Logger,
   overrides: { indexed?: IndexedDb } = {},
-): Promise<AppDependencies & { auth: AuthService; close(): Promise<void> }> {
+): Promise<AppDependencies & { ops: OpsConfig; auth: AuthService; close(): Promise<void> }> {
   // Before anything can log: configured secrets are scrubbed from every line (infra/logger.ts).
   registerSecrets(secretsOfEnv(env));
   const loaded = loadConfig(env);
@@ -112,7 +112,7 @@ export async function createDependencies(
     const bridge = loadBridgeSettings(env);
     jobs = await startJobQueue({ config, store: s, kv: k, logger: log, network, signers, indexed, nft, bridge });
     const j = jobs;
-    const built: AppDependencies = {
+    const built: AppDependencies & { ops: OpsConfig } = {
       config,
       store: s,
       kv: k,

@@ -5,14 +5,12 @@
  * time across all companions). See docs/realtime.md.
  */
 import { createDependencies } from "../app/deps.js";
-import { loadOpsConfig } from "../infra/config/ops.js";
 import { startRealtime } from "./service.js";
 
-const ops = loadOpsConfig(process.env);
 // Job workers run in the API / jobs processes, not here (enqueue-only queue handle).
 // The read pool on the index and the auth service are the composition root's (app/deps.ts): one each.
 const deps = await createDependencies({ JOBS_WORKER: "0", ...process.env });
-const service = await startRealtime({ ...deps, indexed: deps.indexed, ops, trustProxy: deps.config.trustProxy });
+const service = await startRealtime({ ...deps, indexed: deps.indexed, trustProxy: deps.config.trustProxy });
 
 let closing = false;
 const shutdown = () => {

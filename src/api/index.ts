@@ -9,22 +9,30 @@ import schema from "ponder:schema";
 import { Hono } from "hono";
 import { client } from "ponder";
 import { limitBody } from "../../api/http/bodyLimit.js";
-import { ponderRouteLimit } from "../../api/http/ponderGuards.js";
+import { graphqlRateLimit } from "../../api/http/ratelimit.js";
 import { sqlOverHttpGuard } from "../../api/http/sqlGuard.js";
 import { createProductionApp } from "../../app/deps.js";
 import { type IndexedDatabase, ponderIndexedDb } from "../../read/db.js";
 import { type IndexCommits, type PgliteNotifications, listenForCommits, pgliteCommits } from "../../read/commits.js";
 import { startRealtime } from "../../realtime/service.js";
 import { readServerEnv } from "../../infra/config/index.js";
-import { loadOpsConfig } from "../../infra/config/ops.js";
+
+// The REST app of api/ (auth, users, nfts, bridge, events, jobs, health) and everything it depends
+// on, built once per process by the composition root: `ponder dev` re-evaluates this module on
+// reload, and a second off-chain store / job queue on the same PGlite folder or queue would fight
+// the first one. It reads the index through Ponder's `db`; with the commit notifications the job
+// workers' ERC-4906 follower wakes on each commit.
+const restKey = Symbol.for("cosmic-loop.rest-app");
+const holder = globalThis as unknown as Record<symbol, ReturnType<typeof createProductionApp> | undefined>;
+holder[restKey] ??= createProductionApp(process.env, { indexed: ponderIndexedDb(db, indexCommits()) });
+const rest = await holder[restKey]!;
+const { config, ops, kv } = rest.deps;
 
 const app = new Hono();
-const ops = loadOpsConfig(process.env);
-const databaseUrl = readServerEnv(process.env).DATABASE_URL;
 
 // Per-IP rate limit of /sql/* (RATE_LIMIT_GRAPHQL_PER_IP per RATE_LIMIT_WINDOW_SECONDS; /graphql has
-// the same budget in the REST app).
-const routeLimit = ponderRouteLimit();
+// the same budget in the REST app), in the REST app's key-value store.
+const routeLimit = graphqlRateLimit(kv, ops, config.trustProxy);
 // Ponder parses any body size: a real query is a few KiB, so anything over 512 KiB is refused early,
 // the excess drained so the client's kept-alive socket stays usable (api/http/bodyLimit.ts, shared with REST).
 const sizeLimit = limitBody({ maxBytes: 512 * 1024, message: "request body exceeds 512 KiB" });
@@ -33,18 +41,10 @@ for (const path of ["/graphql", "/", "/sql/*"]) {
 }
 
 app.use("/sql/*", routeLimit);
-app.use("/sql/*", sqlOverHttpGuard({ db: db as unknown as IndexedDatabase, dialect: databaseUrl ? "postgres" : "pglite", settings: ops.sqlOverHttp }));
+app.use("/sql/*", sqlOverHttpGuard({ db: db as unknown as IndexedDatabase, dialect: config.databaseUrl ? "postgres" : "pglite", settings: ops.sqlOverHttp }));
 app.use("/sql/*", client({ db, schema }));
 
 // ----------------------------------------------------------------- domain routes (api/)
-// The REST app of api/ (auth, users, nfts, bridge, events, jobs, health). Built once per process:
-// `ponder dev` re-evaluates this module on reload, and a second off-chain store / job queue on the
-// same PGlite folder or queue would fight the first one. It reads the index through Ponder's `db`.
-const restKey = Symbol.for("cosmic-loop.rest-app");
-const holder = globalThis as unknown as Record<symbol, ReturnType<typeof createProductionApp> | undefined>;
-// With the commit notifications: the job workers' ERC-4906 follower wakes on each commit.
-holder[restKey] ??= createProductionApp(process.env, { indexed: ponderIndexedDb(db, indexCommits()) });
-const rest = await holder[restKey]!;
 app.route("/", rest.app);
 
 // `npm run dev` sets REALTIME_IN_PROCESS=1: the WebSocket service (and its notifier) runs in this
@@ -57,7 +57,7 @@ if (ops.realtime.inProcess) {
     ...rest.deps,
     auth: rest.deps.auth,
     indexed: rest.deps.indexed,
-    ops: rest.deps.ops ?? ops,
+    ops,
     trustProxy: rest.deps.config.trustProxy,
   });
   await realtime[realtimeKey];
@@ -77,6 +77,7 @@ function indexCommits(): IndexCommits | undefined {
   const driver = g.PONDER_DATABASE?.driver;
   if (!schema || !driver) return undefined;
   if (driver.dialect === "pglite" && driver.instance) return pgliteCommits(driver.instance, schema);
+  const databaseUrl = readServerEnv(process.env).DATABASE_URL;
   if (driver.dialect === "postgres" && databaseUrl) return listenForCommits({ databaseUrl, schema });
   return undefined;
 }

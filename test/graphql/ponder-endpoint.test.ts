@@ -11,12 +11,18 @@ import { type PonderInstance, cleanupPonder, startPonder, waitForHead } from "..
 import { FAN_OUT } from "./queries.js";
 
 const PER_IP = 40;
+/** /graphql, / and /sql/* share this per-IP budget; the tests before the last spend fewer than 10. */
+const GRAPHQL_PER_IP = 20;
 let devnet: Devnet;
 let ponder: PonderInstance;
 
 beforeAll(async () => {
   devnet = await startTestDevnet({ chains: 1, baseChainId: 100_000 + Math.floor(Math.random() * 800_000) });
-  ponder = await startPonder({ deployments: devnet.deployments, db: "pglite", env: { RATE_LIMIT_PER_IP: String(PER_IP) } });
+  ponder = await startPonder({
+    deployments: devnet.deployments,
+    db: "pglite",
+    env: { RATE_LIMIT_PER_IP: String(PER_IP), RATE_LIMIT_GRAPHQL_PER_IP: String(GRAPHQL_PER_IP) },
+  });
   await waitForHead(ponder, devnet.deployments, 90_000);
 }, 300_000);
 afterAll(async () => {
@@ -84,6 +90,26 @@ describe("Ponder's process: one GraphQL endpoint, limited /indexer/*, guarded /s
     // Earlier requests of this file (GraphQL has its own budget; /sql/* the GraphQL one) did not spend it.
     expect(statuses.filter((s) => s === 200)).toHaveLength(PER_IP);
     expect(statuses.slice(PER_IP).every((s) => s === 429)).toBe(true);
+    expect(limited!.headers.get("retry-after")).toBeTruthy();
+    expect(((await limited!.json()) as any).error.code).toBe("RATE_LIMITED");
+  });
+
+  it("/sql/* is under the GraphQL per-IP budget, in the REST app's key-value store (429 RATE_LIMITED with Retry-After)", async () => {
+    const statuses: number[] = [];
+    let limited: Response | undefined;
+    for (let i = 0; i < GRAPHQL_PER_IP + 5; i++) {
+      const res = await fetch(
+        `${ponder.url}/sql/db?sql=${encodeURIComponent(JSON.stringify({ json: { sql: 'select "slug" from "collection"', params: [] } }))}`,
+      );
+      statuses.push(res.status);
+      if (res.status === 429) limited ??= res;
+      else await res.arrayBuffer();
+    }
+    const first = statuses.indexOf(429);
+    // Some of the budget went to the earlier GraphQL and /sql requests of this file.
+    expect(first).toBeGreaterThan(GRAPHQL_PER_IP - 12);
+    expect(statuses.slice(0, first).every((s) => s === 200)).toBe(true);
+    expect(statuses.slice(first).every((s) => s === 429)).toBe(true);
     expect(limited!.headers.get("retry-after")).toBeTruthy();
     expect(((await limited!.json()) as any).error.code).toBe("RATE_LIMITED");
   });
