@@ -63,7 +63,6 @@ process.on("SIGTERM", () => void shutdown(0));
 async function main() {
   const local = readDevnetEnv(process.env);
   const server = readServerEnv(process.env);
-  const ops = loadOpsConfig(process.env);
   const chains = rehearsal ? REHEARSAL_DEVNET.chains! : local.chains;
   const basePort = local.basePort;
   const port = server.PORT ?? 42069;
@@ -163,7 +162,8 @@ async function main() {
   }
   log(`GraphQL:  ${url}/graphql`);
   log(`REST:     ${url}/docs (OpenAPI at ${url}/openapi.json)`);
-  if (loadOpsConfig(env).realtime.inProcess) log(`WebSocket: ws://127.0.0.1:${ops.realtime.port}${ops.realtime.path}`);
+  const { realtime } = loadOpsConfig(env);
+  if (realtime.inProcess) log(`WebSocket: ws://127.0.0.1:${realtime.port}${realtime.path}`);
   log(`SQL:      ${url}/sql/*   token view: ${url}/indexer/tokens/<collection>/<tokenId>`);
   log(`deployments: ${path.relative(ROOT, deploymentsFile)}`);
   log(`ready in ${((performance.now() - started) / 1000).toFixed(1)} s — Ctrl-C stops devnet, LayerZero workers and indexer`);

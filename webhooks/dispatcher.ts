@@ -57,6 +57,16 @@ export function startWebhookDispatcher(deps: {
   /** The sleep after the last sweep: until the next delivery is due, within [sweepMs, idleSweepMs]. */
   let nextMs = webhooks.sweepMs;
 
+  /** Until the next row can be claimed (a pending delivery due, a queued one whose job may be lost), within [sweepMs, idleSweepMs]. */
+  const sleepUntilDue = async (db: OffchainStore["db"]): Promise<number> => {
+    const [due] = rowsOf(
+      await db.execute(sql`SELECT EXTRACT(EPOCH FROM (min(next_attempt_at) - now())) * 1000 AS ms FROM offchain.webhook_deliveries
+        WHERE status IN ('pending', 'queued', 'delivering', 'retrying')`),
+    );
+    const dueMs = due?.ms == null ? Number.POSITIVE_INFINITY : Math.ceil(Number(due.ms));
+    return Math.min(webhooks.idleSweepMs, Math.max(webhooks.sweepMs, dueMs));
+  };
+
   const sweep = async (): Promise<number> => {
     const db = deps.store.db;
     const claimed = rowsOf(
@@ -98,13 +108,7 @@ export function startWebhookDispatcher(deps: {
         break;
       }
     }
-    // When the next row can be claimed (a pending delivery due, a queued one whose job may be lost).
-    const [due] = rowsOf(
-      await db.execute(sql`SELECT EXTRACT(EPOCH FROM (min(next_attempt_at) - now())) * 1000 AS ms FROM offchain.webhook_deliveries
-        WHERE status IN ('pending', 'queued', 'delivering', 'retrying')`),
-    );
-    const dueMs = due?.ms == null ? Number.POSITIVE_INFINITY : Math.ceil(Number(due.ms));
-    nextMs = !wakes || claimed.length === 200 ? webhooks.sweepMs : Math.min(webhooks.idleSweepMs, Math.max(webhooks.sweepMs, dueMs));
+    nextMs = !wakes || claimed.length === 200 ? webhooks.sweepMs : await sleepUntilDue(db);
     if (Date.now() - lastPrune > 60_000) {
       lastPrune = Date.now();
       await db.execute(sql`DELETE FROM offchain.webhook_events WHERE created_at < now() - make_interval(secs => ${webhooks.eventRetentionSeconds})`);

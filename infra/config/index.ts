@@ -16,9 +16,9 @@ import path from "node:path";
 import { getAddress, isAddress } from "viem";
 import { z } from "zod";
 import { type TrustProxy, validateProxies } from "../clientIp.js";
-import { ConfigError, bool, configIssues, envInt, int, list, parseSection, text } from "./parse.js";
+import { ConfigError, bool, int, list, parseSection, text } from "./parse.js";
 
-export { ConfigError, configIssues, envInt };
+export { ConfigError };
 
 export type ChainConfig = { chainId: number; rpcUrl: string };
 

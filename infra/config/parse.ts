@@ -34,9 +34,6 @@ export const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
       return z.NEVER;
     });
 
-/** The same parser under the name earlier modules use. */
-export const envInt = int;
-
 /** A switch: 1/true/on or 0/false/off (any case); `def` when unset or empty. */
 export const bool = (def: boolean) =>
   z
