@@ -1,16 +1,3 @@
-/**
- * `npx tsx bench/distribution.ts [--size small|medium|large | --attendees N] [--batch B]`
- * (small = 100, medium = 1,000 (the target: < 30 s), large = 5,000 attendees; batch default 100).
- *
- * On a fresh 1-chain devnet with our indexer (Ponder child process on a fresh Postgres schema):
- * 1. Baseline: the same number of tokens minted with raw `mintBatch` transactions of the same batch
- *    size through the same signer — no job, no database: the chain's floor.
- * 2. The distribute-nfts job (in-process queue) for an event with N checked-in attendees: job row,
- *    per-participant bookkeeping, idempotent `distribute` batches, receipts recorded.
- * For both: time until every transaction is confirmed and until every token is visible in the index.
- * Needs Postgres on 127.0.0.1:5432 (TEST_DATABASE_URL).
- */
-import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { and, eq, sql } from "drizzle-orm";
 import { type Address, getAddress } from "viem";
@@ -27,7 +14,8 @@ import { MemoryKeyValueStore } from "../infra/redis.js";
 import { createJobQueue } from "../jobs/index.js";
 import { getJob } from "../jobs/store.js";
 import { createOffchainStore } from "../offchain/store.js";
-import { eventParticipants, events } from "../offchain/tables/events.js";
+import { eventParticipants } from "../offchain/tables/events.js";
+import { seedAttendedEvent } from "../test/helpers/attendedEvent.js";
 import { createTestDatabase } from "../test/api/helpers.js";
 import { startTestDevnet } from "../test/helpers/devnet.js";
 import { POSTGRES_URL, cleanupPonder, startPonder, waitForHead } from "../test/helpers/ponder.js";
@@ -101,35 +89,8 @@ try {
   const baseIndexMs = performance.now() - t0;
 
   // 2. The distribute-nfts job.
-  const eventId = randomUUID();
-  const now = new Date();
-  await store.db.insert(events).values({
-    id: eventId,
-    organizer: getAddress(deployer.address),
-    name: "bench",
-    description: "",
-    location: "",
-    startsAt: now,
-    endsAt: now,
-    registrationOpensAt: now,
-    registrationClosesAt: now,
-    capacity: n,
-    registered: n,
-    collection: "cosmic",
-    chainId: chain.chainId,
-    contract,
-    eid: chain.eid,
-    status: "active",
-  });
   const attendees = wallets(n);
-  for (let i = 0; i < n; i += 1000)
-    await store.db
-      .insert(eventParticipants)
-      .values(
-        attendees
-          .slice(i, i + 1000)
-          .map((address) => ({ eventId, address, ticketId: randomUUID(), attendedAt: now, verifiedBy: "bench", distributionStatus: "none" as const })),
-      );
+  const eventId = await seedAttendedEvent(store.db, { organizer: deployer.address, chain, contract, attendees, name: "bench" });
   await queue.start();
   t0 = performance.now();
   const { job } = await queue.enqueue({ type: "distribute-nfts", data: { eventId }, createdBy: "bench" });

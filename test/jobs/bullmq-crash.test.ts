@@ -4,7 +4,7 @@
  * lock expires and finishes it: every attendee ends up with exactly one token, the job row says
  * completed.
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,7 +27,8 @@ import { distributeNfts } from "../../jobs/distributeNfts.js";
 import { DISTRIBUTE_NFTS } from "../../jobs/names.js";
 import { getJob } from "../../jobs/store.js";
 import { createOffchainStore, type OffchainStore } from "../../offchain/store.js";
-import { eventParticipants, events } from "../../offchain/tables/events.js";
+import { eventParticipants } from "../../offchain/tables/events.js";
+import { seedAttendedEvent } from "../helpers/attendedEvent.js";
 import { createTestDatabase, REDIS_URL } from "../api/helpers.js";
 import { deployer, startTestDevnet, waitFor } from "../helpers/devnet.js";
 
@@ -57,32 +58,8 @@ it("a killed BullMQ worker's distribution is finished by another worker, minting
   const network = setupFromDeployments(devnet.deployments);
   const chain = network.chains[0]!;
   const contract = getAddress(network.deployments.find((d) => d.slug === "cosmic")!.token);
-  const eventId = randomUUID();
-  const now = new Date();
-  await store.db.insert(events).values({
-    id: eventId,
-    organizer: deployer.address,
-    name: "crash",
-    description: "",
-    location: "",
-    startsAt: now,
-    endsAt: now,
-    registrationOpensAt: now,
-    registrationClosesAt: now,
-    capacity: 20,
-    registered: 20,
-    collection: "cosmic",
-    chainId: chain.chainId,
-    contract,
-    eid: chain.eid,
-    status: "active",
-  });
   const attendees = Array.from({ length: 20 }, () => privateKeyToAccount(generatePrivateKey()).address);
-  await store.db
-    .insert(eventParticipants)
-    .values(
-      attendees.map((address) => ({ eventId, address, ticketId: randomUUID(), attendedAt: now, verifiedBy: "test", distributionStatus: "none" as const })),
-    );
+  const eventId = await seedAttendedEvent(store.db, { organizer: deployer.address, chain, contract, attendees, name: "test" });
 
   const logger = createLogger({ level: "silent" });
   const signers = createServerSigners({ chains: network.chains, privateKey: deployer.privateKey as `0x${string}`, pollingInterval: 20 });
