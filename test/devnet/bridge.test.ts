@@ -120,6 +120,9 @@ describe("devnet bridge", () => {
       expect(observedInFlight).toBeGreaterThan(3);
       await waitFor(async () => (await ownerOf(b!, cosmicB.token, tokenId)) === bob.address, 10_000, "delayed delivery");
       expect(Date.now() - sentAt).toBeGreaterThanOrEqual(1500);
+      // The token is bob's as soon as the delivery is mined; the executor counts it once its own
+      // receipt poll returns (up to one polling interval later): wait for the workers to settle.
+      await workers.idle();
       expect(workers.delivered).toBe(1);
     } finally {
       await workers.stop();
