@@ -35,10 +35,10 @@ import type { Deployments } from "../chain/deployments.js";
 import { startDevnet } from "../devnet/start.js";
 import { generateHistory, syntheticOwner } from "../test/helpers/ponderHistory.js";
 import { reconcile } from "../indexer/reconcile.js";
+import { PONDER_BIN, ponderNodeArgs } from "../indexer/ponderProcess.js";
 import { setupFromDeployments } from "../indexer/setup.js";
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
-const PONDER_BIN = path.join(ROOT, "node_modules/ponder/dist/esm/bin/ponder.js");
 /** Target events (small/medium/large) or, for 1m, tokens minted. */
 const SIZES = { small: 5_000, medium: 20_000, large: 100_000, "1m": 1_000_000 } as const;
 
@@ -210,7 +210,21 @@ async function runIndexer(
   const started = performance.now();
   const child = spawn(
     process.execPath,
-    [...nodeArgs, PONDER_BIN, "--root", root, "--log-level", "info", "--log-format", "pretty", "start", "--schema", schema, "--port", String(port)],
+    [
+      ...ponderNodeArgs(nodeArgs),
+      PONDER_BIN,
+      "--root",
+      root,
+      "--log-level",
+      "info",
+      "--log-format",
+      "pretty",
+      "start",
+      "--schema",
+      schema,
+      "--port",
+      String(port),
+    ],
     {
       cwd: ROOT,
       env,

@@ -14,5 +14,6 @@ export PONDER_TELEMETRY_DISABLED=1
 # its own limit (1.24 GB RSS for indexer + API at 200k tokens on Postgres). 448 holds 600 MB at 200k
 # at ~2× the backfill CPU, but aborts (heap out of memory) in the backfill of 1M tokens: Ponder parses
 # whole eth_getLogs responses of 2,000-log blocks (BENCHMARKS.md, issue 18). Pick per history size.
-PONDER_NODE="node${PONDER_HEAP_MB:+ --max-old-space-size=$PONDER_HEAP_MB}"
+# indexer/ponderPreload.mjs: Ponder's 1 ms event-loop lag timer at 10 ms (idle CPU, issue 18).
+PONDER_NODE="node --import ./indexer/ponderPreload.mjs${PONDER_HEAP_MB:+ --max-old-space-size=$PONDER_HEAP_MB}"
 PONDER_BIN="$PONDER_NODE node_modules/ponder/dist/esm/bin/ponder.js"

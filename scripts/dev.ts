@@ -31,6 +31,7 @@ import { readDevnetEnv } from "../infra/config/devnet.js";
 import { readServerEnv } from "../infra/config/index.js";
 import { readIndexerEnv } from "../infra/config/indexer.js";
 import { loadOpsConfig } from "../infra/config/ops.js";
+import { PONDER_BIN, ponderNodeArgs } from "../indexer/ponderProcess.js";
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const rehearsal = process.argv.includes("--rehearsal");
@@ -127,7 +128,7 @@ async function main() {
     log(`PGlite: ${path.relative(ROOT, path.join(dataDir, "pglite"))}`);
   }
 
-  ponder = spawn(process.execPath, [path.join(ROOT, "node_modules/ponder/dist/esm/bin/ponder.js"), "start", "--schema", schema, "--port", String(port)], {
+  ponder = spawn(process.execPath, [...ponderNodeArgs(), PONDER_BIN, "start", "--schema", schema, "--port", String(port)], {
     cwd: ROOT,
     env,
     stdio: ["ignore", "inherit", "inherit"],

@@ -10,6 +10,7 @@ import { tmpdir, userInfo } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { freePort } from "../../devnet/anvil.js";
+import { PONDER_BIN, ponderNodeArgs } from "../../indexer/ponderProcess.js";
 import type { Deployments } from "../../chain/deployments.js";
 
 // node-postgres takes the user name from $USER, which some CI shells leave unset.
@@ -22,7 +23,6 @@ export type DbKind = "pglite" | "postgres";
 export const TEST_DBS: DbKind[] = (process.env.INDEXER_TEST_DBS ?? "pglite,postgres").split(",").filter((d): d is DbKind => d === "pglite" || d === "postgres");
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
-const PONDER_BIN = path.join(ROOT, "node_modules/ponder/dist/esm/bin/ponder.js");
 
 export type PonderOptions = {
   deployments: Deployments;
@@ -111,7 +111,7 @@ async function bootPonder(options: PonderOptions): Promise<PonderInstance> {
   if (options.db === "postgres") env.DATABASE_URL = options.databaseUrl ?? POSTGRES_URL;
   const child = spawn(
     process.execPath,
-    [PONDER_BIN, "--log-level", process.env.PONDER_TEST_LOG_LEVEL ?? "warn", "start", "--schema", schema, "--port", String(port)],
+    [...ponderNodeArgs(), PONDER_BIN, "--log-level", process.env.PONDER_TEST_LOG_LEVEL ?? "warn", "start", "--schema", schema, "--port", String(port)],
     {
       cwd: ROOT,
       env,

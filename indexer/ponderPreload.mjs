@@ -1,0 +1,19 @@
+// Loaded with `node --import` into every Ponder process we start (`npm run dev`, `npm run ponder:start`,
+// `ponder:serve`, ops/env.sh, the tests and benches: indexer/ponderProcess.ts), before Ponder itself.
+//
+// Why: Ponder's metrics call prom-client's collectDefaultMetrics with `eventLoopMonitoringPrecision: 1`,
+// so perf_hooks.monitorEventLoopDelay arms a native 1 ms timer that wakes the event loop ~1,000 times a
+// second even when nothing happens: ~2.5 % of a core at rest (BENCHMARKS.md, issue 18). No Ponder
+// option changes it, so this wraps the one Node function: the lag histogram samples no finer than
+// prom-client's own default, 10 ms. The nodejs_eventloop_lag_* metrics stay, at 10 ms resolution.
+// Plain JavaScript (not TypeScript): Node loads it before any loader exists.
+import { syncBuiltinESMExports } from "node:module";
+import perfHooks from "node:perf_hooks";
+
+export const MIN_LAG_RESOLUTION_MS = 10;
+
+const monitorEventLoopDelay = perfHooks.monitorEventLoopDelay;
+perfHooks.monitorEventLoopDelay = (options = {}) =>
+  monitorEventLoopDelay({ ...options, resolution: Math.max(options.resolution ?? MIN_LAG_RESOLUTION_MS, MIN_LAG_RESOLUTION_MS) });
+// Named ESM imports of node:perf_hooks see the wrapper too, not only require("perf_hooks") (prom-client).
+syncBuiltinESMExports();
