@@ -21,7 +21,7 @@ import type { IndexedDb } from "../read/db.js";
 import { indexedTables } from "../read/db.js";
 import { readIndexerCheckpoints } from "../read/checkpoints.js";
 import type { Logger } from "../infra/logger.js";
-import { type TickLoop, startTickLoop } from "../infra/tickLoop.js";
+import { BACKGROUND_COMMIT_DELAY_MS, type TickLoop, startTickLoop } from "../infra/tickLoop.js";
 import type { OffchainStore } from "../offchain/store.js";
 import { REFRESH_METADATA } from "./names.js";
 import type { RefreshMetadataData } from "./refreshMetadata.js";
@@ -81,7 +81,8 @@ export class MetadataFollower {
       intervalMs: () => (commits?.live ? this.o.idleTickMs : this.o.pollMs),
       onError: (error) => this.log.warn({ err: error }, "metadata follower tick failed (retrying)"),
     });
-    this.unsubscribe = commits?.subscribe(() => this.loop?.wake());
+    // After the notifier's tick (infra/tickLoop.ts): a metadata refresh is not a push.
+    this.unsubscribe = commits?.subscribe(() => this.loop?.wakeIn(BACKGROUND_COMMIT_DELAY_MS));
     return this;
   }
 

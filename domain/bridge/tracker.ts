@@ -17,7 +17,7 @@ import type { ReceivePathway } from "../../chain/layerzero/pathway.js";
 import type { IndexerSetup } from "../../indexer/setup.js";
 import { orderKey } from "../../indexer/model.js";
 import type { Logger } from "../../infra/logger.js";
-import { type TickLoop, startTickLoop } from "../../infra/tickLoop.js";
+import { BACKGROUND_COMMIT_DELAY_MS, type TickLoop, startTickLoop } from "../../infra/tickLoop.js";
 import { type HeadWatcher, watchHeads } from "../../chain/heads.js";
 import type { OffchainStore } from "../../offchain/store.js";
 import type { BridgeProgress } from "./progress.js";
@@ -123,7 +123,9 @@ export class BridgeTracker {
       intervalMs: () => (this.pending > 0 ? (headsLive() ? this.o.inFlightTickMs : this.o.intervalMs) : commits?.live ? this.o.idleTickMs : this.o.intervalMs),
       onError: (error) => this.log.warn({ err: error }, "bridge tracker tick failed (retrying)"),
     });
-    if (commits) this.stopWatching.push(commits.subscribe(() => this.loop?.wake()));
+    // A commit (a new send, an outcome) waits for the notifier's tick first (infra/tickLoop.ts);
+    // heads wake at once: the tracker then reads while Ponder indexes the same block.
+    if (commits) this.stopWatching.push(commits.subscribe(() => this.loop?.wakeIn(BACKGROUND_COMMIT_DELAY_MS)));
     return this;
   }
 

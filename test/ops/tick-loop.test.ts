@@ -1,4 +1,7 @@
-/** infra/tickLoop.ts: one tick at a time, woken early, wakes during a tick coalesce into one more tick. */
+/**
+ * infra/tickLoop.ts: one tick at a time, woken early, wakes during a tick coalesce into one more tick,
+ * deferred wakes coalesce into one tick after their delay (or into a tick that starts before it).
+ */
 import { describe, expect, it } from "vitest";
 import { startTickLoop } from "../../infra/tickLoop.js";
 
@@ -65,5 +68,58 @@ describe("tick loop", () => {
     loop.wake();
     await sleep(20);
     expect(ticks).toBe(settled);
+  });
+
+  it("wakeIn: requests within the delay make one tick after it; a tick starting first serves them", async () => {
+    const at: number[] = [];
+    const started = performance.now();
+    let release: (() => void) | undefined;
+    const loop = startTickLoop({
+      tick: async () => {
+        at.push(performance.now() - started);
+        if (at.length === 4) await new Promise<void>((r) => (release = r));
+      },
+      intervalMs: () => 60_000,
+      onError: () => {},
+    });
+    await sleep(20);
+    expect(at).toHaveLength(1);
+    const asked = performance.now() - started;
+    loop.wakeIn(80);
+    await sleep(30);
+    loop.wakeIn(80); // within the first delay: no second timer, not moved
+    await sleep(20);
+    expect(at).toHaveLength(1);
+    await sleep(60);
+    expect(at).toHaveLength(2);
+    expect(at[1]!).toBeGreaterThanOrEqual(asked + 75);
+    expect(at[1]!).toBeLessThan(asked + 80 + 40);
+    await sleep(150);
+    expect(at).toHaveLength(2); // the second request was served by the same tick
+
+    // A wake before the delay ends: that tick serves the deferred request, no tick after the delay.
+    loop.wakeIn(60);
+    loop.wake();
+    await sleep(10);
+    expect(at).toHaveLength(3);
+    await sleep(100);
+    expect(at).toHaveLength(3);
+
+    // Asked during a tick: one more tick after the delay, after the running one.
+    loop.wake();
+    await sleep(10);
+    expect(at).toHaveLength(4); // blocked
+    loop.wakeIn(30);
+    release!();
+    await sleep(10);
+    expect(at).toHaveLength(4);
+    await sleep(60);
+    expect(at).toHaveLength(5);
+
+    // Stopped: a pending deferred wake does not tick.
+    loop.wakeIn(20);
+    await loop.stop();
+    await sleep(50);
+    expect(at).toHaveLength(5);
   });
 });
