@@ -110,6 +110,8 @@ type Handled = {
   pushedAt: number;
 };
 type FreshPush = OrderedPush & { row: ActivityRow; envelope: Envelope };
+/** One chain's part of a tick: its rows in (lo, hi]; `starting` = no cursor yet (history is silent). */
+type ChainWindow = { chainId: number; starting: boolean; lo: number; hi: number };
 
 function toHandled(r: Row): Handled {
   const id = String(r.id);
@@ -237,37 +239,40 @@ export class Notifier {
         const fresh: FreshPush[] = [];
         const retractions: Envelope[] = [];
 
-        for (const cp of checkpoints) {
+        // The window of each chain: (cursor − finality, hi]. Each read below is one query for all
+        // chains (on PGlite every query is a turn of the one embedded database).
+        const windows: ChainWindow[] = checkpoints.map((cp) => {
           if (bounds.get(cp.chainId)! < cp.block) caughtUp = false;
-          const starting = !cursors.has(cp.chainId);
           const cursor = cursors.get(cp.chainId) ?? cp.block;
-          const hi = bounds.get(cp.chainId)!;
-          const lo = cursor - this.o.finalityBlocks;
-          const handled = rowsOf(
-            await tx.execute(sql`SELECT id, block_number, type, rooms, data, state, push_id, generation, missing_since, pushed_at FROM offchain.realtime_pushed
-            WHERE chain_id = ${cp.chainId} AND (block_number > ${lo} OR state = 'held')`),
-          ).map(toHandled);
-          const present = await this.presentRows(
-            cp.chainId,
-            lo,
-            hi,
-            handled.filter((h) => h.state === "held" && h.blockNumber <= lo),
-          );
-          const byId = new Map(handled.map((h) => [h.id, h]));
-          const presentIds = new Set(present.map(activityId));
+          return { chainId: cp.chainId, starting: !cursors.has(cp.chainId), lo: cursor - this.o.finalityBlocks, hi: bounds.get(cp.chainId)! };
+        });
+        const handledByChain = await this.handledRows(tx, windows);
+        const presentByChain = await this.presentRows(windows, handledByChain);
+        const byId = new Map([...handledByChain.values()].flat().map((h) => [h.id, h]));
+        // Rows to announce: new ones, held ones, and tombstones that came back.
+        const candidatesByChain = new Map(
+          windows.map((w) => [
+            w.chainId,
+            (presentByChain.get(w.chainId) ?? []).filter((r) => {
+              const h = byId.get(activityId(r));
+              return !h || h.state === "held" || h.state === "retracted";
+            }),
+          ]),
+        );
+        const allCandidates = [...candidatesByChain.values()].flat();
+        const { envelopes, sends } = await this.envelopes(tx, allCandidates);
+        const arrivals = allCandidates.filter((r) => DESTINATION_TYPES.has(r.type) && r.guid);
+        const progress = await this.progressStates(
+          tx,
+          arrivals.map((r) => r.guid!),
+          [...new Set(arrivals.map((r) => r.chainId))],
+        );
 
-          // Rows to announce: new ones, held ones, and tombstones that came back.
-          const candidates = present.filter((r) => {
-            const h = byId.get(activityId(r));
-            return !h || h.state === "held" || h.state === "retracted";
-          });
-          const { envelopes, sends } = await this.envelopes(tx, candidates);
-          const progress = await this.progressStates(
-            tx,
-            candidates.filter((r) => DESTINATION_TYPES.has(r.type) && r.guid).map((r) => r.guid!),
-            cp.chainId,
-          );
-          for (const row of candidates) {
+        for (const { chainId, starting } of windows) {
+          const handled = handledByChain.get(chainId) ?? [];
+          const presentIds = new Set((presentByChain.get(chainId) ?? []).map(activityId));
+          const trackerActive = progress.trackerActive.has(chainId);
+          for (const row of candidatesByChain.get(chainId) ?? []) {
             const id = activityId(row);
             const previous = byId.get(id);
             const envelope = envelopes.get(id)!;
@@ -285,7 +290,7 @@ export class Notifier {
             const waitsForSteps =
               DESTINATION_TYPES.has(row.type) &&
               !!row.guid &&
-              progress.trackerActive &&
+              trackerActive &&
               !progress.final.has(row.guid.toLowerCase()) &&
               this.o.now() - heldSince < this.o.bridgeHoldMs;
             const generation = previous?.state === "retracted" ? previous.generation + 1 : (previous?.generation ?? 0);
@@ -318,10 +323,19 @@ export class Notifier {
               retractions.push({ type: "reorg", id: `reorg:${h.pushId}`, rooms: h.rooms, data: { retracts: h.pushId, retractedType: h.type, ...h.data } });
             }
           }
-          await tx.execute(sql`INSERT INTO offchain.realtime_cursor (chain_id, block_number) VALUES (${cp.chainId}, ${hi})
+        }
+        if (windows.length) {
+          await tx.execute(sql`INSERT INTO offchain.realtime_cursor (chain_id, block_number) VALUES ${sql.join(
+            windows.map((w) => sql`(${w.chainId}, ${w.hi})`),
+            sql`, `,
+          )}
           ON CONFLICT (chain_id) DO UPDATE SET block_number = EXCLUDED.block_number, updated_at = now()`);
+          // Forget rows that fell out of the finality window.
           await tx.execute(
-            sql`DELETE FROM offchain.realtime_pushed WHERE chain_id = ${cp.chainId} AND block_number <= ${hi - this.o.finalityBlocks} AND state <> 'held'`,
+            sql`DELETE FROM offchain.realtime_pushed WHERE state <> 'held' AND (${sql.join(
+              windows.map((w) => sql`(chain_id = ${w.chainId} AND block_number <= ${w.hi - this.o.finalityBlocks})`),
+              sql` OR `,
+            )})`,
           );
         }
 
@@ -365,15 +379,42 @@ export class Notifier {
     return result;
   }
 
-  /** Activity rows of the window (lo, hi] of a chain, plus held rows that fell out of it. */
-  private async presentRows(chainId: number, lo: number, hi: number, heldOutside: Handled[]): Promise<ActivityRow[]> {
-    const inWindow = and(gt(activity.blockNumber, BigInt(lo)), lte(activity.blockNumber, BigInt(hi)));
-    const held = heldOutside.map((h) => and(eq(activity.blockNumber, BigInt(h.blockNumber)), eq(activity.logIndex, h.logIndex)));
-    return await this.deps.indexed.db
+  /** The handled rows of each chain's window, and its held rows wherever they are. */
+  private async handledRows(tx: Tx, windows: ChainWindow[]): Promise<Map<number, Handled[]>> {
+    const out = new Map<number, Handled[]>(windows.map((w) => [w.chainId, []]));
+    if (!windows.length) return out;
+    const rows = rowsOf(
+      await tx.execute(sql`SELECT id, chain_id, block_number, type, rooms, data, state, push_id, generation, missing_since, pushed_at FROM offchain.realtime_pushed
+      WHERE chain_id IN (${sql.join(
+        windows.map((w) => sql`${w.chainId}`),
+        sql`, `,
+      )}) AND (state = 'held' OR ${sql.join(
+        windows.map((w) => sql`(chain_id = ${w.chainId} AND block_number > ${w.lo})`),
+        sql` OR `,
+      )})`),
+    );
+    for (const r of rows) out.get(Number(r.chain_id))?.push(toHandled(r));
+    return out;
+  }
+
+  /** Activity rows of each chain's window (lo, hi], plus its held rows that fell out of the window. */
+  private async presentRows(windows: ChainWindow[], handled: Map<number, Handled[]>): Promise<Map<number, ActivityRow[]>> {
+    const out = new Map<number, ActivityRow[]>(windows.map((w) => [w.chainId, []]));
+    if (!windows.length) return out;
+    const perChain = windows.map((w) => {
+      const inWindow = and(gt(activity.blockNumber, BigInt(w.lo)), lte(activity.blockNumber, BigInt(w.hi)));
+      const held = (handled.get(w.chainId) ?? [])
+        .filter((h) => h.state === "held" && h.blockNumber <= w.lo)
+        .map((h) => and(eq(activity.blockNumber, BigInt(h.blockNumber)), eq(activity.logIndex, h.logIndex)));
+      return and(eq(activity.chainId, w.chainId), held.length ? or(inWindow, ...held) : inWindow);
+    });
+    const rows = await this.deps.indexed.db
       .select()
       .from(activity)
-      .where(and(eq(activity.chainId, chainId), held.length ? or(inWindow, ...held) : inWindow))
-      .orderBy(asc(activity.blockNumber), asc(activity.logIndex));
+      .where(or(...perChain))
+      .orderBy(asc(activity.chainId), asc(activity.blockNumber), asc(activity.logIndex));
+    for (const r of rows) out.get(r.chainId)?.push(r);
+    return out;
   }
 
   private count(row: ActivityRow, envelope: Envelope) {
@@ -478,11 +519,20 @@ export class Notifier {
     return out;
   }
 
-  /** Which of these bridges' progress is final, and whether the tracker reads `chainId` at all (lately). */
-  private async progressStates(tx: Tx, guids: string[], chainId: number): Promise<{ final: Set<string>; trackerActive: boolean }> {
-    const tracker = rowsOf(await tx.execute(sql`SELECT checked_at FROM offchain.bridge_tracker_chains WHERE chain_id = ${chainId}`))[0];
-    const trackerActive = !!tracker && this.o.now() - new Date(String(tracker.checked_at)).getTime() < 10_000;
-    if (!trackerActive || !guids.length) return { final: new Set(), trackerActive };
+  /** Which of these arrivals' progress is final, and which of their chains the tracker reads (lately). */
+  private async progressStates(tx: Tx, guids: string[], chainIds: number[]): Promise<{ final: Set<string>; trackerActive: Set<number> }> {
+    const trackerActive = new Set<number>();
+    if (!guids.length) return { final: new Set(), trackerActive };
+    const trackers = rowsOf(
+      await tx.execute(
+        sql`SELECT chain_id, checked_at FROM offchain.bridge_tracker_chains WHERE chain_id IN (${sql.join(
+          chainIds.map((id) => sql`${id}`),
+          sql`, `,
+        )})`,
+      ),
+    );
+    for (const t of trackers) if (this.o.now() - new Date(String(t.checked_at)).getTime() < 10_000) trackerActive.add(Number(t.chain_id));
+    if (!trackerActive.size || !guids.length) return { final: new Set(), trackerActive };
     const list = sql.join(
       guids.map((g) => sql`${g.toLowerCase()}`),
       sql`, `,

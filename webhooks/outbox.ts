@@ -95,13 +95,15 @@ export async function recordWebhookEvents(tx: Executor, envelopes: Envelope[], o
 
 /** Releases deliveries whose event's chain is now indexed at or past their ready block. */
 export async function releaseConfirmed(tx: Executor, checkpoints: { chainId: number; block: number }[]): Promise<number> {
-  let released = 0;
-  for (const cp of checkpoints) {
-    const rows = rowsOf(
-      await tx.execute(sql`UPDATE offchain.webhook_deliveries SET status = 'pending', next_attempt_at = now(), updated_at = now()
-        WHERE status = 'waiting' AND chain_id = ${cp.chainId} AND ready_block <= ${cp.block} RETURNING id`),
-    );
-    released += rows.length;
-  }
-  return released;
+  if (!checkpoints.length) return 0;
+  // One statement for all chains: it runs on every notifier tick.
+  const reached = sql.join(
+    checkpoints.map((cp) => sql`(chain_id = ${cp.chainId} AND ready_block <= ${cp.block})`),
+    sql` OR `,
+  );
+  const rows = rowsOf(
+    await tx.execute(sql`UPDATE offchain.webhook_deliveries SET status = 'pending', next_attempt_at = now(), updated_at = now()
+      WHERE status = 'waiting' AND (${reached}) RETURNING id`),
+  );
+  return rows.length;
 }
