@@ -4,7 +4,8 @@
  * `refresh-metadata` jobs, which re-resolve the tokens, invalidate their cached views and push
  * `nft:metadata`. Indexing handlers stay pure: nothing here runs inside Ponder's indexing.
  *
- * Each tick (woken by Ponder's commit notification, like the notifier; `pollMs` without one), in one
+ * Each tick (at most every `pollMs` under a stream of Ponder's commit notifications, after the
+ * notifier's tick; every `pollMs` without them), in one
  * transaction holding a Postgres advisory lock — one follower at a time across replicas — per chain:
  * the rows of `(cursor − finality, indexed block]` not yet in `metadata_follow_seen` are new; rows
  * seen in that window that are gone (a reorg removed the log: the chain's tokenURI went back) are
@@ -40,7 +41,7 @@ export type MetadataFollowerOptions = {
   store: OffchainStore;
   jobs: Pick<JobQueue, "enqueue">;
   logger: Logger;
-  /** Tick interval while no commit notification can wake the follower. Default 500. */
+  /** Tick interval while no commit notification can wake the follower, and the delay of a commit's tick. Default 500. */
   pollMs?: number;
   /** Tick interval while commit notifications are live (a safety net). Default 5000. */
   idleTickMs?: number;
@@ -81,8 +82,9 @@ export class MetadataFollower {
       intervalMs: () => (commits?.live ? this.o.idleTickMs : this.o.pollMs),
       onError: (error) => this.log.warn({ err: error }, "metadata follower tick failed (retrying)"),
     });
-    // After the notifier's tick (infra/tickLoop.ts): a metadata refresh is not a push.
-    this.unsubscribe = commits?.subscribe(() => this.loop?.wakeIn(BACKGROUND_COMMIT_DELAY_MS));
+    // At most one tick per pollMs under a stream of commits, each after the notifier's (infra/tickLoop.ts):
+    // a metadata refresh is not a push, and back-to-back blocks would otherwise each pay ~20 ms here.
+    this.unsubscribe = commits?.subscribe(() => this.loop?.wakeIn(Math.max(BACKGROUND_COMMIT_DELAY_MS, this.o.pollMs)));
     return this;
   }
 
