@@ -23,6 +23,7 @@ import { EndpointV2Abi } from "./abis/EndpointV2Abi.js";
 import { type IndexerDeployment, IndexerConfigError, loadIndexerSetup } from "./indexer/setup.js";
 import { readServerEnv } from "./infra/config/index.js";
 import { readIndexerEnv } from "./infra/config/indexer.js";
+import { assertPgliteDataDir } from "./infra/pgliteDataDir.js";
 
 let setup: ReturnType<typeof loadIndexerSetup>;
 try {
@@ -61,6 +62,14 @@ for (const chain of setup.chains) {
 const settings = readIndexerEnv(process.env);
 const databaseUrl = readServerEnv(process.env).DATABASE_URL;
 const pgliteDir = settings.pgliteDir ?? `.ponder/${setup.id}/pglite`;
+if (!databaseUrl) {
+  try {
+    assertPgliteDataDir(pgliteDir, "PONDER_PGLITE_DIR");
+  } catch (error) {
+    console.error(`\n[indexer config] ${(error as Error).message}\n`);
+    throw error;
+  }
+}
 
 export default createConfig({
   ordering: "multichain",

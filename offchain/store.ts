@@ -10,6 +10,7 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import pg from "pg";
 import { type MigrationExecutor, runMigrations } from "./migrate.js";
 import { schema } from "./schema.js";
+import { assertPgliteDataDir } from "../infra/pgliteDataDir.js";
 
 export type OffchainDb = PgDatabase<PgQueryResultHKT, typeof schema>;
 
@@ -72,6 +73,7 @@ export function createPostgresStore(databaseUrl: string, poolSize = 10): Offchai
 }
 
 export function createPgliteStore(dataDir: string | undefined): OffchainStore {
+  assertPgliteDataDir(dataDir, "OFFCHAIN_DATA_DIR");
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const client = new PGlite(dataDir);
   const db = drizzlePglite(client, { schema }) as unknown as OffchainDb;
