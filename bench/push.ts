@@ -237,7 +237,18 @@ async function runMode(mode: Mode): Promise<ModeResult> {
     };
     watch(src.rpcUrl, srcCosmic.address, "Transfer", (a) => `transfer:${a.tokenId}:${a.from.toLowerCase()}`);
     watch(dst.rpcUrl, dstCosmic.address, "ONFTReceived", (a) => `received:${a.guid.toLowerCase()}`);
-    await sleep(200); // the subscriptions are open
+    // The subscriptions are open once a log arrives through them (eth_subscribe is not acknowledged
+    // by viem's watchEvent): a warm-up mint, repeated until its Transfer is seen.
+    for (let attempt = 0; ; attempt++) {
+      const warmId = tokenIdInRange(src.eid, 40_000n + BigInt(attempt));
+      await signer.write({ address: srcCosmic.address, abi: CosmicONFT721Abi, functionName: "mint", args: [deployer.address, warmId] });
+      const seenWarm = await within(5_000, "warm-up Transfer", arrived(`transfer:${warmId}:0x0000000000000000000000000000000000000000`)).then(
+        () => true,
+        () => false,
+      );
+      if (seenWarm) break;
+      if (attempt === 4) throw new Error("the log subscriptions on anvil never delivered a warm-up Transfer");
+    }
 
     /** How long each polled request took, per URL: a slow read adds up to its own duration to what it measures. */
     const requestMs = new Map<string, number[]>();
