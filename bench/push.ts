@@ -237,12 +237,13 @@ async function runMode(mode: Mode): Promise<ModeResult> {
     };
     watch(src.rpcUrl, srcCosmic.address, "Transfer", (a) => `transfer:${a.tokenId}:${a.from.toLowerCase()}`);
     watch(dst.rpcUrl, dstCosmic.address, "ONFTReceived", (a) => `received:${a.guid.toLowerCase()}`);
+    const zero = "0x0000000000000000000000000000000000000000";
     // The subscriptions are open once a log arrives through them (eth_subscribe is not acknowledged
     // by viem's watchEvent): a warm-up mint, repeated until its Transfer is seen.
     for (let attempt = 0; ; attempt++) {
       const warmId = tokenIdInRange(src.eid, 40_000n + BigInt(attempt));
       await signer.write({ address: srcCosmic.address, abi: CosmicONFT721Abi, functionName: "mint", args: [deployer.address, warmId] });
-      const seenWarm = await within(5_000, "warm-up Transfer", arrived(`transfer:${warmId}:0x0000000000000000000000000000000000000000`)).then(
+      const seenWarm = await within(5_000, "warm-up Transfer", arrived(`transfer:${warmId}:${zero}`)).then(
         () => true,
         () => false,
       );
@@ -281,7 +282,6 @@ async function runMode(mode: Mode): Promise<ModeResult> {
     // so polling GraphQL while waiting for a push (or REST and GraphQL together) slows what it measures.
     const gql: number[] = [];
     const push: number[] = [];
-    const zero = "0x0000000000000000000000000000000000000000";
     for (let i = 0; i < 2 * samples; i++) {
       const tokenId = tokenIdInRange(src.eid, 50_000n + BigInt(i));
       const viaPush = i % 2 === 1;

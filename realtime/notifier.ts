@@ -532,7 +532,7 @@ export class Notifier {
       ),
     );
     for (const t of trackers) if (this.o.now() - new Date(String(t.checked_at)).getTime() < 10_000) trackerActive.add(Number(t.chain_id));
-    if (!trackerActive.size || !guids.length) return { final: new Set(), trackerActive };
+    if (!trackerActive.size) return { final: new Set(), trackerActive };
     const list = sql.join(
       guids.map((g) => sql`${g.toLowerCase()}`),
       sql`, `,

@@ -9,11 +9,13 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type IndexedDb, connectIndexedDb } from "../../read/db.js";
+import type { IndexCommits } from "../../read/commits.js";
 import { MetadataFollower } from "../../jobs/metadataFollower.js";
 import { createLogger } from "../../infra/logger.js";
 import type { EnqueueRequest, JobRow } from "../../jobs/types.js";
 import { type OffchainStore, createOffchainStore } from "../../offchain/store.js";
 import { createTestDatabase } from "../api/helpers.js";
+import { waitFor } from "../helpers/devnet.js";
 import { createPonderShapedSchema, ponderCheckpoint } from "../helpers/indexSchema.js";
 
 const CHAIN = 31337;
@@ -117,4 +119,51 @@ describe("metadata follower", () => {
     expect(take().map((d) => d.tokenIds)).toEqual([["30"]]);
     expect((await follower.tick()).updates).toBe(0);
   });
+
+  it("commits wake it after the notifier, coalesced: a burst of commits is one tick, pollMs later", async () => {
+    let listener: (() => void) | undefined;
+    const commits: IndexCommits = {
+      live: true,
+      subscribe(fn) {
+        listener = fn;
+        return () => {
+          listener = undefined;
+        };
+      },
+      close: async () => {},
+    };
+    const ticks: number[] = [];
+    const started = performance.now();
+    const woken = new MetadataFollower({
+      indexed: { ...indexed, commits },
+      store,
+      jobs: { enqueue: async () => ({ job: { id: randomUUID() } as JobRow, created: true }) },
+      logger: createLogger({ level: "silent" }),
+      finalityBlocks: 5,
+      pollMs: 300,
+      idleTickMs: 60_000,
+    });
+    const tick = woken.tick.bind(woken);
+    woken.tick = async () => {
+      ticks.push(performance.now() - started);
+      return tick();
+    };
+    woken.start();
+    try {
+      await waitFor(async () => ticks.length === 1, 5_000, "the start's tick");
+      await sleep(50);
+      const committed = performance.now() - started;
+      for (let i = 0; i < 5; i++) listener!(); // a bridge landing: several blocks at once
+      await sleep(150);
+      expect(ticks).toHaveLength(1); // not at once: the notifier has the database first
+      await waitFor(async () => ticks.length === 2, 5_000, "the commits' tick");
+      expect(ticks[1]!).toBeGreaterThanOrEqual(committed + 290);
+      await sleep(400);
+      expect(ticks).toHaveLength(2); // five commits, one tick
+    } finally {
+      await woken.stop();
+    }
+  });
 });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
