@@ -12,7 +12,8 @@
  * Reported per setup: latency publish → socket over every (push, socket) pair (p50/p99), and
  * publish → the *last* socket of each push (p50/p99: the fan-out's completion), memory per socket
  * of a server process (RSS and V8 heap after a full GC, minus the same before the sockets, / sockets),
- * server CPU per push. Baseline, same run: one socket on one process (Redis + one WebSocket hop).
+ * server CPU per push (and its kernel share: the socket writes), the client processes' CPU per push
+ * (on this machine they compete with the servers for the same cores). Baseline, same run: one socket on one process (Redis + one WebSocket hop).
  * Target: p99 < 100 ms. The sockets need file descriptors: each process holds at most N (+ a few)
  * of them, under the `ulimit -n` (20,000 on the bench machine; the bench refuses more than it allows).
  */
@@ -108,6 +109,10 @@ type Result = {
   missed: number;
   memPerSocket?: { rssKb: number; heapKb: number };
   cpuMsPerPush: number;
+  /** Of which in the kernel (socket writes). */
+  sysMsPerPush: number;
+  /** CPU of the client processes per push (they share the cores with the servers here). */
+  clientMsPerPush: number;
 };
 
 async function scenario(label: string, total: number, serverCount: number, procs: number): Promise<Result> {
@@ -132,11 +137,11 @@ async function scenario(label: string, total: number, serverCount: number, procs
       `${label}: ${open} sockets open and subscribed in ${((performance.now() - t0) / 1000).toFixed(1)} s (${failed} failed), ${serverCount} server process(es)`,
     );
     const memAfter = await Promise.all(servers.map(async (s) => (s.proc.send({ type: "mem" }), s.next<Mem>("mem"))));
-    const cpu = async () =>
-      (await Promise.all(servers.map(async (s) => (s.proc.send({ type: "cpu" }), (await s.next<{ seconds: number }>("cpu")).seconds)))).reduce(
-        (a, b) => a + b,
-        0,
-      );
+    const cpu = async () => {
+      const all = await Promise.all(servers.map(async (s) => (s.proc.send({ type: "cpu" }), s.next<{ seconds: number; system: number }>("cpu"))));
+      const cl = await Promise.all(clients.map(async (s) => (s.proc.send({ type: "cpu" }), s.next<{ seconds: number; system: number }>("cpu"))));
+      return { seconds: all.reduce((a, c) => a + c.seconds, 0), system: all.reduce((a, c) => a + c.system, 0), clients: cl.reduce((a, c) => a + c.seconds, 0), clientsSystem: cl.reduce((a, c) => a + c.system, 0) };
+    };
     const data = {
       collection: "cosmic",
       chainId: 31337,
@@ -150,8 +155,7 @@ async function scenario(label: string, total: number, serverCount: number, procs
     let missed = 0;
     // Warm-up push (JIT, Redis connections), not counted.
     for (let seq = -1; seq < pushes; seq++) {
-      const cpuStart = seq === 0 ? await cpu() : 0;
-      if (seq === 0) cpuAtStart = cpuStart;
+      if (seq === 0) cpuAtStart = await cpu();
       const id = seq < 0 ? 999_999 : seq;
       const waits = clients.map((c) => c.next<{ seq: number; at: number[] }>("push", 15_000).catch(() => null));
       const at = now();
@@ -173,7 +177,10 @@ async function scenario(label: string, total: number, serverCount: number, procs
       last.push(max);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const cpuMsPerPush = (((await cpu()) - cpuAtStart) * 1000) / pushes;
+    const cpuAtEnd = await cpu();
+    const cpuMsPerPush = ((cpuAtEnd.seconds - cpuAtStart.seconds) * 1000) / pushes;
+    const sysMsPerPush = ((cpuAtEnd.system - cpuAtStart.system) * 1000) / pushes;
+    const clientMsPerPush = ((cpuAtEnd.clients - cpuAtStart.clients) * 1000) / pushes;
     const n = memAfter.reduce((a, m) => a + m.clients, 0);
     const memPerSocket =
       n > 100
@@ -182,14 +189,14 @@ async function scenario(label: string, total: number, serverCount: number, procs
             heapKb: (memAfter.reduce((a, m) => a + m.heapUsed + m.external, 0) - memBefore.reduce((a, m) => a + m.heapUsed + m.external, 0)) / n / 1024,
           }
         : undefined;
-    return { label, sockets: open, servers: serverCount, all, last, missed, ...(memPerSocket ? { memPerSocket } : {}), cpuMsPerPush };
+    return { label, sockets: open, servers: serverCount, all, last, missed, ...(memPerSocket ? { memPerSocket } : {}), cpuMsPerPush, sysMsPerPush, clientMsPerPush };
   } finally {
     await Promise.allSettled(clients.map((c) => c.stop()));
     await Promise.allSettled(servers.map((s) => s.stop()));
     await publisher.close();
   }
 }
-let cpuAtStart = 0;
+let cpuAtStart = { seconds: 0, system: 0, clients: 0, clientsSystem: 0 };
 
 log(
   `${sockets} sockets, ${pushes} pushes, ${clientProcs} client process(es); ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)}; ulimit -n ${fdLimit}`,
@@ -200,15 +207,15 @@ const two = await scenario(`${sockets} sockets, 2 replicas on Redis`, sockets, 2
 const f = (x: number) => (Number.isNaN(x) ? "—" : x < 10 ? x.toFixed(1) : x.toFixed(0));
 const rows = [baseline, one, two].map(
   (r) =>
-    `| ${r.label} | ${r.sockets} | ${f(pct(r.all, 50))} | ${f(pct(r.all, 99))} | ${f(pct(r.last, 50))} | ${f(pct(r.last, 99))} | ${r.memPerSocket ? `${r.memPerSocket.rssKb.toFixed(1)} / ${r.memPerSocket.heapKb.toFixed(1)}` : "—"} | ${r.cpuMsPerPush.toFixed(1)} | ${r.missed} |`,
+    `| ${r.label} | ${r.sockets} | ${f(pct(r.all, 50))} | ${f(pct(r.all, 99))} | ${f(pct(r.last, 50))} | ${f(pct(r.last, 99))} | ${r.memPerSocket ? `${r.memPerSocket.rssKb.toFixed(1)} / ${r.memPerSocket.heapKb.toFixed(1)}` : "—"} | ${r.cpuMsPerPush.toFixed(1)} (${r.sysMsPerPush.toFixed(1)}) | ${r.clientMsPerPush.toFixed(1)} | ${r.missed} |`,
 );
 console.log(
   [
     "",
     `WebSocket fan-out, publish on Redis → socket (${pushes} pushes; load average at end ${loadavg()[0]!.toFixed(1)}):`,
     "",
-    "| setup | sockets | p50 ms (every socket) | p99 ms (every socket) | last socket p50 ms | last socket p99 ms | memory per socket KB (RSS / heap+external) | server CPU ms per push | pushes missed |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| setup | sockets | p50 ms (every socket) | p99 ms (every socket) | last socket p50 ms | last socket p99 ms | memory per socket KB (RSS / heap+external) | server CPU ms per push (of which kernel) | clients' CPU ms per push | pushes missed |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...rows,
     "",
     `[bench] ws-scale one process: p50 ${f(pct(one.all, 50))} ms p99 ${f(pct(one.all, 99))} ms last p99 ${f(pct(one.last, 99))} ms sockets ${one.sockets} mem ${one.memPerSocket?.rssKb.toFixed(1) ?? "NaN"} KB`,

@@ -55,7 +55,10 @@ live = sockets.length;
 process.send!({ type: "ready", open: sockets.length, failed });
 
 process.on("message", (m: { type: string }) => {
-  if (m.type === "stop") {
+  if (m.type === "cpu") {
+    const u = process.cpuUsage();
+    process.send!({ type: "cpu", seconds: (u.user + u.system) / 1e6, system: u.system / 1e6 });
+  } else if (m.type === "stop") {
     for (const s of sockets) s.terminate();
     process.exit(0);
   }

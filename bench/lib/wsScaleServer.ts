@@ -26,7 +26,7 @@ process.on("message", (m: { type: string }) => {
     process.send!({ type: "mem", rss: mu.rss, heapUsed: mu.heapUsed, external: mu.external + mu.arrayBuffers, clients: server.clientCount() });
   } else if (m.type === "cpu") {
     const u = process.cpuUsage();
-    process.send!({ type: "cpu", seconds: (u.user + u.system) / 1e6 });
+    process.send!({ type: "cpu", seconds: (u.user + u.system) / 1e6, system: u.system / 1e6 });
   } else if (m.type === "stop") {
     void server.close().finally(() => kv.close().finally(() => process.exit(0)));
   }
