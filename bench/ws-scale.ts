@@ -140,7 +140,7 @@ async function scenario(label: string, total: number, serverCount: number, procs
     const cpu = async () => {
       const all = await Promise.all(servers.map(async (s) => (s.proc.send({ type: "cpu" }), s.next<{ seconds: number; system: number }>("cpu"))));
       const cl = await Promise.all(clients.map(async (s) => (s.proc.send({ type: "cpu" }), s.next<{ seconds: number; system: number }>("cpu"))));
-      return { seconds: all.reduce((a, c) => a + c.seconds, 0), system: all.reduce((a, c) => a + c.system, 0), clients: cl.reduce((a, c) => a + c.seconds, 0), clientsSystem: cl.reduce((a, c) => a + c.system, 0) };
+      return { seconds: all.reduce((a, c) => a + c.seconds, 0), system: all.reduce((a, c) => a + c.system, 0), clients: cl.reduce((a, c) => a + c.seconds, 0) };
     };
     const data = {
       collection: "cosmic",
@@ -189,14 +189,25 @@ async function scenario(label: string, total: number, serverCount: number, procs
             heapKb: (memAfter.reduce((a, m) => a + m.heapUsed + m.external, 0) - memBefore.reduce((a, m) => a + m.heapUsed + m.external, 0)) / n / 1024,
           }
         : undefined;
-    return { label, sockets: open, servers: serverCount, all, last, missed, ...(memPerSocket ? { memPerSocket } : {}), cpuMsPerPush, sysMsPerPush, clientMsPerPush };
+    return {
+      label,
+      sockets: open,
+      servers: serverCount,
+      all,
+      last,
+      missed,
+      ...(memPerSocket ? { memPerSocket } : {}),
+      cpuMsPerPush,
+      sysMsPerPush,
+      clientMsPerPush,
+    };
   } finally {
     await Promise.allSettled(clients.map((c) => c.stop()));
     await Promise.allSettled(servers.map((s) => s.stop()));
     await publisher.close();
   }
 }
-let cpuAtStart = { seconds: 0, system: 0, clients: 0, clientsSystem: 0 };
+let cpuAtStart = { seconds: 0, system: 0, clients: 0 };
 
 log(
   `${sockets} sockets, ${pushes} pushes, ${clientProcs} client process(es); ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)}; ulimit -n ${fdLimit}`,
