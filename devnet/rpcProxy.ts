@@ -1,7 +1,7 @@
 /**
  * A JSON-RPC HTTP proxy in front of a local chain, for tests and benchmarks. It forwards every
  * request unchanged and can:
- *   - delay each request (`delayMs`: slows a backfill enough to interrupt it);
+ *   - delay each request (`delayMs`: slows a backfill enough to interrupt it), or hold some until a test lets them go (`hold`);
  *   - lose a request before the node sees it, or lose the node's answer after it acted on it
  *     (`beforeForward` / `afterForward` return "drop": the caller's socket is destroyed);
  *   - observe the answers (`afterForward` gets them with the instant they arrived);
@@ -18,6 +18,8 @@ import { freePort } from "./anvil.js";
 
 export type RpcProxyOptions = {
   delayMs?: number;
+  /** Called with the request's methods; a promise returned holds the request until it settles. */
+  hold?(methods: string[]): Promise<unknown> | undefined;
   /** Called with the request's JSON-RPC methods (several for a batch); "drop" = never forwarded. */
   beforeForward?(methods: string[]): "forward" | "drop";
   /** Called with the node's answer and `performance.now()` of its arrival; "drop" = the caller never hears it. */
@@ -88,6 +90,7 @@ export async function startRpcProxy(target: string, options: RpcProxyOptions = {
           return void res.end(JSON.stringify({ jsonrpc: "2.0", id, result: own }));
         }
         if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
+        await options.hold?.(methods);
         const upstream = await fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(30_000) });
         const answer = Buffer.from(await upstream.arrayBuffer());
         if (options.afterForward?.(methods, answer, performance.now()) === "drop") return void res.destroy();

@@ -2,14 +2,15 @@
  * The bridge tracker: for bridges in flight (indexed sends not yet final), reads their progress
  * from the chains (readProgress.ts) at most once per new destination block, and stores it
  * (offchain.bridge_progress) — outside Ponder's handlers, which stay pure. One tick at a time
- * across replicas (a transaction-level advisory lock, like the notifier); the notifier announces
- * what changed (`bridge:updated`). The same path runs on every network, the devnet included.
+ * across replicas on Postgres (a transaction-level advisory lock, like the notifier); on PGlite it
+ * holds no transaction across its chain reads (see `tick`). The notifier announces what changed
+ * (`bridge:updated`). The same path runs on every network, the devnet included.
  *
  * Costs: one head read per chain and tick; per destination block, one JSON-RPC batch with, per
  * bridge, the endpoint's two reads and (until it is committed) one hashLookup per DVN, plus the
  * receive config per (receiver, source EID) every 30 s; a log search per newly seen step.
  */
-import { and, desc, eq, gt, inArray, isNotNull, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNotNull, isNull, type SQL, sql } from "drizzle-orm";
 import type { Hex, PublicClient } from "viem";
 import { type IndexedDb, indexedTables } from "../../read/db.js";
 import { feesPaidInReceipt, feesPaidToJson } from "../../chain/layerzero/feesPaid.js";
@@ -147,103 +148,128 @@ export class BridgeTracker {
     return client;
   }
 
+  /**
+   * Replicas (they need Postgres) take turns: a tick runs in one transaction holding the advisory
+   * lock. PGlite is one process with one connection, so this tick loop is its only tracker; there a
+   * transaction held across the RPC reads would queue every other off-chain query (the notifier's
+   * tick, `GET /bridge/{guid}`) behind them, so it reads outside any transaction and writes in one
+   * short transaction at the end.
+   */
   async tick(): Promise<TrackerTick> {
-    return await this.deps.store.db.transaction(async (tx) => {
+    const { store } = this.deps;
+    if (store.kind === "pglite") {
+      return await this.run(store.db, (writes) => store.db.transaction(async (tx) => void (await this.apply(tx, writes))));
+    }
+    return await store.db.transaction(async (tx) => {
       const lock = rowsOf(await tx.execute(sql`SELECT pg_try_advisory_xact_lock(${TRACKER_LOCK_KEY}) AS ok`));
       if (!lock[0]?.ok) return { leader: false, read: 0, changed: 0, chains: 0 };
-      const now = this.o.now();
-      const inFlight = await this.inFlight(tx, now);
-      const known = new Map<string, { progress: BridgeProgress; final: boolean; signature: string }>();
-      if (inFlight.length) {
-        const list = sql.join(
-          inFlight.map((b) => sql`${b.guid}`),
-          sql`, `,
-        );
-        for (const r of rowsOf(await tx.execute(sql`SELECT guid, progress, final FROM offchain.bridge_progress WHERE guid IN (${list})`))) {
-          const progress = (typeof r.progress === "string" ? JSON.parse(r.progress) : r.progress) as BridgeProgress;
-          known.set(String(r.guid), { progress, final: r.final === true, signature: progressSignature(progress) });
-        }
-      }
-      const pending = inFlight.filter((b) => !known.get(b.guid)?.final);
-      this.pending = pending.length;
+      return await this.run(tx, (writes) => this.apply(tx, writes));
+    });
+  }
 
-      // Heads of every chain involved (confirmations count on the source; reads happen per destination block).
-      const chainIds = [...new Set(pending.flatMap((b) => [b.srcChainId, b.dstChainId]))];
-      const heads = new Map<number, { number: bigint; timestamp: bigint }>();
-      await Promise.all(
-        chainIds.map(async (chainId) => {
-          const client = this.client(chainId);
-          if (!client) return;
-          try {
-            const block = await client.getBlock({ blockTag: "latest" });
-            heads.set(chainId, { number: block.number, timestamp: block.timestamp });
-            await tx.execute(sql`INSERT INTO offchain.bridge_tracker_chains (chain_id, head, checked_at, error) VALUES (${chainId}, ${Number(block.number)}, now(), NULL)
-              ON CONFLICT (chain_id) DO UPDATE SET head = EXCLUDED.head, checked_at = EXCLUDED.checked_at, error = NULL`);
-            if (this.lastError.delete(chainId)) this.log.info({ chainId }, "bridge tracker: chain readable again");
-          } catch (error) {
-            this.failed(chainId, error);
-            await tx.execute(
-              sql`UPDATE offchain.bridge_tracker_chains SET error = ${String((error as Error).message).slice(0, 300)} WHERE chain_id = ${chainId}`,
-            );
-          }
-        }),
+  private async apply(tx: Reader, writes: SQL[]) {
+    for (const write of writes) await tx.execute(write);
+  }
+
+  /** One tick as the leader: reads through `db`, then hands its writes (heads, progress) to `write`. */
+  private async run(db: Reader, write: (writes: SQL[]) => Promise<void>): Promise<TrackerTick> {
+    const writes: SQL[] = [];
+    const now = this.o.now();
+    const inFlight = await this.inFlight(db, now);
+    const known = new Map<string, { progress: BridgeProgress; final: boolean; signature: string }>();
+    if (inFlight.length) {
+      const list = sql.join(
+        inFlight.map((b) => sql`${b.guid}`),
+        sql`, `,
       );
-      const sourceHeads = new Map([...heads].map(([id, h]) => [id, h.number]));
+      for (const r of rowsOf(await db.execute(sql`SELECT guid, progress, final FROM offchain.bridge_progress WHERE guid IN (${list})`))) {
+        const progress = (typeof r.progress === "string" ? JSON.parse(r.progress) : r.progress) as BridgeProgress;
+        known.set(String(r.guid), { progress, final: r.final === true, signature: progressSignature(progress) });
+      }
+    }
+    const pending = inFlight.filter((b) => !known.get(b.guid)?.final);
+    this.pending = pending.length;
 
-      let read = 0;
-      let changed = 0;
-      const byDst = new Map<number, (InFlight & { outcome: string | null; sendTx: Hex })[]>();
-      for (const b of pending) byDst.set(b.dstChainId, [...(byDst.get(b.dstChainId) ?? []), b]);
-      for (const [dstChainId, bridges] of byDst) {
-        const head = heads.get(dstChainId);
-        const client = this.client(dstChainId);
-        const endpoint = this.deps.network.chains.find((c) => c.chainId === dstChainId)?.endpoint;
-        if (!head || !client || !endpoint) continue;
-        // Once per destination block, unless a bridge is new here or waits for source confirmations.
-        const fresh = bridges.filter((b) => {
-          const p = known.get(b.guid)?.progress;
-          if (!p || this.lastRead.get(dstChainId) !== head.number) return true;
-          const src = sourceHeads.get(b.srcChainId);
-          return src !== undefined && p.sourceConfirmations < p.requiredConfirmations && Number(src - b.sendBlock + 1n) !== p.sourceConfirmations;
-        });
-        if (!fresh.length) continue;
-        let progresses: BridgeProgress[];
+    // Heads of every chain involved (confirmations count on the source; reads happen per destination block).
+    const chainIds = [...new Set(pending.flatMap((b) => [b.srcChainId, b.dstChainId]))];
+    const heads = new Map<number, { number: bigint; timestamp: bigint }>();
+    await Promise.all(
+      chainIds.map(async (chainId) => {
+        const client = this.client(chainId);
+        if (!client) return;
         try {
-          const pathways = this.pathways.get(dstChainId) ?? new Map();
-          this.pathways.set(dstChainId, pathways);
-          progresses = await readProgress({
-            dst: { client, endpoint },
-            head,
-            bridges: fresh,
-            previous: new Map(fresh.flatMap((b) => (known.get(b.guid) ? [[b.guid, known.get(b.guid)!.progress]] : []))),
-            sourceHeads,
-            pathways,
-            nowMs: now,
-          });
+          const block = await client.getBlock({ blockTag: "latest" });
+          heads.set(chainId, { number: block.number, timestamp: block.timestamp });
+          writes.push(sql`INSERT INTO offchain.bridge_tracker_chains (chain_id, head, checked_at, error) VALUES (${chainId}, ${Number(block.number)}, now(), NULL)
+              ON CONFLICT (chain_id) DO UPDATE SET head = EXCLUDED.head, checked_at = EXCLUDED.checked_at, error = NULL`);
+          if (this.lastError.delete(chainId)) this.log.info({ chainId }, "bridge tracker: chain readable again");
         } catch (error) {
-          this.failed(dstChainId, error);
-          continue;
+          this.failed(chainId, error);
+          writes.push(sql`UPDATE offchain.bridge_tracker_chains SET error = ${String((error as Error).message).slice(0, 300)} WHERE chain_id = ${chainId}`);
         }
-        this.lastRead.set(dstChainId, head.number);
-        read += progresses.length;
-        await this.readFeesPaid(progresses, fresh, known);
-        for (const p of progresses) {
-          const bridge = fresh.find((b) => b.guid === p.guid)!;
-          const before = known.get(p.guid);
-          const signature = progressSignature(p);
-          // Final once the index has the outcome and the commit's transaction is known (or the
-          // packet left the endpoint): nothing will change on chain any more.
-          const final = bridge.outcome !== null && (!!p.committed?.step || p.clearedOnChain);
-          if (before && before.signature === signature && before.final === final) continue;
-          changed++;
-          await tx.execute(sql`INSERT INTO offchain.bridge_progress (guid, src_chain_id, dst_chain_id, progress, final)
+      }),
+    );
+    const sourceHeads = new Map([...heads].map(([id, h]) => [id, h.number]));
+
+    let read = 0;
+    let changed = 0;
+    const byDst = new Map<number, (InFlight & { outcome: string | null; sendTx: Hex })[]>();
+    for (const b of pending) byDst.set(b.dstChainId, [...(byDst.get(b.dstChainId) ?? []), b]);
+    for (const [dstChainId, bridges] of byDst) {
+      const head = heads.get(dstChainId);
+      const client = this.client(dstChainId);
+      const endpoint = this.deps.network.chains.find((c) => c.chainId === dstChainId)?.endpoint;
+      if (!head || !client || !endpoint) continue;
+      // Once per destination block, unless a bridge is new here or waits for source confirmations.
+      const fresh = bridges.filter((b) => {
+        const p = known.get(b.guid)?.progress;
+        if (!p || this.lastRead.get(dstChainId) !== head.number) return true;
+        const src = sourceHeads.get(b.srcChainId);
+        return src !== undefined && p.sourceConfirmations < p.requiredConfirmations && Number(src - b.sendBlock + 1n) !== p.sourceConfirmations;
+      });
+      if (!fresh.length) continue;
+      let progresses: BridgeProgress[];
+      try {
+        const pathways = this.pathways.get(dstChainId) ?? new Map();
+        this.pathways.set(dstChainId, pathways);
+        progresses = await readProgress({
+          dst: { client, endpoint },
+          head,
+          bridges: fresh,
+          previous: new Map(fresh.flatMap((b) => (known.get(b.guid) ? [[b.guid, known.get(b.guid)!.progress]] : []))),
+          sourceHeads,
+          pathways,
+          nowMs: now,
+        });
+      } catch (error) {
+        this.failed(dstChainId, error);
+        continue;
+      }
+      this.lastRead.set(dstChainId, head.number);
+      read += progresses.length;
+      await this.readFeesPaid(progresses, fresh, known);
+      for (const p of progresses) {
+        const bridge = fresh.find((b) => b.guid === p.guid)!;
+        const before = known.get(p.guid);
+        const signature = progressSignature(p);
+        // Final once the index has the outcome and the commit's transaction is known (or the
+        // packet left the endpoint): nothing will change on chain any more.
+        const final = bridge.outcome !== null && (!!p.committed?.step || p.clearedOnChain);
+        if (before && before.signature === signature && before.final === final) continue;
+        changed++;
+        writes.push(sql`INSERT INTO offchain.bridge_progress (guid, src_chain_id, dst_chain_id, progress, final)
             VALUES (${p.guid}, ${p.srcChainId}, ${p.dstChainId}, ${JSON.stringify(p)}::jsonb, ${final})
             ON CONFLICT (guid) DO UPDATE SET progress = EXCLUDED.progress, final = EXCLUDED.final, updated_at = now(),
               version = offchain.bridge_progress.version + ${before?.signature === signature ? 0 : 1}`);
-        }
       }
-      return { leader: true, read, changed, chains: heads.size };
-    });
+    }
+    try {
+      if (writes.length) await write(writes);
+    } catch (error) {
+      this.lastRead.clear(); // nothing stored: read every destination again next tick
+      throw error;
+    }
+    return { leader: true, read, changed, chains: heads.size };
   }
 
   /** What each send paid its workers, from its receipt, once per bridge (kept with the progress). */
@@ -281,7 +307,7 @@ export class BridgeTracker {
    * most maxInFlight), and those with a stored progress not final yet (the outcome just arrived: one
    * last read fills in the steps).
    */
-  private async inFlight(tx: Tx, now: number): Promise<(InFlight & { outcome: string | null; sendTx: Hex })[]> {
+  private async inFlight(tx: Reader, now: number): Promise<(InFlight & { outcome: string | null; sendTx: Hex })[]> {
     const since = BigInt(Math.floor(now / 1000 - this.o.maxAgeSeconds));
     const columns = {
       guid: bridgeSend.guid,
@@ -344,4 +370,5 @@ export class BridgeTracker {
   }
 }
 
-type Tx = Parameters<Parameters<OffchainStore["db"]["transaction"]>[0]>[0];
+/** What a tick reads the off-chain store through: the leader's transaction (Postgres) or the database (PGlite). */
+type Reader = Pick<OffchainStore["db"], "execute">;

@@ -39,6 +39,8 @@ export type StackOptions = {
   realtime?: Record<string, string>;
   /** The RPC URL the app (api) or the bridge tracker (tracker) uses for a chain: e.g. a proxy in front of it. */
   rpcFor?: { api?: (rpcUrl: string) => Promise<string>; tracker?: (rpcUrl: string) => Promise<string> };
+  /** The off-chain store (default Postgres; PGlite as under `npm run dev`). */
+  store?: "postgres" | "pglite";
 };
 
 export async function startStack(options: StackOptions = {}) {
@@ -61,7 +63,7 @@ export async function startStack(options: StackOptions = {}) {
     const adminKey = generatePrivateKey();
     const admin = privateKeyToAccount(adminKey);
     const chains = devnet.deployments.chains.map((c) => ({ chainId: c.chainId, rpcUrl: c.rpcUrl }));
-    const t: TestApp = await createTestApp({ kv: "redis", chains, env: { ADMIN_ADDRESSES: admin.address } });
+    const t: TestApp = await createTestApp({ kv: "redis", chains, env: { ADMIN_ADDRESSES: admin.address }, store: options.store });
     cleanups.push(() => t.close());
     const mediaDir = mkdtempSync(path.join(os.tmpdir(), "cosmic-nft-media-"));
     cleanups.push(async () => rmSync(mediaDir, { recursive: true, force: true }));
