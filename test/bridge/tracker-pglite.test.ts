@@ -5,7 +5,6 @@
  * (domain/bridge/tracker.ts). With a transaction held across the reads, the status read below waits
  * for the tracker's RPC and the test times out.
  */
-import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { tokenIdInRange } from "../../chain/onft.js";
@@ -70,7 +69,7 @@ describe("bridge tracker on PGlite", () => {
       transaction: { to: string; data: string; value: string; chainId: number };
     };
     expect(prep.status).toBe(201);
-    await s.signAndSend(alice.privateKey, transaction);
+    const sendTx = await s.signAndSend(alice.privateKey, transaction);
     await s.synced();
     await waitUntil(async () => ((await statusOf(operationId)).confirmations?.current === 1 ? true : undefined), "INFLIGHT 1/2", 30_000);
 
@@ -82,12 +81,14 @@ describe("bridge tracker on PGlite", () => {
       await waitUntil(async () => (headReads.held > 0 ? true : undefined), "a tracker tick inside its head reads", 10_000);
       // The tick is now waiting on the chain: the store must still answer (long before the RPC
       // client's own timeout would end the wait: a read queued behind the tick fails here).
+      let timer: NodeJS.Timeout | undefined;
       const during = await Promise.race([
         statusOf(operationId),
-        new Promise((_, reject) => setTimeout(() => reject(new Error("GET /bridge/{id} waited for the tracker's chain reads")), 5_000)),
-      ]);
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error("GET /bridge/{id} waited for the tracker's chain reads")), 5_000);
+        }),
+      ]).finally(() => clearTimeout(timer));
       expect(during).toMatchObject({ status: "INFLIGHT", confirmations: { current: 1, required: 2 } });
-      expect(headReads.held).toBeGreaterThan(0);
     } finally {
       headReads.gate = undefined;
       release();
@@ -100,8 +101,6 @@ describe("bridge tracker on PGlite", () => {
       "2/2 stored by the released tick",
       10_000,
     );
-    expect(after).toMatchObject({ status: "INFLIGHT", confirmations: { current: 2, required: 2 }, stale: false });
-    const steps = (after as { steps: { sent: { txHash: Hex } } }).steps;
-    expect(steps.sent.txHash).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(after).toMatchObject({ status: "INFLIGHT", confirmations: { current: 2, required: 2 }, stale: false, steps: { sent: { txHash: sendTx } } });
   }, 120_000);
 });
