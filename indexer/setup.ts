@@ -240,7 +240,14 @@ export function loadIndexerSetup(env: NodeJS.ProcessEnv = process.env): IndexerS
   return setup;
 }
 
-/** Lookups the handlers use (built once per setup). */
+/**
+ * Lookups the handlers use (built once per setup). Their deployments keep the checksummed addresses
+ * on purpose: Ponder's indexing cache learns which event field a row key comes from by comparing
+ * values case-sensitively, and a learnt token key (lowercase, as `event.log.address`) makes every
+ * batch after an eviction prefetch its ~4,000 rows in one OR query that Postgres 15 takes seconds to
+ * plan: 3.2× slower than the one-row reads of unlearnt keys (1M tokens, 64 MB cache: 570 vs 1,840
+ * events/s, BENCHMARKS.md).
+ */
 export function setupIndex(setup: IndexerSetup) {
   const byChain = new Map(setup.chains.map((c) => [c.chainId, c]));
   const byEid = new Map(setup.chains.map((c) => [c.eid, c]));

@@ -71,6 +71,21 @@ describe("same history, same index", () => {
     },
   );
 
+  // At 1M tokens the indexing cache cannot hold every row (BENCHMARKS.md): Ponder evicts whole tables
+  // and from then on reads rows from the database. A 1-byte cap evicts every table after the first
+  // batch; the index must not change. Postgres: where large histories are indexed.
+  it.each(TEST_DBS.filter((d) => d === "postgres"))("%s: indexing cache capped at 1 byte, identical tables", async (db: DbKind) => {
+    const instance = await startPonder({ deployments: devnet.deployments, db, env: { PONDER_CACHE_BYTES: "1" } });
+    cleanup.push(() => cleanupPonder(instance));
+    await waitForHead(instance, devnet.deployments, 120_000);
+    expect(await dumpIndex(instance)).toEqual(reference);
+    // The cap took effect: token rows were read from the database, not answered by a complete table.
+    const metrics = await (await fetch(`${instance.url}/metrics`)).text();
+    const misses = Number(/^ponder_indexing_cache_requests_total\{table="token",type="miss"\} (\d+)/m.exec(metrics)?.[1] ?? 0);
+    expect(misses).toBeGreaterThan(100);
+    await cleanupPonder(instance);
+  });
+
   // Postgres only: PGlite (the embedded dev database) is not crash-safe under SIGKILL — a CI run had
   // the restarted Ponder abort in PGlite's WAL recovery (InitWalRecovery → Aborted()). Production
   // runs Postgres; a dev database is per devnet and can be rebuilt (docs/indexer.md).
