@@ -6,11 +6,20 @@
 // second even when nothing happens: ~2.5 % of a core at rest (BENCHMARKS.md, issue 18). No Ponder
 // option changes it, so this wraps the one Node function: the lag histogram samples no finer than
 // prom-client's own default, 10 ms. The nodejs_eventloop_lag_* metrics stay, at 10 ms resolution.
+//
+// Also the default of Ponder's indexing-cache cap, PONDER_CACHE_BYTES (Ponder reads it when it starts;
+// an operator's value wins). Ponder's own default is a fifth of the V8 heap limit, so the heap limit
+// every launch sets (indexer/ponderProcess.ts) would shrink it to 320 MB, and a cache that cannot
+// hold the token table makes the backfill read rows one query at a time: 1M tokens took 2.7× as long
+// at 64 MB. 832 MB is what Ponder derives from Node's own limit on a 24 GB machine (BENCHMARKS.md).
 // Plain JavaScript (not TypeScript): Node loads it before any loader exists.
 import { syncBuiltinESMExports } from "node:module";
 import perfHooks from "node:perf_hooks";
 
 export const MIN_LAG_RESOLUTION_MS = 10;
+export const DEFAULT_CACHE_BYTES = 832 * 1024 * 1024;
+
+process.env.PONDER_CACHE_BYTES ??= String(DEFAULT_CACHE_BYTES);
 
 const monitorEventLoopDelay = perfHooks.monitorEventLoopDelay;
 perfHooks.monitorEventLoopDelay = (options = {}) =>

@@ -10,10 +10,10 @@ export DEPLOY_SCHEMA="${DEPLOY_SCHEMA:-cosmic_${DEPLOY_ID}}"
 export VIEWS_SCHEMA="${VIEWS_SCHEMA:-cosmic}"
 export NODE_ENV="${NODE_ENV:-production}"
 export PONDER_TELEMETRY_DISABLED=1
-# PONDER_HEAP_MB caps V8's heap (peak RSS follows it). Unset: no cap, Node lets the heap grow towards
-# its own limit (1.24 GB RSS for indexer + API at 200k tokens on Postgres). 448 holds 600 MB at 200k
-# at ~2× the backfill CPU, but aborts (heap out of memory) in the backfill of 1M tokens: Ponder parses
-# whole eth_getLogs responses of 2,000-log blocks (BENCHMARKS.md, issue 18). Pick per history size.
+# PONDER_HEAP_MB: V8 heap limit of Ponder (default 1536, as indexer/ponderProcess.ts). Uncapped, Node
+# grows the heap towards its own limit before collecting (2.8 GB RSS at 1M tokens; 1.55 GB capped, same
+# speed). It must hold Ponder's indexing cache (PONDER_CACHE_BYTES, default 832 MB by Ponder's estimate,
+# set by indexer/ponderPreload.mjs) plus the sync: 1024 peaks at 1.27 GB for +25 % backfill CPU (GC) (BENCHMARKS.md).
 # indexer/ponderPreload.mjs: Ponder's 1 ms event-loop lag timer at 10 ms (idle CPU, issue 18).
-PONDER_NODE="node --import ./indexer/ponderPreload.mjs${PONDER_HEAP_MB:+ --max-old-space-size=$PONDER_HEAP_MB}"
+PONDER_NODE="node --import ./indexer/ponderPreload.mjs --max-old-space-size=${PONDER_HEAP_MB:-1536}"
 PONDER_BIN="$PONDER_NODE node_modules/ponder/dist/esm/bin/ponder.js"

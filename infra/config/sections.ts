@@ -29,7 +29,7 @@ export const CONFIG_SECTIONS: Record<string, z.ZodObject> = {
 export const CONFIG_PATTERNS: RegExp[] = [/^PONDER_RPC_URL_\d+$/, /^RPC_URL_[A-Z0-9_]+$/, /^WS_URL_[A-Z0-9_]+$/];
 
 /** Variables read by others, documented in `.env.example` for operators: Ponder itself, and the ops/ shell scripts. */
-export const EXTERNAL_VARIABLES = ["PONDER_TELEMETRY_DISABLED", "PONDER_HEAP_MB"];
+export const EXTERNAL_VARIABLES = ["PONDER_TELEMETRY_DISABLED", "PONDER_HEAP_MB", "PONDER_CACHE_BYTES"];
 
 /** Every problem of this environment, one line each (`section: NAME: message`); empty when it is valid. */
 export function configProblems(env: NodeJS.ProcessEnv): string[] {
