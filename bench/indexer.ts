@@ -55,9 +55,9 @@ const { values } = parseArgs({
     "no-write": { type: "boolean", default: false },
     /** Only our indexer (no minimal baseline, no ratio): memory runs at 1m. */
     "no-baseline": { type: "boolean", default: false },
-    /** Ponder's indexing cache cap (PONDER_CACHE_BYTES) in MB for both indexers; default: Ponder's (heap limit / 5). */
+    /** Ponder's indexing cache cap (PONDER_CACHE_BYTES) in MB for both indexers; default 832 (indexer/ponderPreload.mjs). */
     "cache-mb": { type: "string" },
-    /** V8 old-space limit of the Ponder processes (node --max-old-space-size); Ponder's cache is then a fifth of it. */
+    /** V8 old-space limit of the Ponder processes (node --max-old-space-size); default 1536 (indexer/ponderProcess.ts). */
     "heap-mb": { type: "string" },
     /** Distinct token owners (large sizes: tokens / 10 by default, ~100k at 1m). */
     owners: { type: "string" },
