@@ -403,7 +403,7 @@ async function apiLoad(url: string, deployments: Deployments, mintsPerChain: num
   };
 }
 
-/** Large sizes: the owner query (GraphQL and REST) over random synthetic owners, and GET /nfts/:id at 100 connections. */
+/** Large sizes: the owner query (GraphQL and REST, 1 and 10 connections) over random synthetic owners, and GET /nfts/:id at 100 connections. */
 async function readMeasurements(url: string, deployments: Deployments, mintsPerChain: number, seconds: number) {
   const chains = deployments.chains;
   const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)]!;
@@ -421,17 +421,22 @@ async function readMeasurements(url: string, deployments: Deployments, mintsPerC
       errors: r.errors as number,
     };
   };
+  const graphqlOwner = {
+    method: "POST",
+    path: "/graphql",
+    headers: { "content-type": "application/json" },
+    setupRequest: (req: Record<string, unknown>) => ({ ...req, body: JSON.stringify({ query: ownerQuery, variables: { o: owner() } }) }),
+  };
+  const restOwner = {
+    method: "GET",
+    setupRequest: (req: Record<string, unknown>) => ({ ...req, path: `/nfts/owner/${owner()}?limit=50` }),
+  };
+  // 1 connection: a query's own latency; 10: under load, where the p50 is mostly queueing (10 / req/s).
   return [
-    await run("GraphQL owner query `tokens(where: {owner, state}, limit: 50)`", 10, {
-      method: "POST",
-      path: "/graphql",
-      headers: { "content-type": "application/json" },
-      setupRequest: (req: Record<string, unknown>) => ({ ...req, body: JSON.stringify({ query: ownerQuery, variables: { o: owner() } }) }),
-    }),
-    await run("GET /nfts/owner/{address}?limit=50", 10, {
-      method: "GET",
-      setupRequest: (req: Record<string, unknown>) => ({ ...req, path: `/nfts/owner/${owner()}?limit=50` }),
-    }),
+    await run("GraphQL owner query `tokens(where: {owner, state}, limit: 50)`", 1, graphqlOwner),
+    await run("GraphQL owner query `tokens(where: {owner, state}, limit: 50)`", 10, graphqlOwner),
+    await run("GET /nfts/owner/{address}?limit=50", 1, restOwner),
+    await run("GET /nfts/owner/{address}?limit=50", 10, restOwner),
     await run("GET /nfts/{id}", 100, {
       method: "GET",
       setupRequest: (req: Record<string, unknown>) => ({
@@ -637,7 +642,7 @@ async function main() {
     const load = loadSeconds > 0 ? await apiLoad(ours.url, devnet.deployments, mintsPerChain, loadSeconds) : null;
     if (load) log(`API load: ${JSON.stringify(load)}`);
     const reads = huge ? await readMeasurements(ours.url, devnet.deployments, mintsPerChain, Number(values["read-seconds"])) : [];
-    for (const r of reads) log(`read: ${r.label}: ${r.rps} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms (${r.non2xx} non-2xx, ${r.errors} errors)`);
+    for (const r of reads) log(`read: ${r.label}, ${r.connections} connection${r.connections === 1 ? "" : "s"}: ${r.rps} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms (${r.non2xx} non-2xx, ${r.errors} errors)`);
     let reconcileLine = "";
     if (huge && !values["no-reconcile"]) {
       const t = performance.now();
