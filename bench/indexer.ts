@@ -642,7 +642,10 @@ async function main() {
     const load = loadSeconds > 0 ? await apiLoad(ours.url, devnet.deployments, mintsPerChain, loadSeconds) : null;
     if (load) log(`API load: ${JSON.stringify(load)}`);
     const reads = huge ? await readMeasurements(ours.url, devnet.deployments, mintsPerChain, Number(values["read-seconds"])) : [];
-    for (const r of reads) log(`read: ${r.label}, ${r.connections} connection${r.connections === 1 ? "" : "s"}: ${r.rps} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms (${r.non2xx} non-2xx, ${r.errors} errors)`);
+    for (const r of reads)
+      log(
+        `read: ${r.label}, ${r.connections} connection${r.connections === 1 ? "" : "s"}: ${r.rps} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms (${r.non2xx} non-2xx, ${r.errors} errors)`,
+      );
     let reconcileLine = "";
     if (huge && !values["no-reconcile"]) {
       const t = performance.now();
