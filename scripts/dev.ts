@@ -117,9 +117,13 @@ async function main() {
     log(`minted cosmic ${ids.join(", ")} to account 1 (${deployments.accounts[1]!.address}) on ${first.name}`);
   } else env.DEVNET_DEPLOYMENTS = deploymentsFile;
   if (server.DATABASE_URL) {
-    // Ponder's child inherits PGUSER (the caller's, else this user); the reset below connects as the same role.
+    // Ponder's child inherits PGUSER (the caller's, else this user); the reset below connects as the same
+    // role. The role goes into the URL: pg lets a URL without one override a `user` option, and then
+    // falls back to this process's PGUSER/USER, which a container may not have.
     const pgUser = (env.PGUSER ??= userInfo().username);
-    const client = new pg.Client({ connectionString: server.DATABASE_URL, user: pgUser });
+    const url = new URL(server.DATABASE_URL);
+    url.username ||= pgUser;
+    const client = new pg.Client({ connectionString: url.toString() });
     await client.connect();
     await client.query("DROP SCHEMA IF EXISTS ponder_sync CASCADE");
     await client.end();

@@ -9,12 +9,14 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { CosmicONFT721Abi } from "../../abis/CosmicONFT721Abi.js";
 import { tokenIdInRange } from "../../chain/onft.js";
 import { deploymentsSchema } from "../../chain/deployments.js";
 import { accounts, collectionOn, deployer, freeBasePort, signerFor } from "../helpers/devnet.js";
+import { POSTGRES_URL } from "../helpers/ponder.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const tmp = mkdtempSync(path.join(os.tmpdir(), "cosmic-dev-test-"));
@@ -110,5 +112,47 @@ describe("npm run dev", () => {
     expect(await portOpen(realtimePort)).toBe(false);
     expect(await portOpen(devnetPort)).toBe(false);
     rmSync(path.join(ROOT, ".ponder", devnetId), { recursive: true, force: true });
+  });
+
+  // A container often has no USER (nor PGUSER): a DATABASE_URL without a role must still work, as it
+  // does for Ponder's child (dev.ts gives it PGUSER); dev.ts's own connection once failed with "no
+  // PostgreSQL user name specified in startup packet". Its own database: dev.ts resets ponder_sync.
+  it("on Postgres, with a DATABASE_URL without a user and no USER or PGUSER, comes up and stops", async () => {
+    const database = `dev_test_${Date.now().toString(36)}`;
+    const admin = new pg.Client({ connectionString: POSTGRES_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${database}`);
+    try {
+      const url = new URL(POSTGRES_URL);
+      url.username = "";
+      url.pathname = `/${database}`;
+      const apiPort = await freeBasePort(1);
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        DEVNET_CHAINS: "1",
+        DEVNET_PORT: String(await freeBasePort(1)),
+        PORT: String(apiPort),
+        REALTIME_PORT: String(await freeBasePort(1)),
+        DEVNET_DEPLOYMENTS: path.join(tmp, "deployments-pg.json"),
+        DATABASE_URL: url.toString(),
+      };
+      for (const key of ["USER", "PGUSER", "REDIS_URL", "REALTIME_IN_PROCESS", "DATABASE_SCHEMA"]) delete env[key];
+      output = "";
+      dev = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["scripts/dev.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+      dev.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+      dev.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+      await waitForOutput(/ready in [\d.]+ s/, 240_000);
+      expect(output).toContain("Postgres: schema");
+      const health = await fetch(`http://127.0.0.1:${apiPort}/api/health`);
+      expect(health.status).toBe(200);
+      const exited = new Promise<number | null>((resolve) => dev!.once("exit", (code) => resolve(code)));
+      dev.kill("SIGINT");
+      expect(await Promise.race([exited, new Promise<"hung">((r) => setTimeout(() => r("hung"), 30_000))])).not.toBe("hung");
+      const devnetId = deploymentsSchema.parse(JSON.parse(readFileSync(env.DEVNET_DEPLOYMENTS!, "utf8"))).devnetId;
+      rmSync(path.join(ROOT, ".ponder", devnetId), { recursive: true, force: true });
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      await admin.end();
+    }
   });
 });
