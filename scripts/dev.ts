@@ -125,9 +125,14 @@ async function main() {
     url.username ||= pgUser;
     const client = new pg.Client({ connectionString: url.toString() });
     await client.connect();
+    // A new devnet reuses the last one's chain ids, block numbers, addresses and guids: Ponder's RPC
+    // cache would mix the old chains' logs in, and the off-chain store's chain state (the notifier's
+    // cursors and handled rows, tracker heads, mints) would skip or refuse the new chains'. On PGlite
+    // both are per devnet (.ponder/<devnetId>); here they are reset.
     await client.query("DROP SCHEMA IF EXISTS ponder_sync CASCADE");
+    await client.query("DROP SCHEMA IF EXISTS offchain CASCADE");
     await client.end();
-    log(`Postgres: schema ${schema} (RPC cache ponder_sync reset for the new devnet)`);
+    log(`Postgres: schema ${schema} (RPC cache ponder_sync and off-chain store reset for the new devnet)`);
   } else {
     log(`PGlite: ${path.relative(ROOT, path.join(dataDir, "pglite"))}`);
   }
