@@ -103,6 +103,8 @@ afterAll(async () => {
   await dispatcher?.stop();
   await queue?.close();
   await cluster?.close();
+  // The test app's own database and Redis keys (it leaked one database per run before).
+  await base?.close();
   if (ponder) await cleanupPonder(ponder);
   await devnet?.stop();
   await new Promise((r) => receiver?.close(r));
