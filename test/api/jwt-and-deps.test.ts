@@ -8,7 +8,7 @@ import { JwtKeys } from "../../domain/auth/jwt.js";
 import { createDependencies } from "../../app/deps.js";
 import { ConfigError, loadConfig } from "../../infra/config/index.js";
 import { createLogger } from "../../infra/logger.js";
-import type { RedisKeyValueStore } from "../../infra/redis.js";
+import { RedisKeyValueStore } from "../../infra/redis.js";
 import { createTestDatabase, logCollector, REDIS_URL } from "./helpers.js";
 
 const opts = { issuer: "https://app.cosmic.test/login", audience: "cosmic-loop-api", ttlSeconds: 900 };
@@ -87,9 +87,12 @@ describe("production dependencies from env", () => {
       expect(deps.kv.kind).toBe("redis");
       const res = await buildApp(deps).request("/auth/nonce/0x70997970c51812dc3a010c7d01b50e0d17dc79c8");
       expect(res.status).toBe(200);
-      await (deps.kv as RedisKeyValueStore).deleteAllWithPrefix();
     } finally {
       await deps.close();
+      // After close: closing the job queues still writes their BullMQ meta keys under the prefix.
+      const leftovers = new RedisKeyValueStore(REDIS_URL, prefix);
+      await leftovers.deleteAllWithPrefix();
+      await leftovers.close();
       await db.drop();
     }
   });
